@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/arbiter-tx/arbiter/coordinator"
+	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
+	"github.com/arbiter-tx/arbiter/raftlog"
+)
+
+type serveFlags struct {
+	id, raftAddr, grpcAddr, peers, dataDir, logLevel string
+	coord                                            coordinator.Config
+	raft                                             raftlog.Config
+}
+
+func serveCmd() *cobra.Command {
+	f := serveFlags{coord: coordinator.DefaultConfig(), raft: raftlog.DefaultConfig()}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run one coordinator node",
+		Long: `Run one coordinator node of a three-node cluster. Start each node with the
+same --peers list; the first start bootstraps the cluster, later starts reuse
+the state in --data-dir. Every flag can also be set as ARBITER_<FLAG>
+(for example ARBITER_DATA_DIR).`,
+		Example: `  arbiter serve --id n1 --raft-addr 127.0.0.1:7001 --grpc-addr 127.0.0.1:8001 \
+    --data-dir /var/lib/arbiter/n1 \
+    --peers n1=127.0.0.1:7001/127.0.0.1:8001,n2=127.0.0.1:7002/127.0.0.1:8002,n3=127.0.0.1:7003/127.0.0.1:8003`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := envDefaults(cmd.Flags()); err != nil {
+				return err
+			}
+			return serve(f)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.id, "id", "", "this node's ID; must appear in --peers (required)")
+	fs.StringVar(&f.raftAddr, "raft-addr", "", "host:port for Raft traffic between coordinators (default: this node's address in --peers)")
+	fs.StringVar(&f.grpcAddr, "grpc-addr", "", "host:port serving the Coordinator gRPC API to clients and participants (default: from --peers)")
+	fs.StringVar(&f.peers, "peers", "", "every coordinator as ID=RAFT_ADDR/GRPC_ADDR, comma-separated (required)")
+	fs.StringVar(&f.dataDir, "data-dir", "", "directory for this node's Raft log, stable store and snapshots (required)")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.DurationVar(&f.coord.DefaultTimeout, "default-timeout", f.coord.DefaultTimeout, "transaction lifetime when Begin asks for none")
+	fs.DurationVar(&f.coord.MaxTimeout, "max-timeout", f.coord.MaxTimeout, "longest transaction lifetime Begin accepts")
+	fs.IntVar(&f.coord.MaxPayloadBytes, "max-payload-bytes", f.coord.MaxPayloadBytes, "largest branch payload accepted")
+	fs.IntVar(&f.coord.MaxBranches, "max-branches", f.coord.MaxBranches, "most participants in one transaction")
+	fs.DurationVar(&f.raft.HeartbeatTimeout, "heartbeat-timeout", f.raft.HeartbeatTimeout, "Raft heartbeat timeout")
+	fs.DurationVar(&f.raft.ElectionTimeout, "election-timeout", f.raft.ElectionTimeout, "Raft election timeout")
+	return cmd
+}
+
+func serve(f serveFlags) error {
+	log, err := newLogger(f.logLevel)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+	if err := f.fill(); err != nil {
+		return err
+	}
+	node, err := raftlog.Open(f.raft, log)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = node.Close() }()
+	f.coord.DialOptions = []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	co, err := coordinator.New(f.coord, node, log)
+	if err != nil {
+		return err
+	}
+	co.Start()
+	defer co.Close()
+	return serveGRPC(f.grpcAddr, co, node, log)
+}
+
+// fill derives the Raft config and the addresses from the flags.
+func (f *serveFlags) fill() error {
+	if f.id == "" || f.peers == "" || f.dataDir == "" {
+		return fmt.Errorf("--id, --peers and --data-dir are required (see arbiter serve --help)")
+	}
+	peers, grpcAddrs, err := parseMembers(f.peers)
+	if err != nil {
+		return err
+	}
+	f.coord.Members = grpcAddrs
+	if f.grpcAddr == "" {
+		f.grpcAddr = grpcAddrs[f.id]
+	}
+	for _, p := range peers {
+		if p.ID == f.id && f.raftAddr == "" {
+			f.raftAddr = p.Address
+		}
+	}
+	f.raft.ID, f.raft.BindAddr, f.raft.DataDir, f.raft.Peers = f.id, f.raftAddr, f.dataDir, peers
+	return f.raft.Validate()
+}
+
+func serveGRPC(addr string, co *coordinator.Coordinator, node *raftlog.Node, log *zap.Logger) error {
+	lis, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on --grpc-addr %s: %w", addr, err)
+	}
+	srv := grpc.NewServer()
+	arbiterpb.RegisterCoordinatorServer(srv, co)
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(srv, hs)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go trackHealth(ctx, hs, node)
+	go func() {
+		<-ctx.Done()
+		log.Info("shutting down")
+		srv.GracefulStop()
+	}()
+	log.Info("serving", zap.String("grpc-addr", lis.Addr().String()))
+	return srv.Serve(lis)
+}
+
+// trackHealth reports SERVING while the node knows a leader.
+func trackHealth(ctx context.Context, hs *health.Server, node *raftlog.Node) {
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for ctx.Err() == nil {
+		st := healthpb.HealthCheckResponse_NOT_SERVING
+		if id, _ := node.Leader(); id != "" {
+			st = healthpb.HealthCheckResponse_SERVING
+		}
+		hs.SetServingStatus("", st)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+	}
+}
+
+func newLogger(level string) (*zap.Logger, error) {
+	lvl, err := zap.ParseAtomicLevel(level)
+	if err != nil {
+		return nil, fmt.Errorf("--log-level %q: %w", level, err)
+	}
+	cfg := zap.NewProductionConfig()
+	cfg.Level = lvl
+	cfg.Sampling = nil
+	return cfg.Build()
+}

@@ -1,0 +1,125 @@
+// Command bank is the example participant service: accounts on the embedded
+// store, joined to Arbiter transactions through the participant SDK. It
+// serves the Participant API (for the coordinators) and the Bank API (for
+// clients) on one port.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+
+	"github.com/arbiter-tx/arbiter/client"
+	"github.com/arbiter-tx/arbiter/participant"
+	"github.com/arbiter-tx/arbiter/participant/bank"
+	"github.com/arbiter-tx/arbiter/participant/embedded"
+	"github.com/arbiter-tx/arbiter/proto/bankpb"
+)
+
+type flags struct {
+	id, listen, advertise, coordinators, dataDir, logLevel string
+	accounts                                               int
+	opening                                                int64
+}
+
+func main() {
+	var f flags
+	flag.StringVar(&f.id, "id", "", "participant ID registered with the coordinators (required)")
+	flag.StringVar(&f.listen, "listen", "127.0.0.1:9001", "host:port serving the Participant and Bank gRPC APIs")
+	flag.StringVar(&f.advertise, "advertise", "", "address the coordinators dial (default: --listen)")
+	flag.StringVar(&f.coordinators, "coordinators", "127.0.0.1:8001,127.0.0.1:8002,127.0.0.1:8003", "coordinator gRPC addresses, comma-separated")
+	flag.StringVar(&f.dataDir, "data-dir", "", "directory for the embedded store (required)")
+	flag.IntVar(&f.accounts, "accounts", 10, "accounts to create on first start, named <id>-<n>")
+	flag.Int64Var(&f.opening, "opening-balance", 1000, "opening balance of each new account")
+	flag.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	flag.Parse()
+	if err := run(f); err != nil {
+		fmt.Fprintln(os.Stderr, "bank:", err)
+		os.Exit(1)
+	}
+}
+
+func run(f flags) error {
+	if f.id == "" || f.dataDir == "" {
+		return fmt.Errorf("--id and --data-dir are required (see bank --help)")
+	}
+	log, err := newLogger(f.logLevel)
+	if err != nil {
+		return err
+	}
+	log = log.With(zap.String("participant-id", f.id))
+	if err := os.MkdirAll(f.dataDir, 0o755); err != nil {
+		return err
+	}
+	st, err := embedded.Open(filepath.Join(f.dataDir, "bank.db"), embedded.Options{})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = st.Close() }()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := bank.Seed(ctx, st, accountNames(f.id, f.accounts), f.opening); err != nil {
+		return fmt.Errorf("seed accounts: %w", err)
+	}
+	return serve(ctx, f, st, log)
+}
+
+func serve(ctx context.Context, f flags, st *embedded.Store, log *zap.Logger) error {
+	cfg := participant.DefaultConfig()
+	cfg.ID, cfg.Address = f.id, f.advertise
+	if cfg.Address == "" {
+		cfg.Address = f.listen
+	}
+	cfg.Coordinators = strings.Split(f.coordinators, ",")
+	agent, err := participant.New(cfg, st, bank.Handler, log)
+	if err != nil {
+		return err
+	}
+	defer agent.Close()
+	lis, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return fmt.Errorf("listen on --listen %s: %w", f.listen, err)
+	}
+	srv := grpc.NewServer(grpc.UnaryInterceptor(client.UnaryServerInterceptor()))
+	agent.RegisterService(srv)
+	bankpb.RegisterBankServer(srv, &bank.Service{Agent: agent, Store: st})
+	go func() {
+		<-ctx.Done()
+		srv.GracefulStop()
+	}()
+	go func() {
+		if err := agent.Start(ctx); err != nil && ctx.Err() == nil {
+			log.Error("agent start failed", zap.Error(err))
+		}
+	}()
+	log.Info("serving", zap.String("listen", lis.Addr().String()))
+	return srv.Serve(lis)
+}
+
+func accountNames(id string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s-%d", id, i)
+	}
+	return out
+}
+
+func newLogger(level string) (*zap.Logger, error) {
+	lvl, err := zap.ParseAtomicLevel(level)
+	if err != nil {
+		return nil, fmt.Errorf("--log-level %q: %w", level, err)
+	}
+	cfg := zap.NewProductionConfig()
+	cfg.Level = lvl
+	cfg.Sampling = nil
+	return cfg.Build()
+}

@@ -1,0 +1,41 @@
+package coordinator
+
+import (
+	"context"
+
+	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
+)
+
+// Cluster reports this node's view of the cluster; it never forwards.
+func (c *Coordinator) Cluster(ctx context.Context, _ *arbiterpb.ClusterRequest) (*arbiterpb.ClusterResponse, error) {
+	st := c.node.Stats()
+	active, unfinished := c.node.FSM().Counts()
+	resp := &arbiterpb.ClusterResponse{
+		NodeId: c.node.ID(), LeaderId: st.LeaderID, Term: st.Term,
+		CommitIndex: st.CommitIndex, AppliedIndex: st.AppliedIndex, State: st.State,
+		Active: int64(active), Unfinished: int64(unfinished),
+	}
+	for _, m := range st.Members {
+		resp.Members = append(resp.Members, &arbiterpb.Member{
+			Id: m.ID, RaftAddress: m.Address, GrpcAddress: c.cfg.Members[m.ID], Leader: m.ID == st.LeaderID,
+		})
+	}
+	return resp, nil
+}
+
+// ListTransactions lists this node's live table: undecided transactions and
+// decided ones whose phase 2 is not finished, oldest first.
+func (c *Coordinator) ListTransactions(ctx context.Context, req *arbiterpb.ListTransactionsRequest) (*arbiterpb.ListTransactionsResponse, error) {
+	limit := int(req.GetLimit())
+	if limit <= 0 || limit > 10000 {
+		limit = 1000
+	}
+	resp := &arbiterpb.ListTransactionsResponse{}
+	for _, rec := range c.node.FSM().Pending() {
+		if len(resp.Txs) == limit {
+			break
+		}
+		resp.Txs = append(resp.Txs, txInfo(rec))
+	}
+	return resp, nil
+}

@@ -1,0 +1,76 @@
+package coordinator
+
+import (
+	"fmt"
+	"time"
+
+	"google.golang.org/grpc"
+)
+
+// Config tunes a coordinator node. Start from DefaultConfig.
+type Config struct {
+	// Members maps every coordinator's Raft server ID to its gRPC address,
+	// so followers can forward calls to the leader.
+	Members map[string]string
+	// DefaultTimeout is a transaction's lifetime when Begin asks for none.
+	DefaultTimeout time.Duration
+	// MaxTimeout is the longest lifetime Begin accepts.
+	MaxTimeout time.Duration
+	// MaxPayloadBytes bounds one branch's payload.
+	MaxPayloadBytes int
+	// MaxBranches bounds the participants of one transaction.
+	MaxBranches int
+	// RPCTimeout bounds one call to a participant or a forwarded call.
+	RPCTimeout time.Duration
+	// RetryMin and RetryMax bound the backoff between phase-2 attempts.
+	RetryMin, RetryMax time.Duration
+	// ScanInterval is how often the leader looks for undecided transactions
+	// past their deadline and decided ones without a phase-2 driver.
+	ScanInterval time.Duration
+	// FinishBatch and FinishDelay bound how many finished transactions are
+	// recorded in one Raft entry and how long one waits for company.
+	FinishBatch int
+	FinishDelay time.Duration
+	// DialOptions are used for connections to participants and to peers.
+	DialOptions []grpc.DialOption
+	// Failpoint, when set, is called at named crash points with the
+	// transaction ID ("after-decide", "phase2-mid"). Tests only.
+	Failpoint func(name, txID string)
+}
+
+// DefaultConfig returns settings suited to a cluster on one network.
+func DefaultConfig() Config {
+	return Config{
+		DefaultTimeout:  5 * time.Second,
+		MaxTimeout:      10 * time.Minute,
+		MaxPayloadBytes: 1 << 20,
+		MaxBranches:     64,
+		RPCTimeout:      2 * time.Second,
+		RetryMin:        20 * time.Millisecond,
+		RetryMax:        time.Second,
+		ScanInterval:    200 * time.Millisecond,
+		FinishBatch:     256,
+		FinishDelay:     5 * time.Millisecond,
+	}
+}
+
+// Validate reports the first setting that cannot work.
+func (c Config) Validate() error {
+	switch {
+	case c.DefaultTimeout <= 0 || c.MaxTimeout < c.DefaultTimeout:
+		return fmt.Errorf("coordinator config: need 0 < DefaultTimeout (%v) <= MaxTimeout (%v)", c.DefaultTimeout, c.MaxTimeout)
+	case c.MaxPayloadBytes <= 0 || c.MaxBranches <= 0:
+		return fmt.Errorf("coordinator config: MaxPayloadBytes and MaxBranches must be positive")
+	case c.RPCTimeout <= 0 || c.RetryMin <= 0 || c.RetryMax < c.RetryMin:
+		return fmt.Errorf("coordinator config: need positive RPCTimeout and 0 < RetryMin <= RetryMax")
+	case c.ScanInterval <= 0 || c.FinishBatch <= 0 || c.FinishDelay < 0:
+		return fmt.Errorf("coordinator config: ScanInterval and FinishBatch must be positive")
+	}
+	return nil
+}
+
+func (c Config) failpoint(name, txID string) {
+	if c.Failpoint != nil {
+		c.Failpoint(name, txID)
+	}
+}

@@ -1,0 +1,40 @@
+package coordinator
+
+import (
+	"context"
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
+	"github.com/arbiter-tx/arbiter/raftlog"
+)
+
+// decide proposes a decision through Raft and returns the outcome that was
+// applied, which is an earlier decision if one exists (write-once), and the
+// participants it applies to.
+func (c *Coordinator) decide(ctx context.Context, txID string, want arbiterpb.Outcome, parts []string, reason string) (arbiterpb.Outcome, []string, error) {
+	res, err := c.node.Apply(ctx, arbiterpb.CommandType_COMMAND_TYPE_DECIDE, &arbiterpb.DecideCommand{
+		TxId: txID, Outcome: want, Participants: parts, Reason: reason,
+	})
+	if err != nil {
+		return arbiterpb.Outcome_OUTCOME_UNKNOWN, nil, err
+	}
+	if res.Err != nil {
+		return arbiterpb.Outcome_OUTCOME_UNKNOWN, nil, fmt.Errorf("decide %s: %w", txID, res.Err)
+	}
+	out := outcomeOf(res.Tx)
+	if out == arbiterpb.Outcome_OUTCOME_UNKNOWN {
+		return out, nil, fmt.Errorf("decide %s: applied record has no decision", txID)
+	}
+	return out, res.Tx.GetParticipants(), nil
+}
+
+// apply proposes a command and turns a domain error into a Go error.
+func (c *Coordinator) apply(ctx context.Context, t arbiterpb.CommandType, m proto.Message) (raftlog.Result, error) {
+	res, err := c.node.Apply(ctx, t, m)
+	if err != nil {
+		return res, err
+	}
+	return res, res.Err
+}

@@ -1,0 +1,60 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/arbiter-tx/arbiter/raftlog"
+)
+
+// Errors returned by the coordinator. Each is mapped to a gRPC status code in
+// toStatus; messages say what the caller should do.
+var (
+	// ErrInvalid marks a request that can never succeed as sent.
+	ErrInvalid = errors.New("invalid request")
+	// ErrUnknownTx: no record of the transaction (never begun, or finished
+	// long enough ago to be forgotten).
+	ErrUnknownTx = errors.New("unknown transaction")
+	// ErrUnknownParticipant: the participant never registered.
+	ErrUnknownParticipant = errors.New("unknown participant")
+	// ErrDecided: the call needs an undecided transaction.
+	ErrDecided = errors.New("transaction already decided")
+	// ErrNoLeader: no leader is known, or this node lost leadership; retry.
+	ErrNoLeader = errors.New("no leader available")
+	// ErrCommitStarted: a participant tried to enlist after commit began.
+	ErrCommitStarted = errors.New("commit already started")
+)
+
+// toStatus maps an error to the gRPC status the caller sees.
+func toStatus(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	return status.Error(codeOf(err), err.Error())
+}
+
+func codeOf(err error) codes.Code {
+	switch {
+	case errors.Is(err, ErrInvalid), errors.Is(err, ErrUnknownParticipant):
+		return codes.InvalidArgument
+	case errors.Is(err, ErrUnknownTx), errors.Is(err, raftlog.ErrUnknownTx):
+		return codes.NotFound
+	case errors.Is(err, ErrDecided), errors.Is(err, ErrCommitStarted), errors.Is(err, raftlog.ErrNotActive):
+		return codes.FailedPrecondition
+	case errors.Is(err, ErrNoLeader), errors.Is(err, raftlog.ErrNotLeader),
+		errors.Is(err, raftlog.ErrOutcomeUnknown), errors.Is(err, raftlog.ErrClosed):
+		return codes.Unavailable
+	case errors.Is(err, context.DeadlineExceeded):
+		return codes.DeadlineExceeded
+	case errors.Is(err, context.Canceled):
+		return codes.Canceled
+	default:
+		return codes.Internal
+	}
+}

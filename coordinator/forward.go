@@ -1,0 +1,44 @@
+package coordinator
+
+import (
+	"context"
+	"fmt"
+
+	"google.golang.org/grpc/metadata"
+)
+
+// forwardedKey marks a call a follower forwarded, so that it is forwarded at
+// most once: a node that receives a forwarded call and does not lead answers
+// UNAVAILABLE, and the client SDK retries elsewhere.
+const forwardedKey = "arbiter-forwarded"
+
+// forward sends a call that needs the leader to it, or fails with
+// ErrNoLeader when this node cannot.
+func forward[Req, Resp any](ctx context.Context, c *Coordinator, method string, req *Req) (*Resp, error) {
+	if md, ok := metadata.FromIncomingContext(ctx); ok && len(md.Get(forwardedKey)) > 0 {
+		return nil, c.noLeader()
+	}
+	id, _ := c.node.Leader()
+	addr, ok := c.cfg.Members[id]
+	if id == "" || !ok || id == c.node.ID() {
+		return nil, c.noLeader()
+	}
+	cc, err := c.conns.get(addr)
+	if err != nil {
+		return nil, err
+	}
+	ctx = metadata.AppendToOutgoingContext(ctx, forwardedKey, c.node.ID())
+	resp := new(Resp)
+	if err := cc.Invoke(ctx, method, req, resp); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+func (c *Coordinator) noLeader() error {
+	id, _ := c.node.Leader()
+	if id == "" || id == c.node.ID() {
+		return fmt.Errorf("%w: node %s does not lead and knows no leader; retry shortly", ErrNoLeader, c.node.ID())
+	}
+	return fmt.Errorf("%w: node %s does not lead; the leader is %s at %s", ErrNoLeader, c.node.ID(), id, c.cfg.Members[id])
+}

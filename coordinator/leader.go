@@ -1,0 +1,124 @@
+package coordinator
+
+import (
+	"context"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
+)
+
+// leaderState lives from the moment this node has become leader and applied
+// every earlier entry (Barrier) until it loses leadership. Everything the
+// leader starts runs under ctx, cancelled on step-down.
+type leaderState struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	term   uint64
+}
+
+func (c *Coordinator) watchLeadership(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case isLeader := <-c.node.LeaderChanges():
+			if isLeader {
+				c.stepUp(ctx)
+			} else {
+				c.stepDown()
+			}
+		}
+	}
+}
+
+// stepUp waits until the log is applied up to this leader's first entry,
+// then starts the recovery scan: every decided-but-unfinished transaction
+// gets phase 2, every undecided one past its deadline is aborted.
+func (c *Coordinator) stepUp(ctx context.Context) {
+	c.stepDown()
+	bctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	err := c.node.Barrier(bctx)
+	cancel()
+	if err != nil {
+		c.log.Warn("barrier after election failed", zap.Error(err))
+		return
+	}
+	lctx, lcancel := context.WithCancel(ctx)
+	ls := &leaderState{ctx: lctx, cancel: lcancel, term: c.node.Term()}
+	c.mu.Lock()
+	c.lead = ls
+	c.mu.Unlock()
+	c.log.Info("leading", zap.Uint64("term", ls.term))
+	c.goBackground(func() { c.scanLoop(ls) })
+}
+
+func (c *Coordinator) stepDown() {
+	c.mu.Lock()
+	ls := c.lead
+	c.lead = nil
+	c.mu.Unlock()
+	if ls != nil {
+		ls.cancel()
+		c.log.Info("stepped down", zap.Uint64("term", ls.term))
+	}
+}
+
+func (c *Coordinator) scanLoop(ls *leaderState) {
+	t := time.NewTicker(c.cfg.ScanInterval)
+	defer t.Stop()
+	for {
+		c.scan(ls)
+		select {
+		case <-ls.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// scan resumes phase 2 of decided transactions that have no driver and
+// aborts undecided ones past their deadline that no local run owns.
+func (c *Coordinator) scan(ls *leaderState) {
+	now := time.Now().UnixNano()
+	for _, rec := range c.node.FSM().Pending() {
+		if ls.ctx.Err() != nil {
+			return
+		}
+		switch rec.GetState() {
+		case arbiterpb.TxState_TX_STATE_COMMITTED, arbiterpb.TxState_TX_STATE_ABORTED:
+			c.startPhase2(ls, rec.GetTxId(), outcomeOf(rec), rec.GetParticipants())
+		case arbiterpb.TxState_TX_STATE_ACTIVE:
+			if rec.GetDeadlineUnixNanos() < now && !c.running(rec.GetTxId()) {
+				c.timeoutAbort(ls, rec)
+			}
+		}
+	}
+}
+
+func (c *Coordinator) timeoutAbort(ls *leaderState, rec *arbiterpb.TxRecord) {
+	out, parts, err := c.decide(ls.ctx, rec.GetTxId(), arbiterpb.Outcome_OUTCOME_ABORT, rec.GetParticipants(), "deadline passed before a decision")
+	if err != nil {
+		c.log.Warn("timeout abort failed", zap.String("tx-id", rec.GetTxId()), zap.Error(err))
+		return
+	}
+	c.startPhase2(ls, rec.GetTxId(), out, parts)
+}
+
+func (c *Coordinator) running(txID string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.runs[txID]
+	return ok
+}
+
+func outcomeOf(rec *arbiterpb.TxRecord) arbiterpb.Outcome {
+	switch rec.GetState() {
+	case arbiterpb.TxState_TX_STATE_COMMITTED:
+		return arbiterpb.Outcome_OUTCOME_COMMIT
+	case arbiterpb.TxState_TX_STATE_ABORTED:
+		return arbiterpb.Outcome_OUTCOME_ABORT
+	}
+	return arbiterpb.Outcome_OUTCOME_UNKNOWN
+}

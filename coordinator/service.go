@@ -1,0 +1,184 @@
+package coordinator
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
+	"github.com/arbiter-tx/arbiter/raftlog"
+)
+
+// Begin chooses the ID and the deadline on the leader, then records BEGIN.
+func (c *Coordinator) Begin(ctx context.Context, req *arbiterpb.BeginRequest) (*arbiterpb.BeginResponse, error) {
+	timeout, err := c.validateBegin(req)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if c.leader() == nil {
+		resp, err := forward[arbiterpb.BeginRequest, arbiterpb.BeginResponse](ctx, c, arbiterpb.Coordinator_Begin_FullMethodName, req)
+		return resp, toStatus(err)
+	}
+	cmd := &arbiterpb.BeginCommand{
+		TxId:              newTxID(),
+		DeadlineUnixNanos: time.Now().Add(timeout).UnixNano(),
+		ClientId:          req.GetClientId(),
+	}
+	if _, err := c.apply(ctx, arbiterpb.CommandType_COMMAND_TYPE_BEGIN, cmd); err != nil {
+		return nil, toStatus(err)
+	}
+	return &arbiterpb.BeginResponse{TxId: cmd.TxId, DeadlineUnixNanos: cmd.DeadlineUnixNanos}, nil
+}
+
+// Commit runs 2PC, or reports the decision if one exists.
+func (c *Coordinator) Commit(ctx context.Context, req *arbiterpb.CommitRequest) (*arbiterpb.CommitResponse, error) {
+	if err := c.validateCommit(req); err != nil {
+		return nil, toStatus(err)
+	}
+	if rec, ok := c.node.FSM().Get(req.GetTxId()); ok && outcomeOf(rec) != arbiterpb.Outcome_OUTCOME_UNKNOWN {
+		return &arbiterpb.CommitResponse{Outcome: outcomeOf(rec), Reason: rec.GetReason()}, nil
+	}
+	ls := c.leader()
+	if ls == nil {
+		resp, err := forward[arbiterpb.CommitRequest, arbiterpb.CommitResponse](ctx, c, arbiterpb.Coordinator_Commit_FullMethodName, req)
+		return resp, toStatus(err)
+	}
+	rec, ok := c.node.FSM().Get(req.GetTxId())
+	if !ok {
+		return nil, toStatus(unknownTx(req.GetTxId()))
+	}
+	out, why, err := c.commit(ctx, ls, rec, req.GetBranches())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &arbiterpb.CommitResponse{Outcome: out, Reason: why}, nil
+}
+
+// Abort decides ABORT unless a decision exists, and returns the decision.
+func (c *Coordinator) Abort(ctx context.Context, req *arbiterpb.AbortRequest) (*arbiterpb.AbortResponse, error) {
+	if err := validID("tx_id", req.GetTxId()); err != nil {
+		return nil, toStatus(err)
+	}
+	if rec, ok := c.node.FSM().Get(req.GetTxId()); ok && outcomeOf(rec) != arbiterpb.Outcome_OUTCOME_UNKNOWN {
+		return &arbiterpb.AbortResponse{Outcome: outcomeOf(rec)}, nil
+	}
+	ls := c.leader()
+	if ls == nil {
+		resp, err := forward[arbiterpb.AbortRequest, arbiterpb.AbortResponse](ctx, c, arbiterpb.Coordinator_Abort_FullMethodName, req)
+		return resp, toStatus(err)
+	}
+	rec, ok := c.node.FSM().Get(req.GetTxId())
+	if !ok {
+		return nil, toStatus(unknownTx(req.GetTxId()))
+	}
+	out, parts, err := c.decide(ctx, rec.GetTxId(), arbiterpb.Outcome_OUTCOME_ABORT, rec.GetParticipants(), "aborted by the client")
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	c.startPhase2(ls, rec.GetTxId(), out, parts)
+	return &arbiterpb.AbortResponse{Outcome: out}, nil
+}
+
+// Status reports a transaction. A record that exists is final enough to be
+// reported by any node; "unknown" is only said by a leader that has
+// confirmed its leadership.
+func (c *Coordinator) Status(ctx context.Context, req *arbiterpb.StatusRequest) (*arbiterpb.StatusResponse, error) {
+	if err := validID("tx_id", req.GetTxId()); err != nil {
+		return nil, toStatus(err)
+	}
+	if rec, ok := c.node.FSM().Get(req.GetTxId()); ok && outcomeOf(rec) != arbiterpb.Outcome_OUTCOME_UNKNOWN {
+		return &arbiterpb.StatusResponse{Tx: txInfo(rec)}, nil
+	}
+	if c.leader() == nil {
+		resp, err := forward[arbiterpb.StatusRequest, arbiterpb.StatusResponse](ctx, c, arbiterpb.Coordinator_Status_FullMethodName, req)
+		return resp, toStatus(err)
+	}
+	if err := c.node.VerifyLeader(ctx); err != nil {
+		return nil, toStatus(err)
+	}
+	rec, ok := c.node.FSM().Get(req.GetTxId())
+	if !ok {
+		return nil, toStatus(unknownTx(req.GetTxId()))
+	}
+	return &arbiterpb.StatusResponse{Tx: txInfo(rec)}, nil
+}
+
+// Register records a participant's address in the replicated table.
+func (c *Coordinator) Register(ctx context.Context, req *arbiterpb.RegisterRequest) (*arbiterpb.RegisterResponse, error) {
+	if err := validateRegister(req); err != nil {
+		return nil, toStatus(err)
+	}
+	if addr, ok := c.node.FSM().Participant(req.GetParticipantId()); ok && addr == req.GetAddress() {
+		return &arbiterpb.RegisterResponse{}, nil
+	}
+	if c.leader() == nil {
+		resp, err := forward[arbiterpb.RegisterRequest, arbiterpb.RegisterResponse](ctx, c, arbiterpb.Coordinator_Register_FullMethodName, req)
+		return resp, toStatus(err)
+	}
+	cmd := &arbiterpb.RegisterCommand{ParticipantId: req.GetParticipantId(), Address: req.GetAddress()}
+	if _, err := c.apply(ctx, arbiterpb.CommandType_COMMAND_TYPE_REGISTER, cmd); err != nil {
+		return nil, toStatus(err)
+	}
+	return &arbiterpb.RegisterResponse{}, nil
+}
+
+// Enlist adds a participant that has already prepared its work to an
+// undecided transaction whose commit has not started on this leader.
+func (c *Coordinator) Enlist(ctx context.Context, req *arbiterpb.EnlistRequest) (*arbiterpb.EnlistResponse, error) {
+	if err := errors.Join(validID("tx_id", req.GetTxId()), validID("participant_id", req.GetParticipantId())); err != nil {
+		return nil, toStatus(err)
+	}
+	if c.leader() == nil {
+		resp, err := forward[arbiterpb.EnlistRequest, arbiterpb.EnlistResponse](ctx, c, arbiterpb.Coordinator_Enlist_FullMethodName, req)
+		return resp, toStatus(err)
+	}
+	if _, ok := c.node.FSM().Participant(req.GetParticipantId()); !ok {
+		return nil, toStatus(fmt.Errorf("%w: %q must register before it enlists", ErrUnknownParticipant, req.GetParticipantId()))
+	}
+	if c.running(req.GetTxId()) {
+		return nil, toStatus(fmt.Errorf("%w: transaction %s is committing; enlist before the client calls Commit", ErrCommitStarted, req.GetTxId()))
+	}
+	cmd := &arbiterpb.EnlistCommand{TxId: req.GetTxId(), ParticipantId: req.GetParticipantId()}
+	res, err := c.apply(ctx, arbiterpb.CommandType_COMMAND_TYPE_ENLIST, cmd)
+	if err != nil {
+		return nil, toStatus(enlistErr(req.GetTxId(), res, err))
+	}
+	return &arbiterpb.EnlistResponse{DeadlineUnixNanos: res.Tx.GetDeadlineUnixNanos()}, nil
+}
+
+func enlistErr(txID string, res raftlog.Result, err error) error {
+	switch {
+	case errors.Is(err, raftlog.ErrUnknownTx):
+		return unknownTx(txID)
+	case errors.Is(err, raftlog.ErrNotActive):
+		return fmt.Errorf("%w: transaction %s was decided (%v); roll back the local work", ErrDecided, txID, outcomeOf(res.Tx))
+	}
+	return err
+}
+
+func unknownTx(txID string) error {
+	return fmt.Errorf("%w: %s: begin a transaction first (or it finished long ago and was forgotten)", ErrUnknownTx, txID)
+}
+
+// newTxID returns 128 random bits in hex, chosen by the leader before it
+// proposes anything.
+func newTxID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func txInfo(rec *arbiterpb.TxRecord) *arbiterpb.TxInfo {
+	return &arbiterpb.TxInfo{
+		TxId:              rec.GetTxId(),
+		State:             rec.GetState(),
+		DeadlineUnixNanos: rec.GetDeadlineUnixNanos(),
+		Participants:      rec.GetParticipants(),
+		Finished:          rec.GetFinished(),
+		DecidedIndex:      rec.GetDecidedIndex(),
+		ClientId:          rec.GetClientId(),
+	}
+}

@@ -1,0 +1,73 @@
+package coordinator
+
+import (
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
+)
+
+const maxIDLen = 128
+
+// validID checks a transaction or participant ID.
+func validID(kind, id string) error {
+	if id == "" {
+		return fmt.Errorf("%w: %s is empty", ErrInvalid, kind)
+	}
+	if len(id) > maxIDLen || !utf8.ValidString(id) {
+		return fmt.Errorf("%w: %s must be valid UTF-8 of at most %d bytes", ErrInvalid, kind, maxIDLen)
+	}
+	return nil
+}
+
+func (c *Coordinator) validateBegin(req *arbiterpb.BeginRequest) (time.Duration, error) {
+	ms := req.GetTimeoutMillis()
+	switch {
+	case ms < 0:
+		return 0, fmt.Errorf("%w: timeout_millis %d puts the deadline in the past; pass 0 for the default (%v) or a positive value", ErrInvalid, ms, c.cfg.DefaultTimeout)
+	case ms == 0:
+		return c.cfg.DefaultTimeout, nil
+	}
+	d := time.Duration(ms) * time.Millisecond
+	if d > c.cfg.MaxTimeout {
+		return 0, fmt.Errorf("%w: timeout_millis %d exceeds the maximum of %v", ErrInvalid, ms, c.cfg.MaxTimeout)
+	}
+	return d, nil
+}
+
+func (c *Coordinator) validateCommit(req *arbiterpb.CommitRequest) error {
+	if err := validID("tx_id", req.GetTxId()); err != nil {
+		return err
+	}
+	if n := len(req.GetBranches()); n > c.cfg.MaxBranches {
+		return fmt.Errorf("%w: %d branches exceeds the limit of %d", ErrInvalid, n, c.cfg.MaxBranches)
+	}
+	seen := make(map[string]bool, len(req.GetBranches()))
+	for i, b := range req.GetBranches() {
+		if err := validID(fmt.Sprintf("branches[%d].participant_id", i), b.GetParticipantId()); err != nil {
+			return err
+		}
+		if seen[b.GetParticipantId()] {
+			return fmt.Errorf("%w: participant %q appears in two branches; merge them into one payload", ErrInvalid, b.GetParticipantId())
+		}
+		seen[b.GetParticipantId()] = true
+		if n := len(b.GetPayload()); n > c.cfg.MaxPayloadBytes {
+			return fmt.Errorf("%w: branches[%d] payload is %d bytes, over the limit of %d", ErrInvalid, i, n, c.cfg.MaxPayloadBytes)
+		}
+		if _, ok := c.node.FSM().Participant(b.GetParticipantId()); !ok {
+			return fmt.Errorf("%w: %q has not registered with the coordinator; start its agent first", ErrUnknownParticipant, b.GetParticipantId())
+		}
+	}
+	return nil
+}
+
+func validateRegister(req *arbiterpb.RegisterRequest) error {
+	if err := validID("participant_id", req.GetParticipantId()); err != nil {
+		return err
+	}
+	if req.GetAddress() == "" || len(req.GetAddress()) > 256 {
+		return fmt.Errorf("%w: address must be a host:port of at most 256 bytes", ErrInvalid)
+	}
+	return nil
+}

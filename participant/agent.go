@@ -1,0 +1,156 @@
+package participant
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+)
+
+// Agent is a participant agent: it serves the Participant gRPC service over
+// a Resource, enlists service-driven work and resolves in-doubt transactions.
+// Create it with New; it is safe for concurrent use.
+type Agent[T any] struct {
+	cfg     Config
+	res     Resource[T]
+	handler Handler[T]
+	log     *zap.Logger
+	coord   *coordClient
+	txs     *txMutex
+
+	committed atomic.Uint64 // decisions applied since New
+	aborted   atomic.Uint64
+
+	startOnce sync.Once
+	closeOnce sync.Once
+	life      context.Context // cancelled by Close; bounds background work
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+}
+
+// New returns an Agent for res. h runs coordinator-driven payloads; it may
+// be nil for a purely service-driven participant (a Prepare with a payload
+// then votes no). A nil logger logs nothing. New dials lazily: no
+// coordinator need be up yet.
+func New[T any](cfg Config, res Resource[T], h Handler[T], logger *zap.Logger) (*Agent[T], error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if res == nil {
+		return nil, errors.New("participant: a Resource is required")
+	}
+	if logger == nil {
+		logger = zap.NewNop()
+	}
+	coord, err := dialCoordinators(cfg)
+	if err != nil {
+		return nil, err
+	}
+	life, cancel := context.WithCancel(context.Background())
+	return &Agent[T]{
+		cfg: cfg, res: res, handler: h, coord: coord, txs: newTxMutex(),
+		log:  logger.With(zap.String("participant-id", cfg.ID)),
+		life: life, cancel: cancel,
+	}, nil
+}
+
+// RegisterService registers the arbiterpb Participant service on s. Install
+// client.UnaryServerInterceptor on the server for service-driven calls.
+func (a *Agent[T]) RegisterService(s grpc.ServiceRegistrar) {
+	arbiterpb.RegisterParticipantServer(s, &service[T]{a: a})
+}
+
+// Start registers the agent with the coordinators, retrying until it
+// succeeds or ctx is done, then starts the recovery loop: one pass over all
+// prepared work now, then every ResolveInterval until Close. ctx only bounds
+// registration; the loop runs until Close.
+func (a *Agent[T]) Start(ctx context.Context) error {
+	if err := a.register(ctx); err != nil {
+		return err
+	}
+	a.startOnce.Do(func() {
+		a.wg.Add(1)
+		go a.recoveryLoop()
+	})
+	return nil
+}
+
+func (a *Agent[T]) register(ctx context.Context) error {
+	req := &arbiterpb.RegisterRequest{ParticipantId: a.cfg.ID, Address: a.cfg.Address}
+	for backoff := coordBackoff; ; backoff = min(2*backoff, 2*time.Second) {
+		err := a.coord.call(ctx, func(ctx context.Context, c arbiterpb.CoordinatorClient) error {
+			_, err := c.Register(ctx, req)
+			return err
+		})
+		if err == nil {
+			a.log.Info("registered with coordinators", zap.String("address", a.cfg.Address))
+			return nil
+		}
+		a.log.Warn("register failed, retrying", zap.Error(err))
+		if err := sleep(ctx, backoff); err != nil {
+			return fmt.Errorf("participant: register %q: %w", a.cfg.ID, err)
+		}
+	}
+}
+
+// Close stops the recovery loop, waits for it and closes the coordinator
+// connections. It does not close the Resource. Close is idempotent.
+func (a *Agent[T]) Close() {
+	a.closeOnce.Do(func() {
+		a.cancel()
+		a.wg.Wait()
+		a.coord.close()
+	})
+}
+
+// commit applies the decision COMMIT for txID, serialized per transaction.
+func (a *Agent[T]) commit(ctx context.Context, txID string) error {
+	unlock, err := a.txs.lock(ctx, txID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	a.cfg.failpoint("commit-before-apply")
+	if err := a.res.Commit(ctx, txID); err != nil {
+		return err
+	}
+	a.cfg.failpoint("commit-after-apply")
+	a.committed.Add(1)
+	return nil
+}
+
+// abort applies the decision ABORT for txID, serialized per transaction.
+func (a *Agent[T]) abort(ctx context.Context, txID string) error {
+	unlock, err := a.txs.lock(ctx, txID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := a.res.Abort(ctx, txID); err != nil {
+		return err
+	}
+	a.aborted.Add(1)
+	return nil
+}
+
+// fence refuses a term lower than the highest seen (ErrStaleTerm) and
+// durably records a higher one.
+func (a *Agent[T]) fence(ctx context.Context, term uint64) error {
+	highest, err := a.res.Term(ctx)
+	if err != nil {
+		return err
+	}
+	if term < highest {
+		return fmt.Errorf("%w: stale term %d < %d", ErrStaleTerm, term, highest)
+	}
+	if term > highest {
+		return a.res.SetTerm(ctx, term)
+	}
+	return nil
+}

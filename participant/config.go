@@ -1,0 +1,78 @@
+package participant
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"google.golang.org/grpc"
+)
+
+// Config configures an Agent. Start from DefaultConfig.
+type Config struct {
+	// ID is the participant ID registered with the coordinators; branches
+	// and enlistments name it. Required.
+	ID string
+	// Address is the host:port the coordinators dial to reach this agent's
+	// gRPC server (where RegisterService was called). Required.
+	Address string
+	// Coordinators lists coordinator gRPC addresses. Any node will do:
+	// followers forward to the leader. At least one is required.
+	Coordinators []string
+	// ResolveInterval is the recovery timer: how often prepared work past
+	// its deadline is resolved with the coordinators. Default 1s.
+	ResolveInterval time.Duration
+	// RPCTimeout bounds one attempt of a call to a coordinator. Default 5s.
+	RPCTimeout time.Duration
+	// FallbackDeadline is the prepared deadline used when a Prepare carries
+	// none. It only schedules recovery; it never decides. Default 30s.
+	FallbackDeadline time.Duration
+	// DialOptions are used to dial the coordinators. Nil means insecure
+	// transport credentials plus client.UnaryClientInterceptor; a non-nil
+	// list replaces the defaults entirely (it must set credentials).
+	DialOptions []grpc.DialOption
+	// Failpoint, if not nil, is called at named crash points for fault
+	// injection: "prepare-before-durable", "prepare-after-durable",
+	// "commit-before-apply", "commit-after-apply", "vote-after-send".
+	Failpoint func(name string)
+}
+
+// DefaultConfig returns a Config with every optional field set to its
+// default. ID, Address and Coordinators must still be filled in.
+func DefaultConfig() Config {
+	return Config{
+		ResolveInterval:  time.Second,
+		RPCTimeout:       5 * time.Second,
+		FallbackDeadline: 30 * time.Second,
+	}
+}
+
+// Validate reports the first configuration error.
+func (c Config) Validate() error {
+	switch {
+	case c.ID == "":
+		return errors.New("participant: config: ID is required")
+	case c.Address == "":
+		return errors.New("participant: config: Address is required")
+	case len(c.Coordinators) == 0:
+		return errors.New("participant: config: at least one coordinator address is required")
+	case c.ResolveInterval <= 0:
+		return fmt.Errorf("participant: config: ResolveInterval must be positive, got %v", c.ResolveInterval)
+	case c.RPCTimeout <= 0:
+		return fmt.Errorf("participant: config: RPCTimeout must be positive, got %v", c.RPCTimeout)
+	case c.FallbackDeadline <= 0:
+		return fmt.Errorf("participant: config: FallbackDeadline must be positive, got %v", c.FallbackDeadline)
+	}
+	for i, addr := range c.Coordinators {
+		if addr == "" {
+			return fmt.Errorf("participant: config: coordinator address %d is empty", i)
+		}
+	}
+	return nil
+}
+
+func (c Config) failpoint(name string) {
+	if c.Failpoint != nil {
+		c.Failpoint(name)
+	}
+}

@@ -1,0 +1,98 @@
+package participant
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/arbiter-tx/arbiter/client"
+	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
+	"go.uber.org/zap"
+	"google.golang.org/grpc/status"
+)
+
+// Do joins the transaction whose ID ctx carries (client.TxIDFromContext:
+// gRPC metadata or client.WithTxID), service-driven: the service calls it
+// from its own request handler. Do begins a local transaction, runs fn in it,
+// enlists this participant with the coordinators (which returns the
+// transaction's deadline), then prepares the local transaction durably. The
+// local work commits or aborts later, on the coordinators' decision.
+//
+// Enlisting before preparing means a failed Enlist leaves nothing durable
+// and nothing the coordinator knows about: the local transaction is simply
+// rolled back. The other order would leave prepared work that the
+// coordinator may or may not know about when an Enlist times out. If Prepare
+// fails after a successful Enlist, Do records an abort tombstone, so the
+// coordinator's Prepare is answered no and the transaction aborts.
+//
+// Without a transaction ID, Do returns a codes.InvalidArgument status. Other
+// errors carry a gRPC status too and may be returned by a handler as is.
+func (a *Agent[T]) Do(ctx context.Context, fn func(ctx context.Context, tx T) error) error {
+	txID, ok := client.TxIDFromContext(ctx)
+	if !ok {
+		return StatusError(ErrNoTxID)
+	}
+	tx, err := a.res.Begin(ctx, txID)
+	if err != nil {
+		return StatusError(err)
+	}
+	if err := a.work(ctx, txID, tx, fn); err != nil {
+		if rerr := a.res.Rollback(ctx, txID, tx); rerr != nil {
+			a.log.Warn("rollback failed", zap.String("tx-id", txID), zap.Error(rerr))
+		}
+		return err
+	}
+	return nil
+}
+
+// work runs fn, enlists and prepares. Any error leaves tx unprepared.
+func (a *Agent[T]) work(ctx context.Context, txID string, tx T, fn func(context.Context, T) error) error {
+	if err := fn(ctx, tx); err != nil {
+		return err
+	}
+	deadline, err := a.enlist(ctx, txID)
+	if err != nil {
+		return err
+	}
+	if err := a.prepareEnlisted(ctx, txID, tx, deadline); err != nil {
+		a.tombstone(txID)
+		return StatusError(fmt.Errorf("participant: prepare %s: %w", txID, err))
+	}
+	return nil
+}
+
+func (a *Agent[T]) enlist(ctx context.Context, txID string) (time.Time, error) {
+	req := &arbiterpb.EnlistRequest{TxId: txID, ParticipantId: a.cfg.ID}
+	var resp *arbiterpb.EnlistResponse
+	err := a.coord.call(ctx, func(ctx context.Context, c arbiterpb.CoordinatorClient) (err error) {
+		resp, err = c.Enlist(ctx, req)
+		return err
+	})
+	if err != nil {
+		a.log.Warn("enlist failed", zap.String("tx-id", txID), zap.Error(err))
+		if _, ok := status.FromError(err); ok {
+			return time.Time{}, err
+		}
+		return time.Time{}, StatusError(err)
+	}
+	return a.deadline(resp.GetDeadlineUnixNanos()), nil
+}
+
+func (a *Agent[T]) prepareEnlisted(ctx context.Context, txID string, tx T, deadline time.Time) error {
+	unlock, err := a.txs.lock(ctx, txID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return a.prepareLocal(ctx, txID, tx, deadline)
+}
+
+// tombstone records an abort for txID after a failed prepare, on a fresh
+// context: the caller's may be the reason the prepare failed.
+func (a *Agent[T]) tombstone(txID string) {
+	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.RPCTimeout)
+	defer cancel()
+	if err := a.abort(ctx, txID); err != nil {
+		a.log.Warn("abort tombstone after failed prepare", zap.String("tx-id", txID), zap.Error(err))
+	}
+}

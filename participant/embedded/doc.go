@@ -1,0 +1,15 @@
+// Package embedded is the default participant adapter: a small durable
+// key-value store on bbolt with per-key exclusive locks and prepared
+// intents. *Store implements participant.Resource[*Tx].
+//
+// A local transaction (Tx) takes an exclusive in-memory lock on every key it
+// reads or writes and buffers its writes. Prepare writes the buffered writes
+// as an intent, fsync'd, and keeps the locks; Commit applies the intent,
+// deletes it and records the outcome in one bbolt transaction. Abort records
+// a tombstone so a late Prepare is refused. On Open, prepared intents
+// re-acquire their locks, so no reader can see around in-doubt work.
+//
+// Buckets: "data" (committed values), "intents" (tx ID -> deadline and
+// writes), "outcomes" (tx ID -> committed or aborted), "meta" (highest
+// fencing term).
+package embedded

@@ -1,0 +1,141 @@
+package embedded
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/arbiter-tx/arbiter/participant"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Prepare writes tx's buffered writes as a durable intent (fsync'd) with
+// deadline. tx keeps its locks until Commit or Abort. It refuses with
+// participant.ErrAlreadyAborted if txID was aborted. Calls for one txID must
+// not run concurrently (the agent serializes them).
+func (s *Store) Prepare(ctx context.Context, txID string, tx *Tx, deadline time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if tx == nil || tx.id != txID {
+		return fmt.Errorf("embedded: prepare %s: handle belongs to another transaction", txID)
+	}
+	if err := tx.finished(); err != nil {
+		return err
+	}
+	rec := intent{deadline: deadline, writes: tx.snapshot()}.encode()
+	err := s.db.Update(func(btx *bolt.Tx) error {
+		if err := stateErr(txState(btx, txID), txID); err != nil {
+			return err
+		}
+		return btx.Bucket(bucketIntents).Put([]byte(txID), rec)
+	})
+	if err != nil {
+		return err
+	}
+	_ = tx.finish(errPrepared)
+	s.forget(txID, tx)
+	return nil
+}
+
+// Commit applies txID's intent, deletes it and records the outcome in one
+// bbolt transaction, then releases its locks. Idempotent.
+func (s *Store) Commit(ctx context.Context, txID string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	err := s.db.Update(func(btx *bolt.Tx) error {
+		switch st := txState(btx, txID); st {
+		case participant.StateCommitted:
+			return nil
+		case participant.StateNone:
+			return fmt.Errorf("%w: %s", participant.ErrNotPrepared, txID)
+		case participant.StateAborted:
+			return stateErr(st, txID)
+		}
+		return applyIntent(btx, txID)
+	})
+	if err != nil {
+		return err
+	}
+	s.locks.releaseAll(txID)
+	return nil
+}
+
+func applyIntent(btx *bolt.Tx, txID string) error {
+	in, err := decodeIntent(btx.Bucket(bucketIntents).Get([]byte(txID)))
+	if err != nil {
+		return fmt.Errorf("embedded: commit %s: %w", txID, err)
+	}
+	data := btx.Bucket(bucketData)
+	for k, v := range in.writes {
+		if err := data.Put([]byte(k), v); err != nil {
+			return err
+		}
+	}
+	if err := btx.Bucket(bucketIntents).Delete([]byte(txID)); err != nil {
+		return err
+	}
+	return btx.Bucket(bucketOutcomes).Put([]byte(txID), []byte{outcomeCommitted})
+}
+
+// Abort discards txID's work (its intent, or an active local transaction,
+// which becomes unusable) and records an abort tombstone, even for a
+// transaction never seen. Idempotent; participant.ErrAlreadyCommitted if
+// txID was committed.
+func (s *Store) Abort(ctx context.Context, txID string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if txID == "" {
+		return errEmptyTxID
+	}
+	err := s.db.Update(func(btx *bolt.Tx) error {
+		switch st := txState(btx, txID); st {
+		case participant.StateAborted:
+			return nil
+		case participant.StateCommitted:
+			return stateErr(st, txID)
+		}
+		if err := btx.Bucket(bucketIntents).Delete([]byte(txID)); err != nil {
+			return err
+		}
+		return btx.Bucket(bucketOutcomes).Put([]byte(txID), []byte{outcomeAborted})
+	})
+	if err != nil {
+		return err
+	}
+	s.doom(txID)
+	s.locks.releaseAll(txID)
+	return nil
+}
+
+// doom makes txID's active local transaction, if any, unusable.
+func (s *Store) doom(txID string) {
+	s.mu.Lock()
+	t := s.active[txID]
+	delete(s.active, txID)
+	s.mu.Unlock()
+	if t != nil {
+		_ = t.finish(fmt.Errorf("%w: %s", participant.ErrAlreadyAborted, txID))
+	}
+}
+
+// Prepared lists every prepared transaction with its deadline.
+func (s *Store) Prepared(ctx context.Context) ([]participant.PreparedTx, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var out []participant.PreparedTx
+	err := s.db.View(func(btx *bolt.Tx) error {
+		return btx.Bucket(bucketIntents).ForEach(func(k, v []byte) error {
+			in, err := decodeIntent(v)
+			if err != nil {
+				return fmt.Errorf("embedded: intent %s: %w", k, err)
+			}
+			out = append(out, participant.PreparedTx{TxID: string(k), Deadline: in.deadline})
+			return nil
+		})
+	})
+	return out, err
+}

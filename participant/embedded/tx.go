@@ -1,0 +1,160 @@
+package embedded
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/arbiter-tx/arbiter/participant"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Tx is the local transaction of one global transaction ID. It sees its own
+// writes; nothing it writes is visible to others before Commit.
+type Tx struct {
+	s  *Store
+	id string
+
+	mu     sync.Mutex
+	writes map[string][]byte
+	done   error // non-nil once prepared, rolled back or aborted
+}
+
+// ID returns the global transaction ID.
+func (t *Tx) ID() string { return t.id }
+
+// Get returns key's value as this transaction sees it, after taking the
+// key's exclusive lock (waiting while another transaction, prepared or not,
+// holds it; ErrLockTimeout when ctx or Options.LockTimeout runs out).
+func (t *Tx) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	if err := t.lock(ctx, key); err != nil {
+		return nil, false, err
+	}
+	t.mu.Lock()
+	v, ok := t.writes[key]
+	t.mu.Unlock()
+	if ok {
+		return append([]byte{}, v...), true, nil
+	}
+	return t.s.Read(key)
+}
+
+// Put takes key's exclusive lock and buffers the write until Prepare.
+func (t *Tx) Put(ctx context.Context, key string, value []byte) error {
+	if err := t.lock(ctx, key); err != nil {
+		return err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.done != nil {
+		return t.done
+	}
+	t.writes[key] = append([]byte{}, value...)
+	return nil
+}
+
+func (t *Tx) lock(ctx context.Context, key string) error {
+	if err := t.finished(); err != nil {
+		return err
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t.s.opts.LockTimeout)
+		defer cancel()
+	}
+	return t.s.locks.acquire(ctx, key, t.id)
+}
+
+// errPrepared marks a Tx whose writes became an intent.
+var errPrepared = errors.New("embedded: transaction is prepared; only Commit or Abort apply now")
+
+func (t *Tx) isPrepared() bool { return errors.Is(t.finished(), errPrepared) }
+
+func (t *Tx) finished() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.done
+}
+
+// finish marks t unusable with err; it fails if t was already finished.
+func (t *Tx) finish(err error) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.done != nil {
+		return t.done
+	}
+	t.done = err
+	return nil
+}
+
+// snapshot copies the buffered writes.
+func (t *Tx) snapshot() map[string][]byte {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make(map[string][]byte, len(t.writes))
+	for k, v := range t.writes {
+		out[k] = v
+	}
+	return out
+}
+
+// Begin starts txID's local transaction. It fails with
+// participant.ErrTxExists if txID already has local work here, and with
+// ErrAlreadyAborted / ErrAlreadyCommitted if txID was decided here.
+func (s *Store) Begin(ctx context.Context, txID string) (*Tx, error) {
+	if txID == "" {
+		return nil, errEmptyTxID
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.active[txID]; ok {
+		return nil, fmt.Errorf("%w: %s is active", participant.ErrTxExists, txID)
+	}
+	st, err := s.State(ctx, txID)
+	if err != nil {
+		return nil, err
+	}
+	if err := stateErr(st, txID); err != nil {
+		return nil, err
+	}
+	t := &Tx{s: s, id: txID, writes: make(map[string][]byte)}
+	s.active[txID] = t
+	return t, nil
+}
+
+// Rollback discards an unprepared local transaction and releases its locks.
+// Rolling back a prepared transaction is refused: use Abort.
+func (s *Store) Rollback(_ context.Context, txID string, tx *Tx) error {
+	if err := tx.finish(fmt.Errorf("embedded: transaction %s rolled back", txID)); err != nil {
+		if tx.isPrepared() {
+			return fmt.Errorf("embedded: rollback of prepared %s: use Abort", txID)
+		}
+		// Already rolled back or doomed by Abort: finish the release anyway.
+	}
+	s.forget(txID, tx)
+	s.locks.releaseAll(txID)
+	return nil
+}
+
+// forget drops tx from the active set if it is still the active one.
+func (s *Store) forget(txID string, tx *Tx) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.active[txID] == tx {
+		delete(s.active, txID)
+	}
+}
+
+// State reports txID's durable state.
+func (s *Store) State(ctx context.Context, txID string) (participant.State, error) {
+	if err := ctx.Err(); err != nil {
+		return participant.StateNone, err
+	}
+	var st participant.State
+	err := s.db.View(func(btx *bolt.Tx) error {
+		st = txState(btx, txID)
+		return nil
+	})
+	return st, err
+}

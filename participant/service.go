@@ -1,0 +1,166 @@
+package participant
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
+	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// service implements arbiterpb.ParticipantServer for an Agent.
+type service[T any] struct {
+	arbiterpb.UnimplementedParticipantServer
+	a *Agent[T]
+}
+
+func voteYes() *arbiterpb.PrepareResponse {
+	return &arbiterpb.PrepareResponse{Vote: arbiterpb.Vote_VOTE_YES}
+}
+
+func voteNo(reason string) *arbiterpb.PrepareResponse {
+	return &arbiterpb.PrepareResponse{Vote: arbiterpb.Vote_VOTE_NO, Reason: reason}
+}
+
+// Prepare votes on req.TxId. A retried Prepare returns the vote already
+// given: a prepared or committed transaction votes yes, an aborted one no.
+// Errors reading local state are returned as gRPC errors (the coordinator
+// retries); errors of the local work are no votes.
+func (s *service[T]) Prepare(ctx context.Context, req *arbiterpb.PrepareRequest) (*arbiterpb.PrepareResponse, error) {
+	if req.GetTxId() == "" {
+		return nil, status.Error(codes.InvalidArgument, "tx_id is required")
+	}
+	unlock, err := s.a.txs.lock(ctx, req.GetTxId())
+	if err != nil {
+		return nil, StatusError(err)
+	}
+	defer unlock()
+	resp, err := s.a.prepare(ctx, req)
+	if err != nil {
+		return nil, StatusError(err)
+	}
+	s.a.cfg.failpoint("vote-after-send")
+	return resp, nil
+}
+
+// prepare runs under the transaction's lock.
+func (a *Agent[T]) prepare(ctx context.Context, req *arbiterpb.PrepareRequest) (*arbiterpb.PrepareResponse, error) {
+	st, err := a.res.State(ctx, req.GetTxId())
+	if err != nil {
+		return nil, err
+	}
+	switch st {
+	case StatePrepared, StateCommitted:
+		return voteYes(), nil
+	case StateAborted:
+		return voteNo("already aborted"), nil
+	}
+	if len(req.GetPayload()) == 0 {
+		return a.refuse(ctx, req.GetTxId(), errors.New("no local work for this transaction (lost or never done)"))
+	}
+	if err := a.runBranch(ctx, req); err != nil {
+		return a.refuse(ctx, req.GetTxId(), err)
+	}
+	return voteYes(), nil
+}
+
+// runBranch executes the payload in a new local transaction and prepares it.
+// On error the local transaction is rolled back.
+func (a *Agent[T]) runBranch(ctx context.Context, req *arbiterpb.PrepareRequest) error {
+	if a.handler == nil {
+		return errors.New("no handler registered for payloads")
+	}
+	txID := req.GetTxId()
+	tx, err := a.res.Begin(ctx, txID)
+	if err != nil {
+		return err
+	}
+	err = a.handler(ctx, tx, req.GetPayload())
+	if err == nil {
+		err = a.prepareLocal(ctx, txID, tx, a.deadline(req.GetDeadlineUnixNanos()))
+	}
+	if err != nil {
+		if rerr := a.res.Rollback(ctx, txID, tx); rerr != nil {
+			a.log.Warn("rollback failed", zap.String("tx-id", txID), zap.Error(rerr))
+		}
+	}
+	return err
+}
+
+// prepareLocal makes tx durable, between the two prepare failpoints.
+func (a *Agent[T]) prepareLocal(ctx context.Context, txID string, tx T, deadline time.Time) error {
+	a.cfg.failpoint("prepare-before-durable")
+	if err := a.res.Prepare(ctx, txID, tx, deadline); err != nil {
+		return err
+	}
+	a.cfg.failpoint("prepare-after-durable")
+	return nil
+}
+
+// refuse records an abort tombstone, so that a late or retried Prepare is
+// refused too, and votes no with cause as the reason. If the tombstone
+// cannot be written the vote is still no (safe: presumed abort) but the
+// error is returned so that the coordinator retries.
+func (a *Agent[T]) refuse(ctx context.Context, txID string, cause error) (*arbiterpb.PrepareResponse, error) {
+	if err := a.res.Abort(ctx, txID); err != nil && !errors.Is(err, ErrAlreadyAborted) {
+		return nil, fmt.Errorf("record abort after %v: %w", cause, err)
+	}
+	a.aborted.Add(1)
+	a.log.Info("voted no", zap.String("tx-id", txID), zap.String("reason", cause.Error()))
+	return voteNo(cause.Error()), nil
+}
+
+func (a *Agent[T]) deadline(unixNanos int64) time.Time {
+	if unixNanos <= 0 {
+		return time.Now().Add(a.cfg.FallbackDeadline)
+	}
+	return time.Unix(0, unixNanos)
+}
+
+// Commit applies a prepared transaction after checking the fencing term.
+func (s *service[T]) Commit(ctx context.Context, req *arbiterpb.DecisionRequest) (*arbiterpb.DecisionResponse, error) {
+	return s.decide(ctx, req, s.a.commit)
+}
+
+// Abort discards a transaction after checking the fencing term.
+func (s *service[T]) Abort(ctx context.Context, req *arbiterpb.DecisionRequest) (*arbiterpb.DecisionResponse, error) {
+	return s.decide(ctx, req, s.a.abort)
+}
+
+func (s *service[T]) decide(ctx context.Context, req *arbiterpb.DecisionRequest, apply func(context.Context, string) error) (*arbiterpb.DecisionResponse, error) {
+	if req.GetTxId() == "" {
+		return nil, status.Error(codes.InvalidArgument, "tx_id is required")
+	}
+	if err := s.a.fence(ctx, req.GetTerm()); err != nil {
+		s.a.log.Warn("decision refused", zap.String("tx-id", req.GetTxId()), zap.Error(err))
+		return nil, StatusError(err)
+	}
+	if err := apply(ctx, req.GetTxId()); err != nil {
+		return nil, StatusError(err)
+	}
+	return &arbiterpb.DecisionResponse{}, nil
+}
+
+// Inspect lists prepared transactions, the highest term and the counters.
+func (s *service[T]) Inspect(ctx context.Context, _ *arbiterpb.InspectRequest) (*arbiterpb.InspectResponse, error) {
+	prepared, err := s.a.res.Prepared(ctx)
+	if err != nil {
+		return nil, StatusError(err)
+	}
+	term, err := s.a.res.Term(ctx)
+	if err != nil {
+		return nil, StatusError(err)
+	}
+	resp := &arbiterpb.InspectResponse{
+		ParticipantId: s.a.cfg.ID, HighestTerm: term,
+		Committed: s.a.committed.Load(), Aborted: s.a.aborted.Load(),
+	}
+	for _, p := range prepared {
+		resp.Prepared = append(resp.Prepared, &arbiterpb.PreparedTx{TxId: p.TxID, DeadlineUnixNanos: p.Deadline.UnixNano()})
+	}
+	return resp, nil
+}

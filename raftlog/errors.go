@@ -1,0 +1,28 @@
+package raftlog
+
+import "errors"
+
+// Errors returned by this package. Node errors are returned by Node methods;
+// domain outcomes are carried in Result.Err by the FSM and are final facts of
+// the replicated state, never failures of the log itself.
+var (
+	// ErrNotLeader means this node is not the Raft leader: forward the
+	// request to Node.Leader() or retry after the next election.
+	ErrNotLeader = errors.New("raftlog: not the leader: forward to the leader or retry")
+	// ErrOutcomeUnknown means the command was submitted but this node cannot
+	// tell whether it was committed (leadership lost, timeout, context done):
+	// retry by transaction ID, every command is idempotent by ID.
+	ErrOutcomeUnknown = errors.New("raftlog: outcome unknown: retry by transaction ID")
+	// ErrClosed means the node was closed (or Raft shut down): reopen it.
+	ErrClosed = errors.New("raftlog: node closed")
+
+	// ErrUnknownTx means there is no record for the transaction: it was never
+	// begun, or it finished and was forgotten (presumed abort).
+	ErrUnknownTx = errors.New("raftlog: unknown transaction")
+	// ErrTxExists means BEGIN named an ID that already has a record: choose a
+	// fresh ID, or treat it as a retried BEGIN if Result.Tx matches.
+	ErrTxExists = errors.New("raftlog: transaction already exists")
+	// ErrNotActive means ENLIST arrived after the decision: the participant
+	// must follow the decision in Result.Tx.
+	ErrNotActive = errors.New("raftlog: transaction already decided")
+)

@@ -1,0 +1,137 @@
+package raftlog
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
+)
+
+// FSM is the replicated transaction table. It implements raft.FSM: Apply is
+// deterministic (the same log gives the same state and results on every
+// replica), Snapshot takes a cheap immutable view, and Restore discards all
+// previous state. The read methods return clones and are safe to call
+// concurrently with Apply.
+type FSM struct {
+	mu        sync.RWMutex
+	s         *state
+	retention int
+}
+
+var _ raft.FSM = (*FSM)(nil)
+
+// NewFSM returns an empty FSM that remembers FinishedRetention finished
+// transactions.
+func NewFSM() *FSM { return newFSM(FinishedRetention) }
+
+func newFSM(retention int) *FSM {
+	return &FSM{s: newState(retention), retention: retention}
+}
+
+// Apply applies one committed log entry and returns a Result. It panics when
+// a command entry does not decode: replicas must never silently diverge.
+// Entries that are not commands return nil.
+func (f *FSM) Apply(l *raft.Log) any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.s.applied = l.Index
+	if l.Type != raft.LogCommand {
+		return nil
+	}
+	t, m, err := Decode(l.Data)
+	if err != nil {
+		panic(fmt.Sprintf("raftlog: apply index %d: %v", l.Index, err))
+	}
+	return process(f.s, l.Index, t, m)
+}
+
+// Get returns the record for txID from the live table or, once finished,
+// from the finished ring.
+func (f *FSM) Get(txID string) (*arbiterpb.TxRecord, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	r, ok := f.s.lookup(txID)
+	return clone(r), ok
+}
+
+// Participant returns the registered address of a participant.
+func (f *FSM) Participant(id string) (address string, ok bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	address, ok = f.s.participants[id]
+	return address, ok
+}
+
+// Participants returns a copy of every registered participant's address.
+func (f *FSM) Participants() map[string]string {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	out := make(map[string]string, len(f.s.participants))
+	for id, a := range f.s.participants {
+		out[id] = a
+	}
+	return out
+}
+
+// Pending returns every record in the live table (undecided, or decided and
+// not finished), sorted by begin index, then ID.
+func (f *FSM) Pending() []*arbiterpb.TxRecord {
+	f.mu.RLock()
+	out := make([]*arbiterpb.TxRecord, 0, len(f.s.live))
+	for _, r := range f.s.live {
+		out = append(out, clone(r))
+	}
+	f.mu.RUnlock()
+	slices.SortFunc(out, func(a, b *arbiterpb.TxRecord) int {
+		return cmp.Or(cmp.Compare(a.BeginIndex, b.BeginIndex), cmp.Compare(a.TxId, b.TxId))
+	})
+	return out
+}
+
+// Counts returns how many transactions are undecided (active) and decided
+// but not finished (unfinished).
+func (f *FSM) Counts() (active, unfinished int) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	for _, r := range f.s.live {
+		if decided(r) {
+			unfinished++
+		} else {
+			active++
+		}
+	}
+	return active, unfinished
+}
+
+// AppliedIndex returns the index of the last log entry applied or restored.
+func (f *FSM) AppliedIndex() uint64 {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.s.applied
+}
+
+// Snapshot returns an immutable view of the state; Persist does the IO.
+func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return &fsmSnapshot{s: f.s.view()}, nil
+}
+
+// Restore replaces the whole state with a snapshot. The snapshot is parsed
+// and validated into fresh state first; on error the FSM is unchanged.
+func (f *FSM) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	s, err := readSnapshot(rc, f.retention)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.s = s
+	return nil
+}

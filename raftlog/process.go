@@ -1,0 +1,145 @@
+package raftlog
+
+import (
+	"fmt"
+	"slices"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
+)
+
+// Result is the outcome of applying one command.
+type Result struct {
+	// Tx is a clone of the record after apply; nil for REGISTER and FINISH
+	// and when there is no record.
+	Tx *arbiterpb.TxRecord
+	// AlreadyDecided is set when DECIDE found an existing decision; Tx holds
+	// that decision, which is final (first DECIDE wins).
+	AlreadyDecided bool
+	// Err is a domain outcome such as ErrUnknownTx; the log itself is fine.
+	Err error
+}
+
+// process applies one decoded command at a log index to s. It is the whole
+// state machine: deterministic, no clock, no IO. It panics only on a command
+// type it does not know, which means the log and the code disagree.
+func process(s *state, index uint64, t arbiterpb.CommandType, m proto.Message) Result {
+	switch c := m.(type) {
+	case *arbiterpb.BeginCommand:
+		return begin(s, index, c)
+	case *arbiterpb.EnlistCommand:
+		return enlist(s, c)
+	case *arbiterpb.DecideCommand:
+		return decide(s, index, c)
+	case *arbiterpb.FinishCommand:
+		return finish(s, c)
+	case *arbiterpb.RegisterCommand:
+		s.participants[c.GetParticipantId()] = c.GetAddress()
+		return Result{}
+	default:
+		panic(fmt.Sprintf("raftlog: apply: unknown command %v (%T) at index %d", t, m, index))
+	}
+}
+
+func begin(s *state, index uint64, c *arbiterpb.BeginCommand) Result {
+	if old, ok := s.lookup(c.GetTxId()); ok {
+		return Result{Tx: clone(old), Err: ErrTxExists}
+	}
+	rec := &arbiterpb.TxRecord{
+		TxId:              c.GetTxId(),
+		State:             arbiterpb.TxState_TX_STATE_ACTIVE,
+		DeadlineUnixNanos: c.GetDeadlineUnixNanos(),
+		BeginIndex:        index,
+		ClientId:          c.GetClientId(),
+	}
+	s.live[rec.TxId] = rec
+	return Result{Tx: clone(rec)}
+}
+
+func enlist(s *state, c *arbiterpb.EnlistCommand) Result {
+	old, ok := s.lookup(c.GetTxId())
+	if !ok {
+		return Result{Err: ErrUnknownTx}
+	}
+	if decided(old) {
+		return Result{Tx: clone(old), Err: ErrNotActive}
+	}
+	if slices.Contains(old.Participants, c.GetParticipantId()) {
+		return Result{Tx: clone(old)}
+	}
+	rec := clone(old)
+	rec.Participants = union(rec.Participants, []string{c.GetParticipantId()})
+	s.live[rec.TxId] = rec
+	return Result{Tx: clone(rec)}
+}
+
+func decide(s *state, index uint64, c *arbiterpb.DecideCommand) Result {
+	st, ok := decidedState(c.GetOutcome())
+	if !ok {
+		return Result{Err: fmt.Errorf("raftlog: decide %q: invalid outcome %v", c.GetTxId(), c.GetOutcome())}
+	}
+	old, ok := s.lookup(c.GetTxId())
+	if !ok {
+		return Result{Err: ErrUnknownTx}
+	}
+	if decided(old) {
+		return Result{Tx: clone(old), AlreadyDecided: true}
+	}
+	rec := clone(old)
+	rec.State = st
+	rec.Participants = union(rec.Participants, c.GetParticipants())
+	rec.DecidedIndex = index
+	rec.Reason = c.GetReason()
+	s.live[rec.TxId] = rec
+	return Result{Tx: clone(rec)}
+}
+
+func finish(s *state, c *arbiterpb.FinishCommand) Result {
+	for _, id := range c.GetTxIds() {
+		old, ok := s.live[id]
+		if !ok || !decided(old) {
+			continue
+		}
+		rec := clone(old)
+		rec.Finished = true
+		delete(s.live, id)
+		s.finished.push(rec)
+	}
+	return Result{}
+}
+
+func decidedState(o arbiterpb.Outcome) (arbiterpb.TxState, bool) {
+	switch o {
+	case arbiterpb.Outcome_OUTCOME_COMMIT:
+		return arbiterpb.TxState_TX_STATE_COMMITTED, true
+	case arbiterpb.Outcome_OUTCOME_ABORT:
+		return arbiterpb.TxState_TX_STATE_ABORTED, true
+	default:
+		return 0, false
+	}
+}
+
+func decided(r *arbiterpb.TxRecord) bool {
+	return r.GetState() == arbiterpb.TxState_TX_STATE_COMMITTED ||
+		r.GetState() == arbiterpb.TxState_TX_STATE_ABORTED
+}
+
+// union returns the sorted, deduplicated union of a and b, without empty IDs.
+func union(a, b []string) []string {
+	out := make([]string, 0, len(a)+len(b))
+	for _, id := range slices.Concat(a, b) {
+		if id != "" {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func clone(r *arbiterpb.TxRecord) *arbiterpb.TxRecord {
+	if r == nil {
+		return nil
+	}
+	return proto.Clone(r).(*arbiterpb.TxRecord)
+}

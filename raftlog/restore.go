@@ -1,0 +1,134 @@
+package raftlog
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
+)
+
+// readSnapshot parses and validates a whole snapshot into fresh state.
+func readSnapshot(r io.Reader, retention int) (*state, error) {
+	br := bufio.NewReader(r)
+	hdr, applied, err := readHeader(br)
+	if err != nil {
+		return nil, err
+	}
+	s := newState(retention)
+	s.applied = applied
+	if err := readLive(br, s, hdr.GetTxCount()); err != nil {
+		return nil, err
+	}
+	if err := readParticipants(br, s, hdr.GetParticipantCount()); err != nil {
+		return nil, err
+	}
+	if err := readFinished(br, s, hdr.GetFinishedCount()); err != nil {
+		return nil, err
+	}
+	if _, err := br.ReadByte(); err != io.EOF {
+		return nil, fmt.Errorf("%w: trailing data after %d finished records", errCorrupt, hdr.GetFinishedCount())
+	}
+	return s, nil
+}
+
+func readHeader(br *bufio.Reader) (*arbiterpb.SnapshotHeader, uint64, error) {
+	magic := make([]byte, len(snapshotMagic))
+	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != snapshotMagic {
+		return nil, 0, fmt.Errorf("%w: bad magic (not an Arbiter snapshot)", errCorrupt)
+	}
+	hdr := &arbiterpb.SnapshotHeader{}
+	if err := readMsg(br, hdr); err != nil {
+		return nil, 0, fmt.Errorf("%w: header: %w", errCorrupt, err)
+	}
+	if hdr.GetVersion() != snapshotVersion {
+		return nil, 0, fmt.Errorf("%w: version %d, this build reads %d", errCorrupt, hdr.GetVersion(), snapshotVersion)
+	}
+	applied, err := binary.ReadUvarint(br)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: applied index: %w", errCorrupt, noEOF(err))
+	}
+	return hdr, applied, nil
+}
+
+func readLive(br *bufio.Reader, s *state, n uint64) error {
+	for i := uint64(0); i < n; i++ {
+		rec, err := readTx(br, "live", i, n)
+		if err != nil {
+			return err
+		}
+		if _, dup := s.live[rec.TxId]; dup || rec.Finished {
+			return fmt.Errorf("%w: live record %q duplicated or finished", errCorrupt, rec.TxId)
+		}
+		s.live[rec.TxId] = rec
+	}
+	return nil
+}
+
+func readParticipants(br *bufio.Reader, s *state, n uint64) error {
+	for i := uint64(0); i < n; i++ {
+		p := &arbiterpb.ParticipantRecord{}
+		if err := readMsg(br, p); err != nil {
+			return fmt.Errorf("%w: participant %d of %d: %w", errCorrupt, i+1, n, err)
+		}
+		if _, dup := s.participants[p.ParticipantId]; dup {
+			return fmt.Errorf("%w: participant %q duplicated", errCorrupt, p.ParticipantId)
+		}
+		s.participants[p.ParticipantId] = p.Address
+	}
+	return nil
+}
+
+func readFinished(br *bufio.Reader, s *state, n uint64) error {
+	for i := uint64(0); i < n; i++ {
+		rec, err := readTx(br, "finished", i, n)
+		if err != nil {
+			return err
+		}
+		_, inLive := s.live[rec.TxId]
+		_, dup := s.finished.get(rec.TxId)
+		if inLive || dup || !rec.Finished || !decided(rec) {
+			return fmt.Errorf("%w: finished record %q duplicated or not finished", errCorrupt, rec.TxId)
+		}
+		s.finished.push(rec)
+	}
+	return nil
+}
+
+func readTx(br *bufio.Reader, kind string, i, n uint64) (*arbiterpb.TxRecord, error) {
+	rec := &arbiterpb.TxRecord{}
+	if err := readMsg(br, rec); err != nil {
+		return nil, fmt.Errorf("%w: %s record %d of %d: %w", errCorrupt, kind, i+1, n, err)
+	}
+	if rec.TxId == "" || rec.State == arbiterpb.TxState_TX_STATE_UNKNOWN {
+		return nil, fmt.Errorf("%w: %s record %d of %d: missing ID or state", errCorrupt, kind, i+1, n)
+	}
+	return rec, nil
+}
+
+func readMsg(br *bufio.Reader, m proto.Message) error {
+	size, err := binary.ReadUvarint(br)
+	if err != nil {
+		return noEOF(err)
+	}
+	if size > maxRecordSize {
+		return fmt.Errorf("record of %d bytes exceeds %d", size, maxRecordSize)
+	}
+	b := make([]byte, size)
+	if _, err := io.ReadFull(br, b); err != nil {
+		return noEOF(err)
+	}
+	return proto.Unmarshal(b, m)
+}
+
+// noEOF reports a clean EOF in the middle of a snapshot as truncation.
+func noEOF(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
