@@ -14,6 +14,7 @@ func (c *Coordinator) Cluster(ctx context.Context, _ *arbiterpb.ClusterRequest) 
 		NodeId: c.node.ID(), LeaderId: st.LeaderID, Term: st.Term,
 		CommitIndex: st.CommitIndex, AppliedIndex: st.AppliedIndex, State: st.State,
 		Active: int64(active), Unfinished: int64(unfinished),
+		Participants: c.node.FSM().Participants(),
 	}
 	for _, m := range st.Members {
 		resp.Members = append(resp.Members, &arbiterpb.Member{

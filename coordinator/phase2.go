@@ -127,4 +127,3 @@ func retryable(err error) bool {
 	}
 	return false
 }
-

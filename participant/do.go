@@ -25,8 +25,11 @@ import (
 // fails after a successful Enlist, Do records an abort tombstone, so the
 // coordinator's Prepare is answered no and the transaction aborts.
 //
-// Without a transaction ID, Do returns a codes.InvalidArgument status. Other
-// errors carry a gRPC status too and may be returned by a handler as is.
+// Without a transaction ID, Do returns a codes.InvalidArgument status. An
+// error from fn is returned as is; every other error carries a gRPC status
+// (StatusError) and may be returned from a gRPC handler unchanged. One
+// global transaction has at most one local transaction per participant: a
+// second Do for the same ID fails with codes.AlreadyExists.
 func (a *Agent[T]) Do(ctx context.Context, fn func(ctx context.Context, tx T) error) error {
 	txID, ok := client.TxIDFromContext(ctx)
 	if !ok {

@@ -22,6 +22,12 @@ var ErrInsufficientFunds = errors.New("insufficient funds")
 // MaxOps bounds the ops and reads of one payload.
 const MaxOps = 1024
 
+// LockWait bounds the wait for one account's lock. Transfers lock accounts
+// in the order they arrive, so two of them can wait on each other; a short
+// bound turns that deadlock into a no vote instead of a stall until the
+// transaction's deadline.
+const LockWait = 500 * time.Millisecond
+
 // Handler executes a coordinator-driven bank payload inside the local tx.
 func Handler(ctx context.Context, tx *embedded.Tx, payload []byte) error {
 	var p bankpb.Payload
@@ -66,6 +72,8 @@ func applyOps(ctx context.Context, tx *embedded.Tx, ops []*bankpb.Op) error {
 }
 
 func balance(ctx context.Context, tx *embedded.Tx, acct string) (int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, LockWait)
+	defer cancel()
 	v, ok, err := tx.Get(ctx, acct)
 	if err != nil || !ok {
 		return 0, err
@@ -124,18 +132,23 @@ func (s *Service) Balances(ctx context.Context, _ *bankpb.BalancesRequest) (*ban
 // keep their balance. It commits locally through the store's own
 // prepare/commit under a local ID that no coordinator ever issues.
 func Seed(ctx context.Context, st *embedded.Store, accounts []string, opening int64) error {
+	var missing []string
+	for _, a := range accounts {
+		if _, ok, err := st.Read(a); err != nil {
+			return err
+		} else if !ok {
+			missing = append(missing, a)
+		}
+	}
+	if len(missing) == 0 {
+		return nil // the usual case on a restart: prepared work may hold locks
+	}
 	txID := fmt.Sprintf("local-seed-%d", time.Now().UnixNano())
 	tx, err := st.Begin(ctx, txID)
 	if err != nil {
 		return err
 	}
-	for _, a := range accounts {
-		if _, ok, err := tx.Get(ctx, a); err != nil || ok {
-			if err != nil {
-				return errors.Join(err, st.Rollback(ctx, txID, tx))
-			}
-			continue
-		}
+	for _, a := range missing {
 		if err := tx.Put(ctx, a, []byte(strconv.FormatInt(opening, 10))); err != nil {
 			return errors.Join(err, st.Rollback(ctx, txID, tx))
 		}

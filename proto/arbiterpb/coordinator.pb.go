@@ -811,8 +811,10 @@ type ClusterResponse struct {
 	State        string                 `protobuf:"bytes,7,opt,name=state,proto3" json:"state,omitempty"`
 	// active counts undecided transactions; unfinished counts decided ones
 	// whose phase 2 has not been acknowledged by every participant.
-	Active        int64 `protobuf:"varint,8,opt,name=active,proto3" json:"active,omitempty"`
-	Unfinished    int64 `protobuf:"varint,9,opt,name=unfinished,proto3" json:"unfinished,omitempty"`
+	Active     int64 `protobuf:"varint,8,opt,name=active,proto3" json:"active,omitempty"`
+	Unfinished int64 `protobuf:"varint,9,opt,name=unfinished,proto3" json:"unfinished,omitempty"`
+	// participants maps every registered participant ID to its address.
+	Participants  map[string]string `protobuf:"bytes,10,rep,name=participants,proto3" json:"participants,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -908,6 +910,13 @@ func (x *ClusterResponse) GetUnfinished() int64 {
 		return x.Unfinished
 	}
 	return 0
+}
+
+func (x *ClusterResponse) GetParticipants() map[string]string {
+	if x != nil {
+		return x.Participants
+	}
+	return nil
 }
 
 type ListTransactionsRequest struct {
@@ -1044,7 +1053,7 @@ const file_arbiter_v1_coordinator_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\fraft_address\x18\x02 \x01(\tR\vraftAddress\x12!\n" +
 	"\fgrpc_address\x18\x03 \x01(\tR\vgrpcAddress\x12\x16\n" +
-	"\x06leader\x18\x04 \x01(\bR\x06leader\"\x9f\x02\n" +
+	"\x06leader\x18\x04 \x01(\bR\x06leader\"\xb3\x03\n" +
 	"\x0fClusterResponse\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x1b\n" +
 	"\tleader_id\x18\x02 \x01(\tR\bleaderId\x12\x12\n" +
@@ -1056,7 +1065,12 @@ const file_arbiter_v1_coordinator_proto_rawDesc = "" +
 	"\x06active\x18\b \x01(\x03R\x06active\x12\x1e\n" +
 	"\n" +
 	"unfinished\x18\t \x01(\x03R\n" +
-	"unfinished\"/\n" +
+	"unfinished\x12Q\n" +
+	"\fparticipants\x18\n" +
+	" \x03(\v2-.arbiter.v1.ClusterResponse.ParticipantsEntryR\fparticipants\x1a?\n" +
+	"\x11ParticipantsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"/\n" +
 	"\x17ListTransactionsRequest\x12\x14\n" +
 	"\x05limit\x18\x01 \x01(\x05R\x05limit\"@\n" +
 	"\x18ListTransactionsResponse\x12$\n" +
@@ -1084,7 +1098,7 @@ func file_arbiter_v1_coordinator_proto_rawDescGZIP() []byte {
 	return file_arbiter_v1_coordinator_proto_rawDescData
 }
 
-var file_arbiter_v1_coordinator_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_arbiter_v1_coordinator_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_arbiter_v1_coordinator_proto_goTypes = []any{
 	(*BeginRequest)(nil),             // 0: arbiter.v1.BeginRequest
 	(*BeginResponse)(nil),            // 1: arbiter.v1.BeginResponse
@@ -1105,41 +1119,43 @@ var file_arbiter_v1_coordinator_proto_goTypes = []any{
 	(*ClusterResponse)(nil),          // 16: arbiter.v1.ClusterResponse
 	(*ListTransactionsRequest)(nil),  // 17: arbiter.v1.ListTransactionsRequest
 	(*ListTransactionsResponse)(nil), // 18: arbiter.v1.ListTransactionsResponse
-	(*Branch)(nil),                   // 19: arbiter.v1.Branch
-	(Outcome)(0),                     // 20: arbiter.v1.Outcome
-	(*TxInfo)(nil),                   // 21: arbiter.v1.TxInfo
+	nil,                              // 19: arbiter.v1.ClusterResponse.ParticipantsEntry
+	(*Branch)(nil),                   // 20: arbiter.v1.Branch
+	(Outcome)(0),                     // 21: arbiter.v1.Outcome
+	(*TxInfo)(nil),                   // 22: arbiter.v1.TxInfo
 }
 var file_arbiter_v1_coordinator_proto_depIdxs = []int32{
-	19, // 0: arbiter.v1.CommitRequest.branches:type_name -> arbiter.v1.Branch
-	20, // 1: arbiter.v1.CommitResponse.outcome:type_name -> arbiter.v1.Outcome
-	20, // 2: arbiter.v1.AbortResponse.outcome:type_name -> arbiter.v1.Outcome
-	21, // 3: arbiter.v1.StatusResponse.tx:type_name -> arbiter.v1.TxInfo
-	20, // 4: arbiter.v1.ResolveResponse.outcome:type_name -> arbiter.v1.Outcome
+	20, // 0: arbiter.v1.CommitRequest.branches:type_name -> arbiter.v1.Branch
+	21, // 1: arbiter.v1.CommitResponse.outcome:type_name -> arbiter.v1.Outcome
+	21, // 2: arbiter.v1.AbortResponse.outcome:type_name -> arbiter.v1.Outcome
+	22, // 3: arbiter.v1.StatusResponse.tx:type_name -> arbiter.v1.TxInfo
+	21, // 4: arbiter.v1.ResolveResponse.outcome:type_name -> arbiter.v1.Outcome
 	15, // 5: arbiter.v1.ClusterResponse.members:type_name -> arbiter.v1.Member
-	21, // 6: arbiter.v1.ListTransactionsResponse.txs:type_name -> arbiter.v1.TxInfo
-	0,  // 7: arbiter.v1.Coordinator.Begin:input_type -> arbiter.v1.BeginRequest
-	2,  // 8: arbiter.v1.Coordinator.Commit:input_type -> arbiter.v1.CommitRequest
-	4,  // 9: arbiter.v1.Coordinator.Abort:input_type -> arbiter.v1.AbortRequest
-	6,  // 10: arbiter.v1.Coordinator.Status:input_type -> arbiter.v1.StatusRequest
-	8,  // 11: arbiter.v1.Coordinator.Register:input_type -> arbiter.v1.RegisterRequest
-	10, // 12: arbiter.v1.Coordinator.Enlist:input_type -> arbiter.v1.EnlistRequest
-	12, // 13: arbiter.v1.Coordinator.Resolve:input_type -> arbiter.v1.ResolveRequest
-	14, // 14: arbiter.v1.Coordinator.Cluster:input_type -> arbiter.v1.ClusterRequest
-	17, // 15: arbiter.v1.Coordinator.ListTransactions:input_type -> arbiter.v1.ListTransactionsRequest
-	1,  // 16: arbiter.v1.Coordinator.Begin:output_type -> arbiter.v1.BeginResponse
-	3,  // 17: arbiter.v1.Coordinator.Commit:output_type -> arbiter.v1.CommitResponse
-	5,  // 18: arbiter.v1.Coordinator.Abort:output_type -> arbiter.v1.AbortResponse
-	7,  // 19: arbiter.v1.Coordinator.Status:output_type -> arbiter.v1.StatusResponse
-	9,  // 20: arbiter.v1.Coordinator.Register:output_type -> arbiter.v1.RegisterResponse
-	11, // 21: arbiter.v1.Coordinator.Enlist:output_type -> arbiter.v1.EnlistResponse
-	13, // 22: arbiter.v1.Coordinator.Resolve:output_type -> arbiter.v1.ResolveResponse
-	16, // 23: arbiter.v1.Coordinator.Cluster:output_type -> arbiter.v1.ClusterResponse
-	18, // 24: arbiter.v1.Coordinator.ListTransactions:output_type -> arbiter.v1.ListTransactionsResponse
-	16, // [16:25] is the sub-list for method output_type
-	7,  // [7:16] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	19, // 6: arbiter.v1.ClusterResponse.participants:type_name -> arbiter.v1.ClusterResponse.ParticipantsEntry
+	22, // 7: arbiter.v1.ListTransactionsResponse.txs:type_name -> arbiter.v1.TxInfo
+	0,  // 8: arbiter.v1.Coordinator.Begin:input_type -> arbiter.v1.BeginRequest
+	2,  // 9: arbiter.v1.Coordinator.Commit:input_type -> arbiter.v1.CommitRequest
+	4,  // 10: arbiter.v1.Coordinator.Abort:input_type -> arbiter.v1.AbortRequest
+	6,  // 11: arbiter.v1.Coordinator.Status:input_type -> arbiter.v1.StatusRequest
+	8,  // 12: arbiter.v1.Coordinator.Register:input_type -> arbiter.v1.RegisterRequest
+	10, // 13: arbiter.v1.Coordinator.Enlist:input_type -> arbiter.v1.EnlistRequest
+	12, // 14: arbiter.v1.Coordinator.Resolve:input_type -> arbiter.v1.ResolveRequest
+	14, // 15: arbiter.v1.Coordinator.Cluster:input_type -> arbiter.v1.ClusterRequest
+	17, // 16: arbiter.v1.Coordinator.ListTransactions:input_type -> arbiter.v1.ListTransactionsRequest
+	1,  // 17: arbiter.v1.Coordinator.Begin:output_type -> arbiter.v1.BeginResponse
+	3,  // 18: arbiter.v1.Coordinator.Commit:output_type -> arbiter.v1.CommitResponse
+	5,  // 19: arbiter.v1.Coordinator.Abort:output_type -> arbiter.v1.AbortResponse
+	7,  // 20: arbiter.v1.Coordinator.Status:output_type -> arbiter.v1.StatusResponse
+	9,  // 21: arbiter.v1.Coordinator.Register:output_type -> arbiter.v1.RegisterResponse
+	11, // 22: arbiter.v1.Coordinator.Enlist:output_type -> arbiter.v1.EnlistResponse
+	13, // 23: arbiter.v1.Coordinator.Resolve:output_type -> arbiter.v1.ResolveResponse
+	16, // 24: arbiter.v1.Coordinator.Cluster:output_type -> arbiter.v1.ClusterResponse
+	18, // 25: arbiter.v1.Coordinator.ListTransactions:output_type -> arbiter.v1.ListTransactionsResponse
+	17, // [17:26] is the sub-list for method output_type
+	8,  // [8:17] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_arbiter_v1_coordinator_proto_init() }
@@ -1154,7 +1170,7 @@ func file_arbiter_v1_coordinator_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_arbiter_v1_coordinator_proto_rawDesc), len(file_arbiter_v1_coordinator_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

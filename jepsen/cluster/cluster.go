@@ -1,0 +1,156 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Options shape a local cluster.
+type Options struct {
+	// Dir holds every node's data directory and log file.
+	Dir string
+	// BinDir holds the arbiter and bank binaries (see Build).
+	BinDir string
+	// Banks is the number of bank participants (default 3).
+	Banks int
+	// Accounts per bank and their opening balance.
+	Accounts int
+	Opening  int64
+	// LogLevel for every process.
+	LogLevel string
+	// CoordEnv and BankEnv are extra environment variables (failpoints).
+	CoordEnv, BankEnv []string
+	// CoordArgs are extra arguments for every coordinator.
+	CoordArgs []string
+}
+
+// Cluster is three coordinator processes and the bank processes.
+type Cluster struct {
+	Coords []*Proc
+	Banks  []*Proc
+	opts   Options
+}
+
+// Build compiles the arbiter and bank binaries into binDir. It runs from
+// the module root so that it works from any working directory inside it.
+func Build(ctx context.Context, binDir string) error {
+	root, err := moduleRoot(ctx)
+	if err != nil {
+		return err
+	}
+	for _, name := range []string{"arbiter", "bank"} {
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(binDir, name), "./cmd/"+name)
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("go build ./cmd/%s: %v\n%s", name, err, out)
+		}
+	}
+	return nil
+}
+
+func moduleRoot(ctx context.Context) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", fmt.Errorf("run this from inside the arbiter module")
+	}
+	return filepath.Dir(mod), nil
+}
+
+// New lays out the processes (ports, directories) without starting them.
+func New(opts Options) (*Cluster, error) {
+	if opts.Banks == 0 {
+		opts.Banks = 3
+	}
+	ports, err := freePorts(6 + opts.Banks)
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{opts: opts}
+	var peers []string
+	for i := range 3 {
+		peers = append(peers, fmt.Sprintf("n%d=127.0.0.1:%d/127.0.0.1:%d", i+1, ports[2*i], ports[2*i+1]))
+	}
+	for i := range 3 {
+		id := fmt.Sprintf("n%d", i+1)
+		p := c.proc(id, fmt.Sprintf("127.0.0.1:%d", ports[2*i+1]), "arbiter", opts.CoordEnv)
+		p.args = append([]string{"serve", "--id", id, "--data-dir", p.DataDir, "--peers", strings.Join(peers, ","),
+			"--log-level", opts.LogLevel}, opts.CoordArgs...)
+		c.Coords = append(c.Coords, p)
+	}
+	for i := range opts.Banks {
+		id := fmt.Sprintf("bank%d", i+1)
+		p := c.proc(id, fmt.Sprintf("127.0.0.1:%d", ports[6+i]), "bank", opts.BankEnv)
+		p.args = []string{"--id", id, "--listen", p.Addr, "--data-dir", p.DataDir,
+			"--coordinators", strings.Join(c.CoordAddrs(), ","), "--accounts", fmt.Sprint(opts.Accounts),
+			"--opening-balance", fmt.Sprint(opts.Opening), "--log-level", opts.LogLevel}
+		c.Banks = append(c.Banks, p)
+	}
+	return c, nil
+}
+
+func (c *Cluster) proc(name, addr, bin string, env []string) *Proc {
+	return &Proc{
+		Name: name, Addr: addr, DataDir: filepath.Join(c.opts.Dir, name),
+		LogPath: filepath.Join(c.opts.Dir, name+".log"), bin: filepath.Join(c.opts.BinDir, bin), env: env,
+	}
+}
+
+// Start starts every process.
+func (c *Cluster) Start() error {
+	for _, p := range c.All() {
+		if err := p.Start(); err != nil {
+			c.Stop()
+			return err
+		}
+	}
+	return nil
+}
+
+// Stop stops every process (SIGTERM, then SIGKILL).
+func (c *Cluster) Stop() {
+	for _, p := range c.All() {
+		_ = p.Stop(3 * time.Second)
+	}
+}
+
+// All lists coordinators then banks.
+func (c *Cluster) All() []*Proc { return append(append([]*Proc{}, c.Coords...), c.Banks...) }
+
+// CoordAddrs lists the coordinators' gRPC addresses.
+func (c *Cluster) CoordAddrs() []string {
+	var out []string
+	for _, p := range c.Coords {
+		out = append(out, p.Addr)
+	}
+	return out
+}
+
+// freePorts asks the kernel for n distinct free loopback ports.
+func freePorts(n int) ([]int, error) {
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			_ = l.Close()
+		}
+	}()
+	var ports []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}

@@ -1,0 +1,99 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
+	"github.com/arbiter-tx/arbiter/proto/bankpb"
+)
+
+func dial(addr string) (*grpc.ClientConn, error) {
+	return grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+}
+
+// ClusterInfo asks one coordinator for its view.
+func ClusterInfo(ctx context.Context, p *Proc) (*arbiterpb.ClusterResponse, error) {
+	cc, err := dial(p.Addr)
+	if err != nil {
+		return nil, err
+	}
+	defer cc.Close()
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	return arbiterpb.NewCoordinatorClient(cc).Cluster(ctx, &arbiterpb.ClusterRequest{})
+}
+
+// Leader returns the coordinator that says it leads, if any does.
+func (c *Cluster) Leader(ctx context.Context) (*Proc, *arbiterpb.ClusterResponse, error) {
+	for _, p := range c.Coords {
+		if !p.Running() {
+			continue
+		}
+		info, err := ClusterInfo(ctx, p)
+		if err == nil && info.GetState() == "Leader" && info.GetLeaderId() == p.Name {
+			return p, info, nil
+		}
+	}
+	return nil, nil, fmt.Errorf("no coordinator reports itself leader")
+}
+
+// WaitLeader polls until a leader exists or ctx ends.
+func (c *Cluster) WaitLeader(ctx context.Context) (*Proc, error) {
+	for {
+		p, _, err := c.Leader(ctx)
+		if err == nil {
+			return p, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting for a leader: %w", err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Inspect asks one participant for its prepared transactions.
+func Inspect(ctx context.Context, p *Proc) (*arbiterpb.InspectResponse, error) {
+	cc, err := dial(p.Addr)
+	if err != nil {
+		return nil, err
+	}
+	defer cc.Close()
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return arbiterpb.NewParticipantClient(cc).Inspect(ctx, &arbiterpb.InspectRequest{})
+}
+
+// Balances reads one bank's committed balances.
+func Balances(ctx context.Context, p *Proc) (*bankpb.BalancesResponse, error) {
+	cc, err := dial(p.Addr)
+	if err != nil {
+		return nil, err
+	}
+	defer cc.Close()
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return bankpb.NewBankClient(cc).Balances(ctx, &bankpb.BalancesRequest{})
+}
+
+// InDoubt counts prepared transactions at every bank plus open
+// transactions in the leader's table; -1 if some process did not answer.
+func (c *Cluster) InDoubt(ctx context.Context) (prepared, open int, err error) {
+	for _, b := range c.Banks {
+		r, err := Inspect(ctx, b)
+		if err != nil {
+			return -1, -1, fmt.Errorf("%s: %w", b.Name, err)
+		}
+		prepared += len(r.GetPrepared())
+	}
+	_, info, err := c.Leader(ctx)
+	if err != nil {
+		return prepared, -1, err
+	}
+	return prepared, int(info.GetActive() + info.GetUnfinished()), nil
+}

@@ -1,0 +1,233 @@
+package participant_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/arbiter-tx/arbiter/client"
+	"github.com/arbiter-tx/arbiter/participant"
+	"github.com/arbiter-tx/arbiter/participant/embedded"
+	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
+	"go.uber.org/goleak"
+	"go.uber.org/zap/zaptest"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var bg = context.Background()
+
+// node is one participant process: store, agent and gRPC server.
+type node struct {
+	store *embedded.Store
+	agent *participant.Agent[*embedded.Tx]
+	srv   *grpc.Server
+	conn  *grpc.ClientConn
+	pc    arbiterpb.ParticipantClient
+	calls atomic.Int32 // handler runs
+}
+
+// kvHandler runs payloads "k=v;k=v", failing on a "fail" element.
+func (n *node) kvHandler(ctx context.Context, tx *embedded.Tx, payload []byte) error {
+	n.calls.Add(1)
+	for _, op := range strings.Split(string(payload), ";") {
+		k, v, ok := strings.Cut(op, "=")
+		if !ok {
+			return errors.New("handler failed: " + op)
+		}
+		if err := tx.Put(ctx, k, []byte(v)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func startNode(t *testing.T, coord *fakeCoord, dir string, tweaks ...func(*participant.Config)) *node {
+	t.Helper()
+	store, err := embedded.Open(filepath.Join(dir, "p.db"), embedded.Options{LockTimeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &node{store: store, srv: grpc.NewServer(grpc.UnaryInterceptor(client.UnaryServerInterceptor()))}
+	cfg := participant.DefaultConfig()
+	cfg.ID, cfg.Address, cfg.Coordinators = "p1", lis.Addr().String(), []string{coord.addr}
+	cfg.ResolveInterval = 20 * time.Millisecond
+	for _, tweak := range tweaks {
+		tweak(&cfg)
+	}
+	if n.agent, err = participant.New(cfg, participant.Resource[*embedded.Tx](store), n.kvHandler, zaptest.NewLogger(t)); err != nil {
+		t.Fatal(err)
+	}
+	n.agent.RegisterService(n.srv)
+	go func() { _ = n.srv.Serve(lis) }()
+	if n.conn, err = grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials())); err != nil {
+		t.Fatal(err)
+	}
+	n.pc = arbiterpb.NewParticipantClient(n.conn)
+	if err := n.agent.Start(bg); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.crash)
+	return n
+}
+
+// crash stops everything; the store's directory survives. Idempotent.
+func (n *node) crash() {
+	if n.srv == nil {
+		return
+	}
+	_ = n.conn.Close()
+	n.srv.Stop()
+	n.agent.Close()
+	_ = n.store.Close()
+	n.srv = nil
+}
+
+func (n *node) prepare(t *testing.T, txID, payload string) *arbiterpb.PrepareResponse {
+	t.Helper()
+	resp, err := n.pc.Prepare(bg, &arbiterpb.PrepareRequest{TxId: txID, Payload: []byte(payload),
+		DeadlineUnixNanos: time.Now().Add(time.Minute).UnixNano(), Term: 1})
+	if err != nil {
+		t.Fatalf("Prepare(%s): %v", txID, err)
+	}
+	return resp
+}
+
+func (n *node) state(t *testing.T, txID string) participant.State {
+	t.Helper()
+	st, err := n.store.State(bg, txID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func wantCode(t *testing.T, err error, want codes.Code) {
+	t.Helper()
+	if status.Code(err) != want {
+		t.Fatalf("error = %v, want code %v", err, want)
+	}
+}
+
+func TestPrepareRunsHandlerAndCommits(t *testing.T) {
+	coord := startFakeCoord(t)
+	n := startNode(t, coord, t.TempDir())
+	if coord.registerCount() == 0 {
+		t.Fatal("Start did not register")
+	}
+	if r := n.prepare(t, "tx1", "a=1;b=2"); r.GetVote() != arbiterpb.Vote_VOTE_YES {
+		t.Fatalf("vote = %v (%s)", r.GetVote(), r.GetReason())
+	}
+	if _, err := n.pc.Commit(bg, &arbiterpb.DecisionRequest{TxId: "tx1", Term: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if v, _, _ := n.store.Read("b"); string(v) != "2" {
+		t.Fatalf("b = %q after commit", v)
+	}
+	info, err := n.pc.Inspect(bg, &arbiterpb.InspectRequest{})
+	if err != nil || info.GetCommitted() != 1 || info.GetHighestTerm() != 1 || len(info.GetPrepared()) != 0 {
+		t.Fatalf("Inspect = %v, %v", info, err)
+	}
+}
+
+func TestHandlerErrorVotesNoAndReleasesLocks(t *testing.T) {
+	n := startNode(t, startFakeCoord(t), t.TempDir())
+	r := n.prepare(t, "bad", "a=1;fail")
+	if r.GetVote() != arbiterpb.Vote_VOTE_NO || !strings.Contains(r.GetReason(), "fail") {
+		t.Fatalf("vote = %v (%s), want no", r.GetVote(), r.GetReason())
+	}
+	if r := n.prepare(t, "good", "a=2"); r.GetVote() != arbiterpb.Vote_VOTE_YES {
+		t.Fatalf("key still locked after a no vote: %s", r.GetReason())
+	}
+	if r := n.prepare(t, "bad", "a=1"); r.GetVote() != arbiterpb.Vote_VOTE_NO {
+		t.Fatal("a retried Prepare after a no vote voted yes")
+	}
+	if st := n.state(t, "bad"); st != participant.StateAborted {
+		t.Fatalf("state = %v, want aborted", st)
+	}
+}
+
+func TestRetriedPrepareReturnsSameVote(t *testing.T) {
+	n := startNode(t, startFakeCoord(t), t.TempDir())
+	var wg sync.WaitGroup
+	votes := make([]arbiterpb.Vote, 4)
+	for i := range votes {
+		wg.Go(func() { votes[i] = n.prepare(t, "tx", "a=1").GetVote() })
+	}
+	wg.Wait()
+	for i, v := range votes {
+		if v != arbiterpb.Vote_VOTE_YES {
+			t.Fatalf("vote %d = %v", i, v)
+		}
+	}
+	if c := n.calls.Load(); c != 1 {
+		t.Fatalf("handler ran %d times, want 1", c)
+	}
+	if r := n.prepare(t, "empty", ""); r.GetVote() != arbiterpb.Vote_VOTE_NO {
+		t.Fatal("Prepare without payload or local work voted yes")
+	}
+}
+
+func TestStaleTermDecisionRefused(t *testing.T) {
+	n := startNode(t, startFakeCoord(t), t.TempDir())
+	n.prepare(t, "tx", "a=1")
+	if _, err := n.pc.Abort(bg, &arbiterpb.DecisionRequest{TxId: "other", Term: 5}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := n.pc.Commit(bg, &arbiterpb.DecisionRequest{TxId: "tx", Term: 3})
+	wantCode(t, err, codes.FailedPrecondition)
+	if st := n.state(t, "tx"); st != participant.StatePrepared {
+		t.Fatalf("stale Commit changed state to %v", st)
+	}
+	if _, err := n.pc.Commit(bg, &arbiterpb.DecisionRequest{TxId: "tx", Term: 5}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = n.pc.Commit(bg, &arbiterpb.DecisionRequest{TxId: "never", Term: 5})
+	wantCode(t, err, codes.FailedPrecondition)
+}
+
+func TestCrashAfterPrepareRecoversCommit(t *testing.T) {
+	coord := startFakeCoord(t)
+	dir := t.TempDir()
+	n := startNode(t, coord, dir)
+	n.prepare(t, "tx", "a=1")
+	n.crash()
+
+	coord.setResolve(arbiterpb.Outcome_OUTCOME_COMMIT, 7)
+	n = startNode(t, coord, dir)
+	eventually(t, "recovered commit", func() bool { return n.state(t, "tx") == participant.StateCommitted })
+	if v, _, _ := n.store.Read("a"); string(v) != "1" {
+		t.Fatalf("a = %q after recovery", v)
+	}
+	if term, _ := n.store.Term(bg); term != 7 {
+		t.Fatalf("term = %d, want 7", term)
+	}
+}
+
+func TestResolveUnknownLeavesPrepared(t *testing.T) {
+	coord := startFakeCoord(t)
+	coord.setResolve(arbiterpb.Outcome_OUTCOME_UNKNOWN, 3)
+	dir := t.TempDir()
+	n := startNode(t, coord, dir)
+	n.prepare(t, "tx", "a=1")
+	n.crash()
+	n = startNode(t, coord, dir)
+	eventually(t, "resolve call", func() bool { return coord.resolveCount("tx") > 0 })
+	if st := n.state(t, "tx"); st != participant.StatePrepared {
+		t.Fatalf("state = %v after UNKNOWN, want prepared", st)
+	}
+}
