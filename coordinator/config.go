@@ -34,7 +34,9 @@ type Config struct {
 	// DialOptions are used for connections to participants and to peers.
 	DialOptions []grpc.DialOption
 	// Failpoint, when set, is called at named crash points with the
-	// transaction ID ("after-decide", "phase2-mid"). Tests only.
+	// transaction ID: "before-decide" (every vote is in), "after-decide"
+	// (the decision is applied, phase 2 not started), "phase2-mid" (one
+	// participant acknowledged). Tests and the fault suite only.
 	Failpoint func(name, txID string)
 }
 

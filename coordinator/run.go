@@ -43,6 +43,9 @@ func (c *Coordinator) commit(ctx context.Context, ls *leaderState, rec *arbiterp
 }
 
 func (c *Coordinator) startRun(ls *leaderState, rec *arbiterpb.TxRecord, branches []*arbiterpb.Branch) (*run, error) {
+	if err := c.checkRegistered(branches); err != nil {
+		return nil, err
+	}
 	payloads := make(map[string][]byte, len(branches))
 	for _, b := range branches {
 		payloads[b.GetParticipantId()] = b.GetPayload()
@@ -74,6 +77,7 @@ func (c *Coordinator) execute(ls *leaderState, r *run, deadline int64, payloads 
 		close(r.done)
 	}()
 	want, why := c.prepareAll(ls, r, deadline, payloads)
+	c.cfg.failpoint("before-decide", r.txID)
 	out, parts, err := c.decide(ls.ctx, r.txID, want, r.parts, why)
 	if err != nil {
 		r.err = err

@@ -55,9 +55,6 @@ func (c *Coordinator) validateCommit(req *arbiterpb.CommitRequest) error {
 		if n := len(b.GetPayload()); n > c.cfg.MaxPayloadBytes {
 			return fmt.Errorf("%w: branches[%d] payload is %d bytes, over the limit of %d", ErrInvalid, i, n, c.cfg.MaxPayloadBytes)
 		}
-		if _, ok := c.node.FSM().Participant(b.GetParticipantId()); !ok {
-			return fmt.Errorf("%w: %q has not registered with the coordinator; start its agent first", ErrUnknownParticipant, b.GetParticipantId())
-		}
 	}
 	return nil
 }
@@ -68,6 +65,16 @@ func validateRegister(req *arbiterpb.RegisterRequest) error {
 	}
 	if req.GetAddress() == "" || len(req.GetAddress()) > 256 {
 		return fmt.Errorf("%w: address must be a host:port of at most 256 bytes", ErrInvalid)
+	}
+	return nil
+}
+
+// checkRegistered runs on the leader, whose table is current.
+func (c *Coordinator) checkRegistered(branches []*arbiterpb.Branch) error {
+	for _, b := range branches {
+		if _, ok := c.node.FSM().Participant(b.GetParticipantId()); !ok {
+			return fmt.Errorf("%w: %q has not registered with the coordinator; start its agent first", ErrUnknownParticipant, b.GetParticipantId())
+		}
 	}
 	return nil
 }

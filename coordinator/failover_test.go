@@ -1,0 +1,113 @@
+package coordinator_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/arbiter-tx/arbiter/participant"
+	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
+)
+
+// The leader dies after the decision is in the log and before phase 2: the
+// new leader must deliver COMMIT to every participant.
+func TestLeaderKilledAfterDecisionNewLeaderFinishes(t *testing.T) {
+	c := newTestCluster(t)
+	a, b := c.addParticipant("a"), c.addParticipant("b")
+	old := c.waitLeader()
+	hits := c.fail.arm(old.id, "after-decide")
+	cli := c.client()
+	ctx := ctxT(t, 30*time.Second)
+	tx, _ := cli.Begin(ctx, 0)
+	done := make(chan arbiterpb.Outcome, 1)
+	go func() {
+		out, _ := cli.Commit(ctx, tx, a.branch(-40), b.branch(40))
+		done <- out
+	}()
+	select {
+	case <-hits:
+	case <-ctx.Done():
+		t.Fatal("the leader never reached after-decide")
+	}
+	c.kill(old)
+	if a.state(tx) != participant.StatePrepared || b.state(tx) != participant.StatePrepared {
+		t.Fatalf("before failover both must be prepared, got a=%v b=%v", a.state(tx), b.state(tx))
+	}
+	c.waitLeader()
+	if out := <-done; out != arbiterpb.Outcome_OUTCOME_COMMIT {
+		t.Fatalf("client learned %v after the failover, want COMMIT (the decision was in the log)", out)
+	}
+	waitFor(t, 15*time.Second, "the new leader's phase 2", func() bool {
+		return a.state(tx) == participant.StateCommitted && b.state(tx) == participant.StateCommitted
+	})
+	if a.balance() != 60 || b.balance() != 140 {
+		t.Fatalf("balances a=%d b=%d, want 60 and 140", a.balance(), b.balance())
+	}
+}
+
+// The leader dies with every vote in and no decision: the transaction must
+// abort and the prepared participants must be released.
+func TestLeaderKilledBeforeDecisionAborts(t *testing.T) {
+	c := newTestCluster(t)
+	a, b := c.addParticipant("a"), c.addParticipant("b")
+	old := c.waitLeader()
+	hits := c.fail.arm(old.id, "before-decide")
+	cli := c.client()
+	ctx := ctxT(t, 30*time.Second)
+	tx, _ := cli.Begin(ctx, 2*time.Second)
+	// The client goes away with the leader: nobody retries the commit (a
+	// retry would let the new leader run the commit again, and commit).
+	cctx, gone := context.WithCancel(ctx)
+	go func() { _, _ = cli.Commit(cctx, tx, a.branch(-40), b.branch(40)) }()
+	<-hits
+	gone()
+	c.kill(old)
+	if a.prepared() != 1 || b.prepared() != 1 {
+		t.Fatalf("both participants must hold prepared work, got a=%d b=%d", a.prepared(), b.prepared())
+	}
+	c.waitLeader()
+	waitFor(t, 20*time.Second, "prepared work released by ABORT", func() bool {
+		return a.state(tx) == participant.StateAborted && b.state(tx) == participant.StateAborted
+	})
+	if a.balance() != 100 || b.balance() != 100 {
+		t.Fatalf("balances a=%d b=%d, want both 100", a.balance(), b.balance())
+	}
+	info, err := cli.Status(ctx, tx)
+	if err != nil || info.GetState() != arbiterpb.TxState_TX_STATE_ABORTED {
+		t.Fatalf("status %v, %v; want ABORTED", info, err)
+	}
+}
+
+// A participant crashes after preparing and misses phase 2; on restart it
+// applies the coordinator's decision (from phase 2 retries or by asking).
+func TestParticipantCrashAfterPrepareAppliesDecision(t *testing.T) {
+	c := newTestCluster(t)
+	a, b := c.addParticipant("a"), c.addParticipant("b")
+	leader := c.waitLeader()
+	hits := c.fail.arm(leader.id, "after-decide")
+	cli := c.client()
+	ctx := ctxT(t, 30*time.Second)
+	tx, _ := cli.Begin(ctx, 0)
+	done := make(chan arbiterpb.Outcome, 1)
+	go func() {
+		out, _ := cli.Commit(ctx, tx, a.branch(-25), b.branch(25))
+		done <- out
+	}()
+	<-hits
+	b.kill()
+	c.fail.releaseAll()
+	if out := <-done; out != arbiterpb.Outcome_OUTCOME_COMMIT {
+		t.Fatalf("outcome %v, want COMMIT", out)
+	}
+	waitFor(t, 10*time.Second, "a committed", func() bool { return a.state(tx) == participant.StateCommitted })
+	b.start()
+	if b.state(tx) != participant.StatePrepared && b.state(tx) != participant.StateCommitted {
+		t.Fatalf("after restart b's prepared work must have survived, state %v", b.state(tx))
+	}
+	waitFor(t, 15*time.Second, "b applies COMMIT after its restart", func() bool {
+		return b.state(tx) == participant.StateCommitted
+	})
+	if a.balance() != 75 || b.balance() != 125 {
+		t.Fatalf("balances a=%d b=%d, want 75 and 125", a.balance(), b.balance())
+	}
+}

@@ -1,0 +1,287 @@
+package coordinator_test
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/arbiter-tx/arbiter/client"
+	"github.com/arbiter-tx/arbiter/coordinator"
+	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
+	"github.com/arbiter-tx/arbiter/raftlog"
+)
+
+// testCluster is three coordinator nodes and some participants, in this
+// process, over real TCP on loopback, each with its own data directory.
+type testCluster struct {
+	t       *testing.T
+	peers   []raftlog.Peer
+	members map[string]string
+	nodes   []*testNode
+	parts   map[string]*testParticipant
+	fail    *failpoints
+}
+
+type testNode struct {
+	id, dir string
+	node    *raftlog.Node
+	coord   *coordinator.Coordinator
+	srv     *grpc.Server
+	up      bool
+	closed  chan struct{} // closed when the killed coordinator has stopped
+}
+
+func newTestCluster(t *testing.T) *testCluster {
+	t.Helper()
+	ports := freePorts(t, 6)
+	c := &testCluster{t: t, members: map[string]string{}, parts: map[string]*testParticipant{}, fail: newFailpoints()}
+	for i := range 3 {
+		id := fmt.Sprintf("n%d", i+1)
+		c.peers = append(c.peers, raftlog.Peer{ID: id, Address: fmt.Sprintf("127.0.0.1:%d", ports[2*i])})
+		c.members[id] = fmt.Sprintf("127.0.0.1:%d", ports[2*i+1])
+	}
+	for i := range 3 {
+		n := &testNode{id: c.peers[i].ID, dir: filepath.Join(t.TempDir(), c.peers[i].ID)}
+		c.nodes = append(c.nodes, n)
+		c.startNode(n)
+	}
+	t.Cleanup(c.stop)
+	c.waitLeader()
+	return c
+}
+
+func (c *testCluster) startNode(n *testNode) {
+	c.t.Helper()
+	rc := raftlog.DefaultConfig()
+	rc.ID, rc.DataDir, rc.Peers = n.id, n.dir, c.peers
+	rc.BindAddr = c.peerAddr(n.id)
+	log := zaptest.NewLogger(c.t, zaptest.Level(testLogLevel())).With(zap.String("node", n.id))
+	node, err := raftlog.Open(rc, log)
+	if err != nil {
+		c.t.Fatalf("open raft node %s: %v", n.id, err)
+	}
+	cc := coordinator.DefaultConfig()
+	cc.Members = c.members
+	cc.DialOptions = []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	cc.Failpoint = c.fail.hit(n.id)
+	co, err := coordinator.New(cc, node, log)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	co.Start()
+	lis := listen(c.t, c.members[n.id])
+	srv := grpc.NewServer()
+	arbiterpb.RegisterCoordinatorServer(srv, co)
+	go func() { _ = srv.Serve(lis) }()
+	n.node, n.coord, n.srv, n.up = node, co, srv, true
+}
+
+// kill stops a node abruptly: its server and its Raft node at once; its
+// coordinator's goroutines wind down in the background (one may be parked
+// at a failpoint until the test releases it).
+func (c *testCluster) kill(n *testNode) {
+	if !n.up {
+		return
+	}
+	n.up = false
+	n.srv.Stop()
+	_ = n.node.Close()
+	n.closed = make(chan struct{})
+	go func(co *coordinator.Coordinator, done chan struct{}) {
+		co.Close()
+		close(done)
+	}(n.coord, n.closed)
+}
+
+func (c *testCluster) restart(n *testNode) {
+	c.t.Helper()
+	if n.closed != nil {
+		<-n.closed
+	}
+	c.startNode(n)
+}
+
+func (c *testCluster) stop() {
+	for _, p := range c.parts {
+		p.kill()
+	}
+	for _, n := range c.nodes {
+		c.kill(n)
+	}
+	c.fail.releaseAll()
+	for _, n := range c.nodes {
+		<-n.closed
+	}
+}
+
+func (c *testCluster) peerAddr(id string) string {
+	for _, p := range c.peers {
+		if p.ID == id {
+			return p.Address
+		}
+	}
+	return ""
+}
+
+// waitLeader polls until one running node leads and its coordinator has
+// caught up (it answers Begin).
+func (c *testCluster) waitLeader() *testNode {
+	c.t.Helper()
+	var leader *testNode
+	waitFor(c.t, 15*time.Second, "a leader", func() bool {
+		for _, n := range c.nodes {
+			if n.up && n.node.IsLeader() {
+				leader = n
+				return true
+			}
+		}
+		return false
+	})
+	return leader
+}
+
+func (c *testCluster) follower() *testNode {
+	leader := c.waitLeader()
+	for _, n := range c.nodes {
+		if n.up && n != leader {
+			return n
+		}
+	}
+	c.t.Fatal("no running follower")
+	return nil
+}
+
+func (c *testCluster) client(addrs ...string) *client.Client {
+	c.t.Helper()
+	if len(addrs) == 0 {
+		for _, n := range c.nodes {
+			addrs = append(addrs, c.members[n.id])
+		}
+	}
+	cli, err := client.New(client.Config{Addresses: addrs, ClientID: "test"})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Cleanup(cli.Close)
+	return cli
+}
+
+func (c *testCluster) coordAddrs() []string {
+	var out []string
+	for _, n := range c.nodes {
+		out = append(out, c.members[n.id])
+	}
+	return out
+}
+
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	var ports []int
+	var ls []net.Listener
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	for _, l := range ls {
+		_ = l.Close()
+	}
+	return ports
+}
+
+func listen(t *testing.T, addr string) net.Listener {
+	t.Helper()
+	var lis net.Listener
+	waitFor(t, 5*time.Second, "listen on "+addr, func() bool {
+		var err error
+		lis, err = net.Listen("tcp", addr)
+		return err == nil
+	})
+	return lis
+}
+
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// failpoints lets a test block a node at a named crash point.
+type failpoints struct {
+	mu      sync.Mutex
+	armed   map[string]chan struct{} // name -> released when closed
+	hits    map[string]chan string   // name -> tx IDs that reached it
+	release chan struct{}
+}
+
+func newFailpoints() *failpoints {
+	return &failpoints{armed: map[string]chan struct{}{}, hits: map[string]chan string{}, release: make(chan struct{})}
+}
+
+// arm makes arrivals of node at name block until releaseAll, and reports
+// each arrival's tx ID on the returned channel.
+func (f *failpoints) arm(node, name string) <-chan string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	name = node + "/" + name
+	f.armed[name] = f.release
+	f.hits[name] = make(chan string, 16)
+	return f.hits[name]
+}
+
+func (f *failpoints) hit(node string) func(name, txID string) {
+	return func(name, txID string) {
+		name = node + "/" + name
+		f.mu.Lock()
+		block, ok := f.armed[name]
+		hits := f.hits[name]
+		f.mu.Unlock()
+		if !ok {
+			return
+		}
+		select {
+		case hits <- txID:
+		default:
+		}
+		<-block
+	}
+}
+
+func (f *failpoints) releaseAll() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	select {
+	case <-f.release:
+	default:
+		close(f.release)
+	}
+	f.armed = map[string]chan struct{}{}
+}
+
+
+// testLogLevel is warn unless ARBITER_TEST_LOG names another level.
+func testLogLevel() zapcore.Level {
+	lvl, err := zapcore.ParseLevel(os.Getenv("ARBITER_TEST_LOG"))
+	if err != nil || os.Getenv("ARBITER_TEST_LOG") == "" {
+		return zapcore.WarnLevel
+	}
+	return lvl
+}
