@@ -276,7 +276,6 @@ func (f *failpoints) releaseAll() {
 	f.armed = map[string]chan struct{}{}
 }
 
-
 // testLogLevel is warn unless ARBITER_TEST_LOG names another level.
 func testLogLevel() zapcore.Level {
 	lvl, err := zapcore.ParseLevel(os.Getenv("ARBITER_TEST_LOG"))
