@@ -1,0 +1,35 @@
+# Arbiter: the targets a newcomer uses.
+GO ?= go
+
+.PHONY: demo test test-short bench jepsen lint proto tidy-check build
+
+## demo: three coordinators + three bank participants as real processes, transfers, crashes, checks
+demo:
+	$(GO) run ./cmd/demo
+
+## test: every package's tests with the race detector
+test:
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+## build: compile every binary into bin/
+build:
+	$(GO) build -o bin/ ./cmd/...
+
+## lint: formatting and vet
+lint:
+	@test -z "$$(gofmt -l .)" || (echo "gofmt needed on:"; gofmt -l .; exit 1)
+	$(GO) vet ./...
+
+## proto: regenerate the protobuf and gRPC code (needs protoc, see scripts/install-protoc-plugins.sh)
+proto:
+	bash scripts/install-protoc-plugins.sh
+	bash proto/gen.sh
+
+## tidy-check: fail if go mod tidy or make proto would change a file
+tidy-check: proto
+	$(GO) mod tidy
+	git diff --exit-code -- go.mod go.sum proto/
+
+## jepsen: the fault-injection suite's standard matrix
+jepsen:
+	$(GO) run ./jepsen --matrix standard
