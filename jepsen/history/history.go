@@ -1,0 +1,96 @@
+// Package history is the record of one fault-injection run: every client
+// operation with its invocation and completion times and result, the
+// nemesis timeline, and the final state collected from every process after
+// the heal. Checkers read it; reports render it.
+package history
+
+import "time"
+
+// Op kinds.
+const (
+	KindTransfer = "transfer" // move money between accounts of two banks
+	KindRead     = "read"     // lock and read every account of every bank in one tx
+	KindCommit   = "commit"   // status workload: Commit(tx)
+	KindAbort    = "abort"    // status workload: Abort(tx)
+	KindStatus   = "status"   // status workload: Status(tx)
+	KindFinal    = "final"    // the transaction run after the heal
+)
+
+// Outcomes of an operation as the client learned it.
+const (
+	OutcomeCommit  = "commit"
+	OutcomeAbort   = "abort"
+	OutcomeUnknown = "unknown" // the client never learned it (timeout, lost answer)
+	OutcomeFail    = "fail"    // definitely had no effect (refused before anything was decided)
+)
+
+// Delta is one branch's change to one account.
+type Delta struct {
+	Participant string `json:"participant"`
+	Account     string `json:"account"`
+	Delta       int64  `json:"delta"`
+}
+
+// Op is one client operation. Times are offsets from the run's start.
+type Op struct {
+	Index        int              `json:"index"`
+	Worker       int              `json:"worker"`
+	Kind         string           `json:"kind"`
+	TxID         string           `json:"tx_id,omitempty"`
+	Start        time.Duration    `json:"start"`
+	End          time.Duration    `json:"end"`
+	Outcome      string           `json:"outcome"`
+	Participants []string         `json:"participants,omitempty"`
+	Deltas       []Delta          `json:"deltas,omitempty"`
+	Read         map[string]int64 `json:"read,omitempty"`   // account -> balance, reads only
+	Status       string           `json:"status,omitempty"` // status ops: ACTIVE, COMMITTED, ABORTED, NOT_FOUND
+	Mode         string           `json:"mode,omitempty"`   // coordinator-driven or service-driven
+	Err          string           `json:"err,omitempty"`
+}
+
+// Fault is one nemesis action, from injection to heal.
+type Fault struct {
+	Kind    string        `json:"kind"`
+	Targets []string      `json:"targets"`
+	Start   time.Duration `json:"start"`
+	End     time.Duration `json:"end"`
+	Detail  string        `json:"detail,omitempty"`
+}
+
+// Final is what the harness collected after healing every fault, waiting
+// for recovery, and stopping the processes.
+type Final struct {
+	// ParticipantOutcomes: participant -> tx ID -> "commit" | "abort", from
+	// each participant's durable store.
+	ParticipantOutcomes map[string]map[string]string `json:"participant_outcomes"`
+	// Prepared: participant -> tx IDs still prepared (in doubt) when
+	// liveness was checked, LivenessWait after the heal.
+	Prepared     map[string][]string `json:"prepared"`
+	LivenessWait time.Duration       `json:"liveness_wait"`
+	// Decisions: coordinator node -> tx ID -> "commit" | "abort", the first
+	// decision for each ID in that node's Raft log, replayed offline.
+	Decisions map[string]map[string]string `json:"decisions"`
+	// LogConflicts lists indexes where two coordinators' logs hold
+	// different entries (within the prefix every node has).
+	LogConflicts []string `json:"log_conflicts"`
+	// Balances: account -> committed balance at the end; Expected is the
+	// total money the bank started with.
+	Balances map[string]int64 `json:"balances"`
+	Expected int64            `json:"expected"`
+	// FinalTx: did a transaction run after the heal commit?
+	FinalTxOK  bool   `json:"final_tx_ok"`
+	FinalTxErr string `json:"final_tx_err,omitempty"`
+}
+
+// Run is everything about one run.
+type Run struct {
+	Name     string        `json:"name"`
+	Workload string        `json:"workload"`
+	Nemeses  []string      `json:"nemeses"`
+	Seed     int64         `json:"seed"`
+	Duration time.Duration `json:"duration"`
+	Broken   string        `json:"broken,omitempty"` // a deliberately broken coordinator mode
+	Ops      []Op          `json:"ops"`
+	Faults   []Fault       `json:"faults"`
+	Final    Final         `json:"final"`
+}
