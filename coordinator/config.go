@@ -38,7 +38,24 @@ type Config struct {
 	// (the decision is applied, phase 2 not started), "phase2-mid" (one
 	// participant acknowledged). Tests and the fault suite only.
 	Failpoint func(name, txID string)
+	// Broken deliberately breaks the protocol so the fault suite can show
+	// that its checkers catch the anomalies. Never set in production; the
+	// binaries only set it when built with the failpoints tag.
+	Broken BrokenMode
 }
+
+// BrokenMode names a deliberate protocol bug.
+type BrokenMode string
+
+const (
+	// BrokenNone is the correct protocol.
+	BrokenNone BrokenMode = ""
+	// BrokenCommitDespiteNo decides COMMIT even when a participant voted no.
+	BrokenCommitDespiteNo BrokenMode = "commit-despite-no"
+	// BrokenAckBeforeDecide tells the client COMMIT as soon as every vote
+	// is yes, and proposes the decision a second later.
+	BrokenAckBeforeDecide BrokenMode = "ack-before-decide"
+)
 
 // DefaultConfig returns settings suited to a cluster on one network.
 func DefaultConfig() Config {
@@ -67,6 +84,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("coordinator config: need positive RPCTimeout and 0 < RetryMin <= RetryMax")
 	case c.ScanInterval <= 0 || c.FinishBatch <= 0 || c.FinishDelay < 0:
 		return fmt.Errorf("coordinator config: ScanInterval and FinishBatch must be positive")
+	case c.Broken != BrokenNone && c.Broken != BrokenCommitDespiteNo && c.Broken != BrokenAckBeforeDecide:
+		return fmt.Errorf("coordinator config: unknown broken mode %q", c.Broken)
 	}
 	return nil
 }

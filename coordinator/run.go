@@ -18,6 +18,7 @@ type run struct {
 	txID  string
 	parts []string
 	done  chan struct{}
+	early chan struct{} // closed by a broken mode that answers early
 	out   arbiterpb.Outcome
 	why   string
 	err   error
@@ -37,6 +38,8 @@ func (c *Coordinator) commit(ctx context.Context, ls *leaderState, rec *arbiterp
 	select {
 	case <-r.done:
 		return r.out, r.why, r.err
+	case <-r.early:
+		return arbiterpb.Outcome_OUTCOME_COMMIT, "", nil
 	case <-ctx.Done():
 		return arbiterpb.Outcome_OUTCOME_UNKNOWN, "", ctx.Err()
 	}
@@ -62,7 +65,7 @@ func (c *Coordinator) startRun(ls *leaderState, rec *arbiterpb.TxRecord, branche
 	if r, ok := c.runs[rec.GetTxId()]; ok {
 		return r, nil
 	}
-	r := &run{txID: rec.GetTxId(), parts: parts, done: make(chan struct{})}
+	r := &run{txID: rec.GetTxId(), parts: parts, done: make(chan struct{}), early: make(chan struct{})}
 	c.runs[r.txID] = r
 	c.goBackground(func() { c.execute(ls, r, rec.GetDeadlineUnixNanos(), payloads) })
 	return r, nil
@@ -78,6 +81,7 @@ func (c *Coordinator) execute(ls *leaderState, r *run, deadline int64, payloads 
 	}()
 	want, why := c.prepareAll(ls, r, deadline, payloads)
 	c.cfg.failpoint("before-decide", r.txID)
+	want = c.breakDecision(r, want)
 	out, parts, err := c.decide(ls.ctx, r.txID, want, r.parts, why)
 	if err != nil {
 		r.err = err
@@ -160,4 +164,19 @@ func unionSorted(a, b []string) []string {
 	out := append(slices.Clone(a), b...)
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// breakDecision applies a deliberately broken mode (fault-suite self-test).
+func (c *Coordinator) breakDecision(r *run, want arbiterpb.Outcome) arbiterpb.Outcome {
+	switch c.cfg.Broken {
+	case BrokenCommitDespiteNo:
+		return arbiterpb.Outcome_OUTCOME_COMMIT
+	case BrokenAckBeforeDecide:
+		if want == arbiterpb.Outcome_OUTCOME_COMMIT {
+			r.out = want
+			close(r.early)
+			time.Sleep(time.Second)
+		}
+	}
+	return want
 }

@@ -77,6 +77,9 @@ func serve(f serveFlags) error {
 	}
 	defer func() { _ = node.Close() }()
 	f.coord.DialOptions = []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	if err := withFailpoints(&f.coord, log); err != nil {
+		return err
+	}
 	co, err := coordinator.New(f.coord, node, log)
 	if err != nil {
 		return err

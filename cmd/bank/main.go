@@ -80,6 +80,9 @@ func serve(ctx context.Context, f flags, st *embedded.Store, log *zap.Logger) er
 		cfg.Address = f.listen
 	}
 	cfg.Coordinators = strings.Split(f.coordinators, ",")
+	if err := withFailpoints(&cfg, log); err != nil {
+		return err
+	}
 	agent, err := participant.New(cfg, st, bank.Handler, log)
 	if err != nil {
 		return err

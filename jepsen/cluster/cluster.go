@@ -39,13 +39,17 @@ type Cluster struct {
 
 // Build compiles the arbiter and bank binaries into binDir. It runs from
 // the module root so that it works from any working directory inside it.
-func Build(ctx context.Context, binDir string) error {
+func Build(ctx context.Context, binDir string, tags ...string) error {
 	root, err := moduleRoot(ctx)
 	if err != nil {
 		return err
 	}
 	for _, name := range []string{"arbiter", "bank"} {
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(binDir, name), "./cmd/"+name)
+		args := []string{"build", "-o", filepath.Join(binDir, name)}
+		if len(tags) > 0 {
+			args = append(args, "-tags", strings.Join(tags, ","))
+		}
+		cmd := exec.CommandContext(ctx, "go", append(args, "./cmd/"+name)...)
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("go build ./cmd/%s: %v\n%s", name, err, out)

@@ -1,0 +1,105 @@
+package raftlog
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
+)
+
+// Replayed is a node's state rebuilt offline from its data directory.
+type Replayed struct {
+	// FSM is the latest snapshot with every later log entry applied.
+	FSM *FSM
+	// Entries are the command entries in the log (after compaction),
+	// in index order.
+	Entries []raft.Log
+	// SnapshotIndex is the index of the snapshot restored (0 if none).
+	SnapshotIndex uint64
+	// Decisions maps each tx ID to the first DECIDE applied for it in the
+	// replayed entries ("commit" or "abort"), the write-once rule as the
+	// FSM applies it.
+	Decisions map[string]string
+}
+
+// Replay rebuilds a stopped node's state from dataDir with the same FSM
+// code the node runs: restore the newest snapshot, then apply the rest of
+// the log. The node must not be running (raft.db is opened read-only).
+func Replay(dataDir string) (*Replayed, error) {
+	store, err := raftboltdb.New(raftboltdb.Options{
+		Path:        filepath.Join(dataDir, "raft.db"),
+		BoltOptions: &bolt.Options{ReadOnly: true},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("raftlog: replay: open raft.db: %w", err)
+	}
+	defer func() { _ = store.Close() }()
+	r := &Replayed{FSM: NewFSM(), Decisions: make(map[string]string)}
+	if err := r.restoreSnapshot(dataDir); err != nil {
+		return nil, err
+	}
+	return r, r.applyLog(store)
+}
+
+func (r *Replayed) restoreSnapshot(dataDir string) error {
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(dataDir, 2, hclog.NewNullLogger())
+	if err != nil {
+		return fmt.Errorf("raftlog: replay: snapshot store: %w", err)
+	}
+	metas, err := snaps.List()
+	if err != nil || len(metas) == 0 {
+		return err
+	}
+	_, rc, err := snaps.Open(metas[0].ID)
+	if err != nil {
+		return fmt.Errorf("raftlog: replay: open snapshot %s: %w", metas[0].ID, err)
+	}
+	r.SnapshotIndex = metas[0].Index
+	return r.FSM.Restore(io.NopCloser(rc))
+}
+
+func (r *Replayed) applyLog(store *raftboltdb.BoltStore) error {
+	first, err := store.FirstIndex()
+	if err != nil {
+		return err
+	}
+	last, err := store.LastIndex()
+	if err != nil {
+		return err
+	}
+	for i := max(first, r.SnapshotIndex+1); i <= last && i > 0; i++ {
+		var l raft.Log
+		if err := store.GetLog(i, &l); err != nil {
+			return fmt.Errorf("raftlog: replay: entry %d: %w", i, err)
+		}
+		if l.Type != raft.LogCommand {
+			continue
+		}
+		r.Entries = append(r.Entries, l)
+		res, _ := r.FSM.Apply(&l).(Result)
+		r.noteDecision(res)
+	}
+	return nil
+}
+
+func (r *Replayed) noteDecision(res Result) {
+	if res.Tx == nil || res.Err != nil {
+		return
+	}
+	id := res.Tx.GetTxId()
+	if _, seen := r.Decisions[id]; seen {
+		return
+	}
+	switch res.Tx.GetState() {
+	case arbiterpb.TxState_TX_STATE_COMMITTED:
+		r.Decisions[id] = "commit"
+	case arbiterpb.TxState_TX_STATE_ABORTED:
+		r.Decisions[id] = "abort"
+	}
+}
