@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 
@@ -108,6 +110,30 @@ func (s *Service) Apply(ctx context.Context, req *bankpb.ApplyRequest) (*bankpb.
 		return nil, err
 	}
 	return &bankpb.ApplyResponse{}, nil
+}
+
+// Read joins the caller's transaction and reads every account under lock.
+func (s *Service) Read(ctx context.Context, _ *bankpb.ReadRequest) (*bankpb.BalancesResponse, error) {
+	all, err := s.Store.ReadAll()
+	if err != nil {
+		return nil, status.Error(codes.Internal, err.Error())
+	}
+	resp := &bankpb.BalancesResponse{Balances: make(map[string]int64, len(all))}
+	err = s.Agent.Do(ctx, func(ctx context.Context, tx *embedded.Tx) error {
+		for _, acct := range slices.Sorted(maps.Keys(all)) {
+			n, err := balance(ctx, tx, acct)
+			if err != nil {
+				return status.Error(codes.Aborted, err.Error())
+			}
+			resp.Balances[acct] = n
+			resp.Total += n
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return resp, nil
 }
 
 // Balances reads committed balances.

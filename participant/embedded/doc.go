@@ -4,12 +4,13 @@
 //
 // A local transaction (Tx) takes an exclusive in-memory lock on every key it
 // reads or writes and buffers its writes. Prepare writes the buffered writes
-// as an intent, fsync'd, and keeps the locks; Commit applies the intent,
+// and the keys only read as an intent, fsync'd, and keeps the locks; Commit applies the intent,
 // deletes it and records the outcome in one bbolt transaction. Abort records
 // a tombstone so a late Prepare is refused. On Open, prepared intents
-// re-acquire their locks, so no reader can see around in-doubt work.
+// re-acquire the locks of every key they wrote or read, so no transaction
+// can see around in-doubt work nor change what a prepared one read.
 //
-// Buckets: "data" (committed values), "intents" (tx ID -> deadline and
-// writes), "outcomes" (tx ID -> committed or aborted), "meta" (highest
+// Buckets: "data" (committed values), "intents" (tx ID -> deadline, writes
+// and read keys), "outcomes" (tx ID -> committed or aborted), "meta" (highest
 // fencing term).
 package embedded

@@ -55,7 +55,8 @@ type Store struct {
 var _ participant.Resource[*Tx] = (*Store)(nil)
 
 // Open opens (creating if needed) the store at path. Every write is fsync'd.
-// Prepared intents found on disk re-acquire their key locks.
+// Prepared intents found on disk re-acquire the locks of the keys they wrote
+// and read.
 func Open(path string, opts Options) (*Store, error) {
 	if opts.LockTimeout <= 0 {
 		opts.LockTimeout = DefaultLockTimeout
@@ -85,7 +86,7 @@ func (s *Store) init() error {
 			if err != nil {
 				return fmt.Errorf("embedded: intent %s: %w", k, err)
 			}
-			for key := range in.writes {
+			for _, key := range in.lockedKeys() {
 				s.locks.tryAcquire(key, string(k))
 			}
 			return nil

@@ -206,18 +206,3 @@ func TestTermPersisted(t *testing.T) {
 		t.Fatalf("Term = %d, %v; want 5", term, err)
 	}
 }
-
-func TestIntentCodecRoundTrip(t *testing.T) {
-	in := intent{deadline: time.Unix(0, 42), writes: map[string][]byte{"a": []byte("1"), "": {}}}
-	out, err := decodeIntent(in.encode())
-	must(t, err)
-	if !out.deadline.Equal(in.deadline) || len(out.writes) != 2 || string(out.writes["a"]) != "1" {
-		t.Fatalf("round trip = %+v", out)
-	}
-	b := in.encode()
-	for i := range b {
-		if _, err := decodeIntent(b[:i]); err == nil {
-			t.Fatalf("truncated intent (%d bytes) decoded", i)
-		}
-	}
-}

@@ -9,8 +9,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Prepare writes tx's buffered writes as a durable intent (fsync'd) with
-// deadline. tx keeps its locks until Commit or Abort. It refuses with
+// Prepare writes tx's buffered writes and the keys it only read as a
+// durable intent (fsync'd) with deadline. tx keeps its locks until Commit or Abort. It refuses with
 // participant.ErrAlreadyAborted if txID was aborted. Calls for one txID must
 // not run concurrently (the agent serializes them).
 func (s *Store) Prepare(ctx context.Context, txID string, tx *Tx, deadline time.Time) error {
@@ -23,7 +23,8 @@ func (s *Store) Prepare(ctx context.Context, txID string, tx *Tx, deadline time.
 	if err := tx.finished(); err != nil {
 		return err
 	}
-	rec := intent{deadline: deadline, writes: tx.snapshot()}.encode()
+	writes, reads := tx.snapshot()
+	rec := intent{deadline: deadline, writes: writes, reads: reads}.encode()
 	err := s.db.Update(func(btx *bolt.Tx) error {
 		if err := stateErr(txState(btx, txID), txID); err != nil {
 			return err

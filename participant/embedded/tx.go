@@ -18,7 +18,8 @@ type Tx struct {
 
 	mu     sync.Mutex
 	writes map[string][]byte
-	done   error // non-nil once prepared, rolled back or aborted
+	locked map[string]struct{} // every key locked by Get or Put
+	done   error               // non-nil once prepared, rolled back or aborted
 }
 
 // ID returns the global transaction ID.
@@ -63,7 +64,13 @@ func (t *Tx) lock(ctx context.Context, key string) error {
 		ctx, cancel = context.WithTimeout(ctx, t.s.opts.LockTimeout)
 		defer cancel()
 	}
-	return t.s.locks.acquire(ctx, key, t.id)
+	if err := t.s.locks.acquire(ctx, key, t.id); err != nil {
+		return err
+	}
+	t.mu.Lock()
+	t.locked[key] = struct{}{}
+	t.mu.Unlock()
+	return nil
 }
 
 // errPrepared marks a Tx whose writes became an intent.
@@ -88,15 +95,21 @@ func (t *Tx) finish(err error) error {
 	return nil
 }
 
-// snapshot copies the buffered writes.
-func (t *Tx) snapshot() map[string][]byte {
+// snapshot copies the buffered writes and lists the keys locked but not
+// written (the read-only keys), for the intent.
+func (t *Tx) snapshot() (writes map[string][]byte, reads []string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	out := make(map[string][]byte, len(t.writes))
+	writes = make(map[string][]byte, len(t.writes))
 	for k, v := range t.writes {
-		out[k] = v
+		writes[k] = v
 	}
-	return out
+	for k := range t.locked {
+		if _, ok := t.writes[k]; !ok {
+			reads = append(reads, k)
+		}
+	}
+	return writes, reads
 }
 
 // Begin starts txID's local transaction. It fails with
@@ -118,7 +131,7 @@ func (s *Store) Begin(ctx context.Context, txID string) (*Tx, error) {
 	if err := stateErr(st, txID); err != nil {
 		return nil, err
 	}
-	t := &Tx{s: s, id: txID, writes: make(map[string][]byte)}
+	t := &Tx{s: s, id: txID, writes: make(map[string][]byte), locked: make(map[string]struct{})}
 	s.active[txID] = t
 	return t, nil
 }

@@ -21,6 +21,42 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type ReadRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadRequest) Reset() {
+	*x = ReadRequest{}
+	mi := &file_bank_v1_bank_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadRequest) ProtoMessage() {}
+
+func (x *ReadRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bank_v1_bank_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadRequest.ProtoReflect.Descriptor instead.
+func (*ReadRequest) Descriptor() ([]byte, []int) {
+	return file_bank_v1_bank_proto_rawDescGZIP(), []int{0}
+}
+
 // Op adds delta to an account's balance; a balance may not go negative.
 type Op struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -32,7 +68,7 @@ type Op struct {
 
 func (x *Op) Reset() {
 	*x = Op{}
-	mi := &file_bank_v1_bank_proto_msgTypes[0]
+	mi := &file_bank_v1_bank_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -44,7 +80,7 @@ func (x *Op) String() string {
 func (*Op) ProtoMessage() {}
 
 func (x *Op) ProtoReflect() protoreflect.Message {
-	mi := &file_bank_v1_bank_proto_msgTypes[0]
+	mi := &file_bank_v1_bank_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -57,7 +93,7 @@ func (x *Op) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Op.ProtoReflect.Descriptor instead.
 func (*Op) Descriptor() ([]byte, []int) {
-	return file_bank_v1_bank_proto_rawDescGZIP(), []int{0}
+	return file_bank_v1_bank_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *Op) GetAccount() string {
@@ -87,7 +123,7 @@ type Payload struct {
 
 func (x *Payload) Reset() {
 	*x = Payload{}
-	mi := &file_bank_v1_bank_proto_msgTypes[1]
+	mi := &file_bank_v1_bank_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -99,7 +135,7 @@ func (x *Payload) String() string {
 func (*Payload) ProtoMessage() {}
 
 func (x *Payload) ProtoReflect() protoreflect.Message {
-	mi := &file_bank_v1_bank_proto_msgTypes[1]
+	mi := &file_bank_v1_bank_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -112,7 +148,7 @@ func (x *Payload) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Payload.ProtoReflect.Descriptor instead.
 func (*Payload) Descriptor() ([]byte, []int) {
-	return file_bank_v1_bank_proto_rawDescGZIP(), []int{1}
+	return file_bank_v1_bank_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Payload) GetOps() []*Op {
@@ -138,7 +174,7 @@ type ApplyRequest struct {
 
 func (x *ApplyRequest) Reset() {
 	*x = ApplyRequest{}
-	mi := &file_bank_v1_bank_proto_msgTypes[2]
+	mi := &file_bank_v1_bank_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -150,7 +186,7 @@ func (x *ApplyRequest) String() string {
 func (*ApplyRequest) ProtoMessage() {}
 
 func (x *ApplyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bank_v1_bank_proto_msgTypes[2]
+	mi := &file_bank_v1_bank_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -163,7 +199,7 @@ func (x *ApplyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplyRequest.ProtoReflect.Descriptor instead.
 func (*ApplyRequest) Descriptor() ([]byte, []int) {
-	return file_bank_v1_bank_proto_rawDescGZIP(), []int{2}
+	return file_bank_v1_bank_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ApplyRequest) GetOps() []*Op {
@@ -181,7 +217,7 @@ type ApplyResponse struct {
 
 func (x *ApplyResponse) Reset() {
 	*x = ApplyResponse{}
-	mi := &file_bank_v1_bank_proto_msgTypes[3]
+	mi := &file_bank_v1_bank_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -193,7 +229,7 @@ func (x *ApplyResponse) String() string {
 func (*ApplyResponse) ProtoMessage() {}
 
 func (x *ApplyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bank_v1_bank_proto_msgTypes[3]
+	mi := &file_bank_v1_bank_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -206,7 +242,7 @@ func (x *ApplyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplyResponse.ProtoReflect.Descriptor instead.
 func (*ApplyResponse) Descriptor() ([]byte, []int) {
-	return file_bank_v1_bank_proto_rawDescGZIP(), []int{3}
+	return file_bank_v1_bank_proto_rawDescGZIP(), []int{4}
 }
 
 type BalancesRequest struct {
@@ -217,7 +253,7 @@ type BalancesRequest struct {
 
 func (x *BalancesRequest) Reset() {
 	*x = BalancesRequest{}
-	mi := &file_bank_v1_bank_proto_msgTypes[4]
+	mi := &file_bank_v1_bank_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -229,7 +265,7 @@ func (x *BalancesRequest) String() string {
 func (*BalancesRequest) ProtoMessage() {}
 
 func (x *BalancesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bank_v1_bank_proto_msgTypes[4]
+	mi := &file_bank_v1_bank_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -242,7 +278,7 @@ func (x *BalancesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BalancesRequest.ProtoReflect.Descriptor instead.
 func (*BalancesRequest) Descriptor() ([]byte, []int) {
-	return file_bank_v1_bank_proto_rawDescGZIP(), []int{4}
+	return file_bank_v1_bank_proto_rawDescGZIP(), []int{5}
 }
 
 type BalancesResponse struct {
@@ -255,7 +291,7 @@ type BalancesResponse struct {
 
 func (x *BalancesResponse) Reset() {
 	*x = BalancesResponse{}
-	mi := &file_bank_v1_bank_proto_msgTypes[5]
+	mi := &file_bank_v1_bank_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -267,7 +303,7 @@ func (x *BalancesResponse) String() string {
 func (*BalancesResponse) ProtoMessage() {}
 
 func (x *BalancesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bank_v1_bank_proto_msgTypes[5]
+	mi := &file_bank_v1_bank_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -280,7 +316,7 @@ func (x *BalancesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BalancesResponse.ProtoReflect.Descriptor instead.
 func (*BalancesResponse) Descriptor() ([]byte, []int) {
-	return file_bank_v1_bank_proto_rawDescGZIP(), []int{5}
+	return file_bank_v1_bank_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *BalancesResponse) GetBalances() map[string]int64 {
@@ -301,7 +337,8 @@ var File_bank_v1_bank_proto protoreflect.FileDescriptor
 
 const file_bank_v1_bank_proto_rawDesc = "" +
 	"\n" +
-	"\x12bank/v1/bank.proto\x12\abank.v1\"4\n" +
+	"\x12bank/v1/bank.proto\x12\abank.v1\"\r\n" +
+	"\vReadRequest\"4\n" +
 	"\x02Op\x12\x18\n" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x14\n" +
 	"\x05delta\x18\x02 \x01(\x03R\x05delta\"M\n" +
@@ -317,9 +354,10 @@ const file_bank_v1_bank_proto_rawDesc = "" +
 	"\x05total\x18\x02 \x01(\x03R\x05total\x1a;\n" +
 	"\rBalancesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x012\x7f\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x012\xb8\x01\n" +
 	"\x04Bank\x126\n" +
-	"\x05Apply\x12\x15.bank.v1.ApplyRequest\x1a\x16.bank.v1.ApplyResponse\x12?\n" +
+	"\x05Apply\x12\x15.bank.v1.ApplyRequest\x1a\x16.bank.v1.ApplyResponse\x127\n" +
+	"\x04Read\x12\x14.bank.v1.ReadRequest\x1a\x19.bank.v1.BalancesResponse\x12?\n" +
 	"\bBalances\x12\x18.bank.v1.BalancesRequest\x1a\x19.bank.v1.BalancesResponseB,Z*github.com/arbiter-tx/arbiter/proto/bankpbb\x06proto3"
 
 var (
@@ -334,26 +372,29 @@ func file_bank_v1_bank_proto_rawDescGZIP() []byte {
 	return file_bank_v1_bank_proto_rawDescData
 }
 
-var file_bank_v1_bank_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_bank_v1_bank_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_bank_v1_bank_proto_goTypes = []any{
-	(*Op)(nil),               // 0: bank.v1.Op
-	(*Payload)(nil),          // 1: bank.v1.Payload
-	(*ApplyRequest)(nil),     // 2: bank.v1.ApplyRequest
-	(*ApplyResponse)(nil),    // 3: bank.v1.ApplyResponse
-	(*BalancesRequest)(nil),  // 4: bank.v1.BalancesRequest
-	(*BalancesResponse)(nil), // 5: bank.v1.BalancesResponse
-	nil,                      // 6: bank.v1.BalancesResponse.BalancesEntry
+	(*ReadRequest)(nil),      // 0: bank.v1.ReadRequest
+	(*Op)(nil),               // 1: bank.v1.Op
+	(*Payload)(nil),          // 2: bank.v1.Payload
+	(*ApplyRequest)(nil),     // 3: bank.v1.ApplyRequest
+	(*ApplyResponse)(nil),    // 4: bank.v1.ApplyResponse
+	(*BalancesRequest)(nil),  // 5: bank.v1.BalancesRequest
+	(*BalancesResponse)(nil), // 6: bank.v1.BalancesResponse
+	nil,                      // 7: bank.v1.BalancesResponse.BalancesEntry
 }
 var file_bank_v1_bank_proto_depIdxs = []int32{
-	0, // 0: bank.v1.Payload.ops:type_name -> bank.v1.Op
-	0, // 1: bank.v1.ApplyRequest.ops:type_name -> bank.v1.Op
-	6, // 2: bank.v1.BalancesResponse.balances:type_name -> bank.v1.BalancesResponse.BalancesEntry
-	2, // 3: bank.v1.Bank.Apply:input_type -> bank.v1.ApplyRequest
-	4, // 4: bank.v1.Bank.Balances:input_type -> bank.v1.BalancesRequest
-	3, // 5: bank.v1.Bank.Apply:output_type -> bank.v1.ApplyResponse
-	5, // 6: bank.v1.Bank.Balances:output_type -> bank.v1.BalancesResponse
-	5, // [5:7] is the sub-list for method output_type
-	3, // [3:5] is the sub-list for method input_type
+	1, // 0: bank.v1.Payload.ops:type_name -> bank.v1.Op
+	1, // 1: bank.v1.ApplyRequest.ops:type_name -> bank.v1.Op
+	7, // 2: bank.v1.BalancesResponse.balances:type_name -> bank.v1.BalancesResponse.BalancesEntry
+	3, // 3: bank.v1.Bank.Apply:input_type -> bank.v1.ApplyRequest
+	0, // 4: bank.v1.Bank.Read:input_type -> bank.v1.ReadRequest
+	5, // 5: bank.v1.Bank.Balances:input_type -> bank.v1.BalancesRequest
+	4, // 6: bank.v1.Bank.Apply:output_type -> bank.v1.ApplyResponse
+	6, // 7: bank.v1.Bank.Read:output_type -> bank.v1.BalancesResponse
+	6, // 8: bank.v1.Bank.Balances:output_type -> bank.v1.BalancesResponse
+	6, // [6:9] is the sub-list for method output_type
+	3, // [3:6] is the sub-list for method input_type
 	3, // [3:3] is the sub-list for extension type_name
 	3, // [3:3] is the sub-list for extension extendee
 	0, // [0:3] is the sub-list for field type_name
@@ -370,7 +411,7 @@ func file_bank_v1_bank_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_bank_v1_bank_proto_rawDesc), len(file_bank_v1_bank_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

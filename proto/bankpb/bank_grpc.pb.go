@@ -20,6 +20,7 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	Bank_Apply_FullMethodName    = "/bank.v1.Bank/Apply"
+	Bank_Read_FullMethodName     = "/bank.v1.Bank/Read"
 	Bank_Balances_FullMethodName = "/bank.v1.Bank/Balances"
 )
 
@@ -32,6 +33,11 @@ type BankClient interface {
 	// Apply changes balances under the transaction ID carried in gRPC
 	// metadata (service-driven): the bank does the work, prepares and enlists.
 	Apply(ctx context.Context, in *ApplyRequest, opts ...grpc.CallOption) (*ApplyResponse, error)
+	// Read locks and reads every account of this bank under the transaction
+	// ID carried in gRPC metadata (service-driven, read-only); the locks are
+	// held until the transaction's outcome, so reads of several banks in one
+	// committed transaction are one consistent snapshot.
+	Read(ctx context.Context, in *ReadRequest, opts ...grpc.CallOption) (*BalancesResponse, error)
 	// Balances reads committed balances (not transactional).
 	Balances(ctx context.Context, in *BalancesRequest, opts ...grpc.CallOption) (*BalancesResponse, error)
 }
@@ -48,6 +54,16 @@ func (c *bankClient) Apply(ctx context.Context, in *ApplyRequest, opts ...grpc.C
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ApplyResponse)
 	err := c.cc.Invoke(ctx, Bank_Apply_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *bankClient) Read(ctx context.Context, in *ReadRequest, opts ...grpc.CallOption) (*BalancesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BalancesResponse)
+	err := c.cc.Invoke(ctx, Bank_Read_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -73,6 +89,11 @@ type BankServer interface {
 	// Apply changes balances under the transaction ID carried in gRPC
 	// metadata (service-driven): the bank does the work, prepares and enlists.
 	Apply(context.Context, *ApplyRequest) (*ApplyResponse, error)
+	// Read locks and reads every account of this bank under the transaction
+	// ID carried in gRPC metadata (service-driven, read-only); the locks are
+	// held until the transaction's outcome, so reads of several banks in one
+	// committed transaction are one consistent snapshot.
+	Read(context.Context, *ReadRequest) (*BalancesResponse, error)
 	// Balances reads committed balances (not transactional).
 	Balances(context.Context, *BalancesRequest) (*BalancesResponse, error)
 	mustEmbedUnimplementedBankServer()
@@ -87,6 +108,9 @@ type UnimplementedBankServer struct{}
 
 func (UnimplementedBankServer) Apply(context.Context, *ApplyRequest) (*ApplyResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Apply not implemented")
+}
+func (UnimplementedBankServer) Read(context.Context, *ReadRequest) (*BalancesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Read not implemented")
 }
 func (UnimplementedBankServer) Balances(context.Context, *BalancesRequest) (*BalancesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Balances not implemented")
@@ -130,6 +154,24 @@ func _Bank_Apply_Handler(srv interface{}, ctx context.Context, dec func(interfac
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Bank_Read_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReadRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BankServer).Read(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Bank_Read_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BankServer).Read(ctx, req.(*ReadRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Bank_Balances_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(BalancesRequest)
 	if err := dec(in); err != nil {
@@ -158,6 +200,10 @@ var Bank_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Apply",
 			Handler:    _Bank_Apply_Handler,
+		},
+		{
+			MethodName: "Read",
+			Handler:    _Bank_Read_Handler,
 		},
 		{
 			MethodName: "Balances",
