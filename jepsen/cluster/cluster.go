@@ -28,7 +28,30 @@ type Options struct {
 	CoordEnv, BankEnv []string
 	// CoordArgs are extra arguments for every coordinator.
 	CoordArgs []string
+	// Net places the processes; nil means all on 127.0.0.1.
+	Net Network
+	// Advertise, if set, gives the address a bank registers with the
+	// coordinators instead of its own (a proxy in front of it).
+	Advertise func(bank, addr string) (string, error)
 }
+
+// Network says where each process listens and how it is started: on
+// loopback, or inside its own network namespace (package jepsen/netns).
+type Network interface {
+	// Host is the IP address name listens on and is dialled at.
+	Host(name string) string
+	// Command runs bin inside name's network.
+	Command(name, bin string, args ...string) *exec.Cmd
+}
+
+// Loopback runs every process on 127.0.0.1.
+type Loopback struct{}
+
+// Host implements Network.
+func (Loopback) Host(string) string { return "127.0.0.1" }
+
+// Command implements Network.
+func (Loopback) Command(_ string, bin string, args ...string) *exec.Cmd { return exec.Command(bin, args...) }
 
 // Cluster is three coordinator processes and the bank processes.
 type Cluster struct {
@@ -75,6 +98,9 @@ func New(opts Options) (*Cluster, error) {
 	if opts.Banks == 0 {
 		opts.Banks = 3
 	}
+	if opts.Net == nil {
+		opts.Net = Loopback{}
+	}
 	ports, err := freePorts(6 + opts.Banks)
 	if err != nil {
 		return nil, err
@@ -82,21 +108,29 @@ func New(opts Options) (*Cluster, error) {
 	c := &Cluster{opts: opts}
 	var peers []string
 	for i := range 3 {
-		peers = append(peers, fmt.Sprintf("n%d=127.0.0.1:%d/127.0.0.1:%d", i+1, ports[2*i], ports[2*i+1]))
+		host := opts.Net.Host(fmt.Sprintf("n%d", i+1))
+		peers = append(peers, fmt.Sprintf("n%d=%s:%d/%s:%d", i+1, host, ports[2*i], host, ports[2*i+1]))
 	}
 	for i := range 3 {
 		id := fmt.Sprintf("n%d", i+1)
-		p := c.proc(id, fmt.Sprintf("127.0.0.1:%d", ports[2*i+1]), "arbiter", opts.CoordEnv)
+		p := c.proc(id, fmt.Sprintf("%s:%d", opts.Net.Host(id), ports[2*i+1]), "arbiter", opts.CoordEnv)
 		p.args = append([]string{"serve", "--id", id, "--data-dir", p.DataDir, "--peers", strings.Join(peers, ","),
 			"--log-level", opts.LogLevel}, opts.CoordArgs...)
 		c.Coords = append(c.Coords, p)
 	}
 	for i := range opts.Banks {
 		id := fmt.Sprintf("bank%d", i+1)
-		p := c.proc(id, fmt.Sprintf("127.0.0.1:%d", ports[6+i]), "bank", opts.BankEnv)
+		p := c.proc(id, fmt.Sprintf("%s:%d", opts.Net.Host(id), ports[6+i]), "bank", opts.BankEnv)
 		p.args = []string{"--id", id, "--listen", p.Addr, "--data-dir", p.DataDir,
 			"--coordinators", strings.Join(c.CoordAddrs(), ","), "--accounts", fmt.Sprint(opts.Accounts),
 			"--opening-balance", fmt.Sprint(opts.Opening), "--log-level", opts.LogLevel}
+		if opts.Advertise != nil {
+			adv, err := opts.Advertise(id, p.Addr)
+			if err != nil {
+				return nil, err
+			}
+			p.args = append(p.args, "--advertise", adv)
+		}
 		c.Banks = append(c.Banks, p)
 	}
 	return c, nil
@@ -106,6 +140,7 @@ func (c *Cluster) proc(name, addr, bin string, env []string) *Proc {
 	return &Proc{
 		Name: name, Addr: addr, DataDir: filepath.Join(c.opts.Dir, name),
 		LogPath: filepath.Join(c.opts.Dir, name+".log"), bin: filepath.Join(c.opts.BinDir, bin), env: env,
+		net: c.opts.Net,
 	}
 }
 

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"sync"
+		"sync"
 	"syscall"
 	"time"
 )
@@ -20,6 +20,7 @@ type Proc struct {
 	bin     string
 	args    []string
 	env     []string
+	net     Network
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -37,7 +38,7 @@ func (p *Proc) Start() error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(p.bin, p.args...)
+	cmd := p.net.Command(p.Name, p.bin, p.args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = append(os.Environ(), p.env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -53,6 +54,13 @@ func (p *Proc) Start() error {
 	}()
 	p.cmd, p.exited = cmd, exited
 	return nil
+}
+
+// SetEnv replaces the extra environment used by the next Start.
+func (p *Proc) SetEnv(env []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.env = env
 }
 
 // Running reports whether the process is alive (stopped counts as alive).

@@ -230,7 +230,7 @@ func cleanStale(prefix string) error {
 		}
 		name, _, _ := strings.Cut(strings.TrimSuffix(f[1], ":"), "@")
 		if linkRE.MatchString(name) {
-			errs = append(errs, run("ip", "link", "del", name))
+			errs = append(errs, delLink(name))
 		}
 	}
 	fwd, _ := output("iptables", "-S", "FORWARD")
@@ -250,4 +250,14 @@ func killPids(ns string) {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}
+}
+
+// delLink deletes a link; one already gone (its namespace was just
+// destroyed, which the kernel does asynchronously) is not an error.
+func delLink(name string) error {
+	err := run("ip", "link", "del", name)
+	if err != nil && strings.Contains(err.Error(), "Cannot find device") {
+		return nil
+	}
+	return err
 }

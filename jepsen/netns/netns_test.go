@@ -119,8 +119,10 @@ func TestCreateAndReach(t *testing.T) {
 
 func TestCutEstablishedAndHeal(t *testing.T) {
 	n := newNet(t, "b")
-	addr := startEcho(t, n, "n0")
-	startEcho(t, n, "n2")
+	for _, name := range nodes {
+		startEcho(t, n, name)
+	}
+	addr := net.JoinHostPort(n.IP("n0"), echoPort)
 	probe := startProber(t, n, "n1", addr)
 	if got := probe("echo 1500"); got != "ok" {
 		t.Fatalf("before cut: %s", got)

@@ -1,0 +1,104 @@
+package check
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/arbiter-tx/arbiter/jepsen/history"
+)
+
+const unknown = history.OutcomeUnknown
+
+// op is one status-workload op on tx "t1", from start to end milliseconds.
+// For status ops the outcome is "commit" and status is the answer.
+func op(kind, outcome, status string, start, end int) history.Op {
+	if kind == history.KindStatus {
+		outcome, status = commit, outcome
+	}
+	return history.Op{Kind: kind, TxID: "t1", Outcome: outcome, Status: status,
+		Start: time.Duration(start) * time.Millisecond, End: time.Duration(end) * time.Millisecond}
+}
+
+func statusRun(ops ...history.Op) *history.Run {
+	for i := range ops {
+		ops[i].Index, ops[i].Worker = i, i
+	}
+	return &history.Run{Name: "status", Workload: "status", Ops: ops}
+}
+
+const (
+	cmt = history.KindCommit
+	abt = history.KindAbort
+	sts = history.KindStatus
+)
+
+func TestLinearizable(t *testing.T) {
+	cases := []struct {
+		name string
+		ops  []history.Op
+		want string // "" = linearizable; else a substring of the evidence
+	}{
+		{"commit then status committed",
+			[]history.Op{op(sts, "ACTIVE", "", 0, 5), op(cmt, commit, "", 10, 20), op(sts, "COMMITTED", "", 30, 40)}, ""},
+		{"status active after commit returned commit",
+			[]history.Op{op(cmt, commit, "", 10, 20), op(sts, "ACTIVE", "", 30, 40)}, "status->ACTIVE"},
+		{"commit returned commit, later status aborted",
+			[]history.Op{op(cmt, commit, "", 10, 20), op(sts, "ABORTED", "", 30, 40)}, "tx t1: not linearizable"},
+		{"unknown commit then status committed",
+			[]history.Op{op(cmt, unknown, "", 10, 20), op(sts, "COMMITTED", "", 30, 40)}, ""},
+		{"unknown commit then status aborted",
+			[]history.Op{op(cmt, unknown, "", 10, 20), op(sts, "ABORTED", "", 30, 40)}, ""},
+		{"unknown commit, committed, then active",
+			[]history.Op{op(cmt, unknown, "", 10, 20), op(sts, "COMMITTED", "", 30, 40), op(sts, "ACTIVE", "", 50, 60)}, "status->ACTIVE"},
+		{"abort returned commit without a commit",
+			[]history.Op{op(abt, commit, "", 10, 20)}, "abort->commit"},
+		{"abort returned commit after commit",
+			[]history.Op{op(cmt, commit, "", 10, 20), op(abt, commit, "", 30, 40)}, ""},
+		{"abort then commit returned commit",
+			[]history.Op{op(abt, abort, "", 10, 20), op(cmt, commit, "", 30, 40)}, "commit->commit"},
+		{"concurrent abort and commit may order either way",
+			[]history.Op{op(abt, abort, "", 10, 40), op(cmt, abort, "", 20, 30), op(sts, "ABORTED", "", 50, 60)}, ""},
+		{"deadline abort observed by status", []history.Op{op(sts, "ABORTED", "", 10, 20)}, ""},
+		{"not found is always legal",
+			[]history.Op{op(cmt, commit, "", 10, 20), op(sts, "NOT_FOUND", "", 30, 40)}, ""},
+		{"unanswered status is dropped",
+			[]history.Op{op(cmt, commit, "", 10, 20), {Kind: sts, TxID: "t1", Outcome: unknown, Start: 30, End: 40}}, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res, lin := Linearizable(statusRun(tc.ops...))
+			joined := strings.Join(res.Evidence, "\n")
+			if res.Pass != (tc.want == "") || !strings.Contains(joined, tc.want) {
+				t.Fatalf("pass=%v (%s), want %q; evidence:\n%s", res.Pass, lin.Result, tc.want, joined)
+			}
+			if res.Checked != 1 {
+				t.Fatalf("checked %d txs, want 1", res.Checked)
+			}
+		})
+	}
+}
+
+func TestLinearizableNamesOnlyBadTxs(t *testing.T) {
+	good := op(cmt, commit, "", 0, 10)
+	bad := []history.Op{op(cmt, commit, "", 0, 10), op(sts, "ABORTED", "", 20, 30)}
+	bad[0].TxID, bad[1].TxID = "t2", "t2"
+	res, _ := Linearizable(statusRun(good, bad[0], bad[1]))
+	if res.Pass || res.Checked != 2 || len(res.Evidence) != 1 || !strings.HasPrefix(res.Evidence[0], "tx t2:") {
+		t.Fatalf("got %+v", res)
+	}
+}
+
+func TestLinearizabilityHTML(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lin.html")
+	run := statusRun(op(cmt, commit, "", 10, 20), op(sts, "ACTIVE", "", 30, 40), op(cmt, unknown, "", 35, 45))
+	if err := LinearizabilityHTML(run, path); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil || !strings.Contains(string(data), "<html") {
+		t.Fatalf("visualization not written: %v", err)
+	}
+}

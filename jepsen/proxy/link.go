@@ -1,0 +1,164 @@
+package proxy
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"time"
+)
+
+// queueLen bounds the chunks buffered per direction (each up to bufSize).
+const (
+	queueLen = 16
+	bufSize  = 32 << 10
+)
+
+// link is one proxied connection: client is the accepted side, server the
+// dialed one.
+type link struct {
+	p      *Proxy
+	client net.Conn
+	server net.Conn
+	done   chan struct{}
+	once   sync.Once
+	mu     sync.Mutex // guards server against close during dial
+}
+
+type chunk struct {
+	data    []byte
+	release time.Time
+}
+
+func newLink(p *Proxy, c net.Conn) *link {
+	return &link{p: p, client: c, done: make(chan struct{})}
+}
+
+// close closes both sides; every goroutine of the link then ends.
+func (l *link) close() {
+	l.once.Do(func() {
+		close(l.done)
+		l.client.Close()
+		l.mu.Lock()
+		if l.server != nil {
+			l.server.Close()
+		}
+		l.mu.Unlock()
+	})
+}
+
+// run waits while the proxy is blocked, dials the target and forwards both
+// directions until they end or the link is closed.
+func (l *link) run() {
+	defer l.p.wg.Done()
+	defer l.p.removeLink(l)
+	defer l.close()
+	if !l.wait(time.Time{}) {
+		return
+	}
+	server, err := net.DialTimeout("tcp", l.p.target, dialTimeout)
+	if err != nil || !l.setServer(server) {
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { l.pipe(l.client, server) })
+	wg.Go(func() { l.pipe(server, l.client) })
+	wg.Wait()
+}
+
+func (l *link) setServer(s net.Conn) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	select {
+	case <-l.done:
+		s.Close()
+		return false
+	default:
+		l.server = s
+		return true
+	}
+}
+
+// wait sleeps until release and then until the proxy is unblocked; false if
+// the link was closed meanwhile.
+func (l *link) wait(release time.Time) bool {
+	if d := time.Until(release); d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-l.done:
+			return false
+		}
+	}
+	for {
+		g := l.p.gate()
+		if isClosed(g) {
+			return true
+		}
+		select {
+		case <-g: // re-check: Block may have been turned on again
+		case <-l.done:
+			return false
+		}
+	}
+}
+
+// pipe forwards src to dst: a reader stamps chunks with their release time
+// and a writer releases them in order.
+func (l *link) pipe(src, dst net.Conn) {
+	q := make(chan chunk, queueLen)
+	go l.read(src, q)
+	for c := range q {
+		if !l.wait(c.release) {
+			drain(q)
+			return
+		}
+		if _, err := dst.Write(c.data); err != nil {
+			l.close()
+			drain(q)
+			return
+		}
+		l.p.bytes.Add(int64(len(c.data)))
+	}
+	// src reached EOF: pass the half-close on.
+	if tc, ok := dst.(*net.TCPConn); ok {
+		tc.CloseWrite()
+	}
+}
+
+// read fills q from src until EOF or error, then closes q.
+func (l *link) read(src net.Conn, q chan<- chunk) {
+	defer close(q)
+	var last time.Time
+	for {
+		buf := make([]byte, bufSize)
+		n, err := src.Read(buf)
+		if n > 0 {
+			last = later(last, time.Now().Add(l.p.delay()))
+			select {
+			case q <- chunk{data: buf[:n], release: last}:
+			case <-l.done:
+				return
+			}
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				l.close() // a reset or closed side ends the whole link
+			}
+			return
+		}
+	}
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func drain(q <-chan chunk) {
+	for range q {
+	}
+}

@@ -1,0 +1,117 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"time"
+
+	"github.com/arbiter-tx/arbiter/client"
+	"github.com/arbiter-tx/arbiter/jepsen/history"
+	"github.com/arbiter-tx/arbiter/participant/bank"
+	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
+	"github.com/arbiter-tx/arbiter/proto/bankpb"
+)
+
+// bankWorker runs Jepsen's bank workload: transfers between accounts of
+// two different banks (both ways of joining), and reads that lock and read
+// every account of every bank in one transaction.
+type bankWorker struct {
+	id  int
+	env *env
+	rng *rand.Rand
+}
+
+func (w *bankWorker) loop(ctx context.Context) {
+	for i := 0; ctx.Err() == nil; i++ {
+		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 12*time.Second)
+		switch {
+		case w.rng.IntN(10) == 0:
+			w.read(tctx)
+		case i%2 == 0:
+			w.transfer(tctx, "coordinator-driven")
+		default:
+			w.transfer(tctx, "service-driven")
+		}
+		cancel()
+	}
+}
+
+func (w *bankWorker) transfer(ctx context.Context, mode string) {
+	banks := w.env.cluster.Banks
+	from := w.rng.IntN(len(banks))
+	to := (from + 1 + w.rng.IntN(len(banks)-1)) % len(banks)
+	amount := int64(1 + w.rng.IntN(20))
+	op := history.Op{Worker: w.id, Kind: history.KindTransfer, Start: w.env.rec.since(), Mode: mode,
+		Participants: []string{banks[from].Name, banks[to].Name},
+		Deltas: []history.Delta{
+			{Participant: banks[from].Name, Account: w.account(from), Delta: -amount},
+			{Participant: banks[to].Name, Account: w.account(to), Delta: amount},
+		}}
+	op.TxID, op.Outcome, op.Err = w.env.runTransfer(ctx, mode, op.Deltas)
+	w.env.rec.op(op)
+}
+
+func (w *bankWorker) account(bank int) string {
+	return fmt.Sprintf("%s-%d", w.env.cluster.Banks[bank].Name, w.rng.IntN(w.env.cfg.Accounts))
+}
+
+// read reads every bank under one transaction, then commits it; the
+// balances count only if it committed.
+func (w *bankWorker) read(ctx context.Context) {
+	op := history.Op{Worker: w.id, Kind: history.KindRead, Start: w.env.rec.since(), Mode: "service-driven"}
+	for _, b := range w.env.cluster.Banks {
+		op.Participants = append(op.Participants, b.Name)
+	}
+	txID, err := w.env.cli.Begin(ctx, 5*time.Second)
+	if err != nil {
+		op.Outcome, op.Err = history.OutcomeFail, "begin: "+err.Error()
+		w.env.rec.op(op)
+		return
+	}
+	op.TxID, op.Read = txID, map[string]int64{}
+	tctx := client.WithTxID(ctx, txID)
+	for _, b := range w.env.banks {
+		resp, err := b.Read(tctx, &bankpb.ReadRequest{})
+		if err != nil {
+			op.Read = nil
+			op.Outcome, op.Err = classify(w.env.cli.Abort(ctx, txID))
+			op.Err = "read: " + err.Error() + "; " + op.Err
+			w.env.rec.op(op)
+			return
+		}
+		maps.Copy(op.Read, resp.GetBalances())
+	}
+	op.Outcome, op.Err = classify(w.env.cli.Commit(ctx, txID))
+	if op.Outcome != history.OutcomeCommit {
+		op.Read = nil
+	}
+	w.env.rec.op(op)
+}
+
+// runTransfer begins a transaction and runs deltas in the given mode.
+func (e *env) runTransfer(ctx context.Context, mode string, deltas []history.Delta) (string, string, string) {
+	txID, err := e.cli.Begin(ctx, 5*time.Second)
+	if err != nil {
+		return "", history.OutcomeFail, "begin: " + err.Error()
+	}
+	if mode == "coordinator-driven" {
+		var branches []*arbiterpb.Branch
+		for _, d := range deltas {
+			branches = append(branches, &arbiterpb.Branch{ParticipantId: d.Participant,
+				Payload: bank.EncodePayload([]*bankpb.Op{{Account: d.Account, Delta: d.Delta}}, nil)})
+		}
+		out, why := classify(e.cli.Commit(ctx, txID, branches...))
+		return txID, out, why
+	}
+	tctx := client.WithTxID(ctx, txID)
+	for _, d := range deltas {
+		if _, err := e.bank(d.Participant).Apply(tctx, &bankpb.ApplyRequest{Ops: []*bankpb.Op{{Account: d.Account, Delta: d.Delta}}}); err != nil {
+			out, why := classify(e.cli.Abort(ctx, txID))
+			return txID, out, "apply at " + d.Participant + ": " + err.Error() + "; " + why
+		}
+	}
+	out, why := classify(e.cli.Commit(ctx, txID))
+	return txID, out, why
+}

@@ -1,0 +1,84 @@
+package runner
+
+import (
+	"bytes"
+	"fmt"
+	"path/filepath"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/arbiter-tx/arbiter/jepsen/history"
+	"github.com/arbiter-tx/arbiter/participant"
+	"github.com/arbiter-tx/arbiter/participant/embedded"
+	"github.com/arbiter-tx/arbiter/raftlog"
+)
+
+// collect reads every stopped process's durable state: each participant's
+// recorded outcomes, and each coordinator's Raft log replayed offline.
+func (e *env) collect(f *history.Final) error {
+	f.ParticipantOutcomes = map[string]map[string]string{}
+	for _, b := range e.cluster.Banks {
+		outs, err := participantOutcomes(filepath.Join(b.DataDir, "bank.db"))
+		if err != nil {
+			return fmt.Errorf("%s: %w", b.Name, err)
+		}
+		f.ParticipantOutcomes[b.Name] = outs
+	}
+	f.Decisions = map[string]map[string]string{}
+	logs := map[string][]raft.Log{}
+	for _, c := range e.cluster.Coords {
+		r, err := raftlog.Replay(c.DataDir)
+		if err != nil {
+			return fmt.Errorf("%s: %w", c.Name, err)
+		}
+		f.Decisions[c.Name] = r.Decisions
+		logs[c.Name] = r.Entries
+	}
+	f.LogConflicts = logConflicts(logs)
+	return nil
+}
+
+func participantOutcomes(path string) (map[string]string, error) {
+	st, err := embedded.Open(path, embedded.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = st.Close() }()
+	outs, err := st.Outcomes()
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]string, len(outs))
+	for id, s := range outs {
+		switch s {
+		case participant.StateCommitted:
+			m[id] = history.OutcomeCommit
+		case participant.StateAborted:
+			m[id] = history.OutcomeAbort
+		}
+	}
+	return m, nil
+}
+
+// logConflicts compares every pair of logs at the indexes both hold.
+func logConflicts(logs map[string][]raft.Log) []string {
+	byIndex := map[string]map[uint64]raft.Log{}
+	for name, entries := range logs {
+		byIndex[name] = map[uint64]raft.Log{}
+		for _, l := range entries {
+			byIndex[name][l.Index] = l
+		}
+	}
+	var out []string
+	names := []string{"n1", "n2", "n3"}
+	for i, a := range names {
+		for _, b := range names[i+1:] {
+			for idx, la := range byIndex[a] {
+				if lb, ok := byIndex[b][idx]; ok && (la.Term != lb.Term || !bytes.Equal(la.Data, lb.Data)) {
+					out = append(out, fmt.Sprintf("index %d: %s has term %d, %s has term %d (different entries)", idx, a, la.Term, b, lb.Term))
+				}
+			}
+		}
+	}
+	return out
+}

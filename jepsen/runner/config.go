@@ -1,0 +1,80 @@
+package runner
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Config is one run.
+type Config struct {
+	// Name labels the run and its report directory.
+	Name string
+	// Workload is "bank" or "status".
+	Workload string
+	// Nemeses are injected in turn, chosen by the seeded generator; empty
+	// means no faults.
+	Nemeses []string
+	// Duration of the workload; Interval between fault starts; Hold is how
+	// long a fault lasts (default Interval/2, at least 1.5 s).
+	Duration, Interval, Hold time.Duration
+	// Concurrency is the number of client workers.
+	Concurrency int
+	// Seed makes the fault schedule and the workload's choices repeatable.
+	Seed int64
+	// Accounts per bank, each opened with Opening.
+	Accounts int
+	Opening  int64
+	// Dir receives the data directories and the report.
+	Dir string
+	// BinDir holds binaries built with -tags failpoints (see Build).
+	BinDir string
+	// Broken runs a deliberately broken coordinator (see coordinator.BrokenMode).
+	Broken string
+	// LivenessWait is how long after the heal every prepared transaction
+	// must be resolved.
+	LivenessWait time.Duration
+	// Progress, if set, receives a progress line every few seconds.
+	Progress func(string)
+}
+
+// Validate fills defaults and reports what cannot run.
+func (c *Config) Validate() error {
+	if c.Workload != "bank" && c.Workload != "status" {
+		return fmt.Errorf("workload %q: want bank or status", c.Workload)
+	}
+	for _, n := range c.Nemeses {
+		if !slices.Contains(Nemeses(), n) {
+			return fmt.Errorf("nemesis %q: want one of %v", n, Nemeses())
+		}
+	}
+	if c.Duration <= 0 || c.Concurrency <= 0 || c.Dir == "" || c.BinDir == "" {
+		return fmt.Errorf("duration, concurrency, dir and bin dir are required")
+	}
+	if c.Interval <= 0 {
+		c.Interval = 5 * time.Second
+	}
+	if c.Hold <= 0 {
+		c.Hold = max(c.Interval/2, 1500*time.Millisecond)
+	}
+	if c.Accounts <= 0 {
+		c.Accounts = 5
+	}
+	if c.Opening <= 0 {
+		c.Opening = 100
+	}
+	if c.LivenessWait <= 0 {
+		c.LivenessWait = 10 * time.Second
+	}
+	return nil
+}
+
+// needsNet reports whether any nemesis needs network namespaces.
+func (c *Config) needsNet() bool {
+	for _, name := range c.Nemeses {
+		if n, ok := findNemesis(name); ok && n.net {
+			return true
+		}
+	}
+	return false
+}

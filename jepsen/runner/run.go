@@ -1,0 +1,164 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/arbiter-tx/arbiter/client"
+	"github.com/arbiter-tx/arbiter/jepsen/cluster"
+	"github.com/arbiter-tx/arbiter/jepsen/crash"
+	"github.com/arbiter-tx/arbiter/jepsen/history"
+	"github.com/arbiter-tx/arbiter/jepsen/netns"
+	"github.com/arbiter-tx/arbiter/jepsen/proxy"
+)
+
+// Build compiles the binaries the suite runs, with the crash points and
+// broken modes compiled in.
+func Build(ctx context.Context, binDir string) error {
+	return cluster.Build(ctx, binDir, "failpoints")
+}
+
+// Run executes one test and returns its record. Checking and reporting are
+// the caller's (see Check and package report).
+func Run(ctx context.Context, cfg Config) (*history.Run, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	e, err := setup(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer e.teardown()
+	if err := e.start(ctx); err != nil {
+		return nil, err
+	}
+	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x2bc))
+	e.drive(ctx, rng)
+	final, err := e.finish(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ops, faults := e.rec.snapshot()
+	return &history.Run{Name: cfg.Name, Workload: cfg.Workload, Nemeses: cfg.Nemeses, Seed: cfg.Seed,
+		Duration: cfg.Duration, Broken: cfg.Broken, Ops: ops, Faults: faults, Final: *final}, nil
+}
+
+func setup(cfg Config) (*env, error) {
+	e := &env{cfg: cfg, proxies: map[string]*proxy.Proxy{}, rec: newRecorder(), down: map[string]bool{}}
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	opts := cluster.Options{Dir: filepath.Join(cfg.Dir, "nodes"), BinDir: cfg.BinDir, Accounts: cfg.Accounts,
+		Opening: cfg.Opening, LogLevel: "info", Advertise: e.advertise}
+	if cfg.needsNet() {
+		if err := netns.Available(); err != nil {
+			return nil, fmt.Errorf("nemeses %v need network namespaces: %w", cfg.Nemeses, err)
+		}
+		n, err := netns.Create(fmt.Sprintf("arb%d", os.Getpid()%10000), []string{"n1", "n2", "n3", "bank1", "bank2", "bank3"})
+		if err != nil {
+			return nil, err
+		}
+		e.net, opts.Net = n, nsNetwork{n}
+	}
+	opts.CoordEnv, opts.BankEnv = processEnv(cfg)
+	c, err := cluster.New(opts)
+	if err != nil {
+		e.teardown()
+		return nil, err
+	}
+	e.cluster = c
+	return e, nil
+}
+
+// processEnv arms crash points and the broken mode through environment.
+func processEnv(cfg Config) (coord, bank []string) {
+	if cfg.Broken != "" {
+		coord = append(coord, "ARBITER_BROKEN="+cfg.Broken)
+	}
+	if hasCrashPoints(cfg) {
+		coord = append(coord, crash.EnvVar+"=after-decide=0.02,phase2-mid=0.01,before-decide=0.01")
+		bank = append(bank, crash.EnvVar+"=prepare-before-durable=0.01,prepare-after-durable=0.01,vote-after-send=0.01,commit-before-apply=0.01,commit-after-apply=0.01")
+	}
+	return coord, bank
+}
+
+func (e *env) start(ctx context.Context) error {
+	if err := os.MkdirAll(filepath.Join(e.cfg.Dir, "nodes"), 0o755); err != nil {
+		return err
+	}
+	if err := e.cluster.Start(); err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := e.waitReady(wctx); err != nil {
+		return err
+	}
+	cli, err := client.New(client.Config{Addresses: e.cluster.CoordAddrs(), ClientID: "jepsen", AttemptTimeout: 2 * time.Second})
+	if err != nil {
+		return err
+	}
+	e.cli = cli
+	return e.dialBanks()
+}
+
+// waitReady waits for a leader that knows every bank.
+func (e *env) waitReady(ctx context.Context) error {
+	for {
+		_, info, err := e.cluster.Leader(ctx)
+		if err == nil && len(info.GetParticipants()) == len(e.cluster.Banks) {
+			return nil
+		}
+		if !sleepCtx(ctx, 100*time.Millisecond) {
+			return fmt.Errorf("cluster not ready (leader with every bank registered): %v", err)
+		}
+	}
+}
+
+// drive runs the workers and the nemesis schedule for the duration.
+func (e *env) drive(ctx context.Context, rng *rand.Rand) {
+	wctx, cancel := context.WithTimeout(ctx, e.cfg.Duration)
+	defer cancel()
+	var wg sync.WaitGroup
+	for i := range e.cfg.Concurrency {
+		wrng := rand.New(rand.NewPCG(uint64(e.cfg.Seed), uint64(i)))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if e.cfg.Workload == "status" {
+				(&statusWorker{id: i, env: e, rng: wrng}).loop(wctx)
+			} else {
+				(&bankWorker{id: i, env: e, rng: wrng}).loop(wctx)
+			}
+		}()
+	}
+	wg.Add(2)
+	go func() { defer wg.Done(); e.schedule(wctx, rng) }()
+	go func() { defer wg.Done(); e.ticker(wctx) }()
+	if hasCrashPoints(e.cfg) {
+		wg.Add(1)
+		go func() { defer wg.Done(); e.supervise(wctx) }()
+	}
+	wg.Wait()
+}
+
+func (e *env) ticker(ctx context.Context) {
+	for sleepCtx(ctx, 3*time.Second) {
+		e.progress("running")
+	}
+}
+
+func (e *env) teardown() {
+	if e.cluster != nil {
+		e.cluster.Stop()
+	}
+	e.close()
+	if e.net != nil {
+		_ = e.net.Close()
+	}
+}

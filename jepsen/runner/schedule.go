@@ -1,0 +1,93 @@
+package runner
+
+import (
+	"context"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/arbiter-tx/arbiter/jepsen/history"
+)
+
+// schedule injects faults until ctx ends: wait an interval, pick a nemesis
+// with the seeded generator, inject it, hold, heal. Each fault is recorded.
+func (e *env) schedule(ctx context.Context, rng *rand.Rand) {
+	var names []string
+	for _, n := range e.cfg.Nemeses {
+		if n != CrashPoints {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	order := rng.Perm(len(names)) // every nemesis once per round, seeded order
+	for i := 0; ; i++ {
+		if !sleepCtx(ctx, e.cfg.Interval-e.cfg.Hold) {
+			return
+		}
+		n, _ := findNemesis(names[order[i%len(order)]])
+		e.fault(ctx, n, rng)
+	}
+}
+
+func (e *env) fault(ctx context.Context, n nemesis, rng *rand.Rand) {
+	f := history.Fault{Kind: n.name, Start: e.rec.since()}
+	targets, err := n.inject(ctx, e, rng)
+	f.Targets = targets
+	if err != nil {
+		f.Detail = "inject: " + err.Error()
+	}
+	e.progress("fault " + n.name + " " + strings.Join(targets, ","))
+	sleepCtx(context.WithoutCancel(ctx), e.cfg.Hold)
+	if err := n.heal(context.WithoutCancel(ctx), e); err != nil {
+		f.Detail += " heal: " + err.Error()
+	}
+	f.End = e.rec.since()
+	e.rec.fault(f)
+	e.progress("healed " + n.name)
+}
+
+// supervise restarts processes that died without a nemesis asking (crash
+// points), recording each as a fault.
+func (e *env) supervise(ctx context.Context) {
+	for sleepCtx(ctx, 250*time.Millisecond) {
+		for _, p := range e.cluster.All() {
+			if p.Running() || e.isDown(p.Name) {
+				continue
+			}
+			at := e.rec.since()
+			_ = p.Restart()
+			e.rec.fault(history.Fault{Kind: CrashPoints, Targets: []string{p.Name}, Start: at, End: e.rec.since(),
+				Detail: "process died at a crash point; restarted"})
+		}
+	}
+}
+
+// healAll undoes every fault: resume, restart, reconnect, unslow.
+func (e *env) healAll(ctx context.Context) {
+	_ = resumeAll(ctx, e)
+	for _, p := range e.cluster.All() {
+		if !p.Running() {
+			_ = p.Start()
+		}
+	}
+	if e.net != nil {
+		_ = e.net.Heal()
+	}
+	_ = healLinks(ctx, e)
+}
+
+func (e *env) progress(msg string) {
+	if e.cfg.Progress == nil {
+		return
+	}
+	ops, com, ab, unk := e.rec.counts()
+	e.cfg.Progress(strings.Join([]string{
+		e.cfg.Name, e.rec.since().Round(100 * time.Millisecond).String(),
+		"ops", itoa(ops), "committed", itoa(com), "aborted", itoa(ab), "unknown", itoa(unk), "|", msg,
+	}, " "))
+}
+
+func hasCrashPoints(c Config) bool { return slices.Contains(c.Nemeses, CrashPoints) }
