@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/hashicorp/raft"
 
@@ -50,6 +51,9 @@ func participantOutcomes(path string) (map[string]string, error) {
 	}
 	m := make(map[string]string, len(outs))
 	for id, s := range outs {
+		if strings.HasPrefix(id, "local-") {
+			continue // a participant's own seeding, not a coordinated transaction
+		}
 		switch s {
 		case participant.StateCommitted:
 			m[id] = history.OutcomeCommit

@@ -58,7 +58,7 @@ func (c *Config) Validate() error {
 		c.Hold = max(c.Interval/2, 1500*time.Millisecond)
 	}
 	if c.Accounts <= 0 {
-		c.Accounts = 5
+		c.Accounts = 8
 	}
 	if c.Opening <= 0 {
 		c.Opening = 100
