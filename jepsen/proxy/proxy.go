@@ -122,7 +122,6 @@ func (p *Proxy) acceptLoop() {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
-		p.conns.Add(1)
 		l := newLink(p, c)
 		if !p.addLink(l) {
 			c.Close()
@@ -140,6 +139,7 @@ func (p *Proxy) addLink(l *link) bool {
 		return false
 	}
 	p.links[l] = struct{}{}
+	p.conns.Add(1)
 	return true
 }
 

@@ -222,6 +222,17 @@ func TestBlockHoldsAndResumes(t *testing.T) {
 	}
 }
 
+func waitConns(t *testing.T, p *Proxy, want int64) {
+	t.Helper()
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
+		if n, _ := p.Stats(); n >= want {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("proxy did not accept %d connections", want)
+}
+
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
@@ -235,6 +246,7 @@ func TestResetClosesConnections(t *testing.T) {
 	}
 	p.Block(true)
 	held := dial(t, p)
+	waitConns(t, p, 2) // Reset closes connections the proxy has accepted
 	p.Reset()
 	for _, conn := range []net.Conn{c, held} {
 		conn.SetReadDeadline(time.Now().Add(2 * time.Second))

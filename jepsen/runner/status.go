@@ -42,20 +42,26 @@ func (w *statusWorker) once(ctx context.Context) {
 	}
 	parts := []string{banks[a].Name, banks[b].Name}
 	tctx := client.WithTxID(ctx, txID)
+	applied := true
 	for i, p := range []int{a, b} {
 		delta := []int64{-1, 1}[i]
 		acct := banks[p].Name + "-" + itoa(w.rng.IntN(w.env.cfg.Accounts))
 		if _, err := w.env.banks[p].Apply(tctx, applyReq(acct, delta)); err != nil {
-			break // the race below still decides the tx (abort, or a no vote)
+			applied = false // as a real client would, abort a half-done transfer
+			break
 		}
 	}
-	w.race(ctx, txID, parts)
+	w.race(ctx, txID, parts, applied)
 }
 
-// race issues Commit and Abort concurrently with a few Status reads.
-func (w *statusWorker) race(ctx context.Context, txID string, parts []string) {
-	kinds := []string{history.KindCommit, history.KindStatus, history.KindStatus}
-	if w.rng.IntN(2) == 0 {
+// race issues Commit (only if every part was applied) and Abort
+// concurrently with a few Status reads.
+func (w *statusWorker) race(ctx context.Context, txID string, parts []string, applied bool) {
+	kinds := []string{history.KindStatus, history.KindStatus}
+	if applied {
+		kinds = append(kinds, history.KindCommit)
+	}
+	if !applied || w.rng.IntN(2) == 0 {
 		kinds = append(kinds, history.KindAbort)
 	}
 	var wg sync.WaitGroup
