@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/arbiter-tx/arbiter/client"
 	"github.com/arbiter-tx/arbiter/participant"
@@ -69,6 +70,15 @@ func TestFailpointsCalledInOrder(t *testing.T) {
 		c.Failpoint = func(name string) { mu.Lock(); got = append(got, name); mu.Unlock() }
 	})
 	n.prepare(t, "tx", "a=1")
+	// vote-after-send fires just after the answer left, asynchronously.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		mu.Lock()
+		n := len(got)
+		mu.Unlock()
+		if n == 3 || time.Now().After(deadline) {
+			break
+		}
+	}
 	if _, err := n.pc.Commit(bg, &arbiterpb.DecisionRequest{TxId: "tx", Term: 1}); err != nil {
 		t.Fatal(err)
 	}

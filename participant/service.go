@@ -43,7 +43,11 @@ func (s *service[T]) Prepare(ctx context.Context, req *arbiterpb.PrepareRequest)
 	if err != nil {
 		return nil, StatusError(err)
 	}
-	s.a.cfg.failpoint("vote-after-send")
+	if resp.GetVote() == arbiterpb.Vote_VOTE_YES && s.a.cfg.Failpoint != nil {
+		// Fire once the answer has had time to leave: a crash right after
+		// the yes vote was sent.
+		time.AfterFunc(5*time.Millisecond, func() { s.a.cfg.failpoint("vote-after-send") })
+	}
 	return resp, nil
 }
 

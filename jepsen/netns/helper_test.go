@@ -6,8 +6,10 @@ import (
 	"io"
 	"net"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -30,6 +32,9 @@ func TestMain(m *testing.M) {
 		os.Exit(dialOnce(os.Getenv(addrEnv)))
 	case "prober":
 		os.Exit(prober(os.Getenv(addrEnv)))
+	}
+	if Available() == nil {
+		sweepDeadRuns()
 	}
 	goleak.VerifyTestMain(m)
 }
@@ -107,4 +112,21 @@ func prober(addr string) int {
 		}
 	}
 	return 0
+}
+
+// sweepDeadRuns removes objects left by earlier test processes that died
+// before their cleanup ran (their prefix embeds their process id).
+func sweepDeadRuns() {
+	out, _ := output("ip", "netns", "list")
+	re := regexp.MustCompile(`^(aj[a-z])([0-9a-z]+)-`)
+	for _, line := range strings.Split(out, "\n") {
+		m := re.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		pid, err := strconv.ParseInt(m[2], 36, 64)
+		if err == nil && syscall.Kill(int(pid), 0) == syscall.ESRCH {
+			cleanStale(m[1] + m[2])
+		}
+	}
 }

@@ -64,7 +64,7 @@ func (w *bankWorker) read(ctx context.Context) {
 	for _, b := range w.env.cluster.Banks {
 		op.Participants = append(op.Participants, b.Name)
 	}
-	txID, err := w.env.cli.Begin(ctx, 5*time.Second)
+	txID, err := w.env.cli.Begin(ctx, w.env.cfg.TxTimeout)
 	if err != nil {
 		op.Outcome, op.Err = history.OutcomeFail, "begin: "+err.Error()
 		w.env.rec.op(op)
@@ -92,7 +92,7 @@ func (w *bankWorker) read(ctx context.Context) {
 
 // runTransfer begins a transaction and runs deltas in the given mode.
 func (e *env) runTransfer(ctx context.Context, mode string, deltas []history.Delta) (string, string, string) {
-	txID, err := e.cli.Begin(ctx, 5*time.Second)
+	txID, err := e.cli.Begin(ctx, e.cfg.TxTimeout)
 	if err != nil {
 		return "", history.OutcomeFail, "begin: " + err.Error()
 	}

@@ -34,6 +34,11 @@ type Config struct {
 	// LivenessWait is how long after the heal every prepared transaction
 	// must be resolved.
 	LivenessWait time.Duration
+	// CoordFailpoints and BankFailpoints override the crash points armed
+	// by the crash-points nemesis (NAME=PROBABILITY,...; see jepsen/crash).
+	CoordFailpoints, BankFailpoints string
+	// TxTimeout is the lifetime workers ask for at Begin (default 5 s).
+	TxTimeout time.Duration
 	// Progress, if set, receives a progress line every few seconds.
 	Progress func(string)
 }
@@ -62,6 +67,15 @@ func (c *Config) Validate() error {
 	}
 	if c.Opening <= 0 {
 		c.Opening = 100
+	}
+	if c.TxTimeout <= 0 {
+		c.TxTimeout = 5 * time.Second
+	}
+	if c.CoordFailpoints == "" {
+		c.CoordFailpoints = "after-decide=0.02,phase2-mid=0.01,before-decide=0.01"
+	}
+	if c.BankFailpoints == "" {
+		c.BankFailpoints = "prepare-before-durable=0.01,prepare-after-durable=0.01,vote-after-send=0.01,commit-before-apply=0.01,commit-after-apply=0.01"
 	}
 	if c.LivenessWait <= 0 {
 		c.LivenessWait = 10 * time.Second

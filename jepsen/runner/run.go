@@ -81,8 +81,8 @@ func processEnv(cfg Config) (coord, bank []string) {
 		coord = append(coord, "ARBITER_BROKEN="+cfg.Broken)
 	}
 	if hasCrashPoints(cfg) {
-		coord = append(coord, crash.EnvVar+"=after-decide=0.02,phase2-mid=0.01,before-decide=0.01")
-		bank = append(bank, crash.EnvVar+"=prepare-before-durable=0.01,prepare-after-durable=0.01,vote-after-send=0.01,commit-before-apply=0.01,commit-after-apply=0.01")
+		coord = append(coord, crash.EnvVar+"="+cfg.CoordFailpoints)
+		bank = append(bank, crash.EnvVar+"="+cfg.BankFailpoints)
 	}
 	return coord, bank
 }

@@ -36,7 +36,7 @@ func (w *statusWorker) once(ctx context.Context) {
 	banks := w.env.cluster.Banks
 	a := w.rng.IntN(len(banks))
 	b := (a + 1 + w.rng.IntN(len(banks)-1)) % len(banks)
-	txID, err := w.env.cli.Begin(ctx, 4*time.Second)
+	txID, err := w.env.cli.Begin(ctx, w.env.cfg.TxTimeout)
 	if err != nil {
 		return
 	}
