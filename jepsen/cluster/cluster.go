@@ -51,7 +51,9 @@ type Loopback struct{}
 func (Loopback) Host(string) string { return "127.0.0.1" }
 
 // Command implements Network.
-func (Loopback) Command(_ string, bin string, args ...string) *exec.Cmd { return exec.Command(bin, args...) }
+func (Loopback) Command(_ string, bin string, args ...string) *exec.Cmd {
+	return exec.Command(bin, args...)
+}
 
 // Cluster is three coordinator processes and the bank processes.
 type Cluster struct {

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-		"sync"
+	"sync"
 	"syscall"
 	"time"
 )

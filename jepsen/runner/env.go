@@ -118,4 +118,3 @@ func itoa(i int) string { return strconv.Itoa(i) }
 func applyReq(acct string, delta int64) *bankpb.ApplyRequest {
 	return &bankpb.ApplyRequest{Ops: []*bankpb.Op{{Account: acct, Delta: delta}}}
 }
-

@@ -59,7 +59,8 @@ func setup(cfg Config) (*env, error) {
 		if err := netns.Available(); err != nil {
 			return nil, fmt.Errorf("nemeses %v need network namespaces: %w", cfg.Nemeses, err)
 		}
-		n, err := netns.Create(fmt.Sprintf("arb%d", os.Getpid()%10000), []string{"n1", "n2", "n3", "bank1", "bank2", "bank3"})
+		sweepDeadRuns()
+		n, err := netns.Create(netPrefix(), []string{"n1", "n2", "n3", "bank1", "bank2", "bank3"})
 		if err != nil {
 			return nil, err
 		}

@@ -1,0 +1,25 @@
+package main
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// The demo end to end on real processes, shortened: three coordinators and
+// three banks, a participant and the leader SIGKILLed and restarted; money
+// must be conserved and nothing left in doubt.
+func TestDemoConservesMoneyThroughCrashes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts six processes; skipped with -short")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	ok, err := run(ctx, options{duration: 9 * time.Second, concurrency: 4, accounts: 10, dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ok {
+		t.Fatal("demo reported FAIL (see its summary above)")
+	}
+}
