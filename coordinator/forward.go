@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"google.golang.org/grpc/metadata"
@@ -18,6 +19,7 @@ func forward[Req, Resp any](ctx context.Context, c *Coordinator, method string, 
 	if md, ok := metadata.FromIncomingContext(ctx); ok && len(md.Get(forwardedKey)) > 0 {
 		return nil, c.noLeader()
 	}
+	changed := c.node.LeaderViewChanged() // before reading the leader: no change is missed
 	id, _ := c.node.Leader()
 	addr, ok := c.cfg.Members[id]
 	if id == "" || !ok || id == c.node.ID() {
@@ -28,8 +30,20 @@ func forward[Req, Resp any](ctx context.Context, c *Coordinator, method string, 
 		return nil, err
 	}
 	ctx = metadata.AppendToOutgoingContext(ctx, forwardedKey, c.node.ID())
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func(changed <-chan struct{}) {
+		select {
+		case <-changed:
+			cancel(fmt.Errorf("%w: the leader changed while node %s was forwarding to %s; retry", ErrNoLeader, c.node.ID(), id))
+		case <-ctx.Done():
+		}
+	}(changed)
 	resp := new(Resp)
 	if err := cc.Invoke(ctx, method, req, resp); err != nil {
+		if cause := context.Cause(ctx); errors.Is(cause, ErrNoLeader) {
+			return nil, cause
+		}
 		return nil, err
 	}
 	return resp, nil

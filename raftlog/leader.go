@@ -23,6 +23,9 @@ type leaderTracker struct {
 	done    chan struct{}
 	wg      sync.WaitGroup
 	once    sync.Once
+
+	viewMu sync.Mutex
+	view   chan struct{} // closed at the next leader observation
 }
 
 func newLeaderTracker(r *raft.Raft, self raft.ServerID, log *zap.Logger) *leaderTracker {
@@ -31,6 +34,7 @@ func newLeaderTracker(r *raft.Raft, self raft.ServerID, log *zap.Logger) *leader
 		in:   make(chan raft.Observation, 256),
 		out:  make(chan bool, 1),
 		done: make(chan struct{}),
+		view: make(chan struct{}),
 	}
 	t.obs = raft.NewObserver(t.in, false, func(o *raft.Observation) bool {
 		_, ok := o.Data.(raft.LeaderObservation)
@@ -52,6 +56,7 @@ func (t *leaderTracker) run() {
 		case o := <-t.in:
 			lo := o.Data.(raft.LeaderObservation)
 			t.changes.Add(1)
+			t.nextView()
 			t.log.Info("leader changed", zap.String("leader-id", string(lo.LeaderID)),
 				zap.String("leader-addr", string(lo.LeaderAddr)))
 			if now := lo.LeaderID == t.self; now != leading {
@@ -69,6 +74,21 @@ func (t *leaderTracker) publish(v bool) {
 	default:
 	}
 	t.out <- v
+}
+
+// nextView closes the current view channel and starts a new one.
+func (t *leaderTracker) nextView() {
+	t.viewMu.Lock()
+	defer t.viewMu.Unlock()
+	close(t.view)
+	t.view = make(chan struct{})
+}
+
+// viewChanged returns a channel closed at the next leader observation.
+func (t *leaderTracker) viewChanged() <-chan struct{} {
+	t.viewMu.Lock()
+	defer t.viewMu.Unlock()
+	return t.view
 }
 
 // count includes observations Raft dropped because the buffer was full.

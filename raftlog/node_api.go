@@ -145,6 +145,11 @@ func (n *Node) Term() uint64 { return n.raft.CurrentTerm() }
 // means Raft chose this node; call Barrier before trusting reads.
 func (n *Node) LeaderChanges() <-chan bool { return n.leader.out }
 
+// LeaderViewChanged returns a channel that is closed the next time this
+// node observes a change of leader (any leader, including none). Callers
+// waiting on the current leader use it to give up when that leader goes.
+func (n *Node) LeaderViewChanged() <-chan struct{} { return n.leader.viewChanged() }
+
 // LeaderChangeCount returns how many leader changes this node has observed.
 func (n *Node) LeaderChangeCount() uint64 { return n.leader.count() }
 

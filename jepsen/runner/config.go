@@ -72,10 +72,10 @@ func (c *Config) Validate() error {
 		c.TxTimeout = 5 * time.Second
 	}
 	if c.CoordFailpoints == "" {
-		c.CoordFailpoints = "after-decide=0.02,phase2-mid=0.01,before-decide=0.01"
+		c.CoordFailpoints = "after-decide=0.01,phase2-mid=0.005,before-decide=0.005"
 	}
 	if c.BankFailpoints == "" {
-		c.BankFailpoints = "prepare-before-durable=0.01,prepare-after-durable=0.01,vote-after-send=0.01,commit-before-apply=0.01,commit-after-apply=0.01"
+		c.BankFailpoints = "prepare-before-durable=0.003,prepare-after-durable=0.003,vote-after-send=0.003,commit-before-apply=0.003,commit-after-apply=0.003"
 	}
 	if c.LivenessWait <= 0 {
 		c.LivenessWait = 10 * time.Second
