@@ -15,12 +15,12 @@ import (
 
 // cluster is an in-process cluster over real TCP on 127.0.0.1.
 type cluster struct {
-	t     *testing.T
+	t     testing.TB
 	cfgs  []Config
 	nodes []*Node // nil when stopped
 }
 
-func testConfig(t *testing.T, id string) Config {
+func testConfig(t testing.TB, id string) Config {
 	cfg := DefaultConfig()
 	cfg.ID, cfg.DataDir = id, t.TempDir()
 	cfg.HeartbeatTimeout, cfg.ElectionTimeout = 150*time.Millisecond, 150*time.Millisecond
@@ -29,12 +29,12 @@ func testConfig(t *testing.T, id string) Config {
 	return cfg
 }
 
-func testLogger(t *testing.T) *zap.Logger {
+func testLogger(t testing.TB) *zap.Logger {
 	return zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
 }
 
 // newCluster listens on OS-chosen ports first, then bootstraps with them.
-func newCluster(t *testing.T, size int) *cluster {
+func newCluster(t testing.TB, size int) *cluster {
 	c := &cluster{t: t}
 	var transports []*raft.NetworkTransport
 	var peers []Peer
@@ -86,7 +86,7 @@ func (c *cluster) restart(i int) {
 }
 
 // waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
