@@ -27,7 +27,7 @@ func (w *bankWorker) loop(ctx context.Context) {
 	for i := 0; ctx.Err() == nil; i++ {
 		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 12*time.Second)
 		switch {
-		case w.rng.IntN(10) == 0:
+		case w.rng.IntN(16) == 0:
 			w.read(tctx)
 		case i%2 == 0:
 			w.transfer(tctx, "coordinator-driven")

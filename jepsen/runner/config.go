@@ -63,7 +63,7 @@ func (c *Config) Validate() error {
 		c.Hold = max(c.Interval/2, 1500*time.Millisecond)
 	}
 	if c.Accounts <= 0 {
-		c.Accounts = 8
+		c.Accounts = 16
 	}
 	if c.Opening <= 0 {
 		c.Opening = 100
