@@ -15,6 +15,7 @@ func (c *Coordinator) Cluster(ctx context.Context, _ *arbiterpb.ClusterRequest) 
 		CommitIndex: st.CommitIndex, AppliedIndex: st.AppliedIndex, State: st.State,
 		Active: int64(active), Unfinished: int64(unfinished),
 		Participants: c.node.FSM().Participants(),
+		LogWrites:    st.LogWrites, LogEntries: st.LogEntries,
 	}
 	for _, m := range st.Members {
 		resp.Members = append(resp.Members, &arbiterpb.Member{

@@ -29,6 +29,9 @@ type Deps struct {
 }
 
 // Node is one member of the replicated decision log.
+// logCacheSize is how many recent log entries are kept in memory.
+const logCacheSize = 1024
+
 type Node struct {
 	cfg     Config
 	log     *zap.Logger
@@ -37,6 +40,7 @@ type Node struct {
 	deps    Deps
 	closers []io.Closer
 	leader  *leaderTracker
+	logs    *countingLogs
 
 	closeOnce sync.Once
 	closeErr  error
@@ -74,7 +78,12 @@ func (n *Node) open(deps Deps) error {
 	if err := n.bootstrap(rc); err != nil {
 		return err
 	}
-	r, err := raft.NewRaft(rc, n.fsm, n.deps.Logs, n.deps.Stable, n.deps.Snaps, n.deps.Transport)
+	n.logs = &countingLogs{LogStore: n.deps.Logs}
+	cached, err := raft.NewLogCache(logCacheSize, n.logs) // replication reads recent entries from memory
+	if err != nil {
+		return err
+	}
+	r, err := raft.NewRaft(rc, n.fsm, cached, n.deps.Stable, n.deps.Snaps, n.deps.Transport)
 	if err != nil {
 		return fmt.Errorf("raftlog: start raft: %w", err)
 	}

@@ -21,6 +21,9 @@ type Stats struct {
 	LastIndex    uint64
 	LeaderID     string
 	Members      []Peer
+	// LogWrites counts durable writes to this node's log (each one fsync)
+	// and LogEntries the entries they carried, since the node started.
+	LogWrites, LogEntries uint64
 }
 
 // Apply proposes a command and waits until it is committed and applied.
@@ -160,6 +163,7 @@ func (n *Node) Stats() Stats {
 		State: n.raft.State().String(), Term: n.raft.CurrentTerm(),
 		CommitIndex: n.raft.CommitIndex(), AppliedIndex: n.raft.AppliedIndex(),
 		LastIndex: n.raft.LastIndex(), LeaderID: id,
+		LogWrites: n.logs.writes.Load(), LogEntries: n.logs.entries.Load(),
 	}
 	if f := n.raft.GetConfiguration(); f.Error() == nil {
 		for _, srv := range f.Configuration().Servers {

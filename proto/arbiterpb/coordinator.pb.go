@@ -814,7 +814,11 @@ type ClusterResponse struct {
 	Active     int64 `protobuf:"varint,8,opt,name=active,proto3" json:"active,omitempty"`
 	Unfinished int64 `protobuf:"varint,9,opt,name=unfinished,proto3" json:"unfinished,omitempty"`
 	// participants maps every registered participant ID to its address.
-	Participants  map[string]string `protobuf:"bytes,10,rep,name=participants,proto3" json:"participants,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Participants map[string]string `protobuf:"bytes,10,rep,name=participants,proto3" json:"participants,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// log_writes counts this node's durable Raft log writes (one fsync each)
+	// since it started; log_entries the entries they carried.
+	LogWrites     uint64 `protobuf:"varint,11,opt,name=log_writes,json=logWrites,proto3" json:"log_writes,omitempty"`
+	LogEntries    uint64 `protobuf:"varint,12,opt,name=log_entries,json=logEntries,proto3" json:"log_entries,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -917,6 +921,20 @@ func (x *ClusterResponse) GetParticipants() map[string]string {
 		return x.Participants
 	}
 	return nil
+}
+
+func (x *ClusterResponse) GetLogWrites() uint64 {
+	if x != nil {
+		return x.LogWrites
+	}
+	return 0
+}
+
+func (x *ClusterResponse) GetLogEntries() uint64 {
+	if x != nil {
+		return x.LogEntries
+	}
+	return 0
 }
 
 type ListTransactionsRequest struct {
@@ -1053,7 +1071,7 @@ const file_arbiter_v1_coordinator_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\fraft_address\x18\x02 \x01(\tR\vraftAddress\x12!\n" +
 	"\fgrpc_address\x18\x03 \x01(\tR\vgrpcAddress\x12\x16\n" +
-	"\x06leader\x18\x04 \x01(\bR\x06leader\"\xb3\x03\n" +
+	"\x06leader\x18\x04 \x01(\bR\x06leader\"\xf3\x03\n" +
 	"\x0fClusterResponse\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x1b\n" +
 	"\tleader_id\x18\x02 \x01(\tR\bleaderId\x12\x12\n" +
@@ -1067,7 +1085,11 @@ const file_arbiter_v1_coordinator_proto_rawDesc = "" +
 	"unfinished\x18\t \x01(\x03R\n" +
 	"unfinished\x12Q\n" +
 	"\fparticipants\x18\n" +
-	" \x03(\v2-.arbiter.v1.ClusterResponse.ParticipantsEntryR\fparticipants\x1a?\n" +
+	" \x03(\v2-.arbiter.v1.ClusterResponse.ParticipantsEntryR\fparticipants\x12\x1d\n" +
+	"\n" +
+	"log_writes\x18\v \x01(\x04R\tlogWrites\x12\x1f\n" +
+	"\vlog_entries\x18\f \x01(\x04R\n" +
+	"logEntries\x1a?\n" +
 	"\x11ParticipantsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"/\n" +
