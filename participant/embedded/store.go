@@ -50,6 +50,8 @@ type Store struct {
 
 	mu     sync.Mutex
 	active map[string]*Tx // unprepared local transactions by tx ID
+
+	group *groupCommitter // prepares, commits and aborts share fsyncs
 }
 
 var _ participant.Resource[*Tx] = (*Store)(nil)
@@ -70,6 +72,7 @@ func Open(path string, opts Options) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
+	s.group = newGroupCommitter(db)
 	return s, nil
 }
 
@@ -96,6 +99,7 @@ func (s *Store) init() error {
 
 // Close closes the database. Prepared work stays on disk.
 func (s *Store) Close() error {
+	s.group.close()
 	return s.db.Close()
 }
 

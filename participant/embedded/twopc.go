@@ -25,7 +25,7 @@ func (s *Store) Prepare(ctx context.Context, txID string, tx *Tx, deadline time.
 	}
 	writes, reads := tx.snapshot()
 	rec := intent{deadline: deadline, writes: writes, reads: reads}.encode()
-	err := s.db.Update(func(btx *bolt.Tx) error {
+	err := s.group.write(func(btx *bolt.Tx) error {
 		if err := stateErr(txState(btx, txID), txID); err != nil {
 			return err
 		}
@@ -45,7 +45,7 @@ func (s *Store) Commit(ctx context.Context, txID string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	err := s.db.Update(func(btx *bolt.Tx) error {
+	err := s.group.write(func(btx *bolt.Tx) error {
 		switch st := txState(btx, txID); st {
 		case participant.StateCommitted:
 			return nil
@@ -91,7 +91,7 @@ func (s *Store) Abort(ctx context.Context, txID string) error {
 	if txID == "" {
 		return errEmptyTxID
 	}
-	err := s.db.Update(func(btx *bolt.Tx) error {
+	err := s.group.write(func(btx *bolt.Tx) error {
 		switch st := txState(btx, txID); st {
 		case participant.StateAborted:
 			return nil
