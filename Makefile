@@ -30,6 +30,12 @@ tidy-check: proto
 	$(GO) mod tidy
 	git diff --exit-code -- go.mod go.sum proto/
 
+## bench: throughput, latency, CPU and fsyncs per transaction: 3 coordinators vs the RPC floor and 1 coordinator
+##        (several minutes); `make bench BENCH_FLAGS=--quick` (or `go run ./cmd/bench --quick`) takes under a minute.
+##        Results: a table, and JSON + SVG in bench-results/ (--out DIR).
+bench:
+	$(GO) run ./cmd/bench $(BENCH_FLAGS)
+
 ## jepsen: the fault-injection suite's standard matrix
 jepsen:
 	$(GO) run ./jepsen --matrix standard

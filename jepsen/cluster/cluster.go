@@ -19,6 +19,9 @@ type Options struct {
 	BinDir string
 	// Banks is the number of bank participants (default 3).
 	Banks int
+	// Coordinators is the number of coordinator nodes (default 3; 1 runs a
+	// single-node Raft cluster).
+	Coordinators int
 	// Accounts per bank and their opening balance.
 	Accounts int
 	Opening  int64
@@ -55,7 +58,8 @@ func (Loopback) Command(_ string, bin string, args ...string) *exec.Cmd {
 	return exec.Command(bin, args...)
 }
 
-// Cluster is three coordinator processes and the bank processes.
+// Cluster is the coordinator processes (three by default) and the bank
+// processes.
 type Cluster struct {
 	Coords []*Proc
 	Banks  []*Proc
@@ -65,11 +69,16 @@ type Cluster struct {
 // Build compiles the arbiter and bank binaries into binDir. It runs from
 // the module root so that it works from any working directory inside it.
 func Build(ctx context.Context, binDir string, tags ...string) error {
+	return BuildCommands(ctx, binDir, []string{"arbiter", "bank"}, tags...)
+}
+
+// BuildCommands compiles ./cmd/<name> for each name into binDir, like Build.
+func BuildCommands(ctx context.Context, binDir string, names []string, tags ...string) error {
 	root, err := moduleRoot(ctx)
 	if err != nil {
 		return err
 	}
-	for _, name := range []string{"arbiter", "bank"} {
+	for _, name := range names {
 		args := []string{"build", "-o", filepath.Join(binDir, name)}
 		if len(tags) > 0 {
 			args = append(args, "-tags", strings.Join(tags, ","))
@@ -100,20 +109,24 @@ func New(opts Options) (*Cluster, error) {
 	if opts.Banks == 0 {
 		opts.Banks = 3
 	}
+	if opts.Coordinators == 0 {
+		opts.Coordinators = 3
+	}
 	if opts.Net == nil {
 		opts.Net = Loopback{}
 	}
-	ports, err := freePorts(6 + opts.Banks)
+	nc := opts.Coordinators
+	ports, err := freePorts(2*nc + opts.Banks)
 	if err != nil {
 		return nil, err
 	}
 	c := &Cluster{opts: opts}
 	var peers []string
-	for i := range 3 {
+	for i := range nc {
 		host := opts.Net.Host(fmt.Sprintf("n%d", i+1))
 		peers = append(peers, fmt.Sprintf("n%d=%s:%d/%s:%d", i+1, host, ports[2*i], host, ports[2*i+1]))
 	}
-	for i := range 3 {
+	for i := range nc {
 		id := fmt.Sprintf("n%d", i+1)
 		p := c.proc(id, fmt.Sprintf("%s:%d", opts.Net.Host(id), ports[2*i+1]), "arbiter", opts.CoordEnv)
 		p.args = append([]string{"serve", "--id", id, "--data-dir", p.DataDir, "--peers", strings.Join(peers, ","),
@@ -122,7 +135,7 @@ func New(opts Options) (*Cluster, error) {
 	}
 	for i := range opts.Banks {
 		id := fmt.Sprintf("bank%d", i+1)
-		p := c.proc(id, fmt.Sprintf("%s:%d", opts.Net.Host(id), ports[6+i]), "bank", opts.BankEnv)
+		p := c.proc(id, fmt.Sprintf("%s:%d", opts.Net.Host(id), ports[2*nc+i]), "bank", opts.BankEnv)
 		p.args = []string{"--id", id, "--listen", p.Addr, "--data-dir", p.DataDir,
 			"--coordinators", strings.Join(c.CoordAddrs(), ","), "--accounts", fmt.Sprint(opts.Accounts),
 			"--opening-balance", fmt.Sprint(opts.Opening), "--log-level", opts.LogLevel}
@@ -195,3 +208,7 @@ func freePorts(n int) ([]int, error) {
 	}
 	return ports, nil
 }
+
+// FreePorts asks the kernel for n distinct free loopback ports (for
+// processes started with NewProc).
+func FreePorts(n int) ([]int, error) { return freePorts(n) }

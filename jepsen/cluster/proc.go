@@ -27,12 +27,33 @@ type Proc struct {
 	exited chan struct{}
 }
 
+// NewProc lays out a process that is not part of a Cluster (a benchmark's
+// stand-in services, say): bin run with args on loopback, its output
+// appended to logPath. Nothing is started until Start.
+func NewProc(name, addr, bin, logPath string, args ...string) *Proc {
+	return &Proc{Name: name, Addr: addr, LogPath: logPath, bin: bin, args: args, net: Loopback{}}
+}
+
+// Pid is the operating-system process ID, or 0 when not running.
+func (p *Proc) Pid() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil || p.cmd.Process == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
+
 // Start launches the process; its output is appended to LogPath.
 func (p *Proc) Start() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.cmd != nil {
-		return fmt.Errorf("%s is already running", p.Name)
+		select {
+		case <-p.exited: // died on its own (a crash point): start it again
+		default:
+			return fmt.Errorf("%s is already running", p.Name)
+		}
 	}
 	logf, err := os.OpenFile(p.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {

@@ -58,9 +58,11 @@ func (e *env) supervise(ctx context.Context) {
 				continue
 			}
 			at := e.rec.since()
-			_ = p.Restart()
-			e.rec.fault(history.Fault{Kind: CrashPoints, Targets: []string{p.Name}, Start: at, End: e.rec.since(),
-				Detail: "process died at a crash point; restarted"})
+			detail := "process died at a crash point; restarted"
+			if err := p.Restart(); err != nil {
+				detail = "process died at a crash point; restart failed: " + err.Error()
+			}
+			e.rec.fault(history.Fault{Kind: CrashPoints, Targets: []string{p.Name}, Start: at, End: e.rec.since(), Detail: detail})
 		}
 	}
 }

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The quick mode end to end on real processes with tiny steps: every system
+// commits something, and the JSON and SVG files are written.
+func TestQuickRunEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds binaries and starts three systems of processes; skipped with -short")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	o := options{quick: true, out: t.TempDir(), concurrencies: []int{1, 4}, warmup: 300 * time.Millisecond,
+		measure: time.Second, participants: 2}
+	paths, err := run(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := readReport(t, paths[0])
+	committed := make(map[string]int)
+	for _, s := range rep.Steps {
+		committed[s.System] += s.Committed
+	}
+	for _, spec := range systemSpecs() {
+		if committed[spec.name] == 0 {
+			t.Errorf("%s committed nothing", spec.name)
+		}
+	}
+	svg, err := os.ReadFile(paths[1])
+	if err != nil || !strings.Contains(string(svg), "<svg") {
+		t.Fatalf("SVG %s: %v, or no <svg in it", paths[1], err)
+	}
+}
+
+func readReport(t *testing.T, path string) report {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatalf("%s does not parse: %v", path, err)
+	}
+	return rep
+}

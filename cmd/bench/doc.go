@@ -1,0 +1,33 @@
+// Command bench measures Arbiter's throughput, latency and cost per
+// transaction against two baselines run with the same driver: the RPC floor
+// (the same gRPC round trips to no-op services, no disk) and a single-node
+// coordinator. It builds the binaries, starts each system as real processes
+// on loopback in turn, drives closed-loop load at a sweep of concurrencies
+// and writes a table, a JSON file and an SVG plot.
+//
+//	go run ./cmd/bench --quick   # under a minute
+//	go run ./cmd/bench           # the full sweep, about seven minutes
+//
+// The bench binary also serves the floor's stand-in processes, as the
+// subcommands "bench floor-coordinator" and "bench floor-participant".
+//
+// What is measured, per step (one system at one concurrency):
+//
+//   - A transaction is Begin plus Commit with two branches on two different
+//     participants, each crediting +1 to an account no other transaction
+//     touches (no lock contention). Workers are closed-loop: each starts
+//     its next transaction when the previous one returns.
+//   - After the warm-up, a transaction counts if it returns inside the
+//     measurement window; tx/s is committed ones over the window, and the
+//     latency percentiles (nearest rank) are over committed ones only.
+//     Aborts and errors are counted and reported, never hidden.
+//   - CPU per transaction is the change in utime+stime of every process of
+//     the system plus the driver itself across the window, over committed.
+//   - Raft log entries and fsyncs per transaction are the change in the
+//     leader's log_entries and log_writes (Cluster RPC) over committed;
+//     absent for the floor, or when the leader changed during the step.
+//   - The client lists the leader first, so it pays no forwarding hop.
+//
+// The machine's CPU count and load average are recorded with the results:
+// on a shared machine the figures are noisy.
+package main

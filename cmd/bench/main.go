@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// options are the command-line settings of a benchmark run.
+type options struct {
+	quick         bool
+	out           string
+	keep          bool
+	concurrencies []int
+	branchSweep   []int // empty: no latency-against-participants sweep
+	warmup        time.Duration
+	measure       time.Duration
+	participants  int
+}
+
+func main() {
+	if err := dispatch(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// dispatch runs a floor subcommand or the benchmark itself.
+func dispatch(args []string) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "floor-coordinator":
+			return runFloorCoordinator(args[1:])
+		case "floor-participant":
+			return runFloorParticipant(args[1:])
+		}
+	}
+	o, err := parseFlags(args)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	_, err = run(ctx, o)
+	return err
+}
+
+// parseFlags reads the flags; --quick changes the defaults of the others.
+func parseFlags(args []string) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.BoolVar(&o.quick, "quick", false, "concurrencies 1,16,64, 3 s each after a 1 s warm-up, no participant sweep: under a minute")
+	fs.StringVar(&o.out, "out", "bench-results", "directory for the JSON and SVG results")
+	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (binaries, data, process logs)")
+	conc := fs.String("concurrency", "", "comma-separated concurrencies (default 1,4,16,64,128; quick 1,16,64)")
+	branches := fs.String("branches", "", "comma-separated branch counts swept at concurrency 1 (default 1,2,4,8,16; quick none; \"none\" for none)")
+	fs.DurationVar(&o.warmup, "warmup", time.Second, "warm-up before each measurement")
+	fs.DurationVar(&o.measure, "duration", 0, "measurement per step (default 10s; quick 3s)")
+	fs.IntVar(&o.participants, "participants", 3, "participant processes per system in the concurrency sweep (at least 2); the branch sweep uses as many as its largest branch count")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	return o, o.fill(*conc, *branches)
+}
+
+// fill applies the mode's defaults to the settings left unset.
+func (o *options) fill(conc, branches string) error {
+	defConc, defBranches, defMeasure := "1,4,16,64,128", "1,2,4,8,16", 10*time.Second
+	if o.quick {
+		defConc, defBranches, defMeasure = "1,16,64", "none", 3*time.Second
+	}
+	if o.measure == 0 {
+		o.measure = defMeasure
+	}
+	var err error
+	if o.concurrencies, err = parseInts(or(conc, defConc)); err != nil {
+		return fmt.Errorf("--concurrency: %w", err)
+	}
+	if b := or(branches, defBranches); b != "none" {
+		if o.branchSweep, err = parseInts(b); err != nil {
+			return fmt.Errorf("--branches: %w", err)
+		}
+	}
+	o.participants = max(o.participants, 2)
+	return nil
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// parseInts reads a comma-separated list of positive integers.
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%q is not a positive integer", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func maxOf(xs []int) int {
+	m := 0
+	for _, x := range xs {
+		m = max(m, x)
+	}
+	return m
+}

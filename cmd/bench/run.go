@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/arbiter-tx/arbiter/jepsen/cluster"
+)
+
+// report is everything a run measured; it is written as the JSON file.
+type report struct {
+	Started        time.Time      `json:"started"`
+	Mode           string         `json:"mode"`
+	CPUs           int            `json:"cpus"`
+	LoadAvg        string         `json:"loadavg_at_start"`
+	Participants   int            `json:"participants"`
+	WarmupSeconds  float64        `json:"warmup_seconds"`
+	MeasureSeconds float64        `json:"measure_seconds"`
+	Steps          []stepResult   `json:"steps"`
+	BranchSweep    []stepResult   `json:"branch_sweep,omitempty"`
+	Best           map[string]int `json:"best_concurrency"`
+	BestVsFloor    float64        `json:"best_vs_floor"`
+}
+
+// systemSpec names a system and says how to start it.
+type systemSpec struct {
+	name  string
+	start func(ctx context.Context, binDir, dir string, parts int) (*system, error)
+}
+
+// systemSpecs lists the systems in the order they are measured: the floor
+// first, so every later row can be compared with it.
+func systemSpecs() []systemSpec {
+	return []systemSpec{
+		{"floor", startFloor},
+		{"3-node", func(ctx context.Context, binDir, dir string, n int) (*system, error) {
+			return startArbiter(ctx, "3-node", binDir, dir, 3, n)
+		}},
+		{"1-node", func(ctx context.Context, binDir, dir string, n int) (*system, error) {
+			return startArbiter(ctx, "1-node", binDir, dir, 1, n)
+		}},
+	}
+}
+
+// run builds the binaries, measures every system in turn, and writes the
+// results; it returns the paths of the files written.
+func run(ctx context.Context, o options) ([]string, error) {
+	dir, err := os.MkdirTemp("", "arbiter-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup(dir, o.keep)
+	binDir := filepath.Join(dir, "bin")
+	progress("building arbiter, bank and bench into %s", binDir)
+	if err := cluster.BuildCommands(ctx, binDir, []string{"arbiter", "bank", "bench"}); err != nil {
+		return nil, err
+	}
+	rep := newReport(o)
+	if err := sweeps(ctx, binDir, dir, o, rep); err != nil {
+		return nil, err
+	}
+	rep.compare()
+	printTable(os.Stdout, rep)
+	return writeResults(o.out, rep)
+}
+
+func newReport(o options) *report {
+	load, _ := os.ReadFile("/proc/loadavg")
+	mode := "full"
+	if o.quick {
+		mode = "quick"
+	}
+	return &report{Started: time.Now().UTC(), Mode: mode, CPUs: runtime.NumCPU(),
+		LoadAvg: strings.TrimSpace(string(load)), Participants: o.participants,
+		WarmupSeconds: o.warmup.Seconds(), MeasureSeconds: o.measure.Seconds()}
+}
+
+// measureSystem starts one system with nParts participants, runs steps on
+// it in order and stops it.
+func measureSystem(ctx context.Context, spec systemSpec, binDir, dir string, nParts int, steps []step) ([]stepResult, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	progress("%s: starting (%d participants)", spec.name, nParts)
+	s, err := spec.start(ctx, binDir, dir, nParts)
+	if err != nil {
+		return nil, err
+	}
+	defer progress("%s: stopped", spec.name)
+	defer s.stop()
+	var out []stepResult
+	for _, st := range steps {
+		r, err := measureStep(ctx, s, st)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// sweeps runs the throughput sweep on every system, then the branch sweep
+// (on systems restarted with enough participants).
+func sweeps(ctx context.Context, binDir, dir string, o options, rep *report) error {
+	var conc, branch []step
+	for _, c := range o.concurrencies {
+		conc = append(conc, step{concurrency: c, branches: 2, warmup: o.warmup, measure: o.measure})
+	}
+	for _, b := range o.branchSweep {
+		branch = append(branch, step{concurrency: 1, branches: b, warmup: o.warmup, measure: o.measure})
+	}
+	for _, spec := range systemSpecs() {
+		rows, err := measureSystem(ctx, spec, binDir, filepath.Join(dir, spec.name), o.participants, conc)
+		if err != nil {
+			return err
+		}
+		rep.Steps = append(rep.Steps, rows...)
+	}
+	for _, spec := range systemSpecs() {
+		if len(branch) == 0 {
+			break
+		}
+		rows, err := measureSystem(ctx, spec, binDir, filepath.Join(dir, spec.name+"-branches"), maxOf(o.branchSweep), branch)
+		if err != nil {
+			return err
+		}
+		rep.BranchSweep = append(rep.BranchSweep, rows...)
+	}
+	return nil
+}
+
+// measureStep runs one step with progress lines around it.
+func measureStep(ctx context.Context, s *system, st step) (stepResult, error) {
+	progress("%s: concurrency %d, %d branches: %v warm-up, %v measured", s.name, st.concurrency, st.branches, st.warmup, st.measure)
+	r, err := runStep(ctx, s, st)
+	if err != nil {
+		return r, fmt.Errorf("%s at concurrency %d: %w", s.name, st.concurrency, err)
+	}
+	progress("%s: %.0f tx/s, p50 %.1f ms, p99 %.1f ms, %d committed, %d aborted, %d errors",
+		s.name, r.TxPerSec, r.P50Millis, r.P99Millis, r.Committed, r.Aborted, r.Errors)
+	if r.FirstError != "" {
+		progress("%s: first error: %s", s.name, r.FirstError)
+	}
+	return r, nil
+}
+
+func cleanup(dir string, keep bool) {
+	if keep {
+		progress("kept %s (binaries, data, process logs)", dir)
+		return
+	}
+	_ = os.RemoveAll(dir)
+}
+
+// progress prints one progress line to stderr.
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench %s  "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// step is one measurement: a system at one concurrency and branch count.
+type step struct {
+	concurrency, branches int
+	warmup, measure       time.Duration
+}
+
+// stepResult is one row of the report.
+type stepResult struct {
+	System      string  `json:"system"`
+	Concurrency int     `json:"concurrency"`
+	Branches    int     `json:"branches"`
+	Seconds     float64 `json:"seconds"`
+	Committed   int     `json:"committed"`
+	Aborted     int     `json:"aborted"`
+	Errors      int     `json:"errors"`
+	FirstError  string  `json:"first_error,omitempty"`
+	TxPerSec    float64 `json:"tx_per_sec"`
+	P50Millis   float64 `json:"p50_ms"`
+	P99Millis   float64 `json:"p99_ms"`
+	P999Millis  float64 `json:"p999_ms"`
+	// CPUSecondsPerTx sums every process's CPU time, the driver's included.
+	CPUSecondsPerTx float64 `json:"cpu_seconds_per_tx"`
+	// LogEntriesPerTx and FsyncsPerTx come from the leader's Raft log
+	// counters; null for the floor or when the leader changed mid-step.
+	LogEntriesPerTx *float64 `json:"log_entries_per_tx"`
+	FsyncsPerTx     *float64 `json:"fsyncs_per_tx"`
+	// CoordRSSBytes is the (leading) coordinator's VmRSS after the step.
+	CoordRSSBytes uint64 `json:"coord_rss_bytes"`
+	// VsFloor is TxPerSec divided by the floor's at the same concurrency.
+	VsFloor *float64   `json:"vs_floor,omitempty"`
+	CDF     []cdfPoint `json:"latency_cdf"`
+}
+
+// sample is the counters read at the edges of the measurement window.
+type sample struct {
+	at          time.Time
+	cpu         float64
+	leader      string
+	entries     uint64
+	writes      uint64
+	haveCounter bool
+}
+
+func takeSample(ctx context.Context, s *system) (sample, error) {
+	sm := sample{}
+	if l, info, err := s.leader(ctx); err == nil {
+		sm.leader = l.Name
+		sm.entries, sm.writes, sm.haveCounter = info.GetLogEntries(), info.GetLogWrites(), info != nil
+	}
+	cpu, err := cpuSeconds(s.pids())
+	sm.cpu, sm.at = cpu, time.Now()
+	return sm, err
+}
+
+// runStep drives s closed-loop at st's concurrency and measures it.
+func runStep(ctx context.Context, s *system, st step) (stepResult, error) {
+	cli, err := newClient(s.clientAddrs(ctx))
+	if err != nil {
+		return stepResult{}, err
+	}
+	defer cli.Close()
+	d := &driver{cli: cli, parts: s.partIDs(), branches: st.branches,
+		tag: fmt.Sprintf("%s-c%d-b%d-%d", s.name, st.concurrency, st.branches, time.Now().UnixNano())}
+	d.start(ctx, st.concurrency)
+	defer d.stop()
+	sleep(ctx, st.warmup)
+	before, err := takeSample(ctx, s)
+	if err != nil {
+		return stepResult{}, err
+	}
+	d.phase.Store(phaseMeasure)
+	sleep(ctx, st.measure)
+	d.phase.Store(phaseStop)
+	after, err := takeSample(ctx, s)
+	if err != nil {
+		return stepResult{}, err
+	}
+	d.stop()
+	if ctx.Err() != nil {
+		return stepResult{}, ctx.Err()
+	}
+	return result(ctx, s, st, &d.tally, before, after), nil
+}
+
+// result turns the tally and the two samples into a report row.
+func result(ctx context.Context, s *system, st step, t *tally, before, after sample) stepResult {
+	secs := after.at.Sub(before.at).Seconds()
+	r := stepResult{System: s.name, Concurrency: st.concurrency, Branches: st.branches, Seconds: secs,
+		Committed: t.committed, Aborted: t.aborted, Errors: t.errors, FirstError: t.firstErr,
+		TxPerSec: float64(t.committed) / secs}
+	lat := sortedCopy(t.lat)
+	r.P50Millis, r.P99Millis, r.P999Millis = millis(percentile(lat, 50)), millis(percentile(lat, 99)), millis(percentile(lat, 99.9))
+	r.CDF = cdf(lat, 200)
+	if t.committed > 0 {
+		n := float64(t.committed)
+		r.CPUSecondsPerTx = (after.cpu - before.cpu) / n
+		if before.haveCounter && after.haveCounter && before.leader == after.leader {
+			e, w := float64(after.entries-before.entries)/n, float64(after.writes-before.writes)/n
+			r.LogEntriesPerTx, r.FsyncsPerTx = &e, &w
+		}
+	}
+	if l, _, err := s.leader(ctx); err == nil {
+		r.CoordRSSBytes, _ = rssBytes(l.Pid())
+	}
+	return r
+}
+
+// sleep waits for d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

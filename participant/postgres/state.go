@@ -1,0 +1,114 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/arbiter-tx/arbiter/participant"
+	"github.com/jackc/pgx/v5"
+	"go.uber.org/zap"
+)
+
+// State reports txID's durable state: Prepared if its gid is in
+// pg_prepared_xacts, else Committed if its marker row is visible, else
+// Aborted if it has a tombstone, else None. The gid is read first and the
+// rows after, on a later snapshot, so a COMMIT PREPARED running meanwhile
+// shows as Prepared or Committed, never as None.
+func (s *Store) State(ctx context.Context, txID string) (participant.State, error) {
+	_, prepared, err := s.findGID(ctx, txID)
+	switch {
+	case err != nil:
+		return participant.StateNone, err
+	case prepared:
+		return participant.StatePrepared, nil
+	}
+	return s.decided(ctx, txID)
+}
+
+// decided reads the marker and the tombstone of a transaction that is not
+// prepared: Committed, Aborted or None.
+func (s *Store) decided(ctx context.Context, txID string) (participant.State, error) {
+	var outcome string
+	err := s.pool.QueryRow(ctx, s.sql.outcome, s.id, txID).Scan(&outcome)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return participant.StateNone, nil
+	case err != nil:
+		return participant.StateNone, fmt.Errorf("postgres: state of %s: %w", txID, err)
+	case outcome == outcomeCommitted:
+		return participant.StateCommitted, nil
+	}
+	return participant.StateAborted, nil
+}
+
+// findGID returns txID's gid if it is prepared in this database.
+func (s *Store) findGID(ctx context.Context, txID string) (string, bool, error) {
+	var gid string
+	err := s.pool.QueryRow(ctx, s.sql.findPrepared, s.txPrefix(txID)).Scan(&gid)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("postgres: look up prepared %s: %w", txID, err)
+	}
+	return gid, true, nil
+}
+
+// Prepared lists this participant's prepared transactions from
+// pg_prepared_xacts (gid prefix "arbiter:<participant>:"), with the
+// deadline carried in each gid.
+func (s *Store) Prepared(ctx context.Context) ([]participant.PreparedTx, error) {
+	rows, err := s.pool.Query(ctx, s.sql.listPrepared, s.participantPrefix())
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list prepared: %w", err)
+	}
+	gids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list prepared: %w", err)
+	}
+	out := make([]participant.PreparedTx, 0, len(gids))
+	for _, gid := range gids {
+		txID, deadline, ok := s.parseGID(gid)
+		if !ok {
+			s.log.Warn("ignoring a prepared transaction with a malformed gid", zap.String("gid", gid))
+			continue
+		}
+		out = append(out, participant.PreparedTx{TxID: txID, Deadline: deadline})
+	}
+	return out, nil
+}
+
+// GC deletes this participant's marker rows and abort tombstones older than
+// olderThan, and returns how many rows it deleted. A marker is what tells a
+// retried Commit "already committed" from a heuristic rollback, and a
+// tombstone is what refuses a late Prepare: olderThan must exceed the
+// longest a transaction can stay in doubt plus how long the coordinators
+// remember finished transactions (after that no Commit, Abort or Prepare of
+// it can arrive). Markers of prepared transactions are invisible and never
+// deleted. Run it from a timer, for instance hourly with a retention of
+// days.
+func (s *Store) GC(ctx context.Context, olderThan time.Duration) (int64, error) {
+	if olderThan <= 0 {
+		return 0, fmt.Errorf("postgres: GC retention must be positive, got %v", olderThan)
+	}
+	tag, err := s.pool.Exec(ctx, s.sql.gc, s.id, olderThan.Seconds())
+	if err != nil {
+		return 0, fmt.Errorf("postgres: GC: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// stateErr is the error for an operation that needs state None.
+func stateErr(st participant.State, txID string) error {
+	switch st {
+	case participant.StateAborted:
+		return fmt.Errorf("%w: %s", participant.ErrAlreadyAborted, txID)
+	case participant.StateCommitted:
+		return fmt.Errorf("%w: %s", participant.ErrAlreadyCommitted, txID)
+	case participant.StatePrepared:
+		return fmt.Errorf("%w: %s is prepared", participant.ErrTxExists, txID)
+	}
+	return nil
+}
