@@ -22,7 +22,7 @@ import (
 )
 
 type serveFlags struct {
-	id, raftAddr, grpcAddr, peers, dataDir, logLevel string
+	id, raftAddr, grpcAddr, peers, dataDir, logLevel, pprofAddr string
 	coord                                            coordinator.Config
 	raft                                             raftlog.Config
 }
@@ -53,6 +53,7 @@ the state in --data-dir. Every flag can also be set as ARBITER_<FLAG>
 	fs.StringVar(&f.peers, "peers", "", "every coordinator as ID=RAFT_ADDR/GRPC_ADDR, comma-separated (required)")
 	fs.StringVar(&f.dataDir, "data-dir", "", "directory for this node's Raft log, stable store and snapshots (required)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&f.pprofAddr, "pprof-addr", "", "host:port serving Go's profiler at /debug/pprof (off when empty)")
 	fs.DurationVar(&f.coord.DefaultTimeout, "default-timeout", f.coord.DefaultTimeout, "transaction lifetime when Begin asks for none")
 	fs.DurationVar(&f.coord.MaxTimeout, "max-timeout", f.coord.MaxTimeout, "longest transaction lifetime Begin accepts")
 	fs.IntVar(&f.coord.MaxPayloadBytes, "max-payload-bytes", f.coord.MaxPayloadBytes, "largest branch payload accepted")
@@ -71,6 +72,7 @@ func serve(f serveFlags) error {
 	if err := f.fill(); err != nil {
 		return err
 	}
+	servePprof(f.pprofAddr, log)
 	node, err := raftlog.Open(f.raft, log)
 	if err != nil {
 		return err

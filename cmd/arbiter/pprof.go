@@ -1,0 +1,24 @@
+package main
+
+import (
+	"net/http"
+	_ "net/http/pprof" // registers /debug/pprof on the default mux
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// servePprof exposes Go's profiler on addr (off when addr is empty), for
+// profiling a running node: go tool pprof http://ADDR/debug/pprof/profile
+func servePprof(addr string, log *zap.Logger) {
+	if addr == "" {
+		return
+	}
+	srv := &http.Server{Addr: addr, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		log.Info("pprof listening", zap.String("pprof-addr", addr))
+		if err := srv.ListenAndServe(); err != nil {
+			log.Warn("pprof server stopped", zap.Error(err))
+		}
+	}()
+}
