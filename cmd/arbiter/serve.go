@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/arbiter-tx/arbiter/cmd/internal/debugserver"
 	"github.com/arbiter-tx/arbiter/coordinator"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 	"github.com/arbiter-tx/arbiter/raftlog"
@@ -23,8 +24,8 @@ import (
 
 type serveFlags struct {
 	id, raftAddr, grpcAddr, peers, dataDir, logLevel, pprofAddr string
-	coord                                            coordinator.Config
-	raft                                             raftlog.Config
+	coord                                                       coordinator.Config
+	raft                                                        raftlog.Config
 }
 
 func serveCmd() *cobra.Command {
@@ -72,7 +73,7 @@ func serve(f serveFlags) error {
 	if err := f.fill(); err != nil {
 		return err
 	}
-	servePprof(f.pprofAddr, log)
+	debugserver.ServePprof(f.pprofAddr, log)
 	node, err := raftlog.Open(f.raft, log)
 	if err != nil {
 		return err

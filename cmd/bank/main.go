@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/arbiter-tx/arbiter/client"
+	"github.com/arbiter-tx/arbiter/cmd/internal/debugserver"
 	"github.com/arbiter-tx/arbiter/participant"
 	"github.com/arbiter-tx/arbiter/participant/bank"
 	"github.com/arbiter-tx/arbiter/participant/embedded"
@@ -26,9 +27,9 @@ import (
 )
 
 type flags struct {
-	id, listen, advertise, coordinators, dataDir, logLevel string
-	accounts                                               int
-	opening                                                int64
+	id, listen, advertise, coordinators, dataDir, logLevel, pprofAddr string
+	accounts                                                          int
+	opening                                                           int64
 }
 
 func main() {
@@ -41,6 +42,7 @@ func main() {
 	flag.IntVar(&f.accounts, "accounts", 10, "accounts to create on first start, named <id>-<n>")
 	flag.Int64Var(&f.opening, "opening-balance", 1000, "opening balance of each new account")
 	flag.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	flag.StringVar(&f.pprofAddr, "pprof-addr", "", "host:port serving Go's profiler at /debug/pprof (off when empty)")
 	flag.Parse()
 	if err := run(f); err != nil {
 		fmt.Fprintln(os.Stderr, "bank:", err)
@@ -57,6 +59,7 @@ func run(f flags) error {
 		return err
 	}
 	log = log.With(zap.String("participant-id", f.id))
+	debugserver.ServePprof(f.pprofAddr, log)
 	if err := os.MkdirAll(f.dataDir, 0o755); err != nil {
 		return err
 	}

@@ -1,4 +1,5 @@
-package main
+// Package debugserver serves Go's profiler for the binaries in cmd/.
+package debugserver
 
 import (
 	"net/http"
@@ -8,9 +9,9 @@ import (
 	"go.uber.org/zap"
 )
 
-// servePprof exposes Go's profiler on addr (off when addr is empty), for
-// profiling a running node: go tool pprof http://ADDR/debug/pprof/profile
-func servePprof(addr string, log *zap.Logger) {
+// ServePprof exposes Go's profiler on addr (off when addr is empty), for
+// profiling a running process: go tool pprof http://ADDR/debug/pprof/profile
+func ServePprof(addr string, log *zap.Logger) {
 	if addr == "" {
 		return
 	}
