@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/arbiter-tx/arbiter/internal/security"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
 
@@ -19,7 +20,7 @@ func TestBadInputGetsClearErrorAndChangesNothing(t *testing.T) {
 	c := newTestCluster(t)
 	a := c.addParticipant("a")
 	leader := c.waitLeader()
-	cc := arbiterpb.NewCoordinatorClient(dialT(t, c.members[leader.id]))
+	cc := arbiterpb.NewCoordinatorClient(c.dial(c.members[leader.id], security.RoleCoordinator, "harness"))
 	ctx := ctxT(t, 20*time.Second)
 	begun, err := cc.Begin(ctx, &arbiterpb.BeginRequest{})
 	if err != nil {

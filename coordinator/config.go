@@ -20,6 +20,12 @@ type Config struct {
 	MaxPayloadBytes int
 	// MaxBranches bounds the participants of one transaction.
 	MaxBranches int
+	// MaxInFlight bounds the undecided transactions on the leader: past it
+	// Begin fails with RESOURCE_EXHAUSTED. 0 means no limit.
+	MaxInFlight int
+	// MaxMessageBytes is the largest gRPC message the node's server accepts
+	// (grpc.MaxRecvMsgSize, see ServerOptions).
+	MaxMessageBytes int
 	// RPCTimeout bounds one call to a participant or a forwarded call.
 	RPCTimeout time.Duration
 	// RetryMin and RetryMax bound the backoff between phase-2 attempts.
@@ -64,6 +70,8 @@ func DefaultConfig() Config {
 		MaxTimeout:      10 * time.Minute,
 		MaxPayloadBytes: 1 << 20,
 		MaxBranches:     64,
+		MaxInFlight:     10000,
+		MaxMessageBytes: 8 << 20,
 		RPCTimeout:      2 * time.Second,
 		RetryMin:        20 * time.Millisecond,
 		RetryMax:        time.Second,
@@ -80,6 +88,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("coordinator config: need 0 < DefaultTimeout (%v) <= MaxTimeout (%v)", c.DefaultTimeout, c.MaxTimeout)
 	case c.MaxPayloadBytes <= 0 || c.MaxBranches <= 0:
 		return fmt.Errorf("coordinator config: MaxPayloadBytes and MaxBranches must be positive")
+	case c.MaxInFlight < 0 || c.MaxMessageBytes <= 0:
+		return fmt.Errorf("coordinator config: need MaxInFlight >= 0 (0: no limit) and positive MaxMessageBytes")
 	case c.RPCTimeout <= 0 || c.RetryMin <= 0 || c.RetryMax < c.RetryMin:
 		return fmt.Errorf("coordinator config: need positive RPCTimeout and 0 < RetryMin <= RetryMax")
 	case c.ScanInterval <= 0 || c.FinishBatch <= 0 || c.FinishDelay < 0:

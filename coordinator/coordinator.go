@@ -25,6 +25,7 @@ type Coordinator struct {
 	lead    *leaderState // nil unless this node leads and has caught up
 	runs    map[string]*run
 	phase2  map[string]*phase2
+	queues  decisionQueues
 	closed  bool
 	stop    context.CancelFunc
 	bgDone  sync.WaitGroup

@@ -26,6 +26,9 @@ var (
 	ErrNoLeader = errors.New("no leader available")
 	// ErrCommitStarted: a participant tried to enlist after commit began.
 	ErrCommitStarted = errors.New("commit already started")
+	// ErrOverloaded: Begin refused because MaxInFlight transactions are
+	// undecided; retry later.
+	ErrOverloaded = errors.New("too many transactions in flight")
 )
 
 // toStatus maps an error to the gRPC status the caller sees.
@@ -50,6 +53,8 @@ func codeOf(err error) codes.Code {
 	case errors.Is(err, ErrNoLeader), errors.Is(err, raftlog.ErrNotLeader),
 		errors.Is(err, raftlog.ErrOutcomeUnknown), errors.Is(err, raftlog.ErrClosed):
 		return codes.Unavailable
+	case errors.Is(err, ErrOverloaded):
+		return codes.ResourceExhausted
 	case errors.Is(err, context.DeadlineExceeded):
 		return codes.DeadlineExceeded
 	case errors.Is(err, context.Canceled):

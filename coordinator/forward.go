@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"google.golang.org/grpc/metadata"
+
+	"github.com/arbiter-tx/arbiter/internal/security"
 )
 
 // forwardedKey marks a call a follower forwarded, so that it is forwarded at
@@ -29,7 +31,7 @@ func forward[Req, Resp any](ctx context.Context, c *Coordinator, method string, 
 	if err != nil {
 		return nil, err
 	}
-	ctx = metadata.AppendToOutgoingContext(ctx, forwardedKey, c.node.ID())
+	ctx = metadata.AppendToOutgoingContext(security.ForwardCaller(ctx), forwardedKey, c.node.ID())
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	go func(changed <-chan struct{}) {

@@ -13,10 +13,11 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/arbiter-tx/arbiter/client"
 	"github.com/arbiter-tx/arbiter/coordinator"
+	"github.com/arbiter-tx/arbiter/internal/security"
+	"github.com/arbiter-tx/arbiter/internal/security/sectest"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 	"github.com/arbiter-tx/arbiter/raftlog"
 )
@@ -30,6 +31,8 @@ type testCluster struct {
 	nodes   []*testNode
 	parts   map[string]*testParticipant
 	fail    *failpoints
+	pki     *sectest.PKI // every process holds a certificate from it (mutual TLS)
+	tweak   func(*coordinator.Config)
 }
 
 type testNode struct {
@@ -43,8 +46,15 @@ type testNode struct {
 
 func newTestCluster(t *testing.T) *testCluster {
 	t.Helper()
+	return newTestClusterWith(t, nil)
+}
+
+// newTestClusterWith is newTestCluster with tweak applied to every node's
+// coordinator config.
+func newTestClusterWith(t *testing.T, tweak func(*coordinator.Config)) *testCluster {
+	t.Helper()
 	ports := freePorts(t, 6)
-	c := &testCluster{t: t, members: map[string]string{}, parts: map[string]*testParticipant{}, fail: newFailpoints()}
+	c := &testCluster{tweak: tweak, t: t, members: map[string]string{}, parts: map[string]*testParticipant{}, fail: newFailpoints(), pki: sectest.New(t)}
 	for i := range 3 {
 		id := fmt.Sprintf("n%d", i+1)
 		c.peers = append(c.peers, raftlog.Peer{ID: id, Address: fmt.Sprintf("127.0.0.1:%d", ports[2*i])})
@@ -65,6 +75,8 @@ func (c *testCluster) startNode(n *testNode) {
 	rc := raftlog.DefaultConfig()
 	rc.ID, rc.DataDir, rc.Peers = n.id, n.dir, c.peers
 	rc.BindAddr = c.peerAddr(n.id)
+	src := c.pki.Source(security.RoleCoordinator, n.id)
+	rc.TLS = src
 	log := zaptest.NewLogger(c.t, zaptest.Level(testLogLevel())).With(zap.String("node", n.id))
 	node, err := raftlog.Open(rc, log)
 	if err != nil {
@@ -72,15 +84,18 @@ func (c *testCluster) startNode(n *testNode) {
 	}
 	cc := coordinator.DefaultConfig()
 	cc.Members = c.members
-	cc.DialOptions = []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	cc.DialOptions = []grpc.DialOption{security.DialOption(src)}
 	cc.Failpoint = c.fail.hit(n.id)
+	if c.tweak != nil {
+		c.tweak(&cc)
+	}
 	co, err := coordinator.New(cc, node, log)
 	if err != nil {
 		c.t.Fatal(err)
 	}
 	co.Start()
 	lis := listen(c.t, c.members[n.id])
-	srv := grpc.NewServer()
+	srv := grpc.NewServer(append(security.ServerOption(src), co.ServerOptions()...)...)
 	arbiterpb.RegisterCoordinatorServer(srv, co)
 	go func() { _ = srv.Serve(lis) }()
 	n.node, n.coord, n.srv, n.up = node, co, srv, true
@@ -168,7 +183,17 @@ func (c *testCluster) client(addrs ...string) *client.Client {
 			addrs = append(addrs, c.members[n.id])
 		}
 	}
-	cli, err := client.New(client.Config{Addresses: addrs, ClientID: "test"})
+	return c.clientAs("test", addrs...)
+}
+
+// clientAs is a client SDK holding a client certificate for id.
+func (c *testCluster) clientAs(id string, addrs ...string) *client.Client {
+	c.t.Helper()
+	if len(addrs) == 0 {
+		addrs = c.coordAddrs()
+	}
+	dial := client.TLSDialOptions(c.pki.Source(security.RoleClient, id))
+	cli, err := client.New(client.Config{Addresses: addrs, ClientID: id, DialOptions: dial})
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -182,6 +207,18 @@ func (c *testCluster) coordAddrs() []string {
 		out = append(out, c.members[n.id])
 	}
 	return out
+}
+
+// dial connects to addr with a certificate naming role/id.
+func (c *testCluster) dial(addr string, role security.Role, id string) *grpc.ClientConn {
+	c.t.Helper()
+	cc, err := grpc.NewClient(addr, security.DialOption(c.pki.Source(role, id)),
+		grpc.WithUnaryInterceptor(client.UnaryClientInterceptor()))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Cleanup(func() { _ = cc.Close() })
+	return cc
 }
 
 func freePorts(t *testing.T, n int) []int {

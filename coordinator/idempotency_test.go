@@ -6,12 +6,11 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	"github.com/arbiter-tx/arbiter/client"
+	"github.com/arbiter-tx/arbiter/internal/security"
 	"github.com/arbiter-tx/arbiter/participant"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 	"github.com/arbiter-tx/arbiter/proto/bankpb"
@@ -166,20 +165,9 @@ func TestUnknownOutcomeThenRetry(t *testing.T) {
 }
 
 func participantClient(t *testing.T, p *testParticipant) arbiterpb.ParticipantClient {
-	return arbiterpb.NewParticipantClient(dialT(t, p.addr))
+	return arbiterpb.NewParticipantClient(p.c.dial(p.addr, security.RoleCoordinator, "harness"))
 }
 
 func bankClient(t *testing.T, p *testParticipant) bankpb.BankClient {
-	return bankpb.NewBankClient(dialT(t, p.addr))
-}
-
-func dialT(t *testing.T, addr string) *grpc.ClientConn {
-	t.Helper()
-	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithUnaryInterceptor(client.UnaryClientInterceptor()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cc.Close() })
-	return cc
+	return bankpb.NewBankClient(p.c.dial(p.addr, security.RoleClient, "test"))
 }

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/arbiter-tx/arbiter/client"
+	"github.com/arbiter-tx/arbiter/internal/security"
 	"github.com/arbiter-tx/arbiter/participant"
 	"github.com/arbiter-tx/arbiter/participant/bank"
 	"github.com/arbiter-tx/arbiter/participant/embedded"
@@ -68,12 +69,13 @@ func (p *testParticipant) start() {
 	cfg := participant.DefaultConfig()
 	cfg.ID, cfg.Address, cfg.Coordinators = p.id, p.addr, p.c.coordAddrs()
 	cfg.ResolveInterval = 200 * time.Millisecond
+	cfg.TLS = p.c.pki.Source(security.RoleParticipant, p.id)
 	log := zaptest.NewLogger(p.t, zaptest.Level(testLogLevel())).With(zap.String("participant", p.id))
 	agent, err := participant.New(cfg, st, p.handler, log)
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	srv := grpc.NewServer(grpc.UnaryInterceptor(client.UnaryServerInterceptor()))
+	srv := grpc.NewServer(append(security.ServerOption(cfg.TLS), grpc.UnaryInterceptor(client.UnaryServerInterceptor()))...)
 	agent.RegisterService(srv)
 	bankpb.RegisterBankServer(srv, &bank.Service{Agent: agent, Store: st})
 	lis := listen(p.t, p.addr)

@@ -1,7 +1,6 @@
 package coordinator
 
 import (
-	"context"
 
 	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
@@ -51,11 +50,10 @@ func (c *Coordinator) startPhase2(ls *leaderState, txID string, out arbiterpb.Ou
 // deliver sends the decision to one participant until it acknowledges or
 // this node stops leading.
 func (c *Coordinator) deliver(ls *leaderState, txID, pid string, out arbiterpb.Outcome) {
-	req := &arbiterpb.DecisionRequest{TxId: txID, Term: ls.term}
 	attempts := 0
 	for b := c.newBackoff(); ls.ctx.Err() == nil; b.wait(ls.ctx) {
 		attempts++
-		err := c.sendDecision(ls.ctx, pid, out, req)
+		err := c.sendDecision(ls, pid, out, txID)
 		if err == nil {
 			c.delivered(ls, txID)
 			return
@@ -70,21 +68,6 @@ func (c *Coordinator) deliver(ls *leaderState, txID, pid string, out arbiterpb.O
 		}
 	}
 	c.abandon(txID)
-}
-
-func (c *Coordinator) sendDecision(ctx context.Context, pid string, out arbiterpb.Outcome, req *arbiterpb.DecisionRequest) error {
-	cli, err := c.participant(pid)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.RPCTimeout)
-	defer cancel()
-	if out == arbiterpb.Outcome_OUTCOME_COMMIT {
-		_, err = cli.Commit(ctx, req)
-	} else {
-		_, err = cli.Abort(ctx, req)
-	}
-	return err
 }
 
 func (c *Coordinator) delivered(ls *leaderState, txID string) {

@@ -22,6 +22,9 @@ func (c *Coordinator) Begin(ctx context.Context, req *arbiterpb.BeginRequest) (*
 		resp, err := forward[arbiterpb.BeginRequest, arbiterpb.BeginResponse](ctx, c, arbiterpb.Coordinator_Begin_FullMethodName, req)
 		return resp, toStatus(err)
 	}
+	if err := c.admit(); err != nil {
+		return nil, toStatus(err)
+	}
 	cmd := &arbiterpb.BeginCommand{
 		TxId:              newTxID(),
 		DeadlineUnixNanos: time.Now().Add(timeout).UnixNano(),

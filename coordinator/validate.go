@@ -29,11 +29,10 @@ func (c *Coordinator) validateBegin(req *arbiterpb.BeginRequest) (time.Duration,
 	case ms == 0:
 		return c.cfg.DefaultTimeout, nil
 	}
-	d := time.Duration(ms) * time.Millisecond
-	if d > c.cfg.MaxTimeout {
+	if ms > c.cfg.MaxTimeout.Milliseconds() { // compared before converting: a huge value would overflow
 		return 0, fmt.Errorf("%w: timeout_millis %d exceeds the maximum of %v", ErrInvalid, ms, c.cfg.MaxTimeout)
 	}
-	return d, nil
+	return time.Duration(ms) * time.Millisecond, nil
 }
 
 func (c *Coordinator) validateCommit(req *arbiterpb.CommitRequest) error {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/arbiter-tx/arbiter/client"
+	"github.com/arbiter-tx/arbiter/internal/security"
 	"github.com/arbiter-tx/arbiter/participant"
 	"github.com/arbiter-tx/arbiter/participant/embedded"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
@@ -19,7 +20,6 @@ import (
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 )
 
@@ -62,8 +62,9 @@ func startNode(t *testing.T, coord *fakeCoord, dir string, tweaks ...func(*parti
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &node{store: store, srv: grpc.NewServer(grpc.UnaryInterceptor(client.UnaryServerInterceptor()))}
 	cfg := participant.DefaultConfig()
+	cfg.TLS = coord.pki.Source(security.RoleParticipant, "p1")
+	n := &node{store: store, srv: grpc.NewServer(append(security.ServerOption(cfg.TLS), grpc.UnaryInterceptor(client.UnaryServerInterceptor()))...)}
 	cfg.ID, cfg.Address, cfg.Coordinators = "p1", lis.Addr().String(), []string{coord.addr}
 	cfg.ResolveInterval = 20 * time.Millisecond
 	for _, tweak := range tweaks {
@@ -74,7 +75,7 @@ func startNode(t *testing.T, coord *fakeCoord, dir string, tweaks ...func(*parti
 	}
 	n.agent.RegisterService(n.srv)
 	go func() { _ = n.srv.Serve(lis) }()
-	if n.conn, err = grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials())); err != nil {
+	if n.conn, err = grpc.NewClient(lis.Addr().String(), security.DialOption(coord.pki.Source(security.RoleCoordinator, "n1"))); err != nil {
 		t.Fatal(err)
 	}
 	n.pc = arbiterpb.NewParticipantClient(n.conn)

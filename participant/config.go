@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+
+	"github.com/arbiter-tx/arbiter/internal/security"
 )
 
 // Config configures an Agent. Start from DefaultConfig.
@@ -27,10 +29,17 @@ type Config struct {
 	// FallbackDeadline is the prepared deadline used when a Prepare carries
 	// none. It only schedules recovery; it never decides. Default 30s.
 	FallbackDeadline time.Duration
-	// DialOptions are used to dial the coordinators. Nil means insecure
-	// transport credentials plus client.UnaryClientInterceptor; a non-nil
-	// list replaces the defaults entirely (it must set credentials).
+	// DialOptions are used to dial the coordinators. Nil means TLS
+	// credentials over TLS (plaintext when TLS is nil) plus
+	// client.UnaryClientInterceptor; a non-nil list replaces the defaults
+	// entirely (it must set credentials).
 	DialOptions []grpc.DialOption
+	// TLS, when set, is this agent's certificate source (client.LoadTLS):
+	// it dials the coordinators with mutual TLS. Serve the agent's gRPC
+	// server with TLS too (security.ServerOption); whenever a call arrives
+	// over TLS, the agent accepts Prepare/Commit/Abort only from coordinator
+	// identities and Inspect only from coordinators and admins.
+	TLS *security.Source
 	// Failpoint, if not nil, is called at named crash points for fault
 	// injection: "prepare-before-durable", "prepare-after-durable",
 	// "commit-before-apply", "commit-after-apply", "vote-after-send".

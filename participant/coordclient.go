@@ -7,11 +7,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/arbiter-tx/arbiter/client"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 )
 
@@ -34,13 +32,7 @@ type coordClient struct {
 }
 
 func dialCoordinators(cfg Config) (*coordClient, error) {
-	opts := cfg.DialOptions
-	if opts == nil {
-		opts = []grpc.DialOption{
-			grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithUnaryInterceptor(client.UnaryClientInterceptor()),
-		}
-	}
+	opts := cfg.dialOptions()
 	c := &coordClient{timeout: cfg.RPCTimeout}
 	for _, addr := range cfg.Coordinators {
 		conn, err := grpc.NewClient(addr, opts...)

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arbiter-tx/arbiter/internal/security"
+	"github.com/arbiter-tx/arbiter/internal/security/sectest"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -19,6 +21,7 @@ type fakeCoord struct {
 	arbiterpb.UnimplementedCoordinatorServer
 	addr string
 	srv  *grpc.Server
+	pki  *sectest.PKI // the fake and every test participant use mutual TLS
 
 	mu        sync.Mutex
 	registers int
@@ -35,7 +38,9 @@ func startFakeCoord(t *testing.T) *fakeCoord {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fakeCoord{addr: lis.Addr().String(), srv: grpc.NewServer(), resolves: map[string]int{}}
+	pki := sectest.New(t)
+	srv := grpc.NewServer(security.ServerOption(pki.Source(security.RoleCoordinator, "fake"))...)
+	f := &fakeCoord{addr: lis.Addr().String(), srv: srv, pki: pki, resolves: map[string]int{}}
 	arbiterpb.RegisterCoordinatorServer(f.srv, f)
 	go func() { _ = f.srv.Serve(lis) }()
 	t.Cleanup(f.srv.Stop)

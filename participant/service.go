@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/arbiter-tx/arbiter/internal/security"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
@@ -31,6 +32,9 @@ func voteNo(reason string) *arbiterpb.PrepareResponse {
 // Errors reading local state are returned as gRPC errors (the coordinator
 // retries); errors of the local work are no votes.
 func (s *service[T]) Prepare(ctx context.Context, req *arbiterpb.PrepareRequest) (*arbiterpb.PrepareResponse, error) {
+	if err := s.a.authorize(ctx, "Prepare", security.RoleCoordinator); err != nil {
+		return nil, err
+	}
 	if req.GetTxId() == "" {
 		return nil, status.Error(codes.InvalidArgument, "tx_id is required")
 	}
@@ -127,11 +131,17 @@ func (a *Agent[T]) deadline(unixNanos int64) time.Time {
 
 // Commit applies a prepared transaction after checking the fencing term.
 func (s *service[T]) Commit(ctx context.Context, req *arbiterpb.DecisionRequest) (*arbiterpb.DecisionResponse, error) {
+	if err := s.a.authorize(ctx, "Commit", security.RoleCoordinator); err != nil {
+		return nil, err
+	}
 	return s.decide(ctx, req, s.a.commit)
 }
 
 // Abort discards a transaction after checking the fencing term.
 func (s *service[T]) Abort(ctx context.Context, req *arbiterpb.DecisionRequest) (*arbiterpb.DecisionResponse, error) {
+	if err := s.a.authorize(ctx, "Abort", security.RoleCoordinator); err != nil {
+		return nil, err
+	}
 	return s.decide(ctx, req, s.a.abort)
 }
 
@@ -151,6 +161,9 @@ func (s *service[T]) decide(ctx context.Context, req *arbiterpb.DecisionRequest,
 
 // Inspect lists prepared transactions, the highest term and the counters.
 func (s *service[T]) Inspect(ctx context.Context, _ *arbiterpb.InspectRequest) (*arbiterpb.InspectResponse, error) {
+	if err := s.a.authorize(ctx, "Inspect", security.RoleCoordinator, security.RoleAdmin); err != nil {
+		return nil, err
+	}
 	prepared, err := s.a.res.Prepared(ctx)
 	if err != nil {
 		return nil, StatusError(err)

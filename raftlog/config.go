@@ -6,6 +6,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"github.com/arbiter-tx/arbiter/internal/security"
 )
 
 // Peer is one voting member of the cluster.
@@ -57,6 +59,10 @@ type Config struct {
 	// ApplyTimeout bounds Apply, Barrier and VerifyLeader when the context
 	// has no earlier deadline.
 	ApplyTimeout time.Duration
+	// TLS, when set, carries Raft traffic over mutual TLS (see tls.go):
+	// both ends must hold a certificate from its CA naming a coordinator
+	// identity. Nil means plaintext TCP (an explicit --insecure).
+	TLS *security.Source
 }
 
 // DefaultConfig returns low-latency defaults for a cluster on a fast

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -85,6 +86,10 @@ func (n *Node) open(deps Deps) error {
 	}
 	r, err := raft.NewRaft(rc, n.fsm, cached, n.deps.Stable, n.deps.Snaps, n.deps.Transport)
 	if err != nil {
+		if strings.Contains(err.Error(), "snapshot") {
+			return fmt.Errorf("raftlog: start raft: %w: refusing to start on partial state; the restore error is logged above "+
+				"(move the bad snapshot out of %s/snapshots, or rebuild this node's data dir from a healthy replica)", err, n.cfg.DataDir)
+		}
 		return fmt.Errorf("raftlog: start raft: %w", err)
 	}
 	n.raft = r
@@ -143,6 +148,9 @@ func (n *Node) own(c any) {
 }
 
 func newTCPTransport(cfg Config, hl hclog.Logger) (*raft.NetworkTransport, error) {
+	if cfg.TLS != nil {
+		return newTLSTransport(cfg, hl)
+	}
 	adv, err := net.ResolveTCPAddr("tcp", cfg.advertise())
 	if err != nil {
 		return nil, fmt.Errorf("raftlog: advertise address %q: %w", cfg.advertise(), err)

@@ -12,12 +12,12 @@ import (
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/arbiter-tx/arbiter/cmd/internal/debugserver"
 	"github.com/arbiter-tx/arbiter/coordinator"
+	"github.com/arbiter-tx/arbiter/internal/security"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 	"github.com/arbiter-tx/arbiter/raftlog"
 )
@@ -26,6 +26,7 @@ type serveFlags struct {
 	id, raftAddr, grpcAddr, peers, dataDir, logLevel, pprofAddr string
 	coord                                                       coordinator.Config
 	raft                                                        raftlog.Config
+	tls                                                         tlsFlags
 }
 
 func serveCmd() *cobra.Command {
@@ -59,6 +60,9 @@ the state in --data-dir. Every flag can also be set as ARBITER_<FLAG>
 	fs.DurationVar(&f.coord.MaxTimeout, "max-timeout", f.coord.MaxTimeout, "longest transaction lifetime Begin accepts")
 	fs.IntVar(&f.coord.MaxPayloadBytes, "max-payload-bytes", f.coord.MaxPayloadBytes, "largest branch payload accepted")
 	fs.IntVar(&f.coord.MaxBranches, "max-branches", f.coord.MaxBranches, "most participants in one transaction")
+	fs.IntVar(&f.coord.MaxInFlight, "max-in-flight", f.coord.MaxInFlight, "most undecided transactions on the leader; past it Begin fails with RESOURCE_EXHAUSTED (0: no limit)")
+	fs.IntVar(&f.coord.MaxMessageBytes, "max-message-bytes", f.coord.MaxMessageBytes, "largest gRPC request the node accepts (bigger ones fail with RESOURCE_EXHAUSTED)")
+	f.tls.register(fs, "arbiter://coordinator/<id>, also presented to peers for Raft")
 	fs.DurationVar(&f.raft.HeartbeatTimeout, "heartbeat-timeout", f.raft.HeartbeatTimeout, "Raft heartbeat timeout")
 	fs.DurationVar(&f.raft.ElectionTimeout, "election-timeout", f.raft.ElectionTimeout, "Raft election timeout")
 	return cmd
@@ -74,12 +78,17 @@ func serve(f serveFlags) error {
 		return err
 	}
 	debugserver.ServePprof(f.pprofAddr, log)
+	src, err := f.tls.load(log)
+	if err != nil {
+		return err
+	}
+	f.raft.TLS = src
 	node, err := raftlog.Open(f.raft, log)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = node.Close() }()
-	f.coord.DialOptions = []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	f.coord.DialOptions = []grpc.DialOption{security.DialOption(src)}
 	if err := withFailpoints(&f.coord, log); err != nil {
 		return err
 	}
@@ -89,7 +98,7 @@ func serve(f serveFlags) error {
 	}
 	co.Start()
 	defer co.Close()
-	return serveGRPC(f.grpcAddr, co, node, log)
+	return serveGRPC(f.grpcAddr, co, node, src, log)
 }
 
 // fill derives the Raft config and the addresses from the flags.
@@ -114,17 +123,18 @@ func (f *serveFlags) fill() error {
 	return f.raft.Validate()
 }
 
-func serveGRPC(addr string, co *coordinator.Coordinator, node *raftlog.Node, log *zap.Logger) error {
+func serveGRPC(addr string, co *coordinator.Coordinator, node *raftlog.Node, src *security.Source, log *zap.Logger) error {
 	lis, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on --grpc-addr %s: %w", addr, err)
 	}
-	srv := grpc.NewServer()
+	srv := grpc.NewServer(append(security.ServerOption(src), co.ServerOptions()...)...)
 	arbiterpb.RegisterCoordinatorServer(srv, co)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	watch(ctx, src, log)
 	go trackHealth(ctx, hs, node)
 	go func() {
 		<-ctx.Done()

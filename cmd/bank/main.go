@@ -20,6 +20,7 @@ import (
 
 	"github.com/arbiter-tx/arbiter/client"
 	"github.com/arbiter-tx/arbiter/cmd/internal/debugserver"
+	"github.com/arbiter-tx/arbiter/internal/security"
 	"github.com/arbiter-tx/arbiter/participant"
 	"github.com/arbiter-tx/arbiter/participant/bank"
 	"github.com/arbiter-tx/arbiter/participant/embedded"
@@ -30,6 +31,7 @@ type flags struct {
 	id, listen, advertise, coordinators, dataDir, logLevel, pprofAddr string
 	accounts                                                          int
 	opening                                                           int64
+	tls                                                               tlsFlags
 }
 
 func main() {
@@ -43,6 +45,7 @@ func main() {
 	flag.Int64Var(&f.opening, "opening-balance", 1000, "opening balance of each new account")
 	flag.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	flag.StringVar(&f.pprofAddr, "pprof-addr", "", "host:port serving Go's profiler at /debug/pprof (off when empty)")
+	f.tls.register()
 	flag.Parse()
 	if err := run(f); err != nil {
 		fmt.Fprintln(os.Stderr, "bank:", err)
@@ -83,6 +86,14 @@ func serve(ctx context.Context, f flags, st *embedded.Store, log *zap.Logger) er
 		cfg.Address = f.listen
 	}
 	cfg.Coordinators = strings.Split(f.coordinators, ",")
+	src, err := f.tls.load(log)
+	if err != nil {
+		return err
+	}
+	cfg.TLS = src
+	if src != nil {
+		src.WatchSIGHUP(ctx, log)
+	}
 	if err := withFailpoints(&cfg, log); err != nil {
 		return err
 	}
@@ -95,7 +106,8 @@ func serve(ctx context.Context, f flags, st *embedded.Store, log *zap.Logger) er
 	if err != nil {
 		return fmt.Errorf("listen on --listen %s: %w", f.listen, err)
 	}
-	srv := grpc.NewServer(grpc.UnaryInterceptor(client.UnaryServerInterceptor()))
+	srv := grpc.NewServer(append(security.ServerOption(src), grpc.MaxRecvMsgSize(f.tls.maxMessageBytes),
+		grpc.UnaryInterceptor(client.UnaryServerInterceptor()))...)
 	agent.RegisterService(srv)
 	bankpb.RegisterBankServer(srv, &bank.Service{Agent: agent, Store: st})
 	go func() {

@@ -46,7 +46,7 @@ func startArbiter(ctx context.Context, name, binDir, dir string, nCoords, nParts
 	})
 	if err != nil {
 		s.stop()
-		return nil, fmt.Errorf("%s: %w (logs in %s)", name, err, dir)
+		return nil, fmt.Errorf("%s: %w (process logs in %s; rerun with --keep to keep them)", name, err, dir)
 	}
 	return s, nil
 }
@@ -77,7 +77,7 @@ func startFloor(ctx context.Context, binDir, dir string, nParts int) (*system, e
 	}
 	if err := poll(ctx, 30*time.Second, s.floorReady); err != nil {
 		s.stop()
-		return nil, fmt.Errorf("floor: %w (logs in %s)", err, dir)
+		return nil, fmt.Errorf("floor: %w (process logs in %s; rerun with --keep to keep them)", err, dir)
 	}
 	return s, nil
 }

@@ -65,6 +65,7 @@ func run(ctx context.Context, o options) (bool, error) {
 	}
 	defer c.Stop()
 	fmt.Println("demo: started coordinators n1 n2 n3 and participants bank1 bank2 bank3")
+	fmt.Printf("demo: every connection (client, Raft, coordinator-participant) uses mutual TLS; CA and certificates in %s\n", c.CertDir())
 	s, err := runScenario(ctx, c, o)
 	if err != nil {
 		fmt.Printf("demo: logs are in %s\n", dir)

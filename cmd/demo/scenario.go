@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"google.golang.org/grpc"
 	"sync"
 	"time"
 
@@ -26,7 +27,11 @@ func runScenario(ctx context.Context, c *cluster.Cluster, o options) (*summary, 
 		return nil, err
 	}
 	fmt.Printf("demo: cluster up; total balance %d across %d banks\n", before, len(c.Banks))
-	cli, err := client.New(client.Config{Addresses: c.CoordAddrs(), ClientID: "demo"})
+	creds, err := c.DialOption("demo")
+	if err != nil {
+		return nil, err
+	}
+	cli, err := client.New(client.Config{Addresses: c.CoordAddrs(), ClientID: "demo", DialOptions: []grpc.DialOption{creds}})
 	if err != nil {
 		return nil, err
 	}
@@ -35,13 +40,13 @@ func runScenario(ctx context.Context, c *cluster.Cluster, o options) (*summary, 
 	mon := newMonitor(c)
 	go mon.run(ctx)
 	defer mon.stop()
-	work(ctx, c, cli, o, s, mon)
+	work(ctx, c, cli, creds, o, s, mon)
 	s.LeaderChanges = mon.changes()
 	return s, settle(ctx, c, cli, s)
 }
 
 // work runs the workers and the fault schedule, printing progress.
-func work(ctx context.Context, c *cluster.Cluster, cli *client.Client, o options, s *summary, mon *monitor) {
+func work(ctx context.Context, c *cluster.Cluster, cli *client.Client, creds grpc.DialOption, o options, s *summary, mon *monitor) {
 	wctx, cancel := context.WithTimeout(ctx, o.duration)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -49,7 +54,7 @@ func work(ctx context.Context, c *cluster.Cluster, cli *client.Client, o options
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			newWorker(i, c, cli, o.accounts, s).loop(wctx)
+			newWorker(i, c, cli, creds, o.accounts, s).loop(wctx)
 		}()
 	}
 	wg.Add(1)

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/arbiter-tx/arbiter/client"
 	"github.com/arbiter-tx/arbiter/jepsen/cluster"
@@ -30,10 +29,10 @@ type worker struct {
 	rng      *rand.Rand
 }
 
-func newWorker(id int, c *cluster.Cluster, cli *client.Client, accounts int, s *summary) *worker {
+func newWorker(id int, c *cluster.Cluster, cli *client.Client, creds grpc.DialOption, accounts int, s *summary) *worker {
 	w := &worker{id: id, c: c, cli: cli, accounts: accounts, s: s, rng: rand.New(rand.NewPCG(uint64(id), 42))}
 	for _, b := range c.Banks {
-		cc, err := grpc.NewClient(b.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		cc, err := grpc.NewClient(b.Addr, creds,
 			grpc.WithUnaryInterceptor(client.UnaryClientInterceptor()))
 		if err != nil {
 			panic(err) // only fails on a malformed address, which New never makes

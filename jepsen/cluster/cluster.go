@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/arbiter-tx/arbiter/internal/security"
 )
 
 // Options shape a local cluster.
@@ -33,6 +35,10 @@ type Options struct {
 	CoordArgs []string
 	// Net places the processes; nil means all on 127.0.0.1.
 	Net Network
+	// Insecure runs every process in plaintext (--insecure). By default
+	// the cluster makes a CA in Dir/certs and every process uses mutual
+	// TLS; clients get certificates with Cluster.DialOption.
+	Insecure bool
 	// Advertise, if set, gives the address a bank registers with the
 	// coordinators instead of its own (a proxy in front of it).
 	Advertise func(bank, addr string) (string, error)
@@ -64,6 +70,11 @@ type Cluster struct {
 	Coords []*Proc
 	Banks  []*Proc
 	opts   Options
+
+	ca      *security.CA // nil with Options.Insecure
+	certDir string
+	hosts   []string
+	admin   *security.Source // used by the cluster's own queries
 }
 
 // Build compiles the arbiter and bank binaries into binDir. It runs from
@@ -133,6 +144,7 @@ func New(opts Options) (*Cluster, error) {
 			"--log-level", opts.LogLevel}, opts.CoordArgs...)
 		c.Coords = append(c.Coords, p)
 	}
+	var advertised []string
 	for i := range opts.Banks {
 		id := fmt.Sprintf("bank%d", i+1)
 		p := c.proc(id, fmt.Sprintf("%s:%d", opts.Net.Host(id), ports[2*nc+i]), "bank", opts.BankEnv)
@@ -145,10 +157,11 @@ func New(opts Options) (*Cluster, error) {
 				return nil, err
 			}
 			p.args = append(p.args, "--advertise", adv)
+			advertised = append(advertised, adv)
 		}
 		c.Banks = append(c.Banks, p)
 	}
-	return c, nil
+	return c, c.setupTLS(advertised)
 }
 
 func (c *Cluster) proc(name, addr, bin string, env []string) *Proc {

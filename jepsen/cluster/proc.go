@@ -8,6 +8,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/arbiter-tx/arbiter/internal/security"
 )
 
 // Proc is one process of the cluster, restartable with the same arguments,
@@ -21,6 +23,7 @@ type Proc struct {
 	args    []string
 	env     []string
 	net     Network
+	tls     *security.Source // the cluster's admin certificate, for queries; nil: plaintext
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd

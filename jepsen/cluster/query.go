@@ -6,19 +6,19 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/arbiter-tx/arbiter/internal/security"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 	"github.com/arbiter-tx/arbiter/proto/bankpb"
 )
 
-func dial(addr string) (*grpc.ClientConn, error) {
-	return grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+func dial(p *Proc) (*grpc.ClientConn, error) {
+	return grpc.NewClient(p.Addr, security.DialOption(p.tls))
 }
 
 // ClusterInfo asks one coordinator for its view.
 func ClusterInfo(ctx context.Context, p *Proc) (*arbiterpb.ClusterResponse, error) {
-	cc, err := dial(p.Addr)
+	cc, err := dial(p)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +59,7 @@ func (c *Cluster) WaitLeader(ctx context.Context) (*Proc, error) {
 
 // Inspect asks one participant for its prepared transactions.
 func Inspect(ctx context.Context, p *Proc) (*arbiterpb.InspectResponse, error) {
-	cc, err := dial(p.Addr)
+	cc, err := dial(p)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +71,7 @@ func Inspect(ctx context.Context, p *Proc) (*arbiterpb.InspectResponse, error) {
 
 // Balances reads one bank's committed balances.
 func Balances(ctx context.Context, p *Proc) (*bankpb.BalancesResponse, error) {
-	cc, err := dial(p.Addr)
+	cc, err := dial(p)
 	if err != nil {
 		return nil, err
 	}

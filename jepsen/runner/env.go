@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/arbiter-tx/arbiter/client"
 	"github.com/arbiter-tx/arbiter/jepsen/cluster"
@@ -59,8 +58,12 @@ func (e *env) advertise(bank, addr string) (string, error) {
 }
 
 func (e *env) dialBanks() error {
+	creds, err := e.cluster.DialOption("jepsen")
+	if err != nil {
+		return err
+	}
 	for _, b := range e.cluster.Banks {
-		cc, err := grpc.NewClient(b.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		cc, err := grpc.NewClient(b.Addr, creds,
 			grpc.WithUnaryInterceptor(client.UnaryClientInterceptor()))
 		if err != nil {
 			return err

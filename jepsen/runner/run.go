@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"google.golang.org/grpc"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -100,7 +101,12 @@ func (e *env) start(ctx context.Context) error {
 	if err := e.waitReady(wctx); err != nil {
 		return err
 	}
-	cli, err := client.New(client.Config{Addresses: e.cluster.CoordAddrs(), ClientID: "jepsen", AttemptTimeout: 2 * time.Second})
+	creds, err := e.cluster.DialOption("jepsen")
+	if err != nil {
+		return err
+	}
+	cli, err := client.New(client.Config{Addresses: e.cluster.CoordAddrs(), ClientID: "jepsen", AttemptTimeout: 2 * time.Second,
+		DialOptions: []grpc.DialOption{creds}})
 	if err != nil {
 		return err
 	}

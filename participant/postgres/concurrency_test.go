@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -18,6 +19,8 @@ func TestPreparedRowLockBlocksUntilCommit(t *testing.T) {
 	e := newEnv(t, sharedServer(t).DSN)
 	s := e.open(t, postgres.Options{LockTimeout: time.Second})
 	e.store = s
+	_, err := e.pool.Exec(bg, "INSERT INTO "+e.accounts()+" VALUES ('a', 0)")
+	must(t, err)
 	e.prepared(t, "t1", "a", 10)
 
 	tx2, err := s.Begin(bg, "t2")
@@ -25,7 +28,7 @@ func TestPreparedRowLockBlocksUntilCommit(t *testing.T) {
 	start := time.Now()
 	_, err = tx2.Exec(bg, "UPDATE "+e.accounts()+" SET n = n + 1 WHERE id = 'a'")
 	var pgErr *pgconn.PgError
-	if !asPgErr(err, &pgErr) || pgErr.Code != "55P03" || time.Since(start) < 900*time.Millisecond {
+	if !errors.As(err, &pgErr) || pgErr.Code != "55P03" || time.Since(start) < 900*time.Millisecond {
 		t.Fatalf("UPDATE of a prepared row = %v after %v, want lock_timeout (55P03) after 1s", err, time.Since(start))
 	}
 	must(t, s.Rollback(bg, "t2", tx2))
@@ -56,9 +59,9 @@ func TestPreparedRowLockBlocksUntilCommit(t *testing.T) {
 // Commit, with a short lock_timeout: the losers of a lock wait vote no and
 // retry under a new transaction ID. Nothing deadlocks, nothing is lost.
 func TestConcurrentIncrementsNoLostUpdate(t *testing.T) {
-	const workers = 16
+	const workers = 12
 	e := newEnv(t, sharedServer(t).DSN)
-	s := e.open(t, postgres.Options{LockTimeout: 200 * time.Millisecond})
+	s := e.open(t, postgres.Options{LockTimeout: 100 * time.Millisecond})
 	_, err := e.pool.Exec(bg, "INSERT INTO "+e.accounts()+" VALUES ('c', 0)")
 	must(t, err)
 	var retries atomic.Int64
@@ -78,6 +81,9 @@ func TestConcurrentIncrementsNoLostUpdate(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	if retries.Load() == 0 {
+		t.Error("no lock wait timed out: the test did not exercise lock_timeout")
+	}
 	if v := e.value(t, "c"); v != workers {
 		t.Fatalf("counter = %d after %d committed increments, want %d", v, workers, workers)
 	}
@@ -100,7 +106,8 @@ func increment(e *env, s *postgres.Store, txID string) error {
 	}
 	if err != nil {
 		_ = s.Rollback(bg, txID, tx)
-		return errorsJoin(err, s.Abort(bg, txID))
+		return errors.Join(err, s.Abort(bg, txID))
 	}
+	time.Sleep(300 * time.Millisecond) // the decision arrives after lock_timeout
 	return s.Commit(bg, txID)
 }

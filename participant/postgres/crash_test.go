@@ -1,18 +1,12 @@
 package postgres_test
 
 import (
-	"errors"
 	"testing"
 	"time"
 
 	"github.com/arbiter-tx/arbiter/participant"
 	"github.com/arbiter-tx/arbiter/participant/postgres/pgtest"
-	"github.com/jackc/pgx/v5/pgconn"
 )
-
-func asPgErr(err error, target **pgconn.PgError) bool { return errors.As(err, target) }
-
-func errorsJoin(errs ...error) error { return errors.Join(errs...) }
 
 // PostgreSQL killed (pg_ctl stop -m immediate) after PREPARE: the prepared
 // transaction survives the WAL replay, is listed, keeps its deadline and

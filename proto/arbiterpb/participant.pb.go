@@ -281,6 +281,217 @@ func (*DecisionResponse) Descriptor() ([]byte, []int) {
 	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{3}
 }
 
+type DecisionItem struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	TxId  string                 `protobuf:"bytes,1,opt,name=tx_id,json=txId,proto3" json:"tx_id,omitempty"`
+	// outcome is OUTCOME_COMMIT or OUTCOME_ABORT (values from types.proto).
+	Outcome       Outcome `protobuf:"varint,2,opt,name=outcome,proto3,enum=arbiter.v1.Outcome" json:"outcome,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DecisionItem) Reset() {
+	*x = DecisionItem{}
+	mi := &file_arbiter_v1_participant_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecisionItem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecisionItem) ProtoMessage() {}
+
+func (x *DecisionItem) ProtoReflect() protoreflect.Message {
+	mi := &file_arbiter_v1_participant_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecisionItem.ProtoReflect.Descriptor instead.
+func (*DecisionItem) Descriptor() ([]byte, []int) {
+	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *DecisionItem) GetTxId() string {
+	if x != nil {
+		return x.TxId
+	}
+	return ""
+}
+
+func (x *DecisionItem) GetOutcome() Outcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return Outcome_OUTCOME_UNKNOWN
+}
+
+type DecideBatchRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Items []*DecisionItem        `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	// term fences the whole batch, as DecisionRequest.term does.
+	Term          uint64 `protobuf:"varint,2,opt,name=term,proto3" json:"term,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DecideBatchRequest) Reset() {
+	*x = DecideBatchRequest{}
+	mi := &file_arbiter_v1_participant_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecideBatchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecideBatchRequest) ProtoMessage() {}
+
+func (x *DecideBatchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_arbiter_v1_participant_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecideBatchRequest.ProtoReflect.Descriptor instead.
+func (*DecideBatchRequest) Descriptor() ([]byte, []int) {
+	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *DecideBatchRequest) GetItems() []*DecisionItem {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *DecideBatchRequest) GetTerm() uint64 {
+	if x != nil {
+		return x.Term
+	}
+	return 0
+}
+
+type DecisionResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	TxId  string                 `protobuf:"bytes,1,opt,name=tx_id,json=txId,proto3" json:"tx_id,omitempty"`
+	// code is the gRPC status code applying this item gave (0 = OK).
+	Code          int32  `protobuf:"varint,2,opt,name=code,proto3" json:"code,omitempty"`
+	Message       string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DecisionResult) Reset() {
+	*x = DecisionResult{}
+	mi := &file_arbiter_v1_participant_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecisionResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecisionResult) ProtoMessage() {}
+
+func (x *DecisionResult) ProtoReflect() protoreflect.Message {
+	mi := &file_arbiter_v1_participant_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecisionResult.ProtoReflect.Descriptor instead.
+func (*DecisionResult) Descriptor() ([]byte, []int) {
+	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *DecisionResult) GetTxId() string {
+	if x != nil {
+		return x.TxId
+	}
+	return ""
+}
+
+func (x *DecisionResult) GetCode() int32 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *DecisionResult) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+type DecideBatchResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Results       []*DecisionResult      `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DecideBatchResponse) Reset() {
+	*x = DecideBatchResponse{}
+	mi := &file_arbiter_v1_participant_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecideBatchResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecideBatchResponse) ProtoMessage() {}
+
+func (x *DecideBatchResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_arbiter_v1_participant_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecideBatchResponse.ProtoReflect.Descriptor instead.
+func (*DecideBatchResponse) Descriptor() ([]byte, []int) {
+	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *DecideBatchResponse) GetResults() []*DecisionResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
 type InspectRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -289,7 +500,7 @@ type InspectRequest struct {
 
 func (x *InspectRequest) Reset() {
 	*x = InspectRequest{}
-	mi := &file_arbiter_v1_participant_proto_msgTypes[4]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -301,7 +512,7 @@ func (x *InspectRequest) String() string {
 func (*InspectRequest) ProtoMessage() {}
 
 func (x *InspectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_participant_proto_msgTypes[4]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -314,7 +525,7 @@ func (x *InspectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InspectRequest.ProtoReflect.Descriptor instead.
 func (*InspectRequest) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{4}
+	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{8}
 }
 
 type PreparedTx struct {
@@ -327,7 +538,7 @@ type PreparedTx struct {
 
 func (x *PreparedTx) Reset() {
 	*x = PreparedTx{}
-	mi := &file_arbiter_v1_participant_proto_msgTypes[5]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -339,7 +550,7 @@ func (x *PreparedTx) String() string {
 func (*PreparedTx) ProtoMessage() {}
 
 func (x *PreparedTx) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_participant_proto_msgTypes[5]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -352,7 +563,7 @@ func (x *PreparedTx) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreparedTx.ProtoReflect.Descriptor instead.
 func (*PreparedTx) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{5}
+	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *PreparedTx) GetTxId() string {
@@ -382,7 +593,7 @@ type InspectResponse struct {
 
 func (x *InspectResponse) Reset() {
 	*x = InspectResponse{}
-	mi := &file_arbiter_v1_participant_proto_msgTypes[6]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -394,7 +605,7 @@ func (x *InspectResponse) String() string {
 func (*InspectResponse) ProtoMessage() {}
 
 func (x *InspectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_participant_proto_msgTypes[6]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -407,7 +618,7 @@ func (x *InspectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InspectResponse.ProtoReflect.Descriptor instead.
 func (*InspectResponse) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{6}
+	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *InspectResponse) GetParticipantId() string {
@@ -450,7 +661,7 @@ var File_arbiter_v1_participant_proto protoreflect.FileDescriptor
 const file_arbiter_v1_participant_proto_rawDesc = "" +
 	"\n" +
 	"\x1carbiter/v1/participant.proto\x12\n" +
-	"arbiter.v1\"\x83\x01\n" +
+	"arbiter.v1\x1a\x16arbiter/v1/types.proto\"\x83\x01\n" +
 	"\x0ePrepareRequest\x12\x13\n" +
 	"\x05tx_id\x18\x01 \x01(\tR\x04txId\x12\x18\n" +
 	"\apayload\x18\x02 \x01(\fR\apayload\x12.\n" +
@@ -462,7 +673,19 @@ const file_arbiter_v1_participant_proto_rawDesc = "" +
 	"\x0fDecisionRequest\x12\x13\n" +
 	"\x05tx_id\x18\x01 \x01(\tR\x04txId\x12\x12\n" +
 	"\x04term\x18\x02 \x01(\x04R\x04term\"\x12\n" +
-	"\x10DecisionResponse\"\x10\n" +
+	"\x10DecisionResponse\"R\n" +
+	"\fDecisionItem\x12\x13\n" +
+	"\x05tx_id\x18\x01 \x01(\tR\x04txId\x12-\n" +
+	"\aoutcome\x18\x02 \x01(\x0e2\x13.arbiter.v1.OutcomeR\aoutcome\"X\n" +
+	"\x12DecideBatchRequest\x12.\n" +
+	"\x05items\x18\x01 \x03(\v2\x18.arbiter.v1.DecisionItemR\x05items\x12\x12\n" +
+	"\x04term\x18\x02 \x01(\x04R\x04term\"S\n" +
+	"\x0eDecisionResult\x12\x13\n" +
+	"\x05tx_id\x18\x01 \x01(\tR\x04txId\x12\x12\n" +
+	"\x04code\x18\x02 \x01(\x05R\x04code\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"K\n" +
+	"\x13DecideBatchResponse\x124\n" +
+	"\aresults\x18\x01 \x03(\v2\x1a.arbiter.v1.DecisionResultR\aresults\"\x10\n" +
 	"\x0eInspectRequest\"Q\n" +
 	"\n" +
 	"PreparedTx\x12\x13\n" +
@@ -477,11 +700,12 @@ const file_arbiter_v1_participant_proto_rawDesc = "" +
 	"\x04Vote\x12\x10\n" +
 	"\fVOTE_UNKNOWN\x10\x00\x12\f\n" +
 	"\bVOTE_YES\x10\x01\x12\v\n" +
-	"\aVOTE_NO\x10\x022\x9e\x02\n" +
+	"\aVOTE_NO\x10\x022\xee\x02\n" +
 	"\vParticipant\x12B\n" +
 	"\aPrepare\x12\x1a.arbiter.v1.PrepareRequest\x1a\x1b.arbiter.v1.PrepareResponse\x12C\n" +
 	"\x06Commit\x12\x1b.arbiter.v1.DecisionRequest\x1a\x1c.arbiter.v1.DecisionResponse\x12B\n" +
-	"\x05Abort\x12\x1b.arbiter.v1.DecisionRequest\x1a\x1c.arbiter.v1.DecisionResponse\x12B\n" +
+	"\x05Abort\x12\x1b.arbiter.v1.DecisionRequest\x1a\x1c.arbiter.v1.DecisionResponse\x12N\n" +
+	"\vDecideBatch\x12\x1e.arbiter.v1.DecideBatchRequest\x1a\x1f.arbiter.v1.DecideBatchResponse\x12B\n" +
 	"\aInspect\x12\x1a.arbiter.v1.InspectRequest\x1a\x1b.arbiter.v1.InspectResponseB/Z-github.com/arbiter-tx/arbiter/proto/arbiterpbb\x06proto3"
 
 var (
@@ -497,33 +721,43 @@ func file_arbiter_v1_participant_proto_rawDescGZIP() []byte {
 }
 
 var file_arbiter_v1_participant_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_arbiter_v1_participant_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_arbiter_v1_participant_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_arbiter_v1_participant_proto_goTypes = []any{
-	(Vote)(0),                // 0: arbiter.v1.Vote
-	(*PrepareRequest)(nil),   // 1: arbiter.v1.PrepareRequest
-	(*PrepareResponse)(nil),  // 2: arbiter.v1.PrepareResponse
-	(*DecisionRequest)(nil),  // 3: arbiter.v1.DecisionRequest
-	(*DecisionResponse)(nil), // 4: arbiter.v1.DecisionResponse
-	(*InspectRequest)(nil),   // 5: arbiter.v1.InspectRequest
-	(*PreparedTx)(nil),       // 6: arbiter.v1.PreparedTx
-	(*InspectResponse)(nil),  // 7: arbiter.v1.InspectResponse
+	(Vote)(0),                   // 0: arbiter.v1.Vote
+	(*PrepareRequest)(nil),      // 1: arbiter.v1.PrepareRequest
+	(*PrepareResponse)(nil),     // 2: arbiter.v1.PrepareResponse
+	(*DecisionRequest)(nil),     // 3: arbiter.v1.DecisionRequest
+	(*DecisionResponse)(nil),    // 4: arbiter.v1.DecisionResponse
+	(*DecisionItem)(nil),        // 5: arbiter.v1.DecisionItem
+	(*DecideBatchRequest)(nil),  // 6: arbiter.v1.DecideBatchRequest
+	(*DecisionResult)(nil),      // 7: arbiter.v1.DecisionResult
+	(*DecideBatchResponse)(nil), // 8: arbiter.v1.DecideBatchResponse
+	(*InspectRequest)(nil),      // 9: arbiter.v1.InspectRequest
+	(*PreparedTx)(nil),          // 10: arbiter.v1.PreparedTx
+	(*InspectResponse)(nil),     // 11: arbiter.v1.InspectResponse
+	(Outcome)(0),                // 12: arbiter.v1.Outcome
 }
 var file_arbiter_v1_participant_proto_depIdxs = []int32{
-	0, // 0: arbiter.v1.PrepareResponse.vote:type_name -> arbiter.v1.Vote
-	6, // 1: arbiter.v1.InspectResponse.prepared:type_name -> arbiter.v1.PreparedTx
-	1, // 2: arbiter.v1.Participant.Prepare:input_type -> arbiter.v1.PrepareRequest
-	3, // 3: arbiter.v1.Participant.Commit:input_type -> arbiter.v1.DecisionRequest
-	3, // 4: arbiter.v1.Participant.Abort:input_type -> arbiter.v1.DecisionRequest
-	5, // 5: arbiter.v1.Participant.Inspect:input_type -> arbiter.v1.InspectRequest
-	2, // 6: arbiter.v1.Participant.Prepare:output_type -> arbiter.v1.PrepareResponse
-	4, // 7: arbiter.v1.Participant.Commit:output_type -> arbiter.v1.DecisionResponse
-	4, // 8: arbiter.v1.Participant.Abort:output_type -> arbiter.v1.DecisionResponse
-	7, // 9: arbiter.v1.Participant.Inspect:output_type -> arbiter.v1.InspectResponse
-	6, // [6:10] is the sub-list for method output_type
-	2, // [2:6] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	0,  // 0: arbiter.v1.PrepareResponse.vote:type_name -> arbiter.v1.Vote
+	12, // 1: arbiter.v1.DecisionItem.outcome:type_name -> arbiter.v1.Outcome
+	5,  // 2: arbiter.v1.DecideBatchRequest.items:type_name -> arbiter.v1.DecisionItem
+	7,  // 3: arbiter.v1.DecideBatchResponse.results:type_name -> arbiter.v1.DecisionResult
+	10, // 4: arbiter.v1.InspectResponse.prepared:type_name -> arbiter.v1.PreparedTx
+	1,  // 5: arbiter.v1.Participant.Prepare:input_type -> arbiter.v1.PrepareRequest
+	3,  // 6: arbiter.v1.Participant.Commit:input_type -> arbiter.v1.DecisionRequest
+	3,  // 7: arbiter.v1.Participant.Abort:input_type -> arbiter.v1.DecisionRequest
+	6,  // 8: arbiter.v1.Participant.DecideBatch:input_type -> arbiter.v1.DecideBatchRequest
+	9,  // 9: arbiter.v1.Participant.Inspect:input_type -> arbiter.v1.InspectRequest
+	2,  // 10: arbiter.v1.Participant.Prepare:output_type -> arbiter.v1.PrepareResponse
+	4,  // 11: arbiter.v1.Participant.Commit:output_type -> arbiter.v1.DecisionResponse
+	4,  // 12: arbiter.v1.Participant.Abort:output_type -> arbiter.v1.DecisionResponse
+	8,  // 13: arbiter.v1.Participant.DecideBatch:output_type -> arbiter.v1.DecideBatchResponse
+	11, // 14: arbiter.v1.Participant.Inspect:output_type -> arbiter.v1.InspectResponse
+	10, // [10:15] is the sub-list for method output_type
+	5,  // [5:10] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_arbiter_v1_participant_proto_init() }
@@ -531,13 +765,14 @@ func file_arbiter_v1_participant_proto_init() {
 	if File_arbiter_v1_participant_proto != nil {
 		return
 	}
+	file_arbiter_v1_types_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_arbiter_v1_participant_proto_rawDesc), len(file_arbiter_v1_participant_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   7,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

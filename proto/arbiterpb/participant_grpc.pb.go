@@ -19,10 +19,11 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Participant_Prepare_FullMethodName = "/arbiter.v1.Participant/Prepare"
-	Participant_Commit_FullMethodName  = "/arbiter.v1.Participant/Commit"
-	Participant_Abort_FullMethodName   = "/arbiter.v1.Participant/Abort"
-	Participant_Inspect_FullMethodName = "/arbiter.v1.Participant/Inspect"
+	Participant_Prepare_FullMethodName     = "/arbiter.v1.Participant/Prepare"
+	Participant_Commit_FullMethodName      = "/arbiter.v1.Participant/Commit"
+	Participant_Abort_FullMethodName       = "/arbiter.v1.Participant/Abort"
+	Participant_DecideBatch_FullMethodName = "/arbiter.v1.Participant/DecideBatch"
+	Participant_Inspect_FullMethodName     = "/arbiter.v1.Participant/Inspect"
 )
 
 // ParticipantClient is the client API for Participant service.
@@ -41,6 +42,10 @@ type ParticipantClient interface {
 	Commit(ctx context.Context, in *DecisionRequest, opts ...grpc.CallOption) (*DecisionResponse, error)
 	// Abort discards a transaction's local work. Idempotent.
 	Abort(ctx context.Context, in *DecisionRequest, opts ...grpc.CallOption) (*DecisionResponse, error)
+	// DecideBatch delivers many decisions at once (phase 2 batched per
+	// participant). Each item is applied as Commit or Abort would be; the
+	// response has one result per item, in order.
+	DecideBatch(ctx context.Context, in *DecideBatchRequest, opts ...grpc.CallOption) (*DecideBatchResponse, error)
 	// Inspect lists prepared transactions (in doubt until the decision is heard).
 	Inspect(ctx context.Context, in *InspectRequest, opts ...grpc.CallOption) (*InspectResponse, error)
 }
@@ -83,6 +88,16 @@ func (c *participantClient) Abort(ctx context.Context, in *DecisionRequest, opts
 	return out, nil
 }
 
+func (c *participantClient) DecideBatch(ctx context.Context, in *DecideBatchRequest, opts ...grpc.CallOption) (*DecideBatchResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DecideBatchResponse)
+	err := c.cc.Invoke(ctx, Participant_DecideBatch_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *participantClient) Inspect(ctx context.Context, in *InspectRequest, opts ...grpc.CallOption) (*InspectResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(InspectResponse)
@@ -109,6 +124,10 @@ type ParticipantServer interface {
 	Commit(context.Context, *DecisionRequest) (*DecisionResponse, error)
 	// Abort discards a transaction's local work. Idempotent.
 	Abort(context.Context, *DecisionRequest) (*DecisionResponse, error)
+	// DecideBatch delivers many decisions at once (phase 2 batched per
+	// participant). Each item is applied as Commit or Abort would be; the
+	// response has one result per item, in order.
+	DecideBatch(context.Context, *DecideBatchRequest) (*DecideBatchResponse, error)
 	// Inspect lists prepared transactions (in doubt until the decision is heard).
 	Inspect(context.Context, *InspectRequest) (*InspectResponse, error)
 	mustEmbedUnimplementedParticipantServer()
@@ -129,6 +148,9 @@ func (UnimplementedParticipantServer) Commit(context.Context, *DecisionRequest) 
 }
 func (UnimplementedParticipantServer) Abort(context.Context, *DecisionRequest) (*DecisionResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Abort not implemented")
+}
+func (UnimplementedParticipantServer) DecideBatch(context.Context, *DecideBatchRequest) (*DecideBatchResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DecideBatch not implemented")
 }
 func (UnimplementedParticipantServer) Inspect(context.Context, *InspectRequest) (*InspectResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Inspect not implemented")
@@ -208,6 +230,24 @@ func _Participant_Abort_Handler(srv interface{}, ctx context.Context, dec func(i
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Participant_DecideBatch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DecideBatchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ParticipantServer).DecideBatch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Participant_DecideBatch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ParticipantServer).DecideBatch(ctx, req.(*DecideBatchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Participant_Inspect_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(InspectRequest)
 	if err := dec(in); err != nil {
@@ -244,6 +284,10 @@ var Participant_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Abort",
 			Handler:    _Participant_Abort_Handler,
+		},
+		{
+			MethodName: "DecideBatch",
+			Handler:    _Participant_DecideBatch_Handler,
 		},
 		{
 			MethodName: "Inspect",

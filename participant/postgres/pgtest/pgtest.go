@@ -7,7 +7,8 @@
 // postgresql; found under /usr/lib/postgresql/<version>/bin, on PATH, or in
 // $ARBITER_PG_BIN). Running as root, the server runs as the "postgres"
 // system user through runuser, since PostgreSQL refuses to run as root.
-// When no server can start, Start skips the test, or fails it if
+// Servers left behind by a test process that died (panic, timeout) are
+// stopped and removed by the next New. When no server can start, Start skips the test, or fails it if
 // ARBITER_REQUIRE_POSTGRES=1 (CI sets it).
 package pgtest
 
@@ -76,6 +77,7 @@ func New(settings ...string) (*Server, error) {
 	}
 	s := &Server{bin: bin, port: port, settings: append(append([]string{}, defaultSettings...), settings...)}
 	s.DSN = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
+	sweepStale(bin)
 	if s.dir, err = os.MkdirTemp("", "arbiter-pg-"); err != nil {
 		return nil, err
 	}
@@ -96,6 +98,9 @@ func (s *Server) run() string  { return filepath.Join(s.dir, "run") }
 // initdb creates the data and run directories, owned by the server's user.
 func (s *Server) initdb() error {
 	if err := os.Chmod(s.dir, 0o755); err != nil {
+		return err
+	}
+	if err := claim(s.dir); err != nil {
 		return err
 	}
 	for _, d := range []string{s.data(), s.run()} {

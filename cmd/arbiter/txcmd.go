@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/arbiter-tx/arbiter/internal/security"
+	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
+)
+
+// txCmd groups the transaction commands: list and show.
+func txCmd() *cobra.Command {
+	tx := &cobra.Command{Use: "tx", Short: "Inspect transactions"}
+	tx.AddCommand(txListCmd(), txShowCmd())
+	return tx
+}
+
+func txListCmd() *cobra.Command {
+	var f cliFlags
+	var filt txFilter
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List open transactions (undecided, and decided but not yet acknowledged by every participant)",
+		Long: `List the open transactions in one node's table (the first --addr that
+answers). Filters apply client-side. Categories: active (undecided, before
+its deadline), committing (decided, phase 2 running, before its deadline),
+in-doubt (still open after its deadline: an operator should look).
+OVERDUE is the time since the deadline (negative: time left).`,
+		Example: `  arbiter tx list --state in-doubt
+  arbiter tx list --participant bank1 --min-age 1m --output json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := prepare(cmd, &f, filt.validate); err != nil {
+				return err
+			}
+			return f.first(cmd.Context(), func(ctx context.Context, cli arbiterpb.CoordinatorClient) error {
+				r, err := cli.ListTransactions(ctx, &arbiterpb.ListTransactionsRequest{Limit: 10000})
+				if err != nil {
+					return err
+				}
+				now := time.Now()
+				return writeTxs(os.Stdout, f.output, filt.apply(r.GetTxs(), now), now)
+			})
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().StringVar(&filt.state, "state", "", "only this category: active, committing or in-doubt")
+	cmd.Flags().DurationVar(&filt.minAge, "min-age", 0, "only transactions at least this long past their deadline (e.g. 30s)")
+	cmd.Flags().StringVar(&filt.participant, "participant", "", "only transactions that include this participant ID")
+	return cmd
+}
+
+func txShowCmd() *cobra.Command {
+	var f cliFlags
+	cmd := &cobra.Command{
+		Use:     "show TX_ID",
+		Short:   "Show one transaction: state, deadline, participants, whether phase 2 finished, the decision's log index",
+		Example: `  arbiter tx show 01J9Z6K3V2M8Q4 --output json`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := prepare(cmd, &f, nil); err != nil {
+				return err
+			}
+			return f.first(cmd.Context(), func(ctx context.Context, cli arbiterpb.CoordinatorClient) error {
+				r, err := cli.Status(ctx, &arbiterpb.StatusRequest{TxId: args[0]})
+				if err != nil {
+					return err
+				}
+				return writeTx(os.Stdout, f.output, r.GetTx(), time.Now())
+			})
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+// prepare applies ARBITER_* environment defaults and checks the flags.
+func prepare(cmd *cobra.Command, f *cliFlags, check func() error) error {
+	if err := envDefaults(cmd.Flags()); err != nil {
+		return err
+	}
+	if err := checkOutput(f.output); err != nil {
+		return err
+	}
+	if check != nil {
+		return check()
+	}
+	return nil
+}
+
+// first calls fn on each --addr in turn until one answers: it moves on only
+// when a node is unreachable or slow, and returns every error if none answers.
+func (c *cliFlags) first(ctx context.Context, fn func(context.Context, arbiterpb.CoordinatorClient) error) error {
+	src, err := c.tls.load(nil)
+	if err != nil {
+		return err
+	}
+	var errs []string
+	for _, a := range strings.Split(c.addrs, ",") {
+		err := callOne(ctx, a, src, fn)
+		if code := status.Code(err); code != codes.Unavailable && code != codes.DeadlineExceeded {
+			return err
+		}
+		errs = append(errs, fmt.Sprintf("%s: %v", a, err))
+	}
+	return fmt.Errorf("no coordinator answered: %s", strings.Join(errs, "; "))
+}
+
+// callOne dials addr and runs fn with a five-second deadline.
+func callOne(ctx context.Context, addr string, src *security.Source, fn func(context.Context, arbiterpb.CoordinatorClient) error) error {
+	cc, err := grpc.NewClient(strings.TrimSpace(addr), security.DialOption(src))
+	if err != nil {
+		return err
+	}
+	defer func() { _ = cc.Close() }()
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return fn(ctx, arbiterpb.NewCoordinatorClient(cc))
+}

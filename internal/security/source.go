@@ -1,0 +1,176 @@
+package security
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+
+	"go.uber.org/zap"
+)
+
+// Source holds a certificate, its key and the CA pool that peers must
+// chain to, read from PEM files. Reload re-reads the files; every TLS
+// configuration made by a Source reads the current material at each
+// handshake, so a reload takes effect for new connections without a
+// restart. Existing connections keep the certificate they were made with.
+type Source struct {
+	certFile, keyFile, caFile string
+	cur                       atomic.Pointer[material]
+}
+
+type material struct {
+	cert  tls.Certificate
+	pool  *x509.CertPool
+	ident Identity
+}
+
+// Load reads certFile, keyFile and caFile (PEM). The certificate must carry
+// an arbiter:// URI SAN naming this process's identity.
+func Load(certFile, keyFile, caFile string) (*Source, error) {
+	if certFile == "" || keyFile == "" || caFile == "" {
+		return nil, errors.New("security: --tls-cert, --tls-key and --tls-ca are all required (or pass --insecure for plaintext)")
+	}
+	s := &Source{certFile: certFile, keyFile: keyFile, caFile: caFile}
+	if err := s.Reload(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Reload re-reads the files. On error the previous material stays in use.
+func (s *Source) Reload() error {
+	m, err := readMaterial(s.certFile, s.keyFile, s.caFile)
+	if err != nil {
+		return err
+	}
+	s.cur.Store(m)
+	return nil
+}
+
+func readMaterial(certFile, keyFile, caFile string) (*material, error) {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("security: load key pair %s, %s: %w", certFile, keyFile, err)
+	}
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		return nil, fmt.Errorf("security: parse %s: %w", certFile, err)
+	}
+	cert.Leaf = leaf
+	ident, err := FromCert(leaf)
+	if err != nil {
+		return nil, fmt.Errorf("security: %s: %w", certFile, err)
+	}
+	caPEM, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("security: read CA %s: %w", caFile, err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		return nil, fmt.Errorf("security: %s holds no PEM certificate", caFile)
+	}
+	return &material{cert: cert, pool: pool, ident: ident}, nil
+}
+
+// Identity is the identity in this process's current certificate.
+func (s *Source) Identity() Identity { return s.cur.Load().ident }
+
+// ServerTLS returns a server configuration that requires and verifies a
+// client certificate against the current CA, presenting the current
+// certificate. It is read afresh at every handshake.
+func (s *Source) ServerTLS() *tls.Config { return s.serverTLS(nil) }
+
+// PeerTLS returns server and client configurations that, on top of the CA
+// check, require the other end's certificate to name role (the Raft
+// transport accepts and dials coordinators only).
+func (s *Source) PeerTLS(role Role) (server *tls.Config, client func(serverName string) *tls.Config) {
+	verify := RequireRole(role)
+	client = func(serverName string) *tls.Config {
+		c := s.ClientTLS(serverName)
+		c.VerifyConnection = verify
+		return c
+	}
+	return s.serverTLS(verify), client
+}
+
+// RequireRole returns a tls.Config.VerifyConnection check that the peer's
+// verified certificate names role.
+func RequireRole(role Role) func(tls.ConnectionState) error {
+	return func(cs tls.ConnectionState) error {
+		if len(cs.VerifiedChains) == 0 || len(cs.VerifiedChains[0]) == 0 {
+			return fmt.Errorf("%w: no verified peer certificate", ErrNoIdentity)
+		}
+		id, err := FromCert(cs.VerifiedChains[0][0])
+		if err != nil {
+			return err
+		}
+		if id.Role != role {
+			return fmt.Errorf("security: peer %s is not a %s", id, role)
+		}
+		return nil
+	}
+}
+
+func (s *Source) serverTLS(verify func(tls.ConnectionState) error) *tls.Config {
+	return &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+			m := s.cur.Load()
+			return &tls.Config{
+				MinVersion:   tls.VersionTLS12,
+				Certificates: []tls.Certificate{m.cert},
+				ClientCAs:    m.pool,
+				ClientAuth:   tls.RequireAndVerifyClientCert,
+				NextProtos:   []string{"h2"},
+
+				VerifyConnection: verify,
+			}, nil
+		},
+	}
+}
+
+// ClientTLS returns a client configuration over the current material, to
+// dial serverName (a host name or IP that the server's certificate names).
+// The certificate presented follows reloads; the CA pool is the one current
+// when ClientTLS is called (gRPC credentials call it per handshake).
+func (s *Source) ClientTLS(serverName string) *tls.Config {
+	m := s.cur.Load()
+	return &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		ServerName: serverName,
+		RootCAs:    m.pool,
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			c := s.cur.Load().cert
+			return &c, nil
+		},
+	}
+}
+
+// WatchSIGHUP reloads the files on every SIGHUP until ctx is done, logging
+// the outcome. A failed reload keeps the old material.
+func (s *Source) WatchSIGHUP(ctx context.Context, log *zap.Logger) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(ch)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-ch:
+				if err := s.Reload(); err != nil {
+					log.Error("TLS reload failed; keeping the previous certificate", zap.Error(err))
+					continue
+				}
+				log.Info("TLS certificate reloaded", zap.String("identity", s.Identity().String()),
+					zap.Time("not-after", s.cur.Load().cert.Leaf.NotAfter))
+			}
+		}
+	}()
+}

@@ -1,0 +1,63 @@
+package participant
+
+import (
+	"context"
+	"sync"
+
+	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/arbiter-tx/arbiter/internal/security"
+	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
+)
+
+// maxBatchItems bounds one DecideBatch request.
+const maxBatchItems = 4096
+
+// DecideBatch applies many decisions after one fencing check. Items run
+// concurrently, so the resource can group their durable writes (the
+// embedded store shares one fsync among them); each gets its own result.
+func (s *service[T]) DecideBatch(ctx context.Context, req *arbiterpb.DecideBatchRequest) (*arbiterpb.DecideBatchResponse, error) {
+	if err := s.a.authorize(ctx, "DecideBatch", security.RoleCoordinator); err != nil {
+		return nil, err
+	}
+	if n := len(req.GetItems()); n == 0 || n > maxBatchItems {
+		return nil, status.Errorf(codes.InvalidArgument, "a batch needs 1 to %d items, got %d", maxBatchItems, n)
+	}
+	if err := s.a.fence(ctx, req.GetTerm()); err != nil {
+		s.a.log.Warn("decision batch refused", zap.Int("items", len(req.GetItems())), zap.Error(err))
+		return nil, StatusError(err)
+	}
+	resp := &arbiterpb.DecideBatchResponse{Results: make([]*arbiterpb.DecisionResult, len(req.GetItems()))}
+	var wg sync.WaitGroup
+	for i, item := range req.GetItems() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp.Results[i] = s.a.decideItem(ctx, item)
+		}()
+	}
+	wg.Wait()
+	return resp, nil
+}
+
+func (a *Agent[T]) decideItem(ctx context.Context, item *arbiterpb.DecisionItem) *arbiterpb.DecisionResult {
+	res := &arbiterpb.DecisionResult{TxId: item.GetTxId()}
+	var err error
+	switch {
+	case item.GetTxId() == "":
+		err = status.Error(codes.InvalidArgument, "tx_id is required")
+	case item.GetOutcome() == arbiterpb.Outcome_OUTCOME_COMMIT:
+		err = a.commit(ctx, item.GetTxId())
+	case item.GetOutcome() == arbiterpb.Outcome_OUTCOME_ABORT:
+		err = a.abort(ctx, item.GetTxId())
+	default:
+		err = status.Errorf(codes.InvalidArgument, "outcome %v: want COMMIT or ABORT", item.GetOutcome())
+	}
+	if err != nil {
+		st := status.Convert(StatusError(err))
+		res.Code, res.Message = int32(st.Code()), st.Message()
+	}
+	return res
+}

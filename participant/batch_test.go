@@ -1,0 +1,53 @@
+package participant_test
+
+import (
+	"testing"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/arbiter-tx/arbiter/participant"
+	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
+)
+
+// A batch of decisions: each item gets its own result; a stale term
+// refuses the whole batch and changes nothing.
+func TestDecideBatchAppliesEachItem(t *testing.T) {
+	n := startNode(t, startFakeCoord(t), t.TempDir())
+	for _, id := range []string{"c1", "c2", "a1"} {
+		n.prepare(t, id, "k"+id+"=1")
+	}
+	item := func(id string, out arbiterpb.Outcome) *arbiterpb.DecisionItem {
+		return &arbiterpb.DecisionItem{TxId: id, Outcome: out}
+	}
+	_, err := n.pc.DecideBatch(bg, &arbiterpb.DecideBatchRequest{Term: 5, Items: []*arbiterpb.DecisionItem{
+		item("c1", arbiterpb.Outcome_OUTCOME_COMMIT)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = n.pc.DecideBatch(bg, &arbiterpb.DecideBatchRequest{Term: 4, Items: []*arbiterpb.DecisionItem{
+		item("c2", arbiterpb.Outcome_OUTCOME_COMMIT)}})
+	wantCode(t, err, codes.FailedPrecondition)
+	if st := n.state(t, "c2"); st != participant.StatePrepared {
+		t.Fatalf("stale batch changed c2 to %v", st)
+	}
+	resp, err := n.pc.DecideBatch(bg, &arbiterpb.DecideBatchRequest{Term: 5, Items: []*arbiterpb.DecisionItem{
+		item("c2", arbiterpb.Outcome_OUTCOME_COMMIT),
+		item("a1", arbiterpb.Outcome_OUTCOME_ABORT),
+		item("never-prepared", arbiterpb.Outcome_OUTCOME_COMMIT),
+		item("c1", arbiterpb.Outcome_OUTCOME_UNKNOWN),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []codes.Code{codes.OK, codes.OK, codes.FailedPrecondition, codes.InvalidArgument}
+	for i, r := range resp.GetResults() {
+		if codes.Code(r.GetCode()) != want[i] {
+			t.Errorf("item %d (%s): code %v %q, want %v", i, r.GetTxId(), codes.Code(r.GetCode()), r.GetMessage(), want[i])
+		}
+	}
+	if n.state(t, "c2") != participant.StateCommitted || n.state(t, "a1") != participant.StateAborted {
+		t.Fatalf("states c2=%v a1=%v", n.state(t, "c2"), n.state(t, "a1"))
+	}
+	_, err = n.pc.DecideBatch(bg, &arbiterpb.DecideBatchRequest{Term: 5})
+	wantCode(t, err, codes.InvalidArgument)
+}
