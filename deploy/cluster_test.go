@@ -56,6 +56,7 @@ func TestClusterScript(t *testing.T) {
 		t.Fatalf("start: %v\n%s", err, out)
 	}
 	pids := readPids(t, dir)
+	checkTxCommands(t, bin, "127.0.0.1:"+p[3]+",127.0.0.1:"+p[4])
 	out, err := clusterScript(t, env, "status")
 	if err != nil || strings.Count(out, "running (pid") != 3 || !strings.Contains(out, "Leader") {
 		t.Fatalf("status: %v\n%s", err, out)
@@ -85,4 +86,24 @@ func readPids(t *testing.T, dir string) []int {
 		pids = append(pids, pid)
 	}
 	return pids
+}
+
+// checkTxCommands runs `arbiter tx list` and `tx show` against the cluster.
+func checkTxCommands(t *testing.T, bin, addrs string) {
+	t.Helper()
+	run := func(args ...string) (string, error) {
+		cmd := exec.Command(bin, append(args, "--addr", addrs)...)
+		cmd.Env = append(os.Environ(), "ARBITER_INSECURE=true")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := run("tx", "list", "--state", "in-doubt", "--output", "json"); err != nil || out != "[]\n" {
+		t.Errorf("tx list: %v %q", err, out)
+	}
+	if out, err := run("tx", "show", "no-such-tx"); err == nil || !strings.Contains(out, "NotFound") {
+		t.Errorf("tx show of an unknown ID: %v %q", err, out)
+	}
+	if out, err := run("health"); err != nil || strings.Count(out, "SERVING") != 2 {
+		t.Errorf("health: %v %q", err, out)
+	}
 }

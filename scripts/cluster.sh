@@ -66,7 +66,7 @@ pid_of() {
   local f="$dir/$1.pid" pid
   [[ -f "$f" ]] || return 1
   pid="$(cat "$f")"
-  ps -p "$pid" -o args= 2>/dev/null | grep -q -- "--data-dir $dir/$1" || return 1
+  ps -p "$pid" -o args= 2>/dev/null | grep -qF -- "--data-dir $dir/$1" || return 1
   echo "$pid"
 }
 
