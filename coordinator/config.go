@@ -44,6 +44,8 @@ type Config struct {
 	// (the decision is applied, phase 2 not started), "phase2-mid" (one
 	// participant acknowledged). Tests and the fault suite only.
 	Failpoint func(name, txID string)
+	// Metrics, when set, records Prometheus metrics (see NewMetrics).
+	Metrics *Metrics
 	// Broken deliberately breaks the protocol so the fault suite can show
 	// that its checkers catch the anomalies. Never set in production; the
 	// binaries only set it when built with the failpoints tag.

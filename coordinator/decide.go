@@ -27,6 +27,9 @@ func (c *Coordinator) decide(ctx context.Context, txID string, want arbiterpb.Ou
 	if out == arbiterpb.Outcome_OUTCOME_UNKNOWN {
 		return out, nil, fmt.Errorf("decide %s: applied record has no decision", txID)
 	}
+	if !res.AlreadyDecided {
+		c.cfg.Metrics.decided(out)
+	}
 	return out, res.Tx.GetParticipants(), nil
 }
 

@@ -2,6 +2,7 @@ package coordinator_test
 
 import (
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"net"
 	"os"
 	"path/filepath"
@@ -37,6 +38,7 @@ type testCluster struct {
 
 type testNode struct {
 	id, dir string
+	reg     *prometheus.Registry // this node's metrics
 	node    *raftlog.Node
 	coord   *coordinator.Coordinator
 	srv     *grpc.Server
@@ -86,6 +88,8 @@ func (c *testCluster) startNode(n *testNode) {
 	cc.Members = c.members
 	cc.DialOptions = []grpc.DialOption{security.DialOption(src)}
 	cc.Failpoint = c.fail.hit(n.id)
+	n.reg = prometheus.NewRegistry()
+	cc.Metrics = coordinator.NewMetrics(n.reg, node)
 	if c.tweak != nil {
 		c.tweak(&cc)
 	}

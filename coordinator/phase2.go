@@ -1,6 +1,7 @@
 package coordinator
 
 import (
+	"time"
 
 	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
@@ -50,14 +51,16 @@ func (c *Coordinator) startPhase2(ls *leaderState, txID string, out arbiterpb.Ou
 // deliver sends the decision to one participant until it acknowledges or
 // this node stops leading.
 func (c *Coordinator) deliver(ls *leaderState, txID, pid string, out arbiterpb.Outcome) {
-	attempts := 0
+	attempts, start := 0, time.Now()
 	for b := c.newBackoff(); ls.ctx.Err() == nil; b.wait(ls.ctx) {
 		attempts++
 		err := c.sendDecision(ls, pid, out, txID)
 		if err == nil {
+			c.cfg.Metrics.observe("phase2", start)
 			c.delivered(ls, txID)
 			return
 		}
+		c.cfg.Metrics.retried()
 		if status.Code(err) == codes.FailedPrecondition && attempts > 1 {
 			c.log.Warn("participant refuses the decision", zap.String("tx-id", txID),
 				zap.String("participant-id", pid), zap.Error(err))

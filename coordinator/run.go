@@ -79,10 +79,14 @@ func (c *Coordinator) execute(ls *leaderState, r *run, deadline int64, payloads 
 		c.mu.Unlock()
 		close(r.done)
 	}()
+	start := time.Now()
 	want, why := c.prepareAll(ls, r, deadline, payloads)
+	c.cfg.Metrics.observe("prepare", start)
 	c.cfg.failpoint("before-decide", r.txID)
 	want = c.breakDecision(r, want)
+	decideStart := time.Now()
 	out, parts, err := c.decide(ls.ctx, r.txID, want, r.parts, why)
+	c.cfg.Metrics.observe("decide", decideStart)
 	if err != nil {
 		r.err = err
 		return
@@ -139,6 +143,7 @@ func (c *Coordinator) prepareOne(ctx context.Context, ls *leaderState, txID, pid
 		resp, err := cli.Prepare(actx, req)
 		cancel()
 		if err == nil {
+			c.cfg.Metrics.vote(resp.GetVote() == arbiterpb.Vote_VOTE_YES)
 			if resp.GetVote() == arbiterpb.Vote_VOTE_YES {
 				return ""
 			}
@@ -149,6 +154,7 @@ func (c *Coordinator) prepareOne(ctx context.Context, ls *leaderState, txID, pid
 			break
 		}
 	}
+	c.cfg.Metrics.vote(false)
 	return fmt.Sprintf("participant %s did not vote yes before the deadline: %v", pid, lastErr)
 }
 

@@ -1,0 +1,104 @@
+package coordinator
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
+	"github.com/arbiter-tx/arbiter/raftlog"
+)
+
+// Metrics are the coordinator's Prometheus metrics. A nil *Metrics records
+// nothing, so tests and embedders that do not want metrics pass none.
+type Metrics struct {
+	outcomes *prometheus.CounterVec
+	phase    *prometheus.HistogramVec
+	retries  prometheus.Counter
+	votes    *prometheus.CounterVec
+}
+
+// NewMetrics registers the coordinator's metrics, and gauges read from the
+// Raft node, on reg.
+func NewMetrics(reg prometheus.Registerer, node *raftlog.Node) *Metrics {
+	m := &Metrics{
+		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "arbiter_transactions_total", Help: "Transactions decided by this node as leader, by outcome.",
+		}, []string{"outcome"}),
+		phase: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "arbiter_phase_seconds", Help: "Latency of each 2PC phase on the leader: prepare (all votes in), decide (decision applied in Raft), phase2 (one participant acknowledged).",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}, []string{"phase"}),
+		retries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "arbiter_phase2_retries_total", Help: "Phase-2 deliveries that failed and were retried.",
+		}),
+		votes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "arbiter_votes_total", Help: "Participant votes received in phase 1 (no includes a participant that did not answer in time).",
+		}, []string{"vote"}),
+	}
+	reg.MustRegister(m.outcomes, m.phase, m.retries, m.votes)
+	registerRaftGauges(reg, node)
+	return m
+}
+
+func registerRaftGauges(reg prometheus.Registerer, node *raftlog.Node) {
+	gauge := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
+	}
+	reg.MustRegister(
+		gauge("arbiter_in_doubt", "Transactions in this node's table: undecided, or decided with phase 2 unfinished.", func() float64 {
+			a, u := node.FSM().Counts()
+			return float64(a + u)
+		}),
+		gauge("arbiter_raft_term", "Current Raft term.", func() float64 { return float64(node.Term()) }),
+		gauge("arbiter_raft_applied_index", "Last log index applied to the FSM.", func() float64 { return float64(node.FSM().AppliedIndex()) }),
+		gauge("arbiter_raft_is_leader", "1 if this node leads.", func() float64 { return b2f(node.IsLeader()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "arbiter_raft_leader_changes_total", Help: "Leader changes this node observed."},
+			func() float64 { return float64(node.LeaderChangeCount()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "arbiter_raft_log_writes_total", Help: "Durable Raft log writes (one fsync each)."},
+			func() float64 { return float64(node.Stats().LogWrites) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "arbiter_raft_log_entries_total", Help: "Raft log entries written."},
+			func() float64 { return float64(node.Stats().LogEntries) }),
+	)
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (m *Metrics) decided(out arbiterpb.Outcome) {
+	if m != nil {
+		m.outcomes.WithLabelValues(outcomeLabel(out)).Inc()
+	}
+}
+
+func (m *Metrics) observe(phase string, since time.Time) {
+	if m != nil {
+		m.phase.WithLabelValues(phase).Observe(time.Since(since).Seconds())
+	}
+}
+
+func (m *Metrics) retried() {
+	if m != nil {
+		m.retries.Inc()
+	}
+}
+
+func (m *Metrics) vote(yes bool) {
+	if m != nil {
+		m.votes.WithLabelValues(map[bool]string{true: "yes", false: "no"}[yes]).Inc()
+	}
+}
+
+func outcomeLabel(out arbiterpb.Outcome) string {
+	switch out {
+	case arbiterpb.Outcome_OUTCOME_COMMIT:
+		return "commit"
+	case arbiterpb.Outcome_OUTCOME_ABORT:
+		return "abort"
+	}
+	return "unknown"
+}
