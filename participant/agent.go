@@ -26,6 +26,9 @@ type Agent[T any] struct {
 
 	committed atomic.Uint64 // decisions applied since New
 	aborted   atomic.Uint64
+	votesYes  atomic.Uint64 // Prepare answers since New
+	votesNo   atomic.Uint64
+	resolved  atomic.Uint64 // in-doubt transactions settled by asking (Resolve)
 
 	startOnce sync.Once
 	closeOnce sync.Once

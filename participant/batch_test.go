@@ -1,6 +1,8 @@
 package participant_test
 
 import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"testing"
 
 	"google.golang.org/grpc/codes"
@@ -50,4 +52,42 @@ func TestDecideBatchAppliesEachItem(t *testing.T) {
 	}
 	_, err = n.pc.DecideBatch(bg, &arbiterpb.DecideBatchRequest{Term: 5})
 	wantCode(t, err, codes.InvalidArgument)
+}
+
+// The agent's metrics count votes and decisions and show what is in doubt.
+func TestAgentMetrics(t *testing.T) {
+	n := startNode(t, startFakeCoord(t), t.TempDir())
+	reg := prometheus.NewRegistry()
+	if err := n.agent.RegisterMetrics(reg); err != nil {
+		t.Fatal(err)
+	}
+	n.prepare(t, "m1", "x=1")
+	if v := testutil.ToFloat64(gaugeOrCounter(t, reg, "arbiter_participant_in_doubt")); v != 1 {
+		t.Fatalf("in doubt %v, want 1", v)
+	}
+	if _, err := n.pc.Commit(bg, &arbiterpb.DecisionRequest{TxId: "m1", Term: 1}); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]float64{"arbiter_participant_votes_yes_total": 1, "arbiter_participant_commits_total": 1, "arbiter_participant_in_doubt": 0} {
+		if v := testutil.ToFloat64(gaugeOrCounter(t, reg, name)); v != want {
+			t.Errorf("%s = %v, want %v", name, v, want)
+		}
+	}
+}
+
+func gaugeOrCounter(t *testing.T, reg *prometheus.Registry, name string) prometheus.Collector {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			m := mf.GetMetric()[0]
+			v := m.GetGauge().GetValue() + m.GetCounter().GetValue()
+			return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "probe"}, func() float64 { return v })
+		}
+	}
+	t.Fatalf("metric %s not registered", name)
+	return nil
 }

@@ -60,6 +60,9 @@ func (a *Agent[T]) resolve(ctx context.Context, txID string) {
 	if err := a.res.SetTerm(ctx, resp.GetTerm()); err != nil {
 		a.log.Warn("record term", zap.String("tx-id", txID), zap.Uint64("term", resp.GetTerm()), zap.Error(err))
 	}
+	if resp.GetOutcome() != arbiterpb.Outcome_OUTCOME_UNKNOWN {
+		a.resolved.Add(1)
+	}
 	a.apply(ctx, txID, resp.GetOutcome())
 }
 

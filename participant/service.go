@@ -47,6 +47,7 @@ func (s *service[T]) Prepare(ctx context.Context, req *arbiterpb.PrepareRequest)
 	if err != nil {
 		return nil, StatusError(err)
 	}
+	s.a.countVote(resp.GetVote() == arbiterpb.Vote_VOTE_YES)
 	if resp.GetVote() == arbiterpb.Vote_VOTE_YES && s.a.cfg.Failpoint != nil {
 		// Fire once the answer has had time to leave: a crash right after
 		// the yes vote was sent.
