@@ -1,11 +1,15 @@
 # Arbiter: the targets a newcomer uses.
 GO ?= go
 
-.PHONY: demo test test-short bench jepsen lint proto tidy-check build
+.PHONY: certs demo test test-short bench jepsen lint proto tidy-check build
 
 ## demo: three coordinators + three bank participants as real processes, transfers, crashes, checks
 demo:
 	$(GO) run ./cmd/demo
+
+## certs: a development CA and certificates for a local cluster in certs/ (scripts/gen-certs.sh; the demo and the fault suite make their own)
+certs:
+	bash scripts/gen-certs.sh certs
 
 ## test: every package's tests with the race detector
 test:

@@ -94,7 +94,7 @@ func allow(caller security.Identity, method string, roles ...security.Role) erro
 	if caller.Is(roles...) {
 		return nil
 	}
-	return status.Errorf(codes.PermissionDenied, "%s is not allowed to call %s (needs a %s identity)", caller, method, joinRoles(roles))
+	return status.Errorf(codes.PermissionDenied, "%s is not allowed to call %s (allowed roles: %s)", caller, method, joinRoles(roles))
 }
 
 func allowSelf(caller security.Identity, method, participantID string) error {
