@@ -9,11 +9,13 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
 
 	"github.com/arbiter-tx/arbiter/cmd/internal/debugserver"
 	"github.com/arbiter-tx/arbiter/coordinator"
@@ -23,10 +25,10 @@ import (
 )
 
 type serveFlags struct {
-	id, raftAddr, grpcAddr, peers, dataDir, logLevel, pprofAddr string
-	coord                                                       coordinator.Config
-	raft                                                        raftlog.Config
-	tls                                                         tlsFlags
+	id, raftAddr, grpcAddr, peers, dataDir, logLevel, pprofAddr, httpAddr string
+	coord                                                                 coordinator.Config
+	raft                                                                  raftlog.Config
+	tls                                                                   tlsFlags
 }
 
 func serveCmd() *cobra.Command {
@@ -55,6 +57,7 @@ the state in --data-dir. Every flag can also be set as ARBITER_<FLAG>
 	fs.StringVar(&f.peers, "peers", "", "every coordinator as ID=RAFT_ADDR/GRPC_ADDR, comma-separated (required)")
 	fs.StringVar(&f.dataDir, "data-dir", "", "directory for this node's Raft log, stable store and snapshots (required)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&f.httpAddr, "http-addr", "", "host:port serving Prometheus /metrics and the read-only status page at / (off when empty)")
 	fs.StringVar(&f.pprofAddr, "pprof-addr", "", "host:port serving Go's profiler at /debug/pprof (off when empty)")
 	fs.DurationVar(&f.coord.DefaultTimeout, "default-timeout", f.coord.DefaultTimeout, "transaction lifetime when Begin asks for none")
 	fs.DurationVar(&f.coord.MaxTimeout, "max-timeout", f.coord.MaxTimeout, "longest transaction lifetime Begin accepts")
@@ -92,13 +95,15 @@ func serve(f serveFlags) error {
 	if err := withFailpoints(&f.coord, log); err != nil {
 		return err
 	}
+	reg := newRegistry()
+	f.coord.Metrics = coordinator.NewMetrics(reg, node)
 	co, err := coordinator.New(f.coord, node, log)
 	if err != nil {
 		return err
 	}
 	co.Start()
 	defer co.Close()
-	return serveGRPC(f.grpcAddr, co, node, src, log)
+	return serveGRPC(f, co, node, src, reg, log)
 }
 
 // fill derives the Raft config and the addresses from the flags.
@@ -123,19 +128,21 @@ func (f *serveFlags) fill() error {
 	return f.raft.Validate()
 }
 
-func serveGRPC(addr string, co *coordinator.Coordinator, node *raftlog.Node, src *security.Source, log *zap.Logger) error {
-	lis, err := net.Listen("tcp", addr)
+func serveGRPC(f serveFlags, co *coordinator.Coordinator, node *raftlog.Node, src *security.Source, reg *prometheus.Registry, log *zap.Logger) error {
+	lis, err := net.Listen("tcp", f.grpcAddr)
 	if err != nil {
-		return fmt.Errorf("listen on --grpc-addr %s: %w", addr, err)
+		return fmt.Errorf("listen on --grpc-addr %s: %w", f.grpcAddr, err)
 	}
 	srv := grpc.NewServer(append(security.ServerOption(src), co.ServerOptions()...)...)
 	arbiterpb.RegisterCoordinatorServer(srv, co)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)
+	reflection.Register(srv) // grpcurl can list and call the API
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	watch(ctx, src, log)
 	go trackHealth(ctx, hs, node)
+	serveHTTP(ctx, f.httpAddr, reg, co, log)
 	go func() {
 		<-ctx.Done()
 		log.Info("shutting down")
@@ -151,7 +158,7 @@ func trackHealth(ctx context.Context, hs *health.Server, node *raftlog.Node) {
 	defer t.Stop()
 	for ctx.Err() == nil {
 		st := healthpb.HealthCheckResponse_NOT_SERVING
-		if id, _ := node.Leader(); id != "" {
+		if healthy(node.Stats()) {
 			st = healthpb.HealthCheckResponse_SERVING
 		}
 		hs.SetServingStatus("", st)
@@ -171,4 +178,10 @@ func newLogger(level string) (*zap.Logger, error) {
 	cfg.Level = lvl
 	cfg.Sampling = nil
 	return cfg.Build()
+}
+
+// healthy: the node knows a leader and has applied its log up to the
+// commit index it knows, so what it serves is current.
+func healthy(st raftlog.Stats) bool {
+	return st.LeaderID != "" && st.AppliedIndex >= st.CommitIndex
 }
