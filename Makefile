@@ -1,11 +1,16 @@
 # Arbiter: the targets a newcomer uses.
 GO ?= go
 
-.PHONY: certs demo test test-short bench jepsen lint proto tidy-check build
+.PHONY: certs demo demo-postgres test test-short bench jepsen lint proto tidy-check build
 
 ## demo: three coordinators + three bank participants as real processes, transfers, crashes, checks
 demo:
 	$(GO) run ./cmd/demo
+
+## demo-postgres: the same demo with each bank's accounts in a PostgreSQL server of its own (started and removed by the demo;
+##                needs the PostgreSQL server binaries: apt-get install postgresql, or ARBITER_PG_BIN)
+demo-postgres:
+	$(GO) run ./cmd/demo --postgres
 
 ## certs: a development CA and certificates for a local cluster in certs/ (scripts/gen-certs.sh; the demo and the fault suite make their own)
 certs:

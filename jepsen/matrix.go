@@ -10,7 +10,8 @@ import (
 
 // plan turns the flags into the runs to do.
 func plan(f flags) ([]runner.Config, error) {
-	base := runner.Config{Duration: f.duration, Interval: f.interval, Concurrency: f.concurrency, Seed: f.seed, Broken: f.broken}
+	base := runner.Config{Duration: f.duration, Interval: f.interval, Concurrency: f.concurrency, Seed: f.seed, Broken: f.broken,
+		Postgres: f.postgres}
 	switch f.matrix {
 	case "":
 		c := base
@@ -23,7 +24,16 @@ func plan(f flags) ([]runner.Config, error) {
 	case "short":
 		return matrix(base, shortMatrix, 20*time.Second), nil
 	case "standard":
-		return matrix(base, standardMatrix, 45*time.Second), nil
+		runs := matrix(base, standardMatrix, 45*time.Second)
+		pg := base
+		pg.Postgres = true
+		for _, r := range matrix(pg, standardPostgresMatrix, 45*time.Second) {
+			n := len(runs) // number on after the other cells
+			r.Seed = base.Seed + int64(n)
+			r.Name = fmt.Sprintf("%02d-%s", n+1, name(r))
+			runs = append(runs, r)
+		}
+		return runs, nil
 	}
 	return nil, fmt.Errorf("--matrix %q: want short or standard", f.matrix)
 }
@@ -58,6 +68,12 @@ var standardMatrix = []cell{
 	{"status", []string{runner.CrashPoints, "partition-halves"}},
 }
 
+// standardPostgresMatrix is added to the standard matrix, with the banks on
+// PostgreSQL (runner.Config.Postgres; --postgres puts every cell there).
+var standardPostgresMatrix = []cell{
+	{"bank", []string{"kill-participant", "kill-leader"}},
+}
+
 func matrix(base runner.Config, cells []cell, d time.Duration) []runner.Config {
 	var out []runner.Config
 	for i, c := range cells {
@@ -74,6 +90,9 @@ func name(c runner.Config) string {
 	n := c.Workload + "-" + strings.Join(c.Nemeses, "+")
 	if len(c.Nemeses) == 0 {
 		n = c.Workload + "-no-faults"
+	}
+	if c.Postgres {
+		n += "-postgres"
 	}
 	if c.Broken != "" {
 		n += "-BROKEN-" + c.Broken

@@ -1,7 +1,7 @@
 // Command bank is the example participant service: accounts on the embedded
-// store, joined to Arbiter transactions through the participant SDK. It
-// serves the Participant API (for the coordinators) and the Bank API (for
-// clients) on one port.
+// store, or in PostgreSQL with --postgres, joined to Arbiter transactions
+// through the participant SDK. It serves the Participant API (for the
+// coordinators) and the Bank API (for clients) on one port.
 package main
 
 import (
@@ -32,6 +32,7 @@ type flags struct {
 	accounts                                                          int
 	opening                                                           int64
 	tls                                                               tlsFlags
+	pg                                                                pgFlags
 }
 
 func main() {
@@ -40,12 +41,13 @@ func main() {
 	flag.StringVar(&f.listen, "listen", "127.0.0.1:9001", "host:port serving the Participant and Bank gRPC APIs")
 	flag.StringVar(&f.advertise, "advertise", "", "address the coordinators dial (default: --listen)")
 	flag.StringVar(&f.coordinators, "coordinators", "127.0.0.1:8001,127.0.0.1:8002,127.0.0.1:8003", "coordinator gRPC addresses, comma-separated")
-	flag.StringVar(&f.dataDir, "data-dir", "", "directory for the embedded store (required)")
+	flag.StringVar(&f.dataDir, "data-dir", "", "directory for the embedded store (required without --postgres)")
 	flag.IntVar(&f.accounts, "accounts", 10, "accounts to create on first start, named <id>-<n>")
 	flag.Int64Var(&f.opening, "opening-balance", 1000, "opening balance of each new account")
 	flag.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	flag.StringVar(&f.pprofAddr, "pprof-addr", "", "host:port serving Go's profiler at /debug/pprof (off when empty)")
 	f.tls.register()
+	f.pg.register()
 	flag.Parse()
 	if err := run(f); err != nil {
 		fmt.Fprintln(os.Stderr, "bank:", err)
@@ -54,8 +56,8 @@ func main() {
 }
 
 func run(f flags) error {
-	if f.id == "" || f.dataDir == "" {
-		return fmt.Errorf("--id and --data-dir are required (see bank --help)")
+	if f.id == "" || (f.dataDir == "" && f.pg.dsn == "") {
+		return fmt.Errorf("--id and --data-dir (or --postgres) are required (see bank --help)")
 	}
 	log, err := newLogger(f.logLevel)
 	if err != nil {
@@ -63,6 +65,11 @@ func run(f flags) error {
 	}
 	log = log.With(zap.String("participant-id", f.id))
 	debugserver.ServePprof(f.pprofAddr, log)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if f.pg.dsn != "" {
+		return runPostgres(ctx, f, log)
+	}
 	if err := os.MkdirAll(f.dataDir, 0o755); err != nil {
 		return err
 	}
@@ -71,15 +78,18 @@ func run(f flags) error {
 		return err
 	}
 	defer func() { _ = st.Close() }()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	if err := bank.Seed(ctx, st, accountNames(f.id, f.accounts), f.opening); err != nil {
 		return fmt.Errorf("seed accounts: %w", err)
 	}
-	return serve(ctx, f, st, log)
+	return serve(ctx, f, log, st, bank.Handler, func(a *participant.Agent[*embedded.Tx]) bankpb.BankServer {
+		return &bank.Service{Agent: a, Store: st}
+	})
 }
 
-func serve(ctx context.Context, f flags, st *embedded.Store, log *zap.Logger) error {
+// serve runs the participant agent over res and the gRPC server with the
+// Participant API and the Bank API (made by svc) until ctx ends.
+func serve[T any](ctx context.Context, f flags, log *zap.Logger, res participant.Resource[T], h participant.Handler[T],
+	svc func(*participant.Agent[T]) bankpb.BankServer) error {
 	cfg := participant.DefaultConfig()
 	cfg.ID, cfg.Address = f.id, f.advertise
 	if cfg.Address == "" {
@@ -97,7 +107,7 @@ func serve(ctx context.Context, f flags, st *embedded.Store, log *zap.Logger) er
 	if err := withFailpoints(&cfg, log); err != nil {
 		return err
 	}
-	agent, err := participant.New(cfg, st, bank.Handler, log)
+	agent, err := participant.New(cfg, res, h, log)
 	if err != nil {
 		return err
 	}
@@ -109,7 +119,7 @@ func serve(ctx context.Context, f flags, st *embedded.Store, log *zap.Logger) er
 	srv := grpc.NewServer(append(security.ServerOption(src), grpc.MaxRecvMsgSize(f.tls.maxMessageBytes),
 		grpc.UnaryInterceptor(client.UnaryServerInterceptor()))...)
 	agent.RegisterService(srv)
-	bankpb.RegisterBankServer(srv, &bank.Service{Agent: agent, Store: st})
+	bankpb.RegisterBankServer(srv, svc(agent))
 	go func() {
 		<-ctx.Done()
 		srv.GracefulStop()

@@ -3,11 +3,14 @@
 // on loopback, runs concurrent cross-bank transfers for a while, SIGKILLs
 // and restarts a participant and the coordinator leader along the way, then
 // waits for everything to settle and checks that money was conserved and
-// nothing is left in doubt. It exits non-zero if not.
+// nothing is left in doubt. It exits non-zero if not. With --postgres, each
+// bank keeps its accounts in a PostgreSQL server of its own, which the demo
+// starts (initdb into a temporary directory) and removes at the end.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -25,6 +28,7 @@ type options struct {
 	accounts    int
 	dir         string
 	keep        bool
+	postgres    bool
 }
 
 func main() {
@@ -34,6 +38,7 @@ func main() {
 	flag.IntVar(&o.accounts, "accounts", 10, "accounts per bank")
 	flag.StringVar(&o.dir, "dir", "", "directory for data and logs (default: a new temporary directory)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the data directory after a successful run")
+	flag.BoolVar(&o.postgres, "postgres", false, "run the banks on PostgreSQL: one server per bank, started and removed by the demo (needs the PostgreSQL server binaries)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -56,7 +61,16 @@ func run(ctx context.Context, o options) (bool, error) {
 	if err := cluster.Build(ctx, filepath.Join(dir, "bin")); err != nil {
 		return false, err
 	}
-	c, err := cluster.New(cluster.Options{Dir: dir, BinDir: filepath.Join(dir, "bin"), Accounts: o.accounts, Opening: 1000, LogLevel: "info"})
+	copts := cluster.Options{Dir: dir, BinDir: filepath.Join(dir, "bin"), Accounts: o.accounts, Opening: 1000, LogLevel: "info"}
+	if o.postgres {
+		pg, err := startPostgres()
+		if err != nil {
+			return false, err
+		}
+		defer closePostgres(pg) // after the banks stop (deferred below)
+		copts.BankArgs = pg.BankArgs
+	}
+	c, err := cluster.New(copts)
 	if err != nil {
 		return false, err
 	}
@@ -64,7 +78,7 @@ func run(ctx context.Context, o options) (bool, error) {
 		return false, err
 	}
 	defer c.Stop()
-	fmt.Println("demo: started coordinators n1 n2 n3 and participants bank1 bank2 bank3")
+	fmt.Println("demo: started coordinators n1 n2 n3 and participants bank1 bank2 bank3" + storeNote(o))
 	fmt.Printf("demo: every connection (client, Raft, coordinator-participant) uses mutual TLS; CA and certificates in %s\n", c.CertDir())
 	s, err := runScenario(ctx, c, o)
 	if err != nil {
@@ -86,4 +100,31 @@ func workDir(dir string) (string, error) {
 		return os.MkdirTemp("", "arbiter-demo-")
 	}
 	return dir, os.MkdirAll(dir, 0o755)
+}
+
+// errNoPostgres marks a failure to start the PostgreSQL servers.
+var errNoPostgres = errors.New("demo --postgres: cannot start PostgreSQL")
+
+func startPostgres() (*cluster.Postgres, error) {
+	fmt.Println("demo: starting three PostgreSQL servers (one per bank, max_prepared_transactions=64)")
+	pg, err := cluster.StartPostgres([]string{"bank1", "bank2", "bank3"}, "127.0.0.1")
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errNoPostgres, err)
+	}
+	return pg, nil
+}
+
+func closePostgres(pg *cluster.Postgres) {
+	if err := pg.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, "demo: stopping PostgreSQL:", err)
+		return
+	}
+	fmt.Println("demo: PostgreSQL servers stopped and removed")
+}
+
+func storeNote(o options) string {
+	if o.postgres {
+		return " (accounts in PostgreSQL, one server per bank)"
+	}
+	return ""
 }

@@ -33,6 +33,9 @@ type Options struct {
 	CoordEnv, BankEnv []string
 	// CoordArgs are extra arguments for every coordinator.
 	CoordArgs []string
+	// BankArgs, if set, gives extra arguments for one bank (for instance
+	// --postgres DSN, each bank its own database).
+	BankArgs func(bank string) []string
 	// Net places the processes; nil means all on 127.0.0.1.
 	Net Network
 	// Insecure runs every process in plaintext (--insecure). By default
@@ -151,6 +154,9 @@ func New(opts Options) (*Cluster, error) {
 		p.args = []string{"--id", id, "--listen", p.Addr, "--data-dir", p.DataDir,
 			"--coordinators", strings.Join(c.CoordAddrs(), ","), "--accounts", fmt.Sprint(opts.Accounts),
 			"--opening-balance", fmt.Sprint(opts.Opening), "--log-level", opts.LogLevel}
+		if opts.BankArgs != nil {
+			p.args = append(p.args, opts.BankArgs(id)...)
+		}
 		if opts.Advertise != nil {
 			adv, err := opts.Advertise(id, p.Addr)
 			if err != nil {

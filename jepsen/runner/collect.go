@@ -2,12 +2,15 @@ package runner
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/raft"
 
+	"github.com/arbiter-tx/arbiter/jepsen/cluster"
 	"github.com/arbiter-tx/arbiter/jepsen/history"
 	"github.com/arbiter-tx/arbiter/participant"
 	"github.com/arbiter-tx/arbiter/participant/embedded"
@@ -15,11 +18,18 @@ import (
 )
 
 // collect reads every stopped process's durable state: each participant's
-// recorded outcomes, and each coordinator's Raft log replayed offline.
-func (e *env) collect(f *history.Final) error {
+// recorded outcomes (from its embedded store, or from PostgreSQL, still
+// running), and each coordinator's Raft log replayed offline.
+func (e *env) collect(ctx context.Context, f *history.Final) error {
 	f.ParticipantOutcomes = map[string]map[string]string{}
 	for _, b := range e.cluster.Banks {
-		outs, err := participantOutcomes(filepath.Join(b.DataDir, "bank.db"))
+		var outs map[string]string
+		var err error
+		if e.pg != nil {
+			outs, err = pgOutcomes(ctx, e.pg, b.Name)
+		} else {
+			outs, err = participantOutcomes(filepath.Join(b.DataDir, "bank.db"))
+		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", b.Name, err)
 		}
@@ -59,6 +69,28 @@ func participantOutcomes(path string) (map[string]string, error) {
 			m[id] = history.OutcomeCommit
 		case participant.StateAborted:
 			m[id] = history.OutcomeAbort
+		}
+	}
+	return m, nil
+}
+
+// pgOutcomes reads the PostgreSQL adapter's arbiter_outcomes rows of bank.
+func pgOutcomes(ctx context.Context, pg *cluster.Postgres, bank string) (map[string]string, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	rows, err := pg.Outcomes(ctx, bank)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]string, len(rows))
+	for id, o := range rows {
+		switch o {
+		case "C":
+			m[id] = history.OutcomeCommit
+		case "A":
+			m[id] = history.OutcomeAbort
+		default:
+			return nil, fmt.Errorf("arbiter_outcomes: tx %s has outcome %q", id, o)
 		}
 	}
 	return m, nil

@@ -39,6 +39,12 @@ type Config struct {
 	CoordFailpoints, BankFailpoints string
 	// TxTimeout is the lifetime workers ask for at Begin (default 5 s).
 	TxTimeout time.Duration
+	// Postgres runs every bank on PostgreSQL (bank --postgres): one server
+	// per bank, started by the runner in the root namespace (listening on
+	// the bridge address too when the nemeses need network namespaces) and
+	// removed at the end; participant outcomes are read from its
+	// arbiter_outcomes table instead of the embedded store.
+	Postgres bool
 	// Progress, if set, receives a progress line every few seconds.
 	Progress func(string)
 }

@@ -19,7 +19,8 @@ import (
 type env struct {
 	cfg     Config
 	cluster *cluster.Cluster
-	net     *netns.Net // nil on loopback
+	net     *netns.Net        // nil on loopback
+	pg      *cluster.Postgres // nil unless Config.Postgres
 	proxies map[string]*proxy.Proxy
 	cli     *client.Client
 	banks   []bankpb.BankClient

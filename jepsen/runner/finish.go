@@ -30,7 +30,7 @@ func (e *env) finish(ctx context.Context) (*history.Final, error) {
 	}
 	f.Balances = bal
 	e.cluster.Stop()
-	if err := e.collect(f); err != nil {
+	if err := e.collect(ctx, f); err != nil {
 		return nil, err
 	}
 	return f, nil

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"google.golang.org/grpc"
 	"math/rand/v2"
@@ -49,8 +50,8 @@ func Run(ctx context.Context, cfg Config) (*history.Run, error) {
 		Duration: cfg.Duration, Broken: cfg.Broken, Ops: ops, Faults: faults, Final: *final}, nil
 }
 
-func setup(cfg Config) (*env, error) {
-	e := &env{cfg: cfg, proxies: map[string]*proxy.Proxy{}, rec: newRecorder(), down: map[string]bool{}}
+func setup(cfg Config) (e *env, err error) {
+	e = &env{cfg: cfg, proxies: map[string]*proxy.Proxy{}, rec: newRecorder(), down: map[string]bool{}}
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -68,6 +69,13 @@ func setup(cfg Config) (*env, error) {
 		e.net, opts.Net = n, nsNetwork{n}
 	}
 	opts.CoordEnv, opts.BankEnv = processEnv(cfg)
+	if cfg.Postgres {
+		if e.pg, err = cluster.StartPostgres([]string{"bank1", "bank2", "bank3"}, e.controlHost()); err != nil {
+			e.teardown()
+			return nil, fmt.Errorf("%w: %w", ErrNoPostgres, err)
+		}
+		opts.BankArgs = e.pg.BankArgs
+	}
 	c, err := cluster.New(opts)
 	if err != nil {
 		e.teardown()
@@ -76,6 +84,10 @@ func setup(cfg Config) (*env, error) {
 	e.cluster = c
 	return e, nil
 }
+
+// ErrNoPostgres: Config.Postgres is set but the PostgreSQL servers could not
+// start (no server binaries, say).
+var ErrNoPostgres = errors.New("cannot start PostgreSQL for the banks")
 
 // processEnv arms crash points and the broken mode through environment.
 func processEnv(cfg Config) (coord, bank []string) {
@@ -165,6 +177,11 @@ func (e *env) teardown() {
 		e.cluster.Stop()
 	}
 	e.close()
+	if e.pg != nil {
+		if err := e.pg.Close(); err != nil {
+			e.progress("stopping PostgreSQL: " + err.Error())
+		}
+	}
 	if e.net != nil {
 		_ = e.net.Close()
 	}

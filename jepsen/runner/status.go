@@ -66,10 +66,11 @@ func (w *statusWorker) race(ctx context.Context, txID string, parts []string, ap
 	}
 	var wg sync.WaitGroup
 	for i, k := range kinds {
+		delay := time.Duration(i*w.rng.IntN(5)) * time.Millisecond // drawn here: rng is not goroutine-safe
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			time.Sleep(time.Duration(i) * time.Millisecond * time.Duration(w.rng.IntN(5)))
+			time.Sleep(delay)
 			w.call(ctx, k, txID, parts)
 		}()
 	}
