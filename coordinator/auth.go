@@ -45,13 +45,17 @@ func (c *Coordinator) UnaryInterceptor() grpc.UnaryServerInterceptor {
 }
 
 // authorize applies the per-method rules. Coordinators are trusted for
-// everything (they hold the log); admins may call anything but Register,
+// everything (they hold the log); the Admin service is for admins only;
+// admins may call anything but Register,
 // Enlist and Resolve; clients may begin transactions and commit, abort and
 // read only those they began; participants may Register, Enlist and Resolve
 // only under their own ID.
 func (c *Coordinator) authorize(caller security.Identity, method string, req any) error {
 	if caller.Role == security.RoleCoordinator {
 		return nil
+	}
+	if strings.HasPrefix(method, "/"+arbiterpb.Admin_ServiceDesc.ServiceName+"/") {
+		return allow(caller, method, security.RoleAdmin) // every operator action
 	}
 	if !strings.HasPrefix(method, "/"+arbiterpb.Coordinator_ServiceDesc.ServiceName+"/") {
 		return nil // health checking and reflection: any verified identity

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
+	"github.com/arbiter-tx/arbiter/raftlog"
 )
 
 // Cluster reports this node's view of the cluster; it never forwards.
@@ -17,12 +18,19 @@ func (c *Coordinator) Cluster(ctx context.Context, _ *arbiterpb.ClusterRequest) 
 		Participants: c.node.FSM().Participants(),
 		LogWrites:    st.LogWrites, LogEntries: st.LogEntries,
 	}
-	for _, m := range st.Members {
-		resp.Members = append(resp.Members, &arbiterpb.Member{
-			Id: m.ID, RaftAddress: m.Address, GrpcAddress: c.cfg.Members[m.ID], Leader: m.ID == st.LeaderID,
-		})
-	}
+	resp.Members = c.memberList(st)
 	return resp, nil
+}
+
+// memberList is the Raft configuration with the gRPC addresses this node
+// knows.
+func (c *Coordinator) memberList(st raftlog.Stats) []*arbiterpb.Member {
+	var out []*arbiterpb.Member
+	for _, m := range st.Members {
+		addr, _ := c.members.get(m.ID)
+		out = append(out, &arbiterpb.Member{Id: m.ID, RaftAddress: m.Address, GrpcAddress: addr, Leader: m.ID == st.LeaderID})
+	}
+	return out
 }
 
 // ListTransactions lists this node's live table: undecided transactions and

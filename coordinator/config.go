@@ -10,7 +10,8 @@ import (
 // Config tunes a coordinator node. Start from DefaultConfig.
 type Config struct {
 	// Members maps every coordinator's Raft server ID to its gRPC address,
-	// so followers can forward calls to the leader.
+	// so followers can forward calls to the leader. New copies it; members
+	// added later through Admin.AddMember are learnt at runtime.
 	Members map[string]string
 	// DefaultTimeout is a transaction's lifetime when Begin asks for none.
 	DefaultTimeout time.Duration

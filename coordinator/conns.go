@@ -1,10 +1,12 @@
 package coordinator
 
 import (
+	"context"
 	"fmt"
 	"sync"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/connectivity"
 
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
@@ -40,6 +42,29 @@ func (p *connPool) close() {
 	for addr, cc := range p.conns {
 		_ = cc.Close()
 		delete(p.conns, addr)
+	}
+}
+
+// resetConnectBackoff makes the connections to these participants
+// reconnect now instead of after gRPC's reconnect backoff, and waits (at
+// most RPCTimeout each) until a failed one is trying again: a call made
+// while it still reports the old failure would fail at once.
+func (c *Coordinator) resetConnectBackoff(ctx context.Context, pids []string) {
+	for _, pid := range pids {
+		addr, ok := c.node.FSM().Participant(pid)
+		if !ok {
+			continue
+		}
+		cc, err := c.conns.get(addr)
+		if err != nil {
+			continue
+		}
+		cc.ResetConnectBackoff()
+		if cc.GetState() == connectivity.TransientFailure {
+			wctx, cancel := context.WithTimeout(ctx, c.cfg.RPCTimeout)
+			cc.WaitForStateChange(wctx, connectivity.TransientFailure)
+			cancel()
+		}
 	}
 }
 

@@ -20,6 +20,8 @@ type Coordinator struct {
 	node  *raftlog.Node
 	log   *zap.Logger
 	conns *connPool
+	// members is every coordinator's gRPC address (see memberAddrs).
+	members *memberAddrs
 
 	mu      sync.Mutex
 	lead    *leaderState // nil unless this node leads and has caught up
@@ -45,6 +47,7 @@ func New(cfg Config, node *raftlog.Node, logger *zap.Logger) (*Coordinator, erro
 		node:    node,
 		log:     logger.With(zap.String("node-id", node.ID())),
 		conns:   newConnPool(cfg.DialOptions),
+		members: newMemberAddrs(cfg.Members),
 		runs:    make(map[string]*run),
 		phase2:  make(map[string]*phase2),
 		finishQ: make(chan string, 4096),

@@ -22,6 +22,8 @@ var (
 	ErrUnknownParticipant = errors.New("unknown participant")
 	// ErrDecided: the call needs an undecided transaction.
 	ErrDecided = errors.New("transaction already decided")
+	// ErrUndecided: the call needs a decided transaction (RetryPhase2).
+	ErrUndecided = errors.New("transaction not decided")
 	// ErrNoLeader: no leader is known, or this node lost leadership; retry.
 	ErrNoLeader = errors.New("no leader available")
 	// ErrCommitStarted: a participant tried to enlist after commit began.
@@ -46,9 +48,9 @@ func codeOf(err error) codes.Code {
 	switch {
 	case errors.Is(err, ErrInvalid), errors.Is(err, ErrUnknownParticipant):
 		return codes.InvalidArgument
-	case errors.Is(err, ErrUnknownTx), errors.Is(err, raftlog.ErrUnknownTx):
+	case errors.Is(err, ErrUnknownTx), errors.Is(err, raftlog.ErrUnknownTx), errors.Is(err, raftlog.ErrUnknownMember):
 		return codes.NotFound
-	case errors.Is(err, ErrDecided), errors.Is(err, ErrCommitStarted), errors.Is(err, raftlog.ErrNotActive):
+	case errors.Is(err, ErrDecided), errors.Is(err, ErrUndecided), errors.Is(err, ErrCommitStarted), errors.Is(err, raftlog.ErrNotActive):
 		return codes.FailedPrecondition
 	case errors.Is(err, ErrNoLeader), errors.Is(err, raftlog.ErrNotLeader),
 		errors.Is(err, raftlog.ErrOutcomeUnknown), errors.Is(err, raftlog.ErrClosed):

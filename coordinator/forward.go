@@ -23,7 +23,7 @@ func forward[Req, Resp any](ctx context.Context, c *Coordinator, method string, 
 	}
 	changed := c.node.LeaderViewChanged() // before reading the leader: no change is missed
 	id, _ := c.node.Leader()
-	addr, ok := c.cfg.Members[id]
+	addr, ok := c.members.get(id)
 	if id == "" || !ok || id == c.node.ID() {
 		return nil, c.noLeader()
 	}
@@ -56,5 +56,6 @@ func (c *Coordinator) noLeader() error {
 	if id == "" || id == c.node.ID() {
 		return fmt.Errorf("%w: node %s does not lead and knows no leader; retry shortly", ErrNoLeader, c.node.ID())
 	}
-	return fmt.Errorf("%w: node %s does not lead; the leader is %s at %s", ErrNoLeader, c.node.ID(), id, c.cfg.Members[id])
+	addr, _ := c.members.get(id)
+	return fmt.Errorf("%w: node %s does not lead; the leader is %s at %s", ErrNoLeader, c.node.ID(), id, addr)
 }

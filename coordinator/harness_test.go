@@ -43,6 +43,7 @@ type testNode struct {
 	coord   *coordinator.Coordinator
 	srv     *grpc.Server
 	up      bool
+	join    bool          // started with raftlog.Config.Join: never bootstraps
 	closed  chan struct{} // closed when the killed coordinator has stopped
 }
 
@@ -77,6 +78,7 @@ func (c *testCluster) startNode(n *testNode) {
 	rc := raftlog.DefaultConfig()
 	rc.ID, rc.DataDir, rc.Peers = n.id, n.dir, c.peers
 	rc.BindAddr = c.peerAddr(n.id)
+	rc.Join = n.join
 	src := c.pki.Source(security.RoleCoordinator, n.id)
 	rc.TLS = src
 	log := zaptest.NewLogger(c.t, zaptest.Level(testLogLevel())).With(zap.String("node", n.id))
@@ -101,6 +103,7 @@ func (c *testCluster) startNode(n *testNode) {
 	lis := listen(c.t, c.members[n.id])
 	srv := grpc.NewServer(append(security.ServerOption(src), co.ServerOptions()...)...)
 	arbiterpb.RegisterCoordinatorServer(srv, co)
+	arbiterpb.RegisterAdminServer(srv, co.AdminServer())
 	go func() { _ = srv.Serve(lis) }()
 	n.node, n.coord, n.srv, n.up = node, co, srv, true
 }
@@ -203,6 +206,26 @@ func (c *testCluster) clientAs(id string, addrs ...string) *client.Client {
 	}
 	c.t.Cleanup(cli.Close)
 	return cli
+}
+
+// adminAs is the Admin API of the node at addr, called with a certificate
+// naming role/id (an admin, or another role to test refusals).
+func (c *testCluster) adminAs(addr string, role security.Role, id string) arbiterpb.AdminClient {
+	c.t.Helper()
+	return arbiterpb.NewAdminClient(c.dial(addr, role, id))
+}
+
+// addJoiner starts a node in join mode (no bootstrap) with fresh addresses;
+// it stays outside the configuration until AddMember adds it.
+func (c *testCluster) addJoiner(id string) *testNode {
+	c.t.Helper()
+	ports := freePorts(c.t, 2)
+	c.peers = append(c.peers, raftlog.Peer{ID: id, Address: fmt.Sprintf("127.0.0.1:%d", ports[0])})
+	c.members[id] = fmt.Sprintf("127.0.0.1:%d", ports[1])
+	n := &testNode{id: id, dir: filepath.Join(c.t.TempDir(), id), join: true}
+	c.nodes = append(c.nodes, n)
+	c.startNode(n)
+	return n
 }
 
 func (c *testCluster) coordAddrs() []string {

@@ -1,6 +1,7 @@
 package coordinator
 
 import (
+	"context"
 	"time"
 
 	"go.uber.org/zap"
@@ -12,11 +13,16 @@ import (
 
 // phase2 tracks one transaction's phase-2 delivery on this leader: one
 // driver goroutine per participant, retrying until acknowledged. When all
-// have acknowledged, the transaction is queued for FINISH.
+// have acknowledged, the transaction is queued for FINISH. Its drivers run
+// under ctx (a child of the leader's), so RetryPhase2 can stop them and
+// start a fresh entry; a driver of a replaced entry never counts toward the
+// new one (delivered and abandon compare the entry).
 type phase2 struct {
 	out     arbiterpb.Outcome
 	started map[string]bool
 	pending int
+	ctx     context.Context
+	cancel  context.CancelFunc
 }
 
 // startPhase2 makes sure every participant in parts has a driver. It is
@@ -29,35 +35,53 @@ func (c *Coordinator) startPhase2(ls *leaderState, txID string, out arbiterpb.Ou
 	}
 	p := c.phase2[txID]
 	if p == nil {
-		p = &phase2{out: out, started: make(map[string]bool)}
+		ctx, cancel := context.WithCancel(ls.ctx)
+		p = &phase2{out: out, started: make(map[string]bool), ctx: ctx, cancel: cancel}
 		c.phase2[txID] = p
 	}
-	newParts := 0
 	for _, pid := range parts {
 		if p.started[pid] {
 			continue
 		}
 		p.started[pid] = true
 		p.pending++
-		newParts++
-		c.goBackground(func() { c.deliver(ls, txID, pid, out) })
+		c.goBackground(func() { c.deliver(ls, p, txID, pid, out) })
 	}
 	if len(parts) == 0 && p.pending == 0 {
-		delete(c.phase2, txID)
+		c.dropPhase2(txID, p)
 		c.queueFinish(txID)
 	}
 }
 
+// restartPhase2 stops this transaction's drivers (and their backoff) and
+// starts fresh ones that send at once. Participants acknowledge repeats.
+func (c *Coordinator) restartPhase2(ls *leaderState, txID string, out arbiterpb.Outcome, parts []string) {
+	c.mu.Lock()
+	if p := c.phase2[txID]; p != nil {
+		c.dropPhase2(txID, p)
+	}
+	c.mu.Unlock()
+	c.startPhase2(ls, txID, out, parts)
+}
+
+// dropPhase2 forgets p and stops its drivers. The caller holds c.mu.
+func (c *Coordinator) dropPhase2(txID string, p *phase2) {
+	if c.phase2[txID] == p {
+		delete(c.phase2, txID)
+	}
+	p.cancel()
+}
+
 // deliver sends the decision to one participant until it acknowledges or
 // this node stops leading.
-func (c *Coordinator) deliver(ls *leaderState, txID, pid string, out arbiterpb.Outcome) {
+func (c *Coordinator) deliver(ls *leaderState, p *phase2, txID, pid string, out arbiterpb.Outcome) {
 	attempts, start := 0, time.Now()
-	for b := c.newBackoff(); ls.ctx.Err() == nil; b.wait(ls.ctx) {
+	for b := c.newBackoff(); p.ctx.Err() == nil; b.wait(p.ctx) {
 		attempts++
 		err := c.sendDecision(ls, pid, out, txID)
 		if err == nil {
 			c.cfg.Metrics.observe("phase2", start)
-			c.delivered(ls, txID)
+			c.delivered(p, txID)
 			return
 		}
 		c.cfg.Metrics.retried()
@@ -70,30 +94,32 @@ func (c *Coordinator) deliver(ls *leaderState, txID, pid string, out arbiterpb.O
 				zap.Int("attempts", attempts), zap.Error(err))
 		}
 	}
-	c.abandon(txID)
+	c.abandon(txID, p)
 }
 
-func (c *Coordinator) delivered(ls *leaderState, txID string) {
+// delivered counts one acknowledgement toward p, unless p was replaced
+// (RetryPhase2) or forgotten meanwhile.
+func (c *Coordinator) delivered(p *phase2, txID string) {
 	c.cfg.failpoint("phase2-mid", txID)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	p := c.phase2[txID]
-	if p == nil {
+	if c.phase2[txID] != p {
 		return
 	}
 	p.pending--
 	if p.pending == 0 {
-		delete(c.phase2, txID)
+		c.dropPhase2(txID, p)
 		c.queueFinish(txID)
 	}
 }
 
 // abandon forgets a driver stopped by a step-down, so that if this node
-// leads again its scan restarts phase 2 from the log.
-func (c *Coordinator) abandon(txID string) {
+// leads again its scan restarts phase 2 from the log. A driver stopped by
+// RetryPhase2 finds its entry already replaced and changes nothing.
+func (c *Coordinator) abandon(txID string, p *phase2) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.phase2, txID)
+	c.dropPhase2(txID, p)
 }
 
 // queueFinish hands a fully acknowledged transaction to the finisher. The

@@ -31,8 +31,13 @@ type Config struct {
 	DataDir string
 	// Peers lists every voter, this node included. It is used only to
 	// bootstrap a brand-new cluster, once, when DataDir holds no Raft state;
-	// on restart the membership comes from the log.
+	// on restart the membership comes from the log. With Join it may be
+	// empty and need not name this node.
 	Peers []Peer
+	// Join means: never bootstrap, even when DataDir is empty; wait to be
+	// added to a running cluster by its leader (Node.AddVoter, `arbiter
+	// members add`). The zero value bootstraps from Peers as before.
+	Join bool
 	// HeartbeatTimeout is how long a follower waits without contact from the
 	// leader before it starts an election.
 	HeartbeatTimeout time.Duration
@@ -154,6 +159,9 @@ func (c Config) validateTimes() []error {
 }
 
 func (c Config) validatePeers() []error {
+	if len(c.Peers) == 0 && c.Join {
+		return nil
+	}
 	if len(c.Peers) == 0 {
 		return []error{errors.New("Peers is required (every voter, this node included)")}
 	}
@@ -175,7 +183,7 @@ func (c Config) validatePeers() []error {
 				p.ID, p.Address, c.advertise()))
 		}
 	}
-	if c.ID != "" && !ids[c.ID] {
+	if c.ID != "" && !ids[c.ID] && !c.Join {
 		errs = append(errs, fmt.Errorf("this node's ID %q is not in Peers", c.ID))
 	}
 	return errs

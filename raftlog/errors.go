@@ -15,6 +15,9 @@ var (
 	ErrOutcomeUnknown = errors.New("raftlog: outcome unknown: retry by transaction ID")
 	// ErrClosed means the node was closed (or Raft shut down): reopen it.
 	ErrClosed = errors.New("raftlog: node closed")
+	// ErrUnknownMember means a membership change named a server ID that is
+	// not in the configuration: check the ID (arbiter status lists them).
+	ErrUnknownMember = errors.New("raftlog: no such member")
 
 	// ErrUnknownTx means there is no record for the transaction: it was never
 	// begun, or it finished and was forgotten (presumed abort).

@@ -135,3 +135,25 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	f.s = s
 	return nil
 }
+
+// Decisions returns the outcome ("commit" or "abort") of every decided
+// transaction the table still holds, live or finished. Offline tools use it
+// after Replay, when part of the log was compacted into a snapshot.
+func (f *FSM) Decisions() map[string]string {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	out := make(map[string]string, len(f.s.live)+f.s.finished.len())
+	note := func(r *arbiterpb.TxRecord) {
+		switch r.GetState() {
+		case arbiterpb.TxState_TX_STATE_COMMITTED:
+			out[r.GetTxId()] = "commit"
+		case arbiterpb.TxState_TX_STATE_ABORTED:
+			out[r.GetTxId()] = "abort"
+		}
+	}
+	for _, r := range f.s.live {
+		note(r)
+	}
+	f.s.finished.each(note)
+	return out
+}

@@ -177,7 +177,8 @@ func (n *Node) raftConfig() *raft.Config {
 	return rc
 }
 
-// bootstrap writes the initial configuration iff there is no Raft state.
+// bootstrap writes the initial configuration iff there is no Raft state
+// and the node is not joining a running cluster (Config.Join).
 func (n *Node) bootstrap(rc *raft.Config) error {
 	has, err := raft.HasExistingState(n.deps.Logs, n.deps.Stable, n.deps.Snaps)
 	if err != nil {
@@ -185,6 +186,10 @@ func (n *Node) bootstrap(rc *raft.Config) error {
 	}
 	if has {
 		n.log.Info("raft state found, not bootstrapping")
+		return nil
+	}
+	if n.cfg.Join {
+		n.log.Info("join mode: not bootstrapping; waiting for the leader to add this node")
 		return nil
 	}
 	var conf raft.Configuration

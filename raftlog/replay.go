@@ -22,9 +22,10 @@ type Replayed struct {
 	Entries []raft.Log
 	// SnapshotIndex is the index of the snapshot restored (0 if none).
 	SnapshotIndex uint64
-	// Decisions maps each tx ID to the first DECIDE applied for it in the
-	// replayed entries ("commit" or "abort"), the write-once rule as the
-	// FSM applies it.
+	// Decisions maps each tx ID to its decision ("commit" or "abort"): the
+	// first DECIDE applied for it in the replayed entries (the write-once
+	// rule as the FSM applies it), or, for decisions compacted into the
+	// snapshot, what the restored table holds.
 	Decisions map[string]string
 }
 
@@ -44,7 +45,16 @@ func Replay(dataDir string) (*Replayed, error) {
 	if err := r.restoreSnapshot(dataDir); err != nil {
 		return nil, err
 	}
-	return r, r.applyLog(store)
+	if err := r.applyLog(store); err != nil {
+		return nil, err
+	}
+	// Decisions compacted into the snapshot are only in the table.
+	for id, out := range r.FSM.Decisions() {
+		if _, ok := r.Decisions[id]; !ok {
+			r.Decisions[id] = out
+		}
+	}
+	return r, nil
 }
 
 func (r *Replayed) restoreSnapshot(dataDir string) error {

@@ -48,6 +48,9 @@ func TestReplayRebuildsStateOffline(t *testing.T) {
 		if snapshot && r.SnapshotIndex == 0 {
 			t.Fatal("snapshot was not used")
 		}
+		if r.Decisions["t1"] != "commit" {
+			t.Fatalf("snapshot=%v: decisions %v, want t1 commit (from the log or the snapshot)", snapshot, r.Decisions)
+		}
 	}
 }
 

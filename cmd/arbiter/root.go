@@ -16,7 +16,7 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCmd(), statusCmd(), txCmd(), certsCmd(), healthCmd())
+	root.AddCommand(serveCmd(), statusCmd(), txCmd(), certsCmd(), healthCmd(), membersCmd(), snapshotCmd())
 	return root
 }
 

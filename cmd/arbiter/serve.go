@@ -55,6 +55,7 @@ the state in --data-dir. Every flag can also be set as ARBITER_<FLAG>
 	fs.StringVar(&f.raftAddr, "raft-addr", "", "host:port for Raft traffic between coordinators (default: this node's address in --peers)")
 	fs.StringVar(&f.grpcAddr, "grpc-addr", "", "host:port serving the Coordinator gRPC API to clients and participants (default: from --peers)")
 	fs.StringVar(&f.peers, "peers", "", "every coordinator as ID=RAFT_ADDR/GRPC_ADDR, comma-separated (required)")
+	fs.BoolVar(&f.raft.Join, "join", false, "never bootstrap, even with an empty --data-dir: wait to be added with `arbiter members add` (--peers then need not list this node; give --raft-addr and --grpc-addr)")
 	fs.StringVar(&f.dataDir, "data-dir", "", "directory for this node's Raft log, stable store and snapshots (required)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&f.httpAddr, "http-addr", "", "host:port serving Prometheus /metrics and the read-only status page at / (off when empty)")
@@ -124,6 +125,10 @@ func (f *serveFlags) fill() error {
 			f.raftAddr = p.Address
 		}
 	}
+	if f.raftAddr == "" || f.grpcAddr == "" {
+		return fmt.Errorf("node %q is not in --peers: give --raft-addr and --grpc-addr (and --join to be added to a running cluster)", f.id)
+	}
+	f.coord.Members[f.id] = f.grpcAddr
 	f.raft.ID, f.raft.BindAddr, f.raft.DataDir, f.raft.Peers = f.id, f.raftAddr, f.dataDir, peers
 	return f.raft.Validate()
 }
@@ -135,6 +140,7 @@ func serveGRPC(f serveFlags, co *coordinator.Coordinator, node *raftlog.Node, sr
 	}
 	srv := grpc.NewServer(append(security.ServerOption(src), co.ServerOptions()...)...)
 	arbiterpb.RegisterCoordinatorServer(srv, co)
+	arbiterpb.RegisterAdminServer(srv, co.AdminServer())
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)
 	reflection.Register(srv) // grpcurl can list and call the API

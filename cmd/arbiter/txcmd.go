@@ -16,10 +16,11 @@ import (
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
 
-// txCmd groups the transaction commands: list and show.
+// txCmd groups the transaction commands: list, show, and the operator
+// actions retry and resolve (admincmd.go).
 func txCmd() *cobra.Command {
-	tx := &cobra.Command{Use: "tx", Short: "Inspect transactions"}
-	tx.AddCommand(txListCmd(), txShowCmd())
+	tx := &cobra.Command{Use: "tx", Short: "Inspect transactions and act on stuck ones"}
+	tx.AddCommand(txListCmd(), txShowCmd(), txRetryCmd(), txResolveCmd())
 	return tx
 }
 
@@ -99,6 +100,13 @@ func prepare(cmd *cobra.Command, f *cliFlags, check func() error) error {
 // first calls fn on each --addr in turn until one answers: it moves on only
 // when a node is unreachable or slow, and returns every error if none answers.
 func (c *cliFlags) first(ctx context.Context, fn func(context.Context, arbiterpb.CoordinatorClient) error) error {
+	return c.firstConn(ctx, func(ctx context.Context, cc grpc.ClientConnInterface) error {
+		return fn(ctx, arbiterpb.NewCoordinatorClient(cc))
+	})
+}
+
+// firstConn is first for any service on the coordinators' gRPC port.
+func (c *cliFlags) firstConn(ctx context.Context, fn func(context.Context, grpc.ClientConnInterface) error) error {
 	src, err := c.tls.load(nil)
 	if err != nil {
 		return err
@@ -115,7 +123,7 @@ func (c *cliFlags) first(ctx context.Context, fn func(context.Context, arbiterpb
 }
 
 // callOne dials addr and runs fn with a five-second deadline.
-func callOne(ctx context.Context, addr string, src *security.Source, fn func(context.Context, arbiterpb.CoordinatorClient) error) error {
+func callOne(ctx context.Context, addr string, src *security.Source, fn func(context.Context, grpc.ClientConnInterface) error) error {
 	cc, err := grpc.NewClient(strings.TrimSpace(addr), security.DialOption(src))
 	if err != nil {
 		return err
@@ -123,5 +131,5 @@ func callOne(ctx context.Context, addr string, src *security.Source, fn func(con
 	defer func() { _ = cc.Close() }()
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	return fn(ctx, arbiterpb.NewCoordinatorClient(cc))
+	return fn(ctx, cc)
 }
