@@ -29,6 +29,9 @@ type Config struct {
 	ClientID string
 	// AttemptTimeout bounds one attempt of a call on one node.
 	AttemptTimeout time.Duration
+	// OnRetry, if set, is called each time a call is retried after an
+	// attempt that could not give an answer (for metrics and tests).
+	OnRetry func(err error)
 	// DialOptions replace the default (plaintext) options.
 	DialOptions []grpc.DialOption
 }
@@ -134,6 +137,9 @@ func call[Resp any](ctx context.Context, c *Client, f func(context.Context, arbi
 			return resp, err
 		}
 		lastErr = err
+		if c.cfg.OnRetry != nil {
+			c.cfg.OnRetry(err)
+		}
 		if attempt%len(c.conns) == len(c.conns)-1 {
 			if !sleep(ctx, backoff) {
 				return nil, fmt.Errorf("%w: %v (last error: %v)", ErrOutcomeUnknown, ctx.Err(), lastErr)

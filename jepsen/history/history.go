@@ -90,7 +90,10 @@ type Run struct {
 	Seed     int64         `json:"seed"`
 	Duration time.Duration `json:"duration"`
 	Broken   string        `json:"broken,omitempty"` // a deliberately broken coordinator mode
-	Ops      []Op          `json:"ops"`
-	Faults   []Fault       `json:"faults"`
-	Final    Final         `json:"final"`
+	// ClientRetries counts client attempts that got no answer (timeout,
+	// node down, not the leader) and were retried by transaction ID.
+	ClientRetries int64   `json:"client_retries"`
+	Ops           []Op    `json:"ops"`
+	Faults        []Fault `json:"faults"`
+	Final         Final   `json:"final"`
 }

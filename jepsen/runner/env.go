@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"google.golang.org/grpc"
 
@@ -26,6 +27,7 @@ type env struct {
 	banks   []bankpb.BankClient
 	conns   []*grpc.ClientConn
 	rec     *recorder
+	retries atomic.Int64 // client attempts retried (no answer, not leader, ...)
 
 	mu   sync.Mutex
 	down map[string]bool // processes a nemesis stopped on purpose

@@ -47,7 +47,8 @@ func Run(ctx context.Context, cfg Config) (*history.Run, error) {
 	}
 	ops, faults := e.rec.snapshot()
 	return &history.Run{Name: cfg.Name, Workload: cfg.Workload, Nemeses: cfg.Nemeses, Seed: cfg.Seed,
-		Duration: cfg.Duration, Broken: cfg.Broken, Ops: ops, Faults: faults, Final: *final}, nil
+		Duration: cfg.Duration, Broken: cfg.Broken, Ops: ops, Faults: faults, Final: *final,
+		ClientRetries: e.retries.Load()}, nil
 }
 
 func setup(cfg Config) (e *env, err error) {
@@ -118,7 +119,7 @@ func (e *env) start(ctx context.Context) error {
 		return err
 	}
 	cli, err := client.New(client.Config{Addresses: e.cluster.CoordAddrs(), ClientID: "jepsen", AttemptTimeout: 2 * time.Second,
-		DialOptions: []grpc.DialOption{creds}})
+		DialOptions: []grpc.DialOption{creds}, OnRetry: func(error) { e.retries.Add(1) }})
 	if err != nil {
 		return err
 	}

@@ -102,15 +102,10 @@ func TestScenarioLeaderKilledMidPrepareResolvesAfterHeal(t *testing.T) {
 func TestScenarioOutcomeUnknownThenClientRetries(t *testing.T) {
 	run, res := runScenario(t, runner.Config{Nemeses: []string{"pause-leader"}, Interval: 4 * time.Second})
 	requireFault(t, run, "pause-leader")
-	retried := 0
-	for _, op := range run.Ops {
-		if op.End-op.Start > 2*time.Second && op.Outcome == history.OutcomeCommit {
-			retried++ // longer than one attempt: it was retried
-		}
+	if run.ClientRetries == 0 {
+		t.Fatal("the client never retried a call: the scenario did not exercise an unknown outcome")
 	}
-	if retried == 0 {
-		t.Fatal("no committed operation outlived a single client attempt: no retry was exercised")
-	}
+	t.Logf("client retries: %d", run.ClientRetries)
 	requirePass(t, res) // conservation and durability: exactly once
 }
 
