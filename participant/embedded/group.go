@@ -22,6 +22,9 @@ type groupCommitter struct {
 	quit chan struct{}
 	wg   sync.WaitGroup
 	once sync.Once
+
+	mu     sync.RWMutex // held shared while sending, exclusively to close
+	closed bool
 }
 
 type writeReq struct {
@@ -41,11 +44,13 @@ func newGroupCommitter(db *bolt.DB) *groupCommitter {
 // the group is retried without it), so it must only act through btx.
 func (g *groupCommitter) write(fn func(*bolt.Tx) error) error {
 	r := writeReq{fn: fn, done: make(chan error, 1)}
-	select {
-	case g.reqs <- r:
-	case <-g.quit:
+	g.mu.RLock()
+	if g.closed {
+		g.mu.RUnlock()
 		return errStoreClosed
 	}
+	g.reqs <- r // run keeps taking requests until close has stopped new sends
+	g.mu.RUnlock()
 	return <-r.done
 }
 
@@ -111,7 +116,14 @@ func (g *groupCommitter) failPending() {
 	}
 }
 
+// close stops new writes, answers every queued one with errStoreClosed
+// (none is left waiting), and waits for the committer to exit.
 func (g *groupCommitter) close() {
-	g.once.Do(func() { close(g.quit) })
+	g.once.Do(func() {
+		g.mu.Lock()
+		g.closed = true
+		g.mu.Unlock()
+		close(g.quit)
+	})
 	g.wg.Wait()
 }
