@@ -28,11 +28,11 @@ import (
 )
 
 type flags struct {
-	id, listen, advertise, coordinators, dataDir, logLevel, pprofAddr string
-	accounts                                                          int
-	opening                                                           int64
-	tls                                                               tlsFlags
-	pg                                                                pgFlags
+	id, listen, advertise, coordinators, dataDir, logLevel, pprofAddr, httpAddr string
+	accounts                                                                    int
+	opening                                                                     int64
+	tls                                                                         tlsFlags
+	pg                                                                          pgFlags
 }
 
 func main() {
@@ -45,6 +45,7 @@ func main() {
 	flag.IntVar(&f.accounts, "accounts", 10, "accounts to create on first start, named <id>-<n>")
 	flag.Int64Var(&f.opening, "opening-balance", 1000, "opening balance of each new account")
 	flag.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	flag.StringVar(&f.httpAddr, "http-addr", "", "host:port serving Prometheus /metrics (off when empty)")
 	flag.StringVar(&f.pprofAddr, "pprof-addr", "", "host:port serving Go's profiler at /debug/pprof (off when empty)")
 	f.tls.register()
 	f.pg.register()
@@ -112,6 +113,9 @@ func serve[T any](ctx context.Context, f flags, log *zap.Logger, res participant
 		return err
 	}
 	defer agent.Close()
+	if err := serveMetrics(ctx, f.httpAddr, agent, log); err != nil {
+		return err
+	}
 	lis, err := net.Listen("tcp", f.listen)
 	if err != nil {
 		return fmt.Errorf("listen on --listen %s: %w", f.listen, err)
