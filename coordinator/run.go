@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
@@ -19,9 +20,12 @@ type run struct {
 	parts []string
 	done  chan struct{}
 	early chan struct{} // closed by a broken mode that answers early
-	out   arbiterpb.Outcome
-	why   string
-	err   error
+	// span is the Commit call's trace context: the run outlives the call,
+	// but its Prepare calls join the caller's trace (tracing is optional).
+	span trace.SpanContext
+	out  arbiterpb.Outcome
+	why  string
+	err  error
 }
 
 // commit returns the transaction's outcome, running phase 1 and the
@@ -31,7 +35,7 @@ func (c *Coordinator) commit(ctx context.Context, ls *leaderState, rec *arbiterp
 	if out := outcomeOf(rec); out != arbiterpb.Outcome_OUTCOME_UNKNOWN {
 		return out, rec.GetReason(), nil
 	}
-	r, err := c.startRun(ls, rec, branches)
+	r, err := c.startRun(ctx, ls, rec, branches)
 	if err != nil {
 		return arbiterpb.Outcome_OUTCOME_UNKNOWN, "", err
 	}
@@ -45,7 +49,7 @@ func (c *Coordinator) commit(ctx context.Context, ls *leaderState, rec *arbiterp
 	}
 }
 
-func (c *Coordinator) startRun(ls *leaderState, rec *arbiterpb.TxRecord, branches []*arbiterpb.Branch) (*run, error) {
+func (c *Coordinator) startRun(ctx context.Context, ls *leaderState, rec *arbiterpb.TxRecord, branches []*arbiterpb.Branch) (*run, error) {
 	if err := c.checkRegistered(branches); err != nil {
 		return nil, err
 	}
@@ -65,7 +69,8 @@ func (c *Coordinator) startRun(ls *leaderState, rec *arbiterpb.TxRecord, branche
 	if r, ok := c.runs[rec.GetTxId()]; ok {
 		return r, nil
 	}
-	r := &run{txID: rec.GetTxId(), parts: parts, done: make(chan struct{}), early: make(chan struct{})}
+	r := &run{txID: rec.GetTxId(), parts: parts, done: make(chan struct{}), early: make(chan struct{}),
+		span: trace.SpanContextFromContext(ctx)}
 	c.runs[r.txID] = r
 	c.goBackground(func() { c.execute(ls, r, rec.GetDeadlineUnixNanos(), payloads) })
 	return r, nil
@@ -103,7 +108,7 @@ func (c *Coordinator) execute(ls *leaderState, r *run, deadline int64, payloads 
 // prepareAll sends Prepare to every participant in parallel, bounded by the
 // transaction's deadline, and returns the outcome to propose.
 func (c *Coordinator) prepareAll(ls *leaderState, r *run, deadline int64, payloads map[string][]byte) (arbiterpb.Outcome, string) {
-	ctx, cancel := context.WithDeadline(ls.ctx, time.Unix(0, deadline))
+	ctx, cancel := context.WithDeadline(trace.ContextWithSpanContext(ls.ctx, r.span), time.Unix(0, deadline))
 	defer cancel()
 	var mu sync.Mutex
 	reason := ""

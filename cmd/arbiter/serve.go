@@ -20,6 +20,7 @@ import (
 	"github.com/arbiter-tx/arbiter/cmd/internal/debugserver"
 	"github.com/arbiter-tx/arbiter/coordinator"
 	"github.com/arbiter-tx/arbiter/internal/security"
+	"github.com/arbiter-tx/arbiter/internal/tracing"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 	"github.com/arbiter-tx/arbiter/raftlog"
 )
@@ -82,6 +83,11 @@ func serve(f serveFlags) error {
 		return err
 	}
 	debugserver.ServePprof(f.pprofAddr, log)
+	shutdownTracing, err := tracing.Setup(context.Background(), "arbiter-coordinator", log)
+	if err != nil {
+		return fmt.Errorf("tracing: %w", err)
+	}
+	defer flushTracing(shutdownTracing, log)
 	src, err := f.tls.load(log)
 	if err != nil {
 		return err
@@ -92,7 +98,7 @@ func serve(f serveFlags) error {
 		return err
 	}
 	defer func() { _ = node.Close() }()
-	f.coord.DialOptions = []grpc.DialOption{security.DialOption(src)}
+	f.coord.DialOptions = []grpc.DialOption{security.DialOption(src), tracing.DialOption()}
 	if err := withFailpoints(&f.coord, log); err != nil {
 		return err
 	}
@@ -138,7 +144,8 @@ func serveGRPC(f serveFlags, co *coordinator.Coordinator, node *raftlog.Node, sr
 	if err != nil {
 		return fmt.Errorf("listen on --grpc-addr %s: %w", f.grpcAddr, err)
 	}
-	srv := grpc.NewServer(append(security.ServerOption(src), co.ServerOptions()...)...)
+	opts := append(security.ServerOption(src), co.ServerOptions()...)
+	srv := grpc.NewServer(append(opts, tracing.ServerOption())...)
 	arbiterpb.RegisterCoordinatorServer(srv, co)
 	arbiterpb.RegisterAdminServer(srv, co.AdminServer())
 	hs := health.NewServer()
@@ -156,6 +163,15 @@ func serveGRPC(f serveFlags, co *coordinator.Coordinator, node *raftlog.Node, sr
 	}()
 	log.Info("serving", zap.String("grpc-addr", lis.Addr().String()))
 	return srv.Serve(lis)
+}
+
+// flushTracing exports the spans still buffered (no-op with tracing off).
+func flushTracing(shutdown func(context.Context) error, log *zap.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := shutdown(ctx); err != nil {
+		log.Warn("tracing shutdown", zap.Error(err))
+	}
 }
 
 // trackHealth reports SERVING while the node knows a leader.

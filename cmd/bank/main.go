@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
@@ -21,6 +22,7 @@ import (
 	"github.com/arbiter-tx/arbiter/client"
 	"github.com/arbiter-tx/arbiter/cmd/internal/debugserver"
 	"github.com/arbiter-tx/arbiter/internal/security"
+	"github.com/arbiter-tx/arbiter/internal/tracing"
 	"github.com/arbiter-tx/arbiter/participant"
 	"github.com/arbiter-tx/arbiter/participant/bank"
 	"github.com/arbiter-tx/arbiter/participant/embedded"
@@ -66,6 +68,11 @@ func run(f flags) error {
 	}
 	log = log.With(zap.String("participant-id", f.id))
 	debugserver.ServePprof(f.pprofAddr, log)
+	shutdownTracing, err := tracing.Setup(context.Background(), "arbiter-bank-"+f.id, log)
+	if err != nil {
+		return fmt.Errorf("tracing: %w", err)
+	}
+	defer flushTracing(shutdownTracing, log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if f.pg.dsn != "" {
@@ -102,6 +109,13 @@ func serve[T any](ctx context.Context, f flags, log *zap.Logger, res participant
 		return err
 	}
 	cfg.TLS = src
+	// The defaults (participant.Config.dialOptions) plus tracing: a non-nil
+	// DialOptions replaces them, so restate the credentials and interceptor.
+	cfg.DialOptions = []grpc.DialOption{
+		security.DialOption(src),
+		grpc.WithUnaryInterceptor(client.UnaryClientInterceptor()),
+		tracing.DialOption(),
+	}
 	if src != nil {
 		src.WatchSIGHUP(ctx, log)
 	}
@@ -121,7 +135,7 @@ func serve[T any](ctx context.Context, f flags, log *zap.Logger, res participant
 		return fmt.Errorf("listen on --listen %s: %w", f.listen, err)
 	}
 	srv := grpc.NewServer(append(security.ServerOption(src), grpc.MaxRecvMsgSize(f.tls.maxMessageBytes),
-		grpc.UnaryInterceptor(client.UnaryServerInterceptor()))...)
+		grpc.UnaryInterceptor(client.UnaryServerInterceptor()), tracing.ServerOption())...)
 	agent.RegisterService(srv)
 	bankpb.RegisterBankServer(srv, svc(agent))
 	go func() {
@@ -135,6 +149,15 @@ func serve[T any](ctx context.Context, f flags, log *zap.Logger, res participant
 	}()
 	log.Info("serving", zap.String("listen", lis.Addr().String()))
 	return srv.Serve(lis)
+}
+
+// flushTracing exports the spans still buffered (no-op with tracing off).
+func flushTracing(shutdown func(context.Context) error, log *zap.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := shutdown(ctx); err != nil {
+		log.Warn("tracing shutdown", zap.Error(err))
+	}
 }
 
 func accountNames(id string, n int) []string {
