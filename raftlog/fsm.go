@@ -98,14 +98,7 @@ func (f *FSM) Pending() []*arbiterpb.TxRecord {
 func (f *FSM) Counts() (active, unfinished int) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	for _, r := range f.s.live {
-		if decided(r) {
-			unfinished++
-		} else {
-			active++
-		}
-	}
-	return active, unfinished
+	return len(f.s.live) - f.s.decidedLive, f.s.decidedLive
 }
 
 // AppliedIndex returns the index of the last log entry applied or restored.

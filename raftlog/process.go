@@ -91,6 +91,9 @@ func decide(s *state, index uint64, c *arbiterpb.DecideCommand) Result {
 	rec.Participants = union(rec.Participants, c.GetParticipants())
 	rec.DecidedIndex = index
 	rec.Reason = c.GetReason()
+	if _, live := s.live[rec.TxId]; live {
+		s.decidedLive++
+	}
 	s.live[rec.TxId] = rec
 	return Result{Tx: clone(rec)}
 }
@@ -104,6 +107,7 @@ func finish(s *state, c *arbiterpb.FinishCommand) Result {
 		rec := clone(old)
 		rec.Finished = true
 		delete(s.live, id)
+		s.decidedLive--
 		s.finished.push(rec)
 	}
 	return Result{}

@@ -65,6 +65,9 @@ func readLive(br *bufio.Reader, s *state, n uint64) error {
 			return fmt.Errorf("%w: live record %q duplicated or finished", errCorrupt, rec.TxId)
 		}
 		s.live[rec.TxId] = rec
+		if decided(rec) {
+			s.decidedLive++
+		}
 	}
 	return nil
 }

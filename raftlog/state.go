@@ -18,6 +18,9 @@ type state struct {
 	finished     *ring
 	participants map[string]string
 	applied      uint64
+	// decidedLive counts live records that are decided (phase 2 not
+	// finished), so Counts is O(1): Begin checks it on every call.
+	decidedLive int
 }
 
 func newState(retention int) *state {
@@ -43,6 +46,7 @@ func (s *state) view() *state {
 		finished:     s.finished.clone(),
 		participants: make(map[string]string, len(s.participants)),
 		applied:      s.applied,
+		decidedLive:  s.decidedLive,
 	}
 	for k, r := range s.live {
 		v.live[k] = r

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	"github.com/arbiter-tx/arbiter/cmd/internal/debugserver"
+	"github.com/arbiter-tx/arbiter/cmd/internal/procutil"
 	"github.com/arbiter-tx/arbiter/coordinator"
 	"github.com/arbiter-tx/arbiter/internal/security"
 	"github.com/arbiter-tx/arbiter/internal/tracing"
@@ -74,7 +75,7 @@ the state in --data-dir. Every flag can also be set as ARBITER_<FLAG>
 }
 
 func serve(f serveFlags) error {
-	log, err := newLogger(f.logLevel)
+	log, err := procutil.NewLogger(f.logLevel)
 	if err != nil {
 		return err
 	}
@@ -102,7 +103,7 @@ func serve(f serveFlags) error {
 	if err := withFailpoints(&f.coord, log); err != nil {
 		return err
 	}
-	reg := newRegistry()
+	reg := procutil.NewRegistry()
 	f.coord.Metrics = coordinator.NewMetrics(reg, node)
 	co, err := coordinator.New(f.coord, node, log)
 	if err != nil {
@@ -189,17 +190,6 @@ func trackHealth(ctx context.Context, hs *health.Server, node *raftlog.Node) {
 		case <-t.C:
 		}
 	}
-}
-
-func newLogger(level string) (*zap.Logger, error) {
-	lvl, err := zap.ParseAtomicLevel(level)
-	if err != nil {
-		return nil, fmt.Errorf("--log-level %q: %w", level, err)
-	}
-	cfg := zap.NewProductionConfig()
-	cfg.Level = lvl
-	cfg.Sampling = nil
-	return cfg.Build()
 }
 
 // healthy: the node knows a leader and has applied its log up to the

@@ -21,6 +21,7 @@ import (
 
 	"github.com/arbiter-tx/arbiter/client"
 	"github.com/arbiter-tx/arbiter/cmd/internal/debugserver"
+	"github.com/arbiter-tx/arbiter/cmd/internal/procutil"
 	"github.com/arbiter-tx/arbiter/internal/security"
 	"github.com/arbiter-tx/arbiter/internal/tracing"
 	"github.com/arbiter-tx/arbiter/participant"
@@ -62,7 +63,7 @@ func run(f flags) error {
 	if f.id == "" || (f.dataDir == "" && f.pg.dsn == "") {
 		return fmt.Errorf("--id and --data-dir (or --postgres) are required (see bank --help)")
 	}
-	log, err := newLogger(f.logLevel)
+	log, err := procutil.NewLogger(f.logLevel)
 	if err != nil {
 		return err
 	}
@@ -166,15 +167,4 @@ func accountNames(id string, n int) []string {
 		out[i] = fmt.Sprintf("%s-%d", id, i)
 	}
 	return out
-}
-
-func newLogger(level string) (*zap.Logger, error) {
-	lvl, err := zap.ParseAtomicLevel(level)
-	if err != nil {
-		return nil, fmt.Errorf("--log-level %q: %w", level, err)
-	}
-	cfg := zap.NewProductionConfig()
-	cfg.Level = lvl
-	cfg.Sampling = nil
-	return cfg.Build()
 }
