@@ -117,8 +117,17 @@ func TestForwardsBytes(t *testing.T) {
 		t.Fatalf("1 MiB echo: %v", err)
 	}
 	wg.Wait()
-	if conns, n := p.Stats(); conns != 1 || n != 2*int64(5+len(big)) {
-		t.Errorf("Stats() = %d conns, %d bytes", conns, n)
+	// The proxy counts a chunk after its Write returns, which can be just
+	// after the echo reached us: wait briefly for the counter to catch up.
+	want := 2 * int64(5+len(big))
+	var conns, n int64
+	for end := time.Now().Add(2 * time.Second); ; time.Sleep(time.Millisecond) {
+		if conns, n = p.Stats(); n >= want || time.Now().After(end) {
+			break
+		}
+	}
+	if conns != 1 || n != want {
+		t.Errorf("Stats() = %d conns, %d bytes; want 1 conn, %d bytes", conns, n, want)
 	}
 }
 
