@@ -48,6 +48,7 @@ func (a *adminServer) RetryPhase2(ctx context.Context, req *arbiterpb.RetryPhase
 		return resp, nil
 	}
 	c.resetConnectBackoff(ctx, rec.GetParticipants())
+	c.tracker.event(rec.GetTxId(), "phase 2 restarted by "+operator(ctx))
 	c.restartPhase2(ls, rec.GetTxId(), out, rec.GetParticipants())
 	c.log.Info("phase 2 restarted by an operator", zap.String("tx-id", rec.GetTxId()), zap.String("operator", operator(ctx)))
 	return resp, nil
@@ -74,12 +75,15 @@ func (a *adminServer) ForceDecide(ctx context.Context, req *arbiterpb.ForceDecid
 		return nil, toStatus(err)
 	}
 	reason := "forced by " + operator(ctx)
+	c.tracker.event(rec.GetTxId(), OutcomeName(req.GetOutcome())+" "+reason)
 	out, parts, err := c.decide(ctx, rec.GetTxId(), req.GetOutcome(), rec.GetParticipants(), reason)
 	if err != nil {
+		c.tracker.event(rec.GetTxId(), "forced decision failed: "+clip(err.Error()))
 		return nil, toStatus(err)
 	}
-	c.startPhase2(ls, rec.GetTxId(), out, parts)
 	applied, _ := c.node.FSM().Get(rec.GetTxId())
+	c.tracker.decided(rec.GetTxId(), out, applied.GetDecidedIndex())
+	c.startPhase2(ls, rec.GetTxId(), out, parts)
 	c.log.Warn("decision forced by an operator", zap.String("tx-id", rec.GetTxId()), zap.String("operator", operator(ctx)),
 		zap.Stringer("outcome", out), zap.String("applied-reason", applied.GetReason()))
 	return &arbiterpb.ForceDecideResponse{Outcome: out, Reason: applied.GetReason(), Forced: applied.GetReason() == reason}, nil

@@ -93,6 +93,8 @@ func TestAdminRefusesClientsAndParticipants(t *testing.T) {
 			wantCode(t, name+" RemoveMember", err, codes.PermissionDenied, "allowed roles: admin")
 			_, err = adm.Snapshot(ctx, &arbiterpb.SnapshotRequest{})
 			wantCode(t, name+" Snapshot", err, codes.PermissionDenied, "allowed roles: admin")
+			_, err = adm.TraceTx(ctx, &arbiterpb.TraceTxRequest{TxId: tx})
+			wantCode(t, name+" TraceTx", err, codes.PermissionDenied, "allowed roles: admin")
 		}
 	}
 	if !proto.Equal(snapshotTable(leader), before) || !slices.Equal(leader.node.Stats().Members, members) {

@@ -47,6 +47,13 @@ type Config struct {
 	Failpoint func(name, txID string)
 	// Metrics, when set, records Prometheus metrics (see NewMetrics).
 	Metrics *Metrics
+	// TraceCapacity is how many transactions this node, as leader, keeps
+	// an in-memory trace of (votes, acknowledgements, retries, a timeline;
+	// Admin.TraceTx, `arbiter tx show`); the oldest is evicted first. 0
+	// turns tracing off.
+	TraceCapacity int
+	// Now is the clock traces are stamped with; nil means time.Now.
+	Now func() time.Time
 	// Broken deliberately breaks the protocol so the fault suite can show
 	// that its checkers catch the anomalies. Never set in production; the
 	// binaries only set it when built with the failpoints tag.
@@ -81,6 +88,7 @@ func DefaultConfig() Config {
 		ScanInterval:    200 * time.Millisecond,
 		FinishBatch:     256,
 		FinishDelay:     5 * time.Millisecond,
+		TraceCapacity:   10000,
 	}
 }
 
@@ -97,10 +105,19 @@ func (c Config) Validate() error {
 		return fmt.Errorf("coordinator config: need positive RPCTimeout and 0 < RetryMin <= RetryMax")
 	case c.ScanInterval <= 0 || c.FinishBatch <= 0 || c.FinishDelay < 0:
 		return fmt.Errorf("coordinator config: ScanInterval and FinishBatch must be positive")
+	case c.TraceCapacity < 0:
+		return fmt.Errorf("coordinator config: TraceCapacity %d must not be negative (0: no traces)", c.TraceCapacity)
 	case c.Broken != BrokenNone && c.Broken != BrokenCommitDespiteNo && c.Broken != BrokenAckBeforeDecide:
 		return fmt.Errorf("coordinator config: unknown broken mode %q", c.Broken)
 	}
 	return nil
+}
+
+func (c Config) clock() func() time.Time {
+	if c.Now != nil {
+		return c.Now
+	}
+	return time.Now
 }
 
 func (c Config) failpoint(name, txID string) {

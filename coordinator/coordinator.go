@@ -22,6 +22,8 @@ type Coordinator struct {
 	conns *connPool
 	// members is every coordinator's gRPC address (see memberAddrs).
 	members *memberAddrs
+	// tracker keeps the traces of transactions run here (nil: tracing off).
+	tracker *tracker
 
 	mu      sync.Mutex
 	lead    *leaderState // nil unless this node leads and has caught up
@@ -48,6 +50,7 @@ func New(cfg Config, node *raftlog.Node, logger *zap.Logger) (*Coordinator, erro
 		log:     logger.With(zap.String("node-id", node.ID())),
 		conns:   newConnPool(cfg.DialOptions),
 		members: newMemberAddrs(cfg.Members),
+		tracker: newTracker(cfg.TraceCapacity, cfg.clock()),
 		runs:    make(map[string]*run),
 		phase2:  make(map[string]*phase2),
 		finishQ: make(chan string, 4096),

@@ -30,6 +30,22 @@ func (c *Coordinator) runFinisher(ctx context.Context) {
 		if err != nil {
 			c.log.Info("finish batch not recorded", zap.Int("count", len(batch)), zap.Error(err))
 		}
+		c.traceFinish(batch, err)
+	}
+}
+
+// traceFinish adds the FINISH to each transaction's trace (one string for
+// the whole batch).
+func (c *Coordinator) traceFinish(batch []string, err error) {
+	if c.tracker == nil {
+		return
+	}
+	what := "finished: every participant acknowledged"
+	if err != nil {
+		what = "finish not recorded (phase 2 is redriven): " + clip(err.Error())
+	}
+	for _, id := range batch {
+		c.tracker.event(id, what)
 	}
 }
 

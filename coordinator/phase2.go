@@ -81,10 +81,12 @@ func (c *Coordinator) deliver(ls *leaderState, p *phase2, txID, pid string, out 
 		err := c.sendDecision(ls, pid, out, txID)
 		if err == nil {
 			c.cfg.Metrics.observe("phase2", start)
+			c.tracker.acked(txID, pid, out)
 			c.delivered(p, txID)
 			return
 		}
 		c.cfg.Metrics.retried()
+		c.tracker.retry(txID, pid, err)
 		if status.Code(err) == codes.FailedPrecondition && attempts > 1 {
 			c.log.Warn("participant refuses the decision", zap.String("tx-id", txID),
 				zap.String("participant-id", pid), zap.Error(err))

@@ -61,25 +61,30 @@ OVERDUE is the time since the deadline (negative: time left).`,
 
 func txShowCmd() *cobra.Command {
 	var f cliFlags
+	var local bool
 	cmd := &cobra.Command{
-		Use:     "show TX_ID",
-		Short:   "Show one transaction: state, deadline, participants, whether phase 2 finished, the decision's log index",
-		Example: `  arbiter tx show 01J9Z6K3V2M8Q4 --output json`,
-		Args:    cobra.ExactArgs(1),
+		Use:   "show TX_ID",
+		Short: "Show one transaction: its record, each participant's vote, acknowledgement and retries, and a timeline",
+		Long: `Show one transaction: state, deadline, participants, whether phase 2
+finished, the decision's log index; and, from the leader that ran it, each
+participant's vote, prepare attempts, phase-2 acknowledgement and retries,
+and a timeline. Traces are kept in the leader's memory (its most recent
+transactions): after a leader change, ask the earlier leader with --local.`,
+		Example: `  arbiter tx show 01J9Z6K3V2M8Q4
+  arbiter tx show 01J9Z6K3V2M8Q4 --local --addr 127.0.0.1:8002 --output json`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := prepare(cmd, &f, nil); err != nil {
-				return err
-			}
-			return f.first(cmd.Context(), func(ctx context.Context, cli arbiterpb.CoordinatorClient) error {
-				r, err := cli.Status(ctx, &arbiterpb.StatusRequest{TxId: args[0]})
+			return f.admin(cmd, func(ctx context.Context, cli arbiterpb.AdminClient) error {
+				r, err := cli.TraceTx(ctx, &arbiterpb.TraceTxRequest{TxId: args[0], Local: local})
 				if err != nil {
 					return err
 				}
-				return writeTx(os.Stdout, f.output, r.GetTx(), time.Now())
+				return writeTrace(os.Stdout, f.output, args[0], r, time.Now())
 			})
 		},
 	}
 	f.register(cmd)
+	cmd.Flags().BoolVar(&local, "local", false, "answer from the first --addr node's memory instead of the leader's (a trace an earlier leader kept)")
 	return cmd
 }
 

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/arbiter-tx/arbiter/coordinator"
 	"github.com/arbiter-tx/arbiter/coordinator/webui"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
@@ -117,6 +118,140 @@ func writeTx(w io.Writer, format string, tx *arbiterpb.TxInfo, now time.Time) er
 		{"participants", strings.Join(r.Participants, ", ")}, {"client", r.ClientID},
 	} {
 		fmt.Fprintf(tw, "%s:\t%s\n", kv[0], kv[1])
+	}
+	return tw.Flush()
+}
+
+// traceView is `tx show` as `--output json` prints it: the record (null
+// when forgotten), then what the leader that ran it saw.
+type traceView struct {
+	Tx            *txRow     `json:"tx"`
+	ServedBy      string     `json:"served_by"`
+	Note          string     `json:"note,omitempty"`
+	Participants  []partRow  `json:"participants"`
+	Timeline      []eventRow `json:"timeline"`
+	EventsOmitted uint32     `json:"events_omitted,omitempty"`
+}
+
+type partRow struct {
+	ID        string `json:"participant_id"`
+	Vote      string `json:"vote"`
+	Reason    string `json:"reason,omitempty"`
+	Prepares  uint32 `json:"prepare_attempts"`
+	Ack       string `json:"ack"`
+	AckedAt   string `json:"acked_at,omitempty"`
+	Retries   uint32 `json:"phase2_retries"`
+	LastError string `json:"last_error,omitempty"`
+}
+
+type eventRow struct {
+	At   string `json:"at"`
+	Text string `json:"text"`
+}
+
+func newTraceView(r *arbiterpb.TraceTxResponse, now time.Time) traceView {
+	v := traceView{ServedBy: r.GetServedBy(), Note: r.GetNote(), Participants: []partRow{}, Timeline: []eventRow{},
+		EventsOmitted: r.GetTrace().GetEventsOmitted()}
+	if r.GetTx() != nil {
+		row := newTxRow(r.GetTx(), now)
+		v.Tx = &row
+	}
+	for _, p := range r.GetTrace().GetParticipants() {
+		row := partRow{ID: p.GetParticipantId(), Vote: coordinator.VoteName(p.GetVote()), Reason: p.GetReason(),
+			Prepares: p.GetPrepareAttempts(), Ack: coordinator.OutcomeName(p.GetAckedOutcome()),
+			Retries: p.GetPhase2Retries(), LastError: p.GetLastError()}
+		if p.GetAckedUnixNanos() != 0 {
+			row.AckedAt = stamp(p.GetAckedUnixNanos())
+		}
+		v.Participants = append(v.Participants, row)
+	}
+	for _, e := range r.GetTrace().GetEvents() {
+		v.Timeline = append(v.Timeline, eventRow{At: stamp(e.GetUnixNanos()), Text: e.GetText()})
+	}
+	return v
+}
+
+func stamp(unixNanos int64) string { return time.Unix(0, unixNanos).UTC().Format(time.RFC3339Nano) }
+
+// writeTrace prints `tx show`: the record as writeTx does, the participants
+// table and the timeline; or one JSON object.
+func writeTrace(w io.Writer, format, txID string, r *arbiterpb.TraceTxResponse, now time.Time) error {
+	v := newTraceView(r, now)
+	if format == "json" {
+		return json.NewEncoder(w).Encode(v)
+	}
+	if r.GetTx() != nil {
+		if err := writeTx(w, format, r.GetTx(), now); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(w, "tx:            %s (no record)\n", txID)
+	}
+	fmt.Fprintf(w, "served-by:     %s\n", v.ServedBy)
+	if v.Note != "" {
+		fmt.Fprintf(w, "note:          %s\n", v.Note)
+	}
+	if err := writeParticipants(w, v.Participants); err != nil {
+		return err
+	}
+	return writeTimeline(w, r.GetTrace().GetEvents(), v.EventsOmitted)
+}
+
+func writeParticipants(w io.Writer, parts []partRow) error {
+	if len(parts) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PARTICIPANT\tVOTE\tPREPARES\tACK\tACKED-AT\tRETRIES\tDETAIL")
+	for _, p := range parts {
+		ack, at := p.Ack, "-"
+		if p.AckedAt != "" {
+			at = clock(p.AckedAt)
+		}
+		if ack == "none" {
+			ack = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%d\t%s\n", p.ID, p.Vote, p.Prepares, ack, at, p.Retries, detail(p))
+	}
+	return tw.Flush()
+}
+
+// detail is a no vote's reason, else the last error, else "-".
+func detail(p partRow) string {
+	switch {
+	case p.Reason != "":
+		return p.Reason
+	case p.LastError != "":
+		return "last error: " + p.LastError
+	}
+	return "-"
+}
+
+// clock is the time of day of an RFC 3339 stamp, to the microsecond.
+func clock(rfc string) string {
+	t, err := time.Parse(time.RFC3339Nano, rfc)
+	if err != nil {
+		return rfc
+	}
+	return t.Format("15:04:05.000000")
+}
+
+// writeTimeline prints each event's UTC time and its offset from the first.
+func writeTimeline(w io.Writer, events []*arbiterpb.TraceEvent, omitted uint32) error {
+	if len(events) == 0 {
+		return nil
+	}
+	first := time.Unix(0, events[0].GetUnixNanos()).UTC()
+	fmt.Fprintf(w, "\nTIMELINE (UTC, %s", first.Format(time.DateOnly))
+	if omitted > 0 {
+		fmt.Fprintf(w, "; %d events after the first ones omitted to bound memory", omitted)
+	}
+	fmt.Fprintln(w, ")")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, e := range events {
+		at := time.Unix(0, e.GetUnixNanos()).UTC()
+		fmt.Fprintf(tw, "%s\t+%v\t%s\n", at.Format("15:04:05.000000"), at.Sub(first), e.GetText())
 	}
 	return tw.Flush()
 }

@@ -524,12 +524,362 @@ func (x *SnapshotResponse) GetAppliedIndex() uint64 {
 	return 0
 }
 
+type TraceTxRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	TxId  string                 `protobuf:"bytes,1,opt,name=tx_id,json=txId,proto3" json:"tx_id,omitempty"`
+	// local answers from the called node's memory instead of forwarding to
+	// the leader: the way to read a trace kept by an earlier leader.
+	Local         bool `protobuf:"varint,2,opt,name=local,proto3" json:"local,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TraceTxRequest) Reset() {
+	*x = TraceTxRequest{}
+	mi := &file_arbiter_v1_admin_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TraceTxRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TraceTxRequest) ProtoMessage() {}
+
+func (x *TraceTxRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_arbiter_v1_admin_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TraceTxRequest.ProtoReflect.Descriptor instead.
+func (*TraceTxRequest) Descriptor() ([]byte, []int) {
+	return file_arbiter_v1_admin_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *TraceTxRequest) GetTxId() string {
+	if x != nil {
+		return x.TxId
+	}
+	return ""
+}
+
+func (x *TraceTxRequest) GetLocal() bool {
+	if x != nil {
+		return x.Local
+	}
+	return false
+}
+
+type TraceTxResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// tx is the record in the answering node's table; unset when the record
+	// was forgotten (finished long ago) but a trace remains.
+	Tx *TxInfo `protobuf:"bytes,1,opt,name=tx,proto3" json:"tx,omitempty"`
+	// trace is empty (never unset) when the node holds no trace.
+	Trace *TxTrace `protobuf:"bytes,2,opt,name=trace,proto3" json:"trace,omitempty"`
+	// served_by is the ID of the node that answered.
+	ServedBy string `protobuf:"bytes,3,opt,name=served_by,json=servedBy,proto3" json:"served_by,omitempty"`
+	// note explains a missing record or trace.
+	Note          string `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TraceTxResponse) Reset() {
+	*x = TraceTxResponse{}
+	mi := &file_arbiter_v1_admin_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TraceTxResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TraceTxResponse) ProtoMessage() {}
+
+func (x *TraceTxResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_arbiter_v1_admin_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TraceTxResponse.ProtoReflect.Descriptor instead.
+func (*TraceTxResponse) Descriptor() ([]byte, []int) {
+	return file_arbiter_v1_admin_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *TraceTxResponse) GetTx() *TxInfo {
+	if x != nil {
+		return x.Tx
+	}
+	return nil
+}
+
+func (x *TraceTxResponse) GetTrace() *TxTrace {
+	if x != nil {
+		return x.Trace
+	}
+	return nil
+}
+
+func (x *TraceTxResponse) GetServedBy() string {
+	if x != nil {
+		return x.ServedBy
+	}
+	return ""
+}
+
+func (x *TraceTxResponse) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+// TxTrace is one node's in-memory history of a transaction it ran as
+// leader. It is diagnostic only: never replicated, lost on restart.
+type TxTrace struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Participants []*ParticipantTrace    `protobuf:"bytes,1,rep,name=participants,proto3" json:"participants,omitempty"`
+	// events is the timeline, oldest first.
+	Events []*TraceEvent `protobuf:"bytes,2,rep,name=events,proto3" json:"events,omitempty"`
+	// events_omitted counts timeline events dropped to bound memory: the
+	// earliest events are kept, then the latest.
+	EventsOmitted uint32 `protobuf:"varint,3,opt,name=events_omitted,json=eventsOmitted,proto3" json:"events_omitted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TxTrace) Reset() {
+	*x = TxTrace{}
+	mi := &file_arbiter_v1_admin_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TxTrace) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TxTrace) ProtoMessage() {}
+
+func (x *TxTrace) ProtoReflect() protoreflect.Message {
+	mi := &file_arbiter_v1_admin_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TxTrace.ProtoReflect.Descriptor instead.
+func (*TxTrace) Descriptor() ([]byte, []int) {
+	return file_arbiter_v1_admin_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *TxTrace) GetParticipants() []*ParticipantTrace {
+	if x != nil {
+		return x.Participants
+	}
+	return nil
+}
+
+func (x *TxTrace) GetEvents() []*TraceEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+func (x *TxTrace) GetEventsOmitted() uint32 {
+	if x != nil {
+		return x.EventsOmitted
+	}
+	return 0
+}
+
+type ParticipantTrace struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ParticipantId string                 `protobuf:"bytes,1,opt,name=participant_id,json=participantId,proto3" json:"participant_id,omitempty"`
+	// vote is VOTE_UNKNOWN until a vote arrives; reason explains a no.
+	Vote   Vote   `protobuf:"varint,2,opt,name=vote,proto3,enum=arbiter.v1.Vote" json:"vote,omitempty"`
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// prepare_attempts counts Prepare calls sent (transport errors retry).
+	PrepareAttempts uint32 `protobuf:"varint,4,opt,name=prepare_attempts,json=prepareAttempts,proto3" json:"prepare_attempts,omitempty"`
+	// acked_outcome is OUTCOME_UNKNOWN until the participant acknowledged
+	// the decision, at acked_unix_nanos.
+	AckedOutcome   Outcome `protobuf:"varint,5,opt,name=acked_outcome,json=ackedOutcome,proto3,enum=arbiter.v1.Outcome" json:"acked_outcome,omitempty"`
+	AckedUnixNanos int64   `protobuf:"varint,6,opt,name=acked_unix_nanos,json=ackedUnixNanos,proto3" json:"acked_unix_nanos,omitempty"`
+	// phase2_retries counts phase-2 deliveries that failed and were retried.
+	Phase2Retries uint32 `protobuf:"varint,7,opt,name=phase2_retries,json=phase2Retries,proto3" json:"phase2_retries,omitempty"`
+	// last_error is the most recent failure talking to the participant.
+	LastError     string `protobuf:"bytes,8,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ParticipantTrace) Reset() {
+	*x = ParticipantTrace{}
+	mi := &file_arbiter_v1_admin_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ParticipantTrace) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ParticipantTrace) ProtoMessage() {}
+
+func (x *ParticipantTrace) ProtoReflect() protoreflect.Message {
+	mi := &file_arbiter_v1_admin_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ParticipantTrace.ProtoReflect.Descriptor instead.
+func (*ParticipantTrace) Descriptor() ([]byte, []int) {
+	return file_arbiter_v1_admin_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ParticipantTrace) GetParticipantId() string {
+	if x != nil {
+		return x.ParticipantId
+	}
+	return ""
+}
+
+func (x *ParticipantTrace) GetVote() Vote {
+	if x != nil {
+		return x.Vote
+	}
+	return Vote_VOTE_UNKNOWN
+}
+
+func (x *ParticipantTrace) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *ParticipantTrace) GetPrepareAttempts() uint32 {
+	if x != nil {
+		return x.PrepareAttempts
+	}
+	return 0
+}
+
+func (x *ParticipantTrace) GetAckedOutcome() Outcome {
+	if x != nil {
+		return x.AckedOutcome
+	}
+	return Outcome_OUTCOME_UNKNOWN
+}
+
+func (x *ParticipantTrace) GetAckedUnixNanos() int64 {
+	if x != nil {
+		return x.AckedUnixNanos
+	}
+	return 0
+}
+
+func (x *ParticipantTrace) GetPhase2Retries() uint32 {
+	if x != nil {
+		return x.Phase2Retries
+	}
+	return 0
+}
+
+func (x *ParticipantTrace) GetLastError() string {
+	if x != nil {
+		return x.LastError
+	}
+	return ""
+}
+
+type TraceEvent struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	UnixNanos     int64                  `protobuf:"varint,1,opt,name=unix_nanos,json=unixNanos,proto3" json:"unix_nanos,omitempty"`
+	Text          string                 `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TraceEvent) Reset() {
+	*x = TraceEvent{}
+	mi := &file_arbiter_v1_admin_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TraceEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TraceEvent) ProtoMessage() {}
+
+func (x *TraceEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_arbiter_v1_admin_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TraceEvent.ProtoReflect.Descriptor instead.
+func (*TraceEvent) Descriptor() ([]byte, []int) {
+	return file_arbiter_v1_admin_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *TraceEvent) GetUnixNanos() int64 {
+	if x != nil {
+		return x.UnixNanos
+	}
+	return 0
+}
+
+func (x *TraceEvent) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
 var File_arbiter_v1_admin_proto protoreflect.FileDescriptor
 
 const file_arbiter_v1_admin_proto_rawDesc = "" +
 	"\n" +
 	"\x16arbiter/v1/admin.proto\x12\n" +
-	"arbiter.v1\x1a\x1carbiter/v1/coordinator.proto\x1a\x16arbiter/v1/types.proto\")\n" +
+	"arbiter.v1\x1a\x1carbiter/v1/coordinator.proto\x1a\x1carbiter/v1/participant.proto\x1a\x16arbiter/v1/types.proto\")\n" +
 	"\x12RetryPhase2Request\x12\x13\n" +
 	"\x05tx_id\x18\x01 \x01(\tR\x04txId\"\x84\x01\n" +
 	"\x13RetryPhase2Response\x12-\n" +
@@ -556,13 +906,41 @@ const file_arbiter_v1_admin_proto_rawDesc = "" +
 	"\x0fSnapshotRequest\"P\n" +
 	"\x10SnapshotResponse\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12#\n" +
-	"\rapplied_index\x18\x02 \x01(\x04R\fappliedIndex2\x8b\x03\n" +
+	"\rapplied_index\x18\x02 \x01(\x04R\fappliedIndex\";\n" +
+	"\x0eTraceTxRequest\x12\x13\n" +
+	"\x05tx_id\x18\x01 \x01(\tR\x04txId\x12\x14\n" +
+	"\x05local\x18\x02 \x01(\bR\x05local\"\x91\x01\n" +
+	"\x0fTraceTxResponse\x12\"\n" +
+	"\x02tx\x18\x01 \x01(\v2\x12.arbiter.v1.TxInfoR\x02tx\x12)\n" +
+	"\x05trace\x18\x02 \x01(\v2\x13.arbiter.v1.TxTraceR\x05trace\x12\x1b\n" +
+	"\tserved_by\x18\x03 \x01(\tR\bservedBy\x12\x12\n" +
+	"\x04note\x18\x04 \x01(\tR\x04note\"\xa2\x01\n" +
+	"\aTxTrace\x12@\n" +
+	"\fparticipants\x18\x01 \x03(\v2\x1c.arbiter.v1.ParticipantTraceR\fparticipants\x12.\n" +
+	"\x06events\x18\x02 \x03(\v2\x16.arbiter.v1.TraceEventR\x06events\x12%\n" +
+	"\x0eevents_omitted\x18\x03 \x01(\rR\reventsOmitted\"\xcc\x02\n" +
+	"\x10ParticipantTrace\x12%\n" +
+	"\x0eparticipant_id\x18\x01 \x01(\tR\rparticipantId\x12$\n" +
+	"\x04vote\x18\x02 \x01(\x0e2\x10.arbiter.v1.VoteR\x04vote\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12)\n" +
+	"\x10prepare_attempts\x18\x04 \x01(\rR\x0fprepareAttempts\x128\n" +
+	"\racked_outcome\x18\x05 \x01(\x0e2\x13.arbiter.v1.OutcomeR\fackedOutcome\x12(\n" +
+	"\x10acked_unix_nanos\x18\x06 \x01(\x03R\x0eackedUnixNanos\x12%\n" +
+	"\x0ephase2_retries\x18\a \x01(\rR\rphase2Retries\x12\x1d\n" +
+	"\n" +
+	"last_error\x18\b \x01(\tR\tlastError\"?\n" +
+	"\n" +
+	"TraceEvent\x12\x1d\n" +
+	"\n" +
+	"unix_nanos\x18\x01 \x01(\x03R\tunixNanos\x12\x12\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text2\xcf\x03\n" +
 	"\x05Admin\x12N\n" +
 	"\vRetryPhase2\x12\x1e.arbiter.v1.RetryPhase2Request\x1a\x1f.arbiter.v1.RetryPhase2Response\x12N\n" +
 	"\vForceDecide\x12\x1e.arbiter.v1.ForceDecideRequest\x1a\x1f.arbiter.v1.ForceDecideResponse\x12H\n" +
 	"\tAddMember\x12\x1c.arbiter.v1.AddMemberRequest\x1a\x1d.arbiter.v1.AddMemberResponse\x12Q\n" +
 	"\fRemoveMember\x12\x1f.arbiter.v1.RemoveMemberRequest\x1a .arbiter.v1.RemoveMemberResponse\x12E\n" +
-	"\bSnapshot\x12\x1b.arbiter.v1.SnapshotRequest\x1a\x1c.arbiter.v1.SnapshotResponseB/Z-github.com/arbiter-tx/arbiter/proto/arbiterpbb\x06proto3"
+	"\bSnapshot\x12\x1b.arbiter.v1.SnapshotRequest\x1a\x1c.arbiter.v1.SnapshotResponse\x12B\n" +
+	"\aTraceTx\x12\x1a.arbiter.v1.TraceTxRequest\x1a\x1b.arbiter.v1.TraceTxResponseB/Z-github.com/arbiter-tx/arbiter/proto/arbiterpbb\x06proto3"
 
 var (
 	file_arbiter_v1_admin_proto_rawDescOnce sync.Once
@@ -576,7 +954,7 @@ func file_arbiter_v1_admin_proto_rawDescGZIP() []byte {
 	return file_arbiter_v1_admin_proto_rawDescData
 }
 
-var file_arbiter_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_arbiter_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_arbiter_v1_admin_proto_goTypes = []any{
 	(*RetryPhase2Request)(nil),   // 0: arbiter.v1.RetryPhase2Request
 	(*RetryPhase2Response)(nil),  // 1: arbiter.v1.RetryPhase2Response
@@ -588,30 +966,45 @@ var file_arbiter_v1_admin_proto_goTypes = []any{
 	(*RemoveMemberResponse)(nil), // 7: arbiter.v1.RemoveMemberResponse
 	(*SnapshotRequest)(nil),      // 8: arbiter.v1.SnapshotRequest
 	(*SnapshotResponse)(nil),     // 9: arbiter.v1.SnapshotResponse
-	(Outcome)(0),                 // 10: arbiter.v1.Outcome
-	(*Member)(nil),               // 11: arbiter.v1.Member
+	(*TraceTxRequest)(nil),       // 10: arbiter.v1.TraceTxRequest
+	(*TraceTxResponse)(nil),      // 11: arbiter.v1.TraceTxResponse
+	(*TxTrace)(nil),              // 12: arbiter.v1.TxTrace
+	(*ParticipantTrace)(nil),     // 13: arbiter.v1.ParticipantTrace
+	(*TraceEvent)(nil),           // 14: arbiter.v1.TraceEvent
+	(Outcome)(0),                 // 15: arbiter.v1.Outcome
+	(*Member)(nil),               // 16: arbiter.v1.Member
+	(*TxInfo)(nil),               // 17: arbiter.v1.TxInfo
+	(Vote)(0),                    // 18: arbiter.v1.Vote
 }
 var file_arbiter_v1_admin_proto_depIdxs = []int32{
-	10, // 0: arbiter.v1.RetryPhase2Response.outcome:type_name -> arbiter.v1.Outcome
-	10, // 1: arbiter.v1.ForceDecideRequest.outcome:type_name -> arbiter.v1.Outcome
-	10, // 2: arbiter.v1.ForceDecideResponse.outcome:type_name -> arbiter.v1.Outcome
-	11, // 3: arbiter.v1.AddMemberResponse.members:type_name -> arbiter.v1.Member
-	11, // 4: arbiter.v1.RemoveMemberResponse.members:type_name -> arbiter.v1.Member
-	0,  // 5: arbiter.v1.Admin.RetryPhase2:input_type -> arbiter.v1.RetryPhase2Request
-	2,  // 6: arbiter.v1.Admin.ForceDecide:input_type -> arbiter.v1.ForceDecideRequest
-	4,  // 7: arbiter.v1.Admin.AddMember:input_type -> arbiter.v1.AddMemberRequest
-	6,  // 8: arbiter.v1.Admin.RemoveMember:input_type -> arbiter.v1.RemoveMemberRequest
-	8,  // 9: arbiter.v1.Admin.Snapshot:input_type -> arbiter.v1.SnapshotRequest
-	1,  // 10: arbiter.v1.Admin.RetryPhase2:output_type -> arbiter.v1.RetryPhase2Response
-	3,  // 11: arbiter.v1.Admin.ForceDecide:output_type -> arbiter.v1.ForceDecideResponse
-	5,  // 12: arbiter.v1.Admin.AddMember:output_type -> arbiter.v1.AddMemberResponse
-	7,  // 13: arbiter.v1.Admin.RemoveMember:output_type -> arbiter.v1.RemoveMemberResponse
-	9,  // 14: arbiter.v1.Admin.Snapshot:output_type -> arbiter.v1.SnapshotResponse
-	10, // [10:15] is the sub-list for method output_type
-	5,  // [5:10] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	15, // 0: arbiter.v1.RetryPhase2Response.outcome:type_name -> arbiter.v1.Outcome
+	15, // 1: arbiter.v1.ForceDecideRequest.outcome:type_name -> arbiter.v1.Outcome
+	15, // 2: arbiter.v1.ForceDecideResponse.outcome:type_name -> arbiter.v1.Outcome
+	16, // 3: arbiter.v1.AddMemberResponse.members:type_name -> arbiter.v1.Member
+	16, // 4: arbiter.v1.RemoveMemberResponse.members:type_name -> arbiter.v1.Member
+	17, // 5: arbiter.v1.TraceTxResponse.tx:type_name -> arbiter.v1.TxInfo
+	12, // 6: arbiter.v1.TraceTxResponse.trace:type_name -> arbiter.v1.TxTrace
+	13, // 7: arbiter.v1.TxTrace.participants:type_name -> arbiter.v1.ParticipantTrace
+	14, // 8: arbiter.v1.TxTrace.events:type_name -> arbiter.v1.TraceEvent
+	18, // 9: arbiter.v1.ParticipantTrace.vote:type_name -> arbiter.v1.Vote
+	15, // 10: arbiter.v1.ParticipantTrace.acked_outcome:type_name -> arbiter.v1.Outcome
+	0,  // 11: arbiter.v1.Admin.RetryPhase2:input_type -> arbiter.v1.RetryPhase2Request
+	2,  // 12: arbiter.v1.Admin.ForceDecide:input_type -> arbiter.v1.ForceDecideRequest
+	4,  // 13: arbiter.v1.Admin.AddMember:input_type -> arbiter.v1.AddMemberRequest
+	6,  // 14: arbiter.v1.Admin.RemoveMember:input_type -> arbiter.v1.RemoveMemberRequest
+	8,  // 15: arbiter.v1.Admin.Snapshot:input_type -> arbiter.v1.SnapshotRequest
+	10, // 16: arbiter.v1.Admin.TraceTx:input_type -> arbiter.v1.TraceTxRequest
+	1,  // 17: arbiter.v1.Admin.RetryPhase2:output_type -> arbiter.v1.RetryPhase2Response
+	3,  // 18: arbiter.v1.Admin.ForceDecide:output_type -> arbiter.v1.ForceDecideResponse
+	5,  // 19: arbiter.v1.Admin.AddMember:output_type -> arbiter.v1.AddMemberResponse
+	7,  // 20: arbiter.v1.Admin.RemoveMember:output_type -> arbiter.v1.RemoveMemberResponse
+	9,  // 21: arbiter.v1.Admin.Snapshot:output_type -> arbiter.v1.SnapshotResponse
+	11, // 22: arbiter.v1.Admin.TraceTx:output_type -> arbiter.v1.TraceTxResponse
+	17, // [17:23] is the sub-list for method output_type
+	11, // [11:17] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_arbiter_v1_admin_proto_init() }
@@ -620,6 +1013,7 @@ func file_arbiter_v1_admin_proto_init() {
 		return
 	}
 	file_arbiter_v1_coordinator_proto_init()
+	file_arbiter_v1_participant_proto_init()
 	file_arbiter_v1_types_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -627,7 +1021,7 @@ func file_arbiter_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_arbiter_v1_admin_proto_rawDesc), len(file_arbiter_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -24,6 +24,7 @@ const (
 	Admin_AddMember_FullMethodName    = "/arbiter.v1.Admin/AddMember"
 	Admin_RemoveMember_FullMethodName = "/arbiter.v1.Admin/RemoveMember"
 	Admin_Snapshot_FullMethodName     = "/arbiter.v1.Admin/Snapshot"
+	Admin_TraceTx_FullMethodName      = "/arbiter.v1.Admin/TraceTx"
 )
 
 // AdminClient is the client API for Admin service.
@@ -32,9 +33,9 @@ const (
 //
 // Admin is the operator API, served by every coordinator node next to
 // Coordinator. Every method needs an admin identity (coordinators may call
-// it too, to forward). RetryPhase2, ForceDecide, AddMember and RemoveMember
-// need the leader and are forwarded to it by followers; Snapshot acts on the
-// node called.
+// it too, to forward). RetryPhase2, ForceDecide, AddMember, RemoveMember and
+// TraceTx need the leader and are forwarded to it by followers; Snapshot acts
+// on the node called.
 type AdminClient interface {
 	// RetryPhase2 restarts phase-2 delivery of a decided, unfinished
 	// transaction now, dropping its retry backoff. NOT_FOUND for an unknown
@@ -52,6 +53,14 @@ type AdminClient interface {
 	RemoveMember(ctx context.Context, in *RemoveMemberRequest, opts ...grpc.CallOption) (*RemoveMemberResponse, error)
 	// Snapshot takes a Raft snapshot on the node called now.
 	Snapshot(ctx context.Context, in *SnapshotRequest, opts ...grpc.CallOption) (*SnapshotResponse, error)
+	// TraceTx reports a transaction's record and what the leader saw while
+	// running it: each participant's vote, prepare attempts, phase-2
+	// acknowledgement and retries, and a timeline. Traces are kept in memory
+	// by the leader that ran the transaction (its most recent ones, bounded),
+	// so a record may come with an empty trace and a note saying why.
+	// INVALID_ARGUMENT for a malformed ID; NOT_FOUND when the leader has
+	// neither a record nor a trace.
+	TraceTx(ctx context.Context, in *TraceTxRequest, opts ...grpc.CallOption) (*TraceTxResponse, error)
 }
 
 type adminClient struct {
@@ -112,15 +121,25 @@ func (c *adminClient) Snapshot(ctx context.Context, in *SnapshotRequest, opts ..
 	return out, nil
 }
 
+func (c *adminClient) TraceTx(ctx context.Context, in *TraceTxRequest, opts ...grpc.CallOption) (*TraceTxResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TraceTxResponse)
+	err := c.cc.Invoke(ctx, Admin_TraceTx_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServer is the server API for Admin service.
 // All implementations must embed UnimplementedAdminServer
 // for forward compatibility.
 //
 // Admin is the operator API, served by every coordinator node next to
 // Coordinator. Every method needs an admin identity (coordinators may call
-// it too, to forward). RetryPhase2, ForceDecide, AddMember and RemoveMember
-// need the leader and are forwarded to it by followers; Snapshot acts on the
-// node called.
+// it too, to forward). RetryPhase2, ForceDecide, AddMember, RemoveMember and
+// TraceTx need the leader and are forwarded to it by followers; Snapshot acts
+// on the node called.
 type AdminServer interface {
 	// RetryPhase2 restarts phase-2 delivery of a decided, unfinished
 	// transaction now, dropping its retry backoff. NOT_FOUND for an unknown
@@ -138,6 +157,14 @@ type AdminServer interface {
 	RemoveMember(context.Context, *RemoveMemberRequest) (*RemoveMemberResponse, error)
 	// Snapshot takes a Raft snapshot on the node called now.
 	Snapshot(context.Context, *SnapshotRequest) (*SnapshotResponse, error)
+	// TraceTx reports a transaction's record and what the leader saw while
+	// running it: each participant's vote, prepare attempts, phase-2
+	// acknowledgement and retries, and a timeline. Traces are kept in memory
+	// by the leader that ran the transaction (its most recent ones, bounded),
+	// so a record may come with an empty trace and a note saying why.
+	// INVALID_ARGUMENT for a malformed ID; NOT_FOUND when the leader has
+	// neither a record nor a trace.
+	TraceTx(context.Context, *TraceTxRequest) (*TraceTxResponse, error)
 	mustEmbedUnimplementedAdminServer()
 }
 
@@ -162,6 +189,9 @@ func (UnimplementedAdminServer) RemoveMember(context.Context, *RemoveMemberReque
 }
 func (UnimplementedAdminServer) Snapshot(context.Context, *SnapshotRequest) (*SnapshotResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Snapshot not implemented")
+}
+func (UnimplementedAdminServer) TraceTx(context.Context, *TraceTxRequest) (*TraceTxResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method TraceTx not implemented")
 }
 func (UnimplementedAdminServer) mustEmbedUnimplementedAdminServer() {}
 func (UnimplementedAdminServer) testEmbeddedByValue()               {}
@@ -274,6 +304,24 @@ func _Admin_Snapshot_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Admin_TraceTx_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TraceTxRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).TraceTx(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_TraceTx_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).TraceTx(ctx, req.(*TraceTxRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Admin_ServiceDesc is the grpc.ServiceDesc for Admin service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -300,6 +348,10 @@ var Admin_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Snapshot",
 			Handler:    _Admin_Snapshot_Handler,
+		},
+		{
+			MethodName: "TraceTx",
+			Handler:    _Admin_TraceTx_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
