@@ -38,8 +38,34 @@ func NewMetrics(reg prometheus.Registerer, node *raftlog.Node) *Metrics {
 	}
 	reg.MustRegister(m.outcomes, m.phase, m.retries, m.votes)
 	registerRaftGauges(reg, node)
+	node.SetObserver(newRaftTimings(reg))
 	return m
 }
+
+// raftTimings bridges the Raft node's timings (raftlog.Observer) to
+// histograms.
+type raftTimings struct {
+	fsmApply, commit prometheus.Histogram
+}
+
+func newRaftTimings(reg prometheus.Registerer) *raftTimings {
+	t := &raftTimings{
+		fsmApply: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "arbiter_raft_fsm_apply_seconds", Help: "Time the FSM took to apply one Raft log entry, on this node.",
+			Buckets: prometheus.ExponentialBuckets(1e-6, 3, 14), // 1 µs .. 1.6 s
+		}),
+		commit: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "arbiter_raft_commit_seconds", Help: "Time from proposing an entry on the leader until it was committed and applied (successful proposals only).",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16), // 100 µs .. 3.3 s
+		}),
+	}
+	reg.MustRegister(t.fsmApply, t.commit)
+	return t
+}
+
+func (t *raftTimings) ObserveFSMApply(d time.Duration) { t.fsmApply.Observe(d.Seconds()) }
+
+func (t *raftTimings) ObserveCommit(d time.Duration) { t.commit.Observe(d.Seconds()) }
 
 func registerRaftGauges(reg prometheus.Registerer, node *raftlog.Node) {
 	gauge := func(name, help string, f func() float64) prometheus.Collector {

@@ -8,7 +8,8 @@ import (
 )
 
 // The leader's metrics count what happened: one commit, two yes votes, a
-// sample in each phase histogram, and the Raft gauges.
+// sample in each phase histogram, the Raft gauges, and the Raft timings
+// (an FSM apply and a commit for each of BEGIN, DECIDE and FINISH).
 func TestMetricsRecordACommit(t *testing.T) {
 	c := newTestCluster(t)
 	a, b := c.addParticipant("a"), c.addParticipant("b")
@@ -22,12 +23,13 @@ func TestMetricsRecordACommit(t *testing.T) {
 	var got map[string]float64
 	waitFor(t, 10*time.Second, "both phase-2 samples", func() bool {
 		got = gather(t, leader)
-		return got["arbiter_phase_seconds/phase2"] >= 2
+		return got["arbiter_phase_seconds/phase2"] >= 2 && got["arbiter_raft_commit_seconds"] >= 3
 	})
 	for key, min := range map[string]float64{
 		"arbiter_transactions_total/commit": 1, "arbiter_votes_total/yes": 2,
 		"arbiter_phase_seconds/prepare": 1, "arbiter_phase_seconds/decide": 1, "arbiter_phase_seconds/phase2": 2,
 		"arbiter_raft_is_leader": 1, "arbiter_raft_term": 1, "arbiter_raft_log_writes_total": 1,
+		"arbiter_raft_fsm_apply_seconds": 3, "arbiter_raft_commit_seconds": 3, // BEGIN, DECIDE, FINISH at least
 	} {
 		if got[key] < min {
 			t.Errorf("%s = %v, want at least %v", key, got[key], min)

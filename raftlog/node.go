@@ -42,6 +42,7 @@ type Node struct {
 	closers []io.Closer
 	leader  *leaderTracker
 	logs    *countingLogs
+	timing  *timing // see SetObserver
 
 	closeOnce sync.Once
 	closeErr  error
@@ -60,7 +61,7 @@ func OpenWith(cfg Config, logger *zap.Logger, deps Deps) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, log: logger.With(zap.String("node-id", cfg.ID)), fsm: NewFSM(), closed: make(chan struct{})}
+	n := &Node{cfg: cfg, log: logger.With(zap.String("node-id", cfg.ID)), fsm: NewFSM(), timing: &timing{}, closed: make(chan struct{})}
 	if err := n.open(deps); err != nil {
 		n.closeDeps()
 		return nil, err
@@ -84,7 +85,7 @@ func (n *Node) open(deps Deps) error {
 	if err != nil {
 		return err
 	}
-	r, err := raft.NewRaft(rc, n.fsm, cached, n.deps.Stable, n.deps.Snaps, n.deps.Transport)
+	r, err := raft.NewRaft(rc, timedFSM{fsm: n.fsm, timing: n.timing}, cached, n.deps.Stable, n.deps.Snaps, n.deps.Transport)
 	if err != nil {
 		if strings.Contains(err.Error(), "snapshot") {
 			return fmt.Errorf("raftlog: start raft: %w: refusing to start on partial state; the restore error is logged above "+

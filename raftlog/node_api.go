@@ -38,9 +38,13 @@ func (n *Node) Apply(ctx context.Context, t arbiterpb.CommandType, m proto.Messa
 	if err := n.checkOpen(ctx); err != nil {
 		return Result{}, err
 	}
+	start := time.Now()
 	f := n.raft.Apply(b, n.timeout(ctx))
 	if err := n.wait(ctx, f, true); err != nil {
 		return Result{}, fmt.Errorf("raftlog: apply %v: %w", t, err)
+	}
+	if o := n.timing.load(); o != nil {
+		o.ObserveCommit(time.Since(start))
 	}
 	res, ok := f.Response().(Result)
 	if !ok {
