@@ -68,7 +68,11 @@ func (c *Coordinator) authorize(caller security.Identity, method string, req any
 		r.ClientId = clientID(caller)
 		return nil
 	case *arbiterpb.CommitRequest:
-		return c.allowOwner(caller, method, r.GetTxId())
+		if err := c.allowOwner(caller, method, r.GetTxId()); err != nil {
+			return err
+		}
+		r.ClientId = clientID(caller) // recorded by a one-shot Commit
+		return nil
 	case *arbiterpb.AbortRequest:
 		return c.allowOwner(caller, method, r.GetTxId())
 	case *arbiterpb.StatusRequest:
@@ -120,7 +124,7 @@ func (c *Coordinator) allowOwner(caller security.Identity, method, txID string) 
 		return err
 	}
 	rec, ok := c.node.FSM().Get(txID)
-	if ok && rec.GetClientId() != caller.ID {
+	if ok && rec.GetClientId() != "" && rec.GetClientId() != caller.ID { // no owner: a presumed abort
 		return status.Errorf(codes.PermissionDenied, "%s may not act on transaction %s: it was begun by another client", caller, txID)
 	}
 	return nil

@@ -12,20 +12,28 @@ import (
 
 // decide proposes a decision through Raft and returns the outcome that was
 // applied, which is an earlier decision if one exists (write-once), and the
-// participants it applies to.
+// participants it applies to. An ABORT through decide is presumed (no vote
+// or refusal behind it): it fails with raftlog.ErrStaging on a STAGING
+// record.
 func (c *Coordinator) decide(ctx context.Context, txID string, want arbiterpb.Outcome, parts []string, reason string) (arbiterpb.Outcome, []string, error) {
-	res, err := c.node.Apply(ctx, arbiterpb.CommandType_COMMAND_TYPE_DECIDE, &arbiterpb.DecideCommand{
+	return c.decideCmd(ctx, &arbiterpb.DecideCommand{
 		TxId: txID, Outcome: want, Participants: parts, Reason: reason,
+		Presumed: want == arbiterpb.Outcome_OUTCOME_ABORT,
 	})
+}
+
+// decideCmd proposes cmd; see decide.
+func (c *Coordinator) decideCmd(ctx context.Context, cmd *arbiterpb.DecideCommand) (arbiterpb.Outcome, []string, error) {
+	res, err := c.node.Apply(ctx, arbiterpb.CommandType_COMMAND_TYPE_DECIDE, cmd)
 	if err != nil {
 		return arbiterpb.Outcome_OUTCOME_UNKNOWN, nil, err
 	}
 	if res.Err != nil {
-		return arbiterpb.Outcome_OUTCOME_UNKNOWN, nil, fmt.Errorf("decide %s: %w", txID, res.Err)
+		return arbiterpb.Outcome_OUTCOME_UNKNOWN, nil, fmt.Errorf("decide %s: %w", cmd.GetTxId(), res.Err)
 	}
 	out := outcomeOf(res.Tx)
 	if out == arbiterpb.Outcome_OUTCOME_UNKNOWN {
-		return out, nil, fmt.Errorf("decide %s: applied record has no decision", txID)
+		return out, nil, fmt.Errorf("decide %s: applied record has no decision", cmd.GetTxId())
 	}
 	if !res.AlreadyDecided {
 		c.cfg.Metrics.decided(out)

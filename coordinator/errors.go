@@ -31,6 +31,9 @@ var (
 	// ErrOverloaded: Begin refused because MaxInFlight transactions are
 	// undecided; retry later.
 	ErrOverloaded = errors.New("too many transactions in flight")
+	// ErrOutcomeUnknown: the answer did not come in time (a one-phase
+	// participant that did not answer); retry Commit by transaction ID.
+	ErrOutcomeUnknown = errors.New("outcome unknown")
 )
 
 // toStatus maps an error to the gRPC status the caller sees.
@@ -50,10 +53,11 @@ func codeOf(err error) codes.Code {
 		return codes.InvalidArgument
 	case errors.Is(err, ErrUnknownTx), errors.Is(err, raftlog.ErrUnknownTx), errors.Is(err, raftlog.ErrUnknownMember):
 		return codes.NotFound
-	case errors.Is(err, ErrDecided), errors.Is(err, ErrUndecided), errors.Is(err, ErrCommitStarted), errors.Is(err, raftlog.ErrNotActive):
+	case errors.Is(err, ErrDecided), errors.Is(err, ErrUndecided), errors.Is(err, ErrCommitStarted), errors.Is(err, raftlog.ErrNotActive),
+		errors.Is(err, raftlog.ErrStaging):
 		return codes.FailedPrecondition
 	case errors.Is(err, ErrNoLeader), errors.Is(err, raftlog.ErrNotLeader),
-		errors.Is(err, raftlog.ErrOutcomeUnknown), errors.Is(err, raftlog.ErrClosed):
+		errors.Is(err, raftlog.ErrOutcomeUnknown), errors.Is(err, raftlog.ErrClosed), errors.Is(err, ErrOutcomeUnknown):
 		return codes.Unavailable
 	case errors.Is(err, ErrOverloaded):
 		return codes.ResourceExhausted

@@ -93,6 +93,10 @@ func (c *Coordinator) scan(ls *leaderState) {
 			if rec.GetDeadlineUnixNanos() < now && !c.running(rec.GetTxId()) {
 				c.timeoutAbort(ls, rec)
 			}
+		case arbiterpb.TxState_TX_STATE_STAGING:
+			if rec.GetDeadlineUnixNanos() < now && !c.running(rec.GetTxId()) {
+				c.startRecovery(ls, rec)
+			}
 		}
 	}
 }

@@ -13,13 +13,23 @@ import (
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
 
-// run is one commit attempt on this leader: phase 1 and the decision. A
-// retried Commit for the same ID waits on the run already in progress.
+// run is one commit attempt on this leader: phase 1 and the decision (or
+// the recovery of a STAGING transaction). A retried Commit for the same ID
+// waits on the run already in progress.
 type run struct {
-	txID  string
-	parts []string
-	done  chan struct{}
-	early chan struct{} // closed by a broken mode that answers early
+	txID string
+	// parts are the participants asked to prepare; readOnly are those
+	// that voted read-only (no phase 2 for them).
+	parts    []string
+	readOnly map[string]bool
+	mode     arbiterpb.CommitMode
+	// oneShot: the Commit had no Begin, so there may be no record yet; the
+	// decision (or STAGE) creates it with deadline and clientID.
+	oneShot  bool
+	deadline int64
+	clientID string
+	done     chan struct{}
+	early    chan struct{} // closed when the answer is known before the run ends
 	// span is the Commit call's trace context: the run outlives the call,
 	// but its Prepare calls join the caller's trace (tracing is optional).
 	span trace.SpanContext
@@ -28,33 +38,51 @@ type run struct {
 	err  error
 }
 
+// answerEarly gives the caller its answer before the run ends (parallel
+// commit: COMMIT once STAGING and every yes vote are durable).
+func (r *run) answerEarly(out arbiterpb.Outcome) {
+	r.out = out
+	close(r.early)
+}
+
+// commitSpec is what a Commit asks for beyond the record.
+type commitSpec struct {
+	branches []*arbiterpb.Branch
+	mode     arbiterpb.CommitMode
+	oneShot  bool
+}
+
 // commit returns the transaction's outcome, running phase 1 and the
 // decision if no decision exists yet. The run is detached from the caller's
 // context: a client that disconnects never stops a decision.
-func (c *Coordinator) commit(ctx context.Context, ls *leaderState, rec *arbiterpb.TxRecord, branches []*arbiterpb.Branch) (arbiterpb.Outcome, string, error) {
+func (c *Coordinator) commit(ctx context.Context, ls *leaderState, rec *arbiterpb.TxRecord, spec commitSpec) (arbiterpb.Outcome, string, error) {
 	if out := outcomeOf(rec); out != arbiterpb.Outcome_OUTCOME_UNKNOWN {
 		return out, rec.GetReason(), nil
 	}
-	r, err := c.startRun(ctx, ls, rec, branches)
+	r, err := c.startRun(ctx, ls, rec, spec)
 	if err != nil {
 		return arbiterpb.Outcome_OUTCOME_UNKNOWN, "", err
 	}
+	return r.wait(ctx)
+}
+
+func (r *run) wait(ctx context.Context) (arbiterpb.Outcome, string, error) {
 	select {
 	case <-r.done:
 		return r.out, r.why, r.err
 	case <-r.early:
-		return arbiterpb.Outcome_OUTCOME_COMMIT, "", nil
+		return r.out, "", nil
 	case <-ctx.Done():
 		return arbiterpb.Outcome_OUTCOME_UNKNOWN, "", ctx.Err()
 	}
 }
 
-func (c *Coordinator) startRun(ctx context.Context, ls *leaderState, rec *arbiterpb.TxRecord, branches []*arbiterpb.Branch) (*run, error) {
-	if err := c.checkRegistered(branches); err != nil {
+func (c *Coordinator) startRun(ctx context.Context, ls *leaderState, rec *arbiterpb.TxRecord, spec commitSpec) (*run, error) {
+	if err := c.checkRegistered(spec.branches); err != nil {
 		return nil, err
 	}
-	payloads := make(map[string][]byte, len(branches))
-	for _, b := range branches {
+	payloads := make(map[string][]byte, len(spec.branches))
+	for _, b := range spec.branches {
 		payloads[b.GetParticipantId()] = b.GetPayload()
 	}
 	parts := unionSorted(rec.GetParticipants(), keys(payloads))
@@ -64,95 +92,156 @@ func (c *Coordinator) startRun(ctx context.Context, ls *leaderState, rec *arbite
 	if len(parts) > c.cfg.MaxBranches {
 		return nil, fmt.Errorf("%w: %d participants exceeds the limit of %d", ErrInvalid, len(parts), c.cfg.MaxBranches)
 	}
+	r := &run{txID: rec.GetTxId(), parts: parts, mode: spec.mode, oneShot: spec.oneShot,
+		deadline: rec.GetDeadlineUnixNanos(), clientID: rec.GetClientId(),
+		done: make(chan struct{}), early: make(chan struct{}), span: trace.SpanContextFromContext(ctx)}
+	if rec.GetState() == arbiterpb.TxState_TX_STATE_STAGING {
+		r.mode = arbiterpb.CommitMode_COMMIT_MODE_PARALLEL // a retry of a parallel commit stays one
+	}
+	exec := func() { c.execute(ls, r, payloads) }
+	switch {
+	case r.oneShot && len(parts) == 1:
+		exec = func() { c.executeOnePhase(ls, r, payloads[parts[0]]) }
+	case r.mode == arbiterpb.CommitMode_COMMIT_MODE_PARALLEL:
+		exec = func() { c.executeParallel(ls, r, payloads) }
+	}
+	return c.launch(ls, r, exec), nil
+}
+
+// launch registers r and runs exec in the background, unless a run for the
+// same ID is in progress: that one is returned instead.
+func (c *Coordinator) launch(ls *leaderState, r *run, exec func()) *run {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if r, ok := c.runs[rec.GetTxId()]; ok {
-		return r, nil
+	if old, ok := c.runs[r.txID]; ok {
+		return old
 	}
-	r := &run{txID: rec.GetTxId(), parts: parts, done: make(chan struct{}), early: make(chan struct{}),
-		span: trace.SpanContextFromContext(ctx)}
 	c.runs[r.txID] = r
-	c.goBackground(func() { c.execute(ls, r, rec.GetDeadlineUnixNanos(), payloads) })
-	return r, nil
+	c.goBackground(func() {
+		defer c.endRun(r)
+		exec()
+	})
+	return r
+}
+
+func (c *Coordinator) endRun(r *run) {
+	c.mu.Lock()
+	delete(c.runs, r.txID)
+	c.mu.Unlock()
+	close(r.done)
 }
 
 // execute is phase 1 plus the decision, then hands over to phase 2.
-func (c *Coordinator) execute(ls *leaderState, r *run, deadline int64, payloads map[string][]byte) {
-	defer func() {
-		c.mu.Lock()
-		delete(c.runs, r.txID)
-		c.mu.Unlock()
-		close(r.done)
-	}()
+func (c *Coordinator) execute(ls *leaderState, r *run, payloads map[string][]byte) {
 	start := time.Now()
-	want, why := c.prepareAll(ls, r, deadline, payloads)
+	v := c.prepareAll(ls, r, payloads, true)
 	c.cfg.Metrics.observe("prepare", start)
 	c.cfg.failpoint("before-decide", r.txID)
-	want = c.breakDecision(r, want)
+	want := c.breakDecision(r, v.out)
+	writers := r.writers()
+	if want == arbiterpb.Outcome_OUTCOME_COMMIT && len(writers) == 0 && r.oneShot {
+		r.out = want // read-only everywhere and no record to settle: no Raft write
+		return
+	}
+	c.decideAndFinish(ls, r, want, writers, v.why, !v.certain)
+}
+
+// decideAndFinish proposes the decision, records it in r and starts phase 2
+// for parts (plus whatever the applied record names).
+func (c *Coordinator) decideAndFinish(ls *leaderState, r *run, want arbiterpb.Outcome, parts []string, why string, presumed bool) {
 	decideStart := time.Now()
-	out, parts, err := c.decide(ls.ctx, r.txID, want, r.parts, why)
+	cmd := &arbiterpb.DecideCommand{TxId: r.txID, Outcome: want, Participants: parts, Reason: why,
+		Presumed: presumed && want == arbiterpb.Outcome_OUTCOME_ABORT}
+	if r.oneShot {
+		cmd.CreateDeadlineUnixNanos, cmd.CreateClientId = r.deadline, r.clientID
+	}
+	out, applied, err := c.decideCmd(ls.ctx, cmd)
 	c.cfg.Metrics.observe("decide", decideStart)
 	if err != nil {
 		r.err = err
 		return
 	}
-	r.out, r.why = out, why
-	if out != want {
-		r.why = "decided earlier by another path"
+	if r.out == arbiterpb.Outcome_OUTCOME_UNKNOWN {
+		r.out, r.why = out, why
+		if out != want {
+			r.why = "decided earlier by another path"
+		}
 	}
 	c.log.Debug("decided", zap.String("tx-id", r.txID), zap.Stringer("outcome", out), zap.String("reason", r.why))
 	c.cfg.failpoint("after-decide", r.txID)
-	c.startPhase2(ls, r.txID, out, unionSorted(parts, r.parts))
+	c.startPhase2(ls, r.txID, out, unionSorted(applied, parts))
+}
+
+// writers are the participants that did not vote read-only.
+func (r *run) writers() []string {
+	out := make([]string, 0, len(r.parts))
+	for _, p := range r.parts {
+		if !r.readOnly[p] {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// verdict is phase 1's result: the outcome to propose, why, and whether it
+// is certain (every vote heard, or a no vote) rather than presumed (a
+// participant did not answer before the deadline).
+type verdict struct {
+	out     arbiterpb.Outcome
+	why     string
+	certain bool
 }
 
 // prepareAll sends Prepare to every participant in parallel, bounded by the
-// transaction's deadline, and returns the outcome to propose.
-func (c *Coordinator) prepareAll(ls *leaderState, r *run, deadline int64, payloads map[string][]byte) (arbiterpb.Outcome, string) {
-	ctx, cancel := context.WithDeadline(trace.ContextWithSpanContext(ls.ctx, r.span), time.Unix(0, deadline))
+// transaction's deadline. readOnlyOK lets participants vote read-only.
+func (c *Coordinator) prepareAll(ls *leaderState, r *run, payloads map[string][]byte, readOnlyOK bool) verdict {
+	ctx, cancel := context.WithDeadline(trace.ContextWithSpanContext(ls.ctx, r.span), time.Unix(0, r.deadline))
 	defer cancel()
 	var mu sync.Mutex
-	reason := ""
+	v := verdict{out: arbiterpb.Outcome_OUTCOME_COMMIT, certain: true}
+	r.readOnly = make(map[string]bool)
 	var wg sync.WaitGroup
 	for _, p := range r.parts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if why := c.prepareOne(ctx, ls, r.txID, p, deadline, payloads[p]); why != "" {
-				mu.Lock()
-				if reason == "" {
-					reason = why
-				}
-				mu.Unlock()
+		wg.Go(func() {
+			req := &arbiterpb.PrepareRequest{TxId: r.txID, Payload: payloads[p], DeadlineUnixNanos: r.deadline,
+				Term: ls.term, ReadOnlyOk: readOnlyOK}
+			vote, why, err := c.prepareOne(ctx, p, req)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case vote == arbiterpb.Vote_VOTE_READ_ONLY:
+				r.readOnly[p] = true
+			case vote == arbiterpb.Vote_VOTE_YES:
+			case v.out == arbiterpb.Outcome_OUTCOME_COMMIT || (vote == arbiterpb.Vote_VOTE_NO && !v.certain):
+				v = verdict{out: arbiterpb.Outcome_OUTCOME_ABORT, why: why, certain: err == nil}
 				cancel()
 			}
-		}()
+		})
 	}
 	wg.Wait()
-	if reason != "" {
-		return arbiterpb.Outcome_OUTCOME_ABORT, reason
-	}
-	return arbiterpb.Outcome_OUTCOME_COMMIT, ""
+	return v
 }
 
-// prepareOne returns "" for a yes vote and the reason otherwise. Transport
-// errors are retried until the deadline: Prepare is idempotent.
-func (c *Coordinator) prepareOne(ctx context.Context, ls *leaderState, txID, pid string, deadline int64, payload []byte) string {
-	req := &arbiterpb.PrepareRequest{TxId: txID, Payload: payload, DeadlineUnixNanos: deadline, Term: ls.term}
+// prepareOne returns the participant's vote, or VOTE_UNKNOWN with the last
+// error when none came before the deadline; why explains anything but yes.
+// Transport errors are retried until the deadline: Prepare is idempotent.
+func (c *Coordinator) prepareOne(ctx context.Context, pid string, req *arbiterpb.PrepareRequest) (arbiterpb.Vote, string, error) {
 	var lastErr error
 	for b := c.newBackoff(); ctx.Err() == nil; b.wait(ctx) {
 		cli, err := c.participant(pid)
 		if err != nil {
-			return err.Error()
+			return arbiterpb.Vote_VOTE_UNKNOWN, err.Error(), err
 		}
 		actx, cancel := context.WithTimeout(ctx, c.cfg.RPCTimeout)
 		resp, err := cli.Prepare(actx, req)
 		cancel()
 		if err == nil {
-			c.cfg.Metrics.vote(resp.GetVote() == arbiterpb.Vote_VOTE_YES)
-			if resp.GetVote() == arbiterpb.Vote_VOTE_YES {
-				return ""
+			vote := resp.GetVote()
+			c.cfg.Metrics.vote(vote != arbiterpb.Vote_VOTE_NO)
+			if vote == arbiterpb.Vote_VOTE_NO {
+				return vote, fmt.Sprintf("participant %s voted no: %s", pid, resp.GetReason()), nil
 			}
-			return fmt.Sprintf("participant %s voted no: %s", pid, resp.GetReason())
+			return vote, "", nil
 		}
 		lastErr = err
 		if !retryable(err) {
@@ -160,7 +249,10 @@ func (c *Coordinator) prepareOne(ctx context.Context, ls *leaderState, txID, pid
 		}
 	}
 	c.cfg.Metrics.vote(false)
-	return fmt.Sprintf("participant %s did not vote yes before the deadline: %v", pid, lastErr)
+	if lastErr == nil {
+		lastErr = ctx.Err()
+	}
+	return arbiterpb.Vote_VOTE_UNKNOWN, fmt.Sprintf("participant %s did not vote before the deadline: %v", pid, lastErr), lastErr
 }
 
 func keys(m map[string][]byte) []string {
@@ -184,8 +276,7 @@ func (c *Coordinator) breakDecision(r *run, want arbiterpb.Outcome) arbiterpb.Ou
 		return arbiterpb.Outcome_OUTCOME_COMMIT
 	case BrokenAckBeforeDecide:
 		if want == arbiterpb.Outcome_OUTCOME_COMMIT {
-			r.out = want
-			close(r.early)
+			r.answerEarly(want)
 			time.Sleep(time.Second)
 		}
 	}

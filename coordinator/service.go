@@ -41,8 +41,11 @@ func (c *Coordinator) Commit(ctx context.Context, req *arbiterpb.CommitRequest) 
 	if err := c.validateCommit(req); err != nil {
 		return nil, toStatus(err)
 	}
+	if req.GetTxId() == "" {
+		return c.commitOneShot(ctx, req)
+	}
 	if rec, ok := c.node.FSM().Get(req.GetTxId()); ok && outcomeOf(rec) != arbiterpb.Outcome_OUTCOME_UNKNOWN {
-		return &arbiterpb.CommitResponse{Outcome: outcomeOf(rec), Reason: rec.GetReason()}, nil
+		return &arbiterpb.CommitResponse{Outcome: outcomeOf(rec), Reason: rec.GetReason(), TxId: rec.GetTxId()}, nil
 	}
 	ls := c.leader()
 	if ls == nil {
@@ -51,13 +54,22 @@ func (c *Coordinator) Commit(ctx context.Context, req *arbiterpb.CommitRequest) 
 	}
 	rec, ok := c.node.FSM().Get(req.GetTxId())
 	if !ok {
-		return nil, toStatus(unknownTx(req.GetTxId()))
+		return c.commitUnrecorded(ctx, ls, req)
 	}
-	out, why, err := c.commit(ctx, ls, rec, req.GetBranches())
-	if err != nil {
-		return nil, toStatus(err)
+	spec := commitSpec{branches: req.GetBranches(), mode: req.GetMode()}
+	if rec.GetState() == arbiterpb.TxState_TX_STATE_STAGING && !c.running(rec.GetTxId()) {
+		return commitResponse(rec.GetTxId())(c.startRecovery(ls, rec).wait(ctx))
 	}
-	return &arbiterpb.CommitResponse{Outcome: out, Reason: why}, nil
+	return commitResponse(rec.GetTxId())(c.commit(ctx, ls, rec, spec))
+}
+
+func commitResponse(txID string) func(arbiterpb.Outcome, string, error) (*arbiterpb.CommitResponse, error) {
+	return func(out arbiterpb.Outcome, why string, err error) (*arbiterpb.CommitResponse, error) {
+		if err != nil {
+			return nil, toStatus(err)
+		}
+		return &arbiterpb.CommitResponse{Outcome: out, Reason: why, TxId: txID}, nil
+	}
 }
 
 // Abort decides ABORT unless a decision exists, and returns the decision.

@@ -22,7 +22,11 @@ func validID(kind, id string) error {
 }
 
 func (c *Coordinator) validateBegin(req *arbiterpb.BeginRequest) (time.Duration, error) {
-	ms := req.GetTimeoutMillis()
+	return c.validateTimeout(req.GetTimeoutMillis())
+}
+
+// validateTimeout checks a transaction timeout in milliseconds (0: default).
+func (c *Coordinator) validateTimeout(ms int64) (time.Duration, error) {
 	switch {
 	case ms < 0:
 		return 0, fmt.Errorf("%w: timeout_millis %d puts the deadline in the past; pass 0 for the default (%v) or a positive value", ErrInvalid, ms, c.cfg.DefaultTimeout)
@@ -36,8 +40,24 @@ func (c *Coordinator) validateBegin(req *arbiterpb.BeginRequest) (time.Duration,
 }
 
 func (c *Coordinator) validateCommit(req *arbiterpb.CommitRequest) error {
-	if err := validID("tx_id", req.GetTxId()); err != nil {
-		return err
+	switch {
+	case req.GetTxId() == "" && len(req.GetBranches()) == 0:
+		return fmt.Errorf("%w: tx_id is empty: pass the ID from Begin, or branches for a one-shot Commit", ErrInvalid)
+	case req.GetTxId() != "":
+		if err := validID("tx_id", req.GetTxId()); err != nil {
+			return err
+		}
+	}
+	if req.GetOneShot() && len(req.GetBranches()) == 0 {
+		return fmt.Errorf("%w: a one-shot Commit needs at least one branch", ErrInvalid)
+	}
+	if req.GetTxId() == "" || req.GetOneShot() {
+		if _, err := c.validateTimeout(req.GetTimeoutMillis()); err != nil {
+			return err
+		}
+	}
+	if _, ok := arbiterpb.CommitMode_name[int32(req.GetMode())]; !ok {
+		return fmt.Errorf("%w: mode %d is not a CommitMode: use COMMIT_MODE_STANDARD or COMMIT_MODE_PARALLEL", ErrInvalid, req.GetMode())
 	}
 	if n := len(req.GetBranches()); n > c.cfg.MaxBranches {
 		return fmt.Errorf("%w: %d branches exceeds the limit of %d", ErrInvalid, n, c.cfg.MaxBranches)

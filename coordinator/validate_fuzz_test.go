@@ -62,8 +62,14 @@ func FuzzValidateCommit(f *testing.F) {
 
 func checkAccepted(t *testing.T, cfg Config, req *arbiterpb.CommitRequest) {
 	okID := func(id string) bool { return id != "" && len(id) <= maxIDLen && utf8.ValidString(id) }
-	if !okID(req.GetTxId()) || len(req.GetBranches()) > cfg.MaxBranches {
+	oneShot := req.GetTxId() == "" || req.GetOneShot()
+	switch {
+	case oneShot && len(req.GetBranches()) == 0, req.GetTxId() != "" && !okID(req.GetTxId()), len(req.GetBranches()) > cfg.MaxBranches:
 		t.Fatalf("accepted tx %q with %d branches", req.GetTxId(), len(req.GetBranches()))
+	case arbiterpb.CommitMode_name[int32(req.GetMode())] == "":
+		t.Fatalf("accepted mode %d", req.GetMode())
+	case oneShot && (req.GetTimeoutMillis() < 0 || req.GetTimeoutMillis() > cfg.MaxTimeout.Milliseconds()):
+		t.Fatalf("accepted a one-shot timeout of %d ms", req.GetTimeoutMillis())
 	}
 	seen := map[string]bool{}
 	for _, br := range req.GetBranches() {

@@ -82,3 +82,23 @@ type Resource[T any] interface {
 // Handler executes a coordinator-driven branch payload inside the local
 // transaction tx. Returning an error votes no; its message is the reason.
 type Handler[T any] func(ctx context.Context, tx T, payload []byte) error
+
+// OnePhaseCommitter is implemented by a Resource that can apply a local
+// transaction and record it committed in one durable write, with no
+// prepared state in between. The agent uses it for a one-phase Prepare (the
+// transaction's only participant, whose commit is the decision); a Resource
+// without it gets a prepare followed by a commit, two durable writes.
+type OnePhaseCommitter[T any] interface {
+	// CommitOnePhase applies tx and records txID committed. It refuses with
+	// ErrAlreadyAborted / ErrAlreadyCommitted if txID was decided here. On
+	// error nothing is applied and the caller rolls tx back.
+	CommitOnePhase(ctx context.Context, txID string, tx T) error
+}
+
+// ReadOnlyReporter is implemented by a Resource that can tell whether a
+// local transaction wrote nothing. Such a branch votes read-only when the
+// coordinator allows it: its locks are released at once and it takes no
+// part in phase 2.
+type ReadOnlyReporter[T any] interface {
+	ReadOnly(tx T) bool
+}

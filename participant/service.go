@@ -43,11 +43,15 @@ func (s *service[T]) Prepare(ctx context.Context, req *arbiterpb.PrepareRequest)
 		return nil, StatusError(err)
 	}
 	defer unlock()
-	resp, err := s.a.prepare(ctx, req)
+	prepare := s.a.prepare
+	if req.GetOnePhase() {
+		prepare = s.a.prepareOnePhase
+	}
+	resp, err := prepare(ctx, req)
 	if err != nil {
 		return nil, StatusError(err)
 	}
-	s.a.countVote(resp.GetVote() == arbiterpb.Vote_VOTE_YES)
+	s.a.countVote(resp.GetVote() != arbiterpb.Vote_VOTE_NO)
 	if resp.GetVote() == arbiterpb.Vote_VOTE_YES && s.a.cfg.Failpoint != nil {
 		// Fire once the answer has had time to leave: a crash right after
 		// the yes vote was sent.
@@ -71,33 +75,39 @@ func (a *Agent[T]) prepare(ctx context.Context, req *arbiterpb.PrepareRequest) (
 	if len(req.GetPayload()) == 0 {
 		return a.refuse(ctx, req.GetTxId(), errors.New("no local work for this transaction (lost or never done)"))
 	}
-	if err := a.runBranch(ctx, req); err != nil {
+	readOnly, err := a.runBranch(ctx, req)
+	if err != nil {
 		return a.refuse(ctx, req.GetTxId(), err)
+	}
+	if readOnly {
+		return voteReadOnly(), nil
 	}
 	return voteYes(), nil
 }
 
-// runBranch executes the payload in a new local transaction and prepares it.
-// On error the local transaction is rolled back.
-func (a *Agent[T]) runBranch(ctx context.Context, req *arbiterpb.PrepareRequest) error {
+// runBranch executes the payload in a new local transaction and prepares it,
+// or rolls it back and reports readOnly when it wrote nothing and the
+// coordinator allows a read-only vote. On error the local transaction is
+// rolled back.
+func (a *Agent[T]) runBranch(ctx context.Context, req *arbiterpb.PrepareRequest) (readOnly bool, err error) {
 	if a.handler == nil {
-		return errors.New("no handler registered for payloads")
+		return false, errors.New("no handler registered for payloads")
 	}
 	txID := req.GetTxId()
 	tx, err := a.res.Begin(ctx, txID)
 	if err != nil {
-		return err
+		return false, err
 	}
-	err = a.handler(ctx, tx, req.GetPayload())
-	if err == nil {
+	if err = a.handler(ctx, tx, req.GetPayload()); err == nil {
+		if a.readOnly(ctx, req, tx) {
+			return true, nil
+		}
 		err = a.prepareLocal(ctx, txID, tx, a.deadline(req.GetDeadlineUnixNanos()))
 	}
 	if err != nil {
-		if rerr := a.res.Rollback(ctx, txID, tx); rerr != nil {
-			a.log.Warn("rollback failed", zap.String("tx-id", txID), zap.Error(rerr))
-		}
+		a.rollback(ctx, txID, tx)
 	}
-	return err
+	return false, err
 }
 
 // prepareLocal makes tx durable, between the two prepare failpoints.

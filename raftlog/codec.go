@@ -23,6 +23,8 @@ func newCommand(t arbiterpb.CommandType) proto.Message {
 		return &arbiterpb.FinishCommand{}
 	case arbiterpb.CommandType_COMMAND_TYPE_REGISTER:
 		return &arbiterpb.RegisterCommand{}
+	case arbiterpb.CommandType_COMMAND_TYPE_STAGE:
+		return &arbiterpb.StageCommand{}
 	default:
 		return nil
 	}

@@ -18,6 +18,7 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 		{arbiterpb.CommandType_COMMAND_TYPE_DECIDE, &arbiterpb.DecideCommand{TxId: "t1", Outcome: arbiterpb.Outcome_OUTCOME_ABORT, Participants: []string{"a"}}},
 		{arbiterpb.CommandType_COMMAND_TYPE_FINISH, &arbiterpb.FinishCommand{TxIds: []string{"t1", "t2"}}},
 		{arbiterpb.CommandType_COMMAND_TYPE_REGISTER, &arbiterpb.RegisterCommand{ParticipantId: "p", Address: "h:1"}},
+		{arbiterpb.CommandType_COMMAND_TYPE_STAGE, &arbiterpb.StageCommand{TxId: "t3", Participants: []string{"a", "b"}, DeadlineUnixNanos: 9, ClientId: "c"}},
 		{arbiterpb.CommandType_COMMAND_TYPE_FINISH, &arbiterpb.FinishCommand{}},
 	}
 	for _, c := range cases {

@@ -28,4 +28,8 @@ var (
 	// ErrNotActive means ENLIST arrived after the decision: the participant
 	// must follow the decision in Result.Tx.
 	ErrNotActive = errors.New("raftlog: transaction already decided")
+	// ErrStaging means a presumed ABORT (no no-vote, no refusal behind it)
+	// met a STAGING record, which may already be committed: recover it by
+	// asking its participants instead.
+	ErrStaging = errors.New("raftlog: transaction is staging (parallel commit): its participants must be asked before it can abort; Commit or Status gives its outcome")
 )

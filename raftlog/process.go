@@ -32,6 +32,8 @@ func process(s *state, index uint64, t arbiterpb.CommandType, m proto.Message) R
 		return enlist(s, c)
 	case *arbiterpb.DecideCommand:
 		return decide(s, index, c)
+	case *arbiterpb.StageCommand:
+		return stage(s, index, c)
 	case *arbiterpb.FinishCommand:
 		return finish(s, c)
 	case *arbiterpb.RegisterCommand:
@@ -80,20 +82,47 @@ func decide(s *state, index uint64, c *arbiterpb.DecideCommand) Result {
 		return Result{Err: fmt.Errorf("raftlog: decide %q: invalid outcome %v", c.GetTxId(), c.GetOutcome())}
 	}
 	old, ok := s.lookup(c.GetTxId())
-	if !ok {
+	if !ok && c.GetCreateDeadlineUnixNanos() == 0 {
 		return Result{Err: ErrUnknownTx}
+	}
+	if !ok {
+		old = &arbiterpb.TxRecord{TxId: c.GetTxId(), DeadlineUnixNanos: c.GetCreateDeadlineUnixNanos(),
+			BeginIndex: index, ClientId: c.GetCreateClientId()}
 	}
 	if decided(old) {
 		return Result{Tx: clone(old), AlreadyDecided: true}
+	}
+	if old.GetState() == arbiterpb.TxState_TX_STATE_STAGING && c.GetPresumed() {
+		return Result{Tx: clone(old), Err: ErrStaging}
 	}
 	rec := clone(old)
 	rec.State = st
 	rec.Participants = union(rec.Participants, c.GetParticipants())
 	rec.DecidedIndex = index
 	rec.Reason = c.GetReason()
-	if _, live := s.live[rec.TxId]; live {
-		s.decidedLive++
+	s.decidedLive++
+	s.live[rec.TxId] = rec
+	return Result{Tx: clone(rec)}
+}
+
+// stage moves an active transaction (or a new one) to STAGING with its
+// participants. A STAGING record is returned as it is (a retried STAGE); a
+// decided one is returned with AlreadyDecided.
+func stage(s *state, index uint64, c *arbiterpb.StageCommand) Result {
+	old, ok := s.lookup(c.GetTxId())
+	if !ok {
+		old = &arbiterpb.TxRecord{TxId: c.GetTxId(), DeadlineUnixNanos: c.GetDeadlineUnixNanos(),
+			BeginIndex: index, ClientId: c.GetClientId()}
 	}
+	if decided(old) {
+		return Result{Tx: clone(old), AlreadyDecided: true}
+	}
+	if old.GetState() == arbiterpb.TxState_TX_STATE_STAGING {
+		return Result{Tx: clone(old)}
+	}
+	rec := clone(old)
+	rec.State = arbiterpb.TxState_TX_STATE_STAGING
+	rec.Participants = union(rec.Participants, c.GetParticipants())
 	s.live[rec.TxId] = rec
 	return Result{Tx: clone(rec)}
 }

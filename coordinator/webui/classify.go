@@ -38,7 +38,7 @@ func Classify(tx *arbiterpb.TxInfo, now time.Time) Category {
 		return Finished
 	case Overdue(tx, now) > 0:
 		return InDoubt
-	case tx.GetState() == arbiterpb.TxState_TX_STATE_ACTIVE:
+	case tx.GetState() == arbiterpb.TxState_TX_STATE_ACTIVE, tx.GetState() == arbiterpb.TxState_TX_STATE_STAGING:
 		return Active
 	default:
 		return Committing
@@ -54,7 +54,7 @@ func Overdue(tx *arbiterpb.TxInfo, now time.Time) time.Duration {
 }
 
 // StateName is tx's table state without the enum prefix: "active",
-// "committed", "aborted" or "unknown".
+// "staging", "committed", "aborted" or "unknown".
 func StateName(tx *arbiterpb.TxInfo) string {
 	switch tx.GetState() {
 	case arbiterpb.TxState_TX_STATE_ACTIVE:
@@ -63,6 +63,8 @@ func StateName(tx *arbiterpb.TxInfo) string {
 		return "committed"
 	case arbiterpb.TxState_TX_STATE_ABORTED:
 		return "aborted"
+	case arbiterpb.TxState_TX_STATE_STAGING:
+		return "staging"
 	default:
 		return "unknown"
 	}

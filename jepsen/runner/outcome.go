@@ -40,6 +40,8 @@ func stateName(s arbiterpb.TxState) string {
 		return "COMMITTED"
 	case arbiterpb.TxState_TX_STATE_ABORTED:
 		return "ABORTED"
+	case arbiterpb.TxState_TX_STATE_STAGING:
+		return "STAGING"
 	}
 	return "UNKNOWN"
 }

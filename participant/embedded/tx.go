@@ -76,6 +76,9 @@ func (t *Tx) lock(ctx context.Context, key string) error {
 // errPrepared marks a Tx whose writes became an intent.
 var errPrepared = errors.New("embedded: transaction is prepared; only Commit or Abort apply now")
 
+// errCommitted marks a Tx committed in one phase.
+var errCommitted = errors.New("embedded: transaction was committed (one phase)")
+
 func (t *Tx) isPrepared() bool { return errors.Is(t.finished(), errPrepared) }
 
 func (t *Tx) finished() error {

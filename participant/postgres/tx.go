@@ -30,6 +30,7 @@ var (
 	// ErrLocalCommit: a handler called Commit or Rollback on the pgx.Tx.
 	ErrLocalCommit = errors.New("postgres: the local transaction ends through two-phase commit: do not call Commit or Rollback on it; return an error to vote no")
 	errPrepared    = errors.New("postgres: transaction is prepared; only Commit or Abort apply now")
+	errCommitted   = errors.New("postgres: transaction was committed (one phase)")
 )
 
 // ID returns the global transaction ID.

@@ -21,6 +21,57 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// CommitMode chooses how Commit reaches the decision.
+type CommitMode int32
+
+const (
+	// STANDARD: prepare everywhere, then DECIDE through Raft (presumed abort).
+	CommitMode_COMMIT_MODE_STANDARD CommitMode = 0
+	// PARALLEL: the participant list is replicated (STAGING) while the
+	// participants prepare; the answer is COMMIT once both are durable, one
+	// Raft round earlier. The DECIDE follows in the background.
+	CommitMode_COMMIT_MODE_PARALLEL CommitMode = 1
+)
+
+// Enum value maps for CommitMode.
+var (
+	CommitMode_name = map[int32]string{
+		0: "COMMIT_MODE_STANDARD",
+		1: "COMMIT_MODE_PARALLEL",
+	}
+	CommitMode_value = map[string]int32{
+		"COMMIT_MODE_STANDARD": 0,
+		"COMMIT_MODE_PARALLEL": 1,
+	}
+)
+
+func (x CommitMode) Enum() *CommitMode {
+	p := new(CommitMode)
+	*p = x
+	return p
+}
+
+func (x CommitMode) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CommitMode) Descriptor() protoreflect.EnumDescriptor {
+	return file_arbiter_v1_coordinator_proto_enumTypes[0].Descriptor()
+}
+
+func (CommitMode) Type() protoreflect.EnumType {
+	return &file_arbiter_v1_coordinator_proto_enumTypes[0]
+}
+
+func (x CommitMode) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CommitMode.Descriptor instead.
+func (CommitMode) EnumDescriptor() ([]byte, []int) {
+	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{0}
+}
+
 type BeginRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// timeout_millis bounds the transaction; 0 means the server default.
@@ -127,9 +178,27 @@ func (x *BeginResponse) GetDeadlineUnixNanos() int64 {
 }
 
 type CommitRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	TxId          string                 `protobuf:"bytes,1,opt,name=tx_id,json=txId,proto3" json:"tx_id,omitempty"`
-	Branches      []*Branch              `protobuf:"bytes,2,rep,name=branches,proto3" json:"branches,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// tx_id names a transaction from Begin, or a one-shot transaction (see
+	// one_shot). Empty means one-shot with an ID the leader chooses (sent at
+	// once in the "arbiter-tx-id" response header and in the response).
+	TxId     string    `protobuf:"bytes,1,opt,name=tx_id,json=txId,proto3" json:"tx_id,omitempty"`
+	Branches []*Branch `protobuf:"bytes,2,rep,name=branches,proto3" json:"branches,omitempty"`
+	// mode chooses how the decision is reached; the default is standard.
+	Mode CommitMode `protobuf:"varint,3,opt,name=mode,proto3,enum=arbiter.v1.CommitMode" json:"mode,omitempty"`
+	// timeout_millis bounds a one-shot transaction (0: the server default);
+	// ignored when tx_id is set.
+	TimeoutMillis int64 `protobuf:"varint,4,opt,name=timeout_millis,json=timeoutMillis,proto3" json:"timeout_millis,omitempty"`
+	// client_id is recorded for a one-shot transaction as Begin records it.
+	ClientId string `protobuf:"bytes,5,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	// one_shot: there was no Begin; the branches are the whole transaction
+	// and tx_id was chosen by the caller (128 random bits; the client SDK's
+	// NewTxID). No BEGIN is written: the decision (or the STAGE) creates the
+	// record. With a single branch it is a one-phase commit at that
+	// participant, with no Raft write at all. Retrying with the same tx_id
+	// and branches is safe: every abort decided without a record writes one
+	// first, so a retry can never commit what was presumed aborted.
+	OneShot       bool `protobuf:"varint,6,opt,name=one_shot,json=oneShot,proto3" json:"one_shot,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -178,11 +247,41 @@ func (x *CommitRequest) GetBranches() []*Branch {
 	return nil
 }
 
+func (x *CommitRequest) GetMode() CommitMode {
+	if x != nil {
+		return x.Mode
+	}
+	return CommitMode_COMMIT_MODE_STANDARD
+}
+
+func (x *CommitRequest) GetTimeoutMillis() int64 {
+	if x != nil {
+		return x.TimeoutMillis
+	}
+	return 0
+}
+
+func (x *CommitRequest) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *CommitRequest) GetOneShot() bool {
+	if x != nil {
+		return x.OneShot
+	}
+	return false
+}
+
 type CommitResponse struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Outcome Outcome                `protobuf:"varint,1,opt,name=outcome,proto3,enum=arbiter.v1.Outcome" json:"outcome,omitempty"`
 	// reason says why a transaction aborted (a no vote, a deadline, ...).
-	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// tx_id is the transaction's ID (chosen by the leader for a one-shot).
+	TxId          string `protobuf:"bytes,3,opt,name=tx_id,json=txId,proto3" json:"tx_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -227,6 +326,13 @@ func (x *CommitResponse) GetOutcome() Outcome {
 func (x *CommitResponse) GetReason() string {
 	if x != nil {
 		return x.Reason
+	}
+	return ""
+}
+
+func (x *CommitResponse) GetTxId() string {
+	if x != nil {
+		return x.TxId
 	}
 	return ""
 }
@@ -1036,13 +1142,18 @@ const file_arbiter_v1_coordinator_proto_rawDesc = "" +
 	"\tclient_id\x18\x02 \x01(\tR\bclientId\"T\n" +
 	"\rBeginResponse\x12\x13\n" +
 	"\x05tx_id\x18\x01 \x01(\tR\x04txId\x12.\n" +
-	"\x13deadline_unix_nanos\x18\x02 \x01(\x03R\x11deadlineUnixNanos\"T\n" +
+	"\x13deadline_unix_nanos\x18\x02 \x01(\x03R\x11deadlineUnixNanos\"\xdf\x01\n" +
 	"\rCommitRequest\x12\x13\n" +
 	"\x05tx_id\x18\x01 \x01(\tR\x04txId\x12.\n" +
-	"\bbranches\x18\x02 \x03(\v2\x12.arbiter.v1.BranchR\bbranches\"W\n" +
+	"\bbranches\x18\x02 \x03(\v2\x12.arbiter.v1.BranchR\bbranches\x12*\n" +
+	"\x04mode\x18\x03 \x01(\x0e2\x16.arbiter.v1.CommitModeR\x04mode\x12%\n" +
+	"\x0etimeout_millis\x18\x04 \x01(\x03R\rtimeoutMillis\x12\x1b\n" +
+	"\tclient_id\x18\x05 \x01(\tR\bclientId\x12\x19\n" +
+	"\bone_shot\x18\x06 \x01(\bR\aoneShot\"l\n" +
 	"\x0eCommitResponse\x12-\n" +
 	"\aoutcome\x18\x01 \x01(\x0e2\x13.arbiter.v1.OutcomeR\aoutcome\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"#\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x13\n" +
+	"\x05tx_id\x18\x03 \x01(\tR\x04txId\"#\n" +
 	"\fAbortRequest\x12\x13\n" +
 	"\x05tx_id\x18\x01 \x01(\tR\x04txId\">\n" +
 	"\rAbortResponse\x12-\n" +
@@ -1096,7 +1207,11 @@ const file_arbiter_v1_coordinator_proto_rawDesc = "" +
 	"\x17ListTransactionsRequest\x12\x14\n" +
 	"\x05limit\x18\x01 \x01(\x05R\x05limit\"@\n" +
 	"\x18ListTransactionsResponse\x12$\n" +
-	"\x03txs\x18\x01 \x03(\v2\x12.arbiter.v1.TxInfoR\x03txs2\xfa\x04\n" +
+	"\x03txs\x18\x01 \x03(\v2\x12.arbiter.v1.TxInfoR\x03txs*@\n" +
+	"\n" +
+	"CommitMode\x12\x18\n" +
+	"\x14COMMIT_MODE_STANDARD\x10\x00\x12\x18\n" +
+	"\x14COMMIT_MODE_PARALLEL\x10\x012\xfa\x04\n" +
 	"\vCoordinator\x12<\n" +
 	"\x05Begin\x12\x18.arbiter.v1.BeginRequest\x1a\x19.arbiter.v1.BeginResponse\x12?\n" +
 	"\x06Commit\x12\x19.arbiter.v1.CommitRequest\x1a\x1a.arbiter.v1.CommitResponse\x12<\n" +
@@ -1120,64 +1235,67 @@ func file_arbiter_v1_coordinator_proto_rawDescGZIP() []byte {
 	return file_arbiter_v1_coordinator_proto_rawDescData
 }
 
+var file_arbiter_v1_coordinator_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_arbiter_v1_coordinator_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_arbiter_v1_coordinator_proto_goTypes = []any{
-	(*BeginRequest)(nil),             // 0: arbiter.v1.BeginRequest
-	(*BeginResponse)(nil),            // 1: arbiter.v1.BeginResponse
-	(*CommitRequest)(nil),            // 2: arbiter.v1.CommitRequest
-	(*CommitResponse)(nil),           // 3: arbiter.v1.CommitResponse
-	(*AbortRequest)(nil),             // 4: arbiter.v1.AbortRequest
-	(*AbortResponse)(nil),            // 5: arbiter.v1.AbortResponse
-	(*StatusRequest)(nil),            // 6: arbiter.v1.StatusRequest
-	(*StatusResponse)(nil),           // 7: arbiter.v1.StatusResponse
-	(*RegisterRequest)(nil),          // 8: arbiter.v1.RegisterRequest
-	(*RegisterResponse)(nil),         // 9: arbiter.v1.RegisterResponse
-	(*EnlistRequest)(nil),            // 10: arbiter.v1.EnlistRequest
-	(*EnlistResponse)(nil),           // 11: arbiter.v1.EnlistResponse
-	(*ResolveRequest)(nil),           // 12: arbiter.v1.ResolveRequest
-	(*ResolveResponse)(nil),          // 13: arbiter.v1.ResolveResponse
-	(*ClusterRequest)(nil),           // 14: arbiter.v1.ClusterRequest
-	(*Member)(nil),                   // 15: arbiter.v1.Member
-	(*ClusterResponse)(nil),          // 16: arbiter.v1.ClusterResponse
-	(*ListTransactionsRequest)(nil),  // 17: arbiter.v1.ListTransactionsRequest
-	(*ListTransactionsResponse)(nil), // 18: arbiter.v1.ListTransactionsResponse
-	nil,                              // 19: arbiter.v1.ClusterResponse.ParticipantsEntry
-	(*Branch)(nil),                   // 20: arbiter.v1.Branch
-	(Outcome)(0),                     // 21: arbiter.v1.Outcome
-	(*TxInfo)(nil),                   // 22: arbiter.v1.TxInfo
+	(CommitMode)(0),                  // 0: arbiter.v1.CommitMode
+	(*BeginRequest)(nil),             // 1: arbiter.v1.BeginRequest
+	(*BeginResponse)(nil),            // 2: arbiter.v1.BeginResponse
+	(*CommitRequest)(nil),            // 3: arbiter.v1.CommitRequest
+	(*CommitResponse)(nil),           // 4: arbiter.v1.CommitResponse
+	(*AbortRequest)(nil),             // 5: arbiter.v1.AbortRequest
+	(*AbortResponse)(nil),            // 6: arbiter.v1.AbortResponse
+	(*StatusRequest)(nil),            // 7: arbiter.v1.StatusRequest
+	(*StatusResponse)(nil),           // 8: arbiter.v1.StatusResponse
+	(*RegisterRequest)(nil),          // 9: arbiter.v1.RegisterRequest
+	(*RegisterResponse)(nil),         // 10: arbiter.v1.RegisterResponse
+	(*EnlistRequest)(nil),            // 11: arbiter.v1.EnlistRequest
+	(*EnlistResponse)(nil),           // 12: arbiter.v1.EnlistResponse
+	(*ResolveRequest)(nil),           // 13: arbiter.v1.ResolveRequest
+	(*ResolveResponse)(nil),          // 14: arbiter.v1.ResolveResponse
+	(*ClusterRequest)(nil),           // 15: arbiter.v1.ClusterRequest
+	(*Member)(nil),                   // 16: arbiter.v1.Member
+	(*ClusterResponse)(nil),          // 17: arbiter.v1.ClusterResponse
+	(*ListTransactionsRequest)(nil),  // 18: arbiter.v1.ListTransactionsRequest
+	(*ListTransactionsResponse)(nil), // 19: arbiter.v1.ListTransactionsResponse
+	nil,                              // 20: arbiter.v1.ClusterResponse.ParticipantsEntry
+	(*Branch)(nil),                   // 21: arbiter.v1.Branch
+	(Outcome)(0),                     // 22: arbiter.v1.Outcome
+	(*TxInfo)(nil),                   // 23: arbiter.v1.TxInfo
 }
 var file_arbiter_v1_coordinator_proto_depIdxs = []int32{
-	20, // 0: arbiter.v1.CommitRequest.branches:type_name -> arbiter.v1.Branch
-	21, // 1: arbiter.v1.CommitResponse.outcome:type_name -> arbiter.v1.Outcome
-	21, // 2: arbiter.v1.AbortResponse.outcome:type_name -> arbiter.v1.Outcome
-	22, // 3: arbiter.v1.StatusResponse.tx:type_name -> arbiter.v1.TxInfo
-	21, // 4: arbiter.v1.ResolveResponse.outcome:type_name -> arbiter.v1.Outcome
-	15, // 5: arbiter.v1.ClusterResponse.members:type_name -> arbiter.v1.Member
-	19, // 6: arbiter.v1.ClusterResponse.participants:type_name -> arbiter.v1.ClusterResponse.ParticipantsEntry
-	22, // 7: arbiter.v1.ListTransactionsResponse.txs:type_name -> arbiter.v1.TxInfo
-	0,  // 8: arbiter.v1.Coordinator.Begin:input_type -> arbiter.v1.BeginRequest
-	2,  // 9: arbiter.v1.Coordinator.Commit:input_type -> arbiter.v1.CommitRequest
-	4,  // 10: arbiter.v1.Coordinator.Abort:input_type -> arbiter.v1.AbortRequest
-	6,  // 11: arbiter.v1.Coordinator.Status:input_type -> arbiter.v1.StatusRequest
-	8,  // 12: arbiter.v1.Coordinator.Register:input_type -> arbiter.v1.RegisterRequest
-	10, // 13: arbiter.v1.Coordinator.Enlist:input_type -> arbiter.v1.EnlistRequest
-	12, // 14: arbiter.v1.Coordinator.Resolve:input_type -> arbiter.v1.ResolveRequest
-	14, // 15: arbiter.v1.Coordinator.Cluster:input_type -> arbiter.v1.ClusterRequest
-	17, // 16: arbiter.v1.Coordinator.ListTransactions:input_type -> arbiter.v1.ListTransactionsRequest
-	1,  // 17: arbiter.v1.Coordinator.Begin:output_type -> arbiter.v1.BeginResponse
-	3,  // 18: arbiter.v1.Coordinator.Commit:output_type -> arbiter.v1.CommitResponse
-	5,  // 19: arbiter.v1.Coordinator.Abort:output_type -> arbiter.v1.AbortResponse
-	7,  // 20: arbiter.v1.Coordinator.Status:output_type -> arbiter.v1.StatusResponse
-	9,  // 21: arbiter.v1.Coordinator.Register:output_type -> arbiter.v1.RegisterResponse
-	11, // 22: arbiter.v1.Coordinator.Enlist:output_type -> arbiter.v1.EnlistResponse
-	13, // 23: arbiter.v1.Coordinator.Resolve:output_type -> arbiter.v1.ResolveResponse
-	16, // 24: arbiter.v1.Coordinator.Cluster:output_type -> arbiter.v1.ClusterResponse
-	18, // 25: arbiter.v1.Coordinator.ListTransactions:output_type -> arbiter.v1.ListTransactionsResponse
-	17, // [17:26] is the sub-list for method output_type
-	8,  // [8:17] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	21, // 0: arbiter.v1.CommitRequest.branches:type_name -> arbiter.v1.Branch
+	0,  // 1: arbiter.v1.CommitRequest.mode:type_name -> arbiter.v1.CommitMode
+	22, // 2: arbiter.v1.CommitResponse.outcome:type_name -> arbiter.v1.Outcome
+	22, // 3: arbiter.v1.AbortResponse.outcome:type_name -> arbiter.v1.Outcome
+	23, // 4: arbiter.v1.StatusResponse.tx:type_name -> arbiter.v1.TxInfo
+	22, // 5: arbiter.v1.ResolveResponse.outcome:type_name -> arbiter.v1.Outcome
+	16, // 6: arbiter.v1.ClusterResponse.members:type_name -> arbiter.v1.Member
+	20, // 7: arbiter.v1.ClusterResponse.participants:type_name -> arbiter.v1.ClusterResponse.ParticipantsEntry
+	23, // 8: arbiter.v1.ListTransactionsResponse.txs:type_name -> arbiter.v1.TxInfo
+	1,  // 9: arbiter.v1.Coordinator.Begin:input_type -> arbiter.v1.BeginRequest
+	3,  // 10: arbiter.v1.Coordinator.Commit:input_type -> arbiter.v1.CommitRequest
+	5,  // 11: arbiter.v1.Coordinator.Abort:input_type -> arbiter.v1.AbortRequest
+	7,  // 12: arbiter.v1.Coordinator.Status:input_type -> arbiter.v1.StatusRequest
+	9,  // 13: arbiter.v1.Coordinator.Register:input_type -> arbiter.v1.RegisterRequest
+	11, // 14: arbiter.v1.Coordinator.Enlist:input_type -> arbiter.v1.EnlistRequest
+	13, // 15: arbiter.v1.Coordinator.Resolve:input_type -> arbiter.v1.ResolveRequest
+	15, // 16: arbiter.v1.Coordinator.Cluster:input_type -> arbiter.v1.ClusterRequest
+	18, // 17: arbiter.v1.Coordinator.ListTransactions:input_type -> arbiter.v1.ListTransactionsRequest
+	2,  // 18: arbiter.v1.Coordinator.Begin:output_type -> arbiter.v1.BeginResponse
+	4,  // 19: arbiter.v1.Coordinator.Commit:output_type -> arbiter.v1.CommitResponse
+	6,  // 20: arbiter.v1.Coordinator.Abort:output_type -> arbiter.v1.AbortResponse
+	8,  // 21: arbiter.v1.Coordinator.Status:output_type -> arbiter.v1.StatusResponse
+	10, // 22: arbiter.v1.Coordinator.Register:output_type -> arbiter.v1.RegisterResponse
+	12, // 23: arbiter.v1.Coordinator.Enlist:output_type -> arbiter.v1.EnlistResponse
+	14, // 24: arbiter.v1.Coordinator.Resolve:output_type -> arbiter.v1.ResolveResponse
+	17, // 25: arbiter.v1.Coordinator.Cluster:output_type -> arbiter.v1.ClusterResponse
+	19, // 26: arbiter.v1.Coordinator.ListTransactions:output_type -> arbiter.v1.ListTransactionsResponse
+	18, // [18:27] is the sub-list for method output_type
+	9,  // [9:18] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_arbiter_v1_coordinator_proto_init() }
@@ -1191,13 +1309,14 @@ func file_arbiter_v1_coordinator_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_arbiter_v1_coordinator_proto_rawDesc), len(file_arbiter_v1_coordinator_proto_rawDesc)),
-			NumEnums:      0,
+			NumEnums:      1,
 			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_arbiter_v1_coordinator_proto_goTypes,
 		DependencyIndexes: file_arbiter_v1_coordinator_proto_depIdxs,
+		EnumInfos:         file_arbiter_v1_coordinator_proto_enumTypes,
 		MessageInfos:      file_arbiter_v1_coordinator_proto_msgTypes,
 	}.Build()
 	File_arbiter_v1_coordinator_proto = out.File

@@ -21,12 +21,67 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type LocalState int32
+
+const (
+	LocalState_LOCAL_STATE_UNKNOWN LocalState = 0
+	// PREPARED: a yes vote is durable (or the work was already committed).
+	LocalState_LOCAL_STATE_PREPARED LocalState = 1
+	// REFUSED: not prepared, and now durably aborted.
+	LocalState_LOCAL_STATE_REFUSED LocalState = 2
+)
+
+// Enum value maps for LocalState.
+var (
+	LocalState_name = map[int32]string{
+		0: "LOCAL_STATE_UNKNOWN",
+		1: "LOCAL_STATE_PREPARED",
+		2: "LOCAL_STATE_REFUSED",
+	}
+	LocalState_value = map[string]int32{
+		"LOCAL_STATE_UNKNOWN":  0,
+		"LOCAL_STATE_PREPARED": 1,
+		"LOCAL_STATE_REFUSED":  2,
+	}
+)
+
+func (x LocalState) Enum() *LocalState {
+	p := new(LocalState)
+	*p = x
+	return p
+}
+
+func (x LocalState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (LocalState) Descriptor() protoreflect.EnumDescriptor {
+	return file_arbiter_v1_participant_proto_enumTypes[0].Descriptor()
+}
+
+func (LocalState) Type() protoreflect.EnumType {
+	return &file_arbiter_v1_participant_proto_enumTypes[0]
+}
+
+func (x LocalState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use LocalState.Descriptor instead.
+func (LocalState) EnumDescriptor() ([]byte, []int) {
+	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{0}
+}
+
 type Vote int32
 
 const (
 	Vote_VOTE_UNKNOWN Vote = 0
 	Vote_VOTE_YES     Vote = 1
 	Vote_VOTE_NO      Vote = 2
+	// READ_ONLY: nothing to commit or abort here (only with read_only_ok).
+	Vote_VOTE_READ_ONLY Vote = 3
+	// COMMITTED: a one-phase Prepare committed the local work.
+	Vote_VOTE_COMMITTED Vote = 4
 )
 
 // Enum value maps for Vote.
@@ -35,11 +90,15 @@ var (
 		0: "VOTE_UNKNOWN",
 		1: "VOTE_YES",
 		2: "VOTE_NO",
+		3: "VOTE_READ_ONLY",
+		4: "VOTE_COMMITTED",
 	}
 	Vote_value = map[string]int32{
-		"VOTE_UNKNOWN": 0,
-		"VOTE_YES":     1,
-		"VOTE_NO":      2,
+		"VOTE_UNKNOWN":   0,
+		"VOTE_YES":       1,
+		"VOTE_NO":        2,
+		"VOTE_READ_ONLY": 3,
+		"VOTE_COMMITTED": 4,
 	}
 )
 
@@ -54,11 +113,11 @@ func (x Vote) String() string {
 }
 
 func (Vote) Descriptor() protoreflect.EnumDescriptor {
-	return file_arbiter_v1_participant_proto_enumTypes[0].Descriptor()
+	return file_arbiter_v1_participant_proto_enumTypes[1].Descriptor()
 }
 
 func (Vote) Type() protoreflect.EnumType {
-	return &file_arbiter_v1_participant_proto_enumTypes[0]
+	return &file_arbiter_v1_participant_proto_enumTypes[1]
 }
 
 func (x Vote) Number() protoreflect.EnumNumber {
@@ -67,7 +126,103 @@ func (x Vote) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Vote.Descriptor instead.
 func (Vote) EnumDescriptor() ([]byte, []int) {
+	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{1}
+}
+
+type RefuseRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TxId          string                 `protobuf:"bytes,1,opt,name=tx_id,json=txId,proto3" json:"tx_id,omitempty"`
+	Term          uint64                 `protobuf:"varint,2,opt,name=term,proto3" json:"term,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RefuseRequest) Reset() {
+	*x = RefuseRequest{}
+	mi := &file_arbiter_v1_participant_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RefuseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RefuseRequest) ProtoMessage() {}
+
+func (x *RefuseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_arbiter_v1_participant_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RefuseRequest.ProtoReflect.Descriptor instead.
+func (*RefuseRequest) Descriptor() ([]byte, []int) {
 	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *RefuseRequest) GetTxId() string {
+	if x != nil {
+		return x.TxId
+	}
+	return ""
+}
+
+func (x *RefuseRequest) GetTerm() uint64 {
+	if x != nil {
+		return x.Term
+	}
+	return 0
+}
+
+type RefuseResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	State         LocalState             `protobuf:"varint,1,opt,name=state,proto3,enum=arbiter.v1.LocalState" json:"state,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RefuseResponse) Reset() {
+	*x = RefuseResponse{}
+	mi := &file_arbiter_v1_participant_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RefuseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RefuseResponse) ProtoMessage() {}
+
+func (x *RefuseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_arbiter_v1_participant_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RefuseResponse.ProtoReflect.Descriptor instead.
+func (*RefuseResponse) Descriptor() ([]byte, []int) {
+	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *RefuseResponse) GetState() LocalState {
+	if x != nil {
+		return x.State
+	}
+	return LocalState_LOCAL_STATE_UNKNOWN
 }
 
 type PrepareRequest struct {
@@ -76,13 +231,22 @@ type PrepareRequest struct {
 	Payload           []byte                 `protobuf:"bytes,2,opt,name=payload,proto3" json:"payload,omitempty"`
 	DeadlineUnixNanos int64                  `protobuf:"varint,3,opt,name=deadline_unix_nanos,json=deadlineUnixNanos,proto3" json:"deadline_unix_nanos,omitempty"`
 	Term              uint64                 `protobuf:"varint,4,opt,name=term,proto3" json:"term,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// one_phase asks the participant to commit at once instead of preparing:
+	// it is the only participant, so its local commit is the decision. The
+	// vote is VOTE_COMMITTED or VOTE_NO; a retried one-phase Prepare returns
+	// the outcome recorded the first time.
+	OnePhase bool `protobuf:"varint,5,opt,name=one_phase,json=onePhase,proto3" json:"one_phase,omitempty"`
+	// read_only_ok lets a participant whose work wrote nothing vote
+	// VOTE_READ_ONLY, release its locks and forget the transaction: it takes
+	// no part in phase 2.
+	ReadOnlyOk    bool `protobuf:"varint,6,opt,name=read_only_ok,json=readOnlyOk,proto3" json:"read_only_ok,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PrepareRequest) Reset() {
 	*x = PrepareRequest{}
-	mi := &file_arbiter_v1_participant_proto_msgTypes[0]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -94,7 +258,7 @@ func (x *PrepareRequest) String() string {
 func (*PrepareRequest) ProtoMessage() {}
 
 func (x *PrepareRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_participant_proto_msgTypes[0]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -107,7 +271,7 @@ func (x *PrepareRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrepareRequest.ProtoReflect.Descriptor instead.
 func (*PrepareRequest) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{0}
+	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *PrepareRequest) GetTxId() string {
@@ -138,6 +302,20 @@ func (x *PrepareRequest) GetTerm() uint64 {
 	return 0
 }
 
+func (x *PrepareRequest) GetOnePhase() bool {
+	if x != nil {
+		return x.OnePhase
+	}
+	return false
+}
+
+func (x *PrepareRequest) GetReadOnlyOk() bool {
+	if x != nil {
+		return x.ReadOnlyOk
+	}
+	return false
+}
+
 type PrepareResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Vote  Vote                   `protobuf:"varint,1,opt,name=vote,proto3,enum=arbiter.v1.Vote" json:"vote,omitempty"`
@@ -149,7 +327,7 @@ type PrepareResponse struct {
 
 func (x *PrepareResponse) Reset() {
 	*x = PrepareResponse{}
-	mi := &file_arbiter_v1_participant_proto_msgTypes[1]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -161,7 +339,7 @@ func (x *PrepareResponse) String() string {
 func (*PrepareResponse) ProtoMessage() {}
 
 func (x *PrepareResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_participant_proto_msgTypes[1]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -174,7 +352,7 @@ func (x *PrepareResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrepareResponse.ProtoReflect.Descriptor instead.
 func (*PrepareResponse) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{1}
+	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *PrepareResponse) GetVote() Vote {
@@ -203,7 +381,7 @@ type DecisionRequest struct {
 
 func (x *DecisionRequest) Reset() {
 	*x = DecisionRequest{}
-	mi := &file_arbiter_v1_participant_proto_msgTypes[2]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -215,7 +393,7 @@ func (x *DecisionRequest) String() string {
 func (*DecisionRequest) ProtoMessage() {}
 
 func (x *DecisionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_participant_proto_msgTypes[2]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -228,7 +406,7 @@ func (x *DecisionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecisionRequest.ProtoReflect.Descriptor instead.
 func (*DecisionRequest) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{2}
+	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *DecisionRequest) GetTxId() string {
@@ -253,7 +431,7 @@ type DecisionResponse struct {
 
 func (x *DecisionResponse) Reset() {
 	*x = DecisionResponse{}
-	mi := &file_arbiter_v1_participant_proto_msgTypes[3]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -265,7 +443,7 @@ func (x *DecisionResponse) String() string {
 func (*DecisionResponse) ProtoMessage() {}
 
 func (x *DecisionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_participant_proto_msgTypes[3]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -278,7 +456,7 @@ func (x *DecisionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecisionResponse.ProtoReflect.Descriptor instead.
 func (*DecisionResponse) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{3}
+	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{5}
 }
 
 type DecisionItem struct {
@@ -292,7 +470,7 @@ type DecisionItem struct {
 
 func (x *DecisionItem) Reset() {
 	*x = DecisionItem{}
-	mi := &file_arbiter_v1_participant_proto_msgTypes[4]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -304,7 +482,7 @@ func (x *DecisionItem) String() string {
 func (*DecisionItem) ProtoMessage() {}
 
 func (x *DecisionItem) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_participant_proto_msgTypes[4]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -317,7 +495,7 @@ func (x *DecisionItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecisionItem.ProtoReflect.Descriptor instead.
 func (*DecisionItem) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{4}
+	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *DecisionItem) GetTxId() string {
@@ -345,7 +523,7 @@ type DecideBatchRequest struct {
 
 func (x *DecideBatchRequest) Reset() {
 	*x = DecideBatchRequest{}
-	mi := &file_arbiter_v1_participant_proto_msgTypes[5]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -357,7 +535,7 @@ func (x *DecideBatchRequest) String() string {
 func (*DecideBatchRequest) ProtoMessage() {}
 
 func (x *DecideBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_participant_proto_msgTypes[5]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -370,7 +548,7 @@ func (x *DecideBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideBatchRequest.ProtoReflect.Descriptor instead.
 func (*DecideBatchRequest) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{5}
+	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *DecideBatchRequest) GetItems() []*DecisionItem {
@@ -399,7 +577,7 @@ type DecisionResult struct {
 
 func (x *DecisionResult) Reset() {
 	*x = DecisionResult{}
-	mi := &file_arbiter_v1_participant_proto_msgTypes[6]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -411,7 +589,7 @@ func (x *DecisionResult) String() string {
 func (*DecisionResult) ProtoMessage() {}
 
 func (x *DecisionResult) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_participant_proto_msgTypes[6]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -424,7 +602,7 @@ func (x *DecisionResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecisionResult.ProtoReflect.Descriptor instead.
 func (*DecisionResult) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{6}
+	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *DecisionResult) GetTxId() string {
@@ -457,7 +635,7 @@ type DecideBatchResponse struct {
 
 func (x *DecideBatchResponse) Reset() {
 	*x = DecideBatchResponse{}
-	mi := &file_arbiter_v1_participant_proto_msgTypes[7]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -469,7 +647,7 @@ func (x *DecideBatchResponse) String() string {
 func (*DecideBatchResponse) ProtoMessage() {}
 
 func (x *DecideBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_participant_proto_msgTypes[7]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -482,7 +660,7 @@ func (x *DecideBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideBatchResponse.ProtoReflect.Descriptor instead.
 func (*DecideBatchResponse) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{7}
+	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *DecideBatchResponse) GetResults() []*DecisionResult {
@@ -500,7 +678,7 @@ type InspectRequest struct {
 
 func (x *InspectRequest) Reset() {
 	*x = InspectRequest{}
-	mi := &file_arbiter_v1_participant_proto_msgTypes[8]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -512,7 +690,7 @@ func (x *InspectRequest) String() string {
 func (*InspectRequest) ProtoMessage() {}
 
 func (x *InspectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_participant_proto_msgTypes[8]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -525,7 +703,7 @@ func (x *InspectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InspectRequest.ProtoReflect.Descriptor instead.
 func (*InspectRequest) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{8}
+	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{10}
 }
 
 type PreparedTx struct {
@@ -538,7 +716,7 @@ type PreparedTx struct {
 
 func (x *PreparedTx) Reset() {
 	*x = PreparedTx{}
-	mi := &file_arbiter_v1_participant_proto_msgTypes[9]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -550,7 +728,7 @@ func (x *PreparedTx) String() string {
 func (*PreparedTx) ProtoMessage() {}
 
 func (x *PreparedTx) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_participant_proto_msgTypes[9]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -563,7 +741,7 @@ func (x *PreparedTx) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreparedTx.ProtoReflect.Descriptor instead.
 func (*PreparedTx) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{9}
+	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *PreparedTx) GetTxId() string {
@@ -593,7 +771,7 @@ type InspectResponse struct {
 
 func (x *InspectResponse) Reset() {
 	*x = InspectResponse{}
-	mi := &file_arbiter_v1_participant_proto_msgTypes[10]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -605,7 +783,7 @@ func (x *InspectResponse) String() string {
 func (*InspectResponse) ProtoMessage() {}
 
 func (x *InspectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_participant_proto_msgTypes[10]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -618,7 +796,7 @@ func (x *InspectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InspectResponse.ProtoReflect.Descriptor instead.
 func (*InspectResponse) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{10}
+	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *InspectResponse) GetParticipantId() string {
@@ -661,12 +839,20 @@ var File_arbiter_v1_participant_proto protoreflect.FileDescriptor
 const file_arbiter_v1_participant_proto_rawDesc = "" +
 	"\n" +
 	"\x1carbiter/v1/participant.proto\x12\n" +
-	"arbiter.v1\x1a\x16arbiter/v1/types.proto\"\x83\x01\n" +
+	"arbiter.v1\x1a\x16arbiter/v1/types.proto\"8\n" +
+	"\rRefuseRequest\x12\x13\n" +
+	"\x05tx_id\x18\x01 \x01(\tR\x04txId\x12\x12\n" +
+	"\x04term\x18\x02 \x01(\x04R\x04term\">\n" +
+	"\x0eRefuseResponse\x12,\n" +
+	"\x05state\x18\x01 \x01(\x0e2\x16.arbiter.v1.LocalStateR\x05state\"\xc2\x01\n" +
 	"\x0ePrepareRequest\x12\x13\n" +
 	"\x05tx_id\x18\x01 \x01(\tR\x04txId\x12\x18\n" +
 	"\apayload\x18\x02 \x01(\fR\apayload\x12.\n" +
 	"\x13deadline_unix_nanos\x18\x03 \x01(\x03R\x11deadlineUnixNanos\x12\x12\n" +
-	"\x04term\x18\x04 \x01(\x04R\x04term\"O\n" +
+	"\x04term\x18\x04 \x01(\x04R\x04term\x12\x1b\n" +
+	"\tone_phase\x18\x05 \x01(\bR\bonePhase\x12 \n" +
+	"\fread_only_ok\x18\x06 \x01(\bR\n" +
+	"readOnlyOk\"O\n" +
 	"\x0fPrepareResponse\x12$\n" +
 	"\x04vote\x18\x01 \x01(\x0e2\x10.arbiter.v1.VoteR\x04vote\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\":\n" +
@@ -696,17 +882,25 @@ const file_arbiter_v1_participant_proto_rawDesc = "" +
 	"\bprepared\x18\x02 \x03(\v2\x16.arbiter.v1.PreparedTxR\bprepared\x12!\n" +
 	"\fhighest_term\x18\x03 \x01(\x04R\vhighestTerm\x12\x1c\n" +
 	"\tcommitted\x18\x04 \x01(\x04R\tcommitted\x12\x18\n" +
-	"\aaborted\x18\x05 \x01(\x04R\aaborted*3\n" +
+	"\aaborted\x18\x05 \x01(\x04R\aaborted*X\n" +
+	"\n" +
+	"LocalState\x12\x17\n" +
+	"\x13LOCAL_STATE_UNKNOWN\x10\x00\x12\x18\n" +
+	"\x14LOCAL_STATE_PREPARED\x10\x01\x12\x17\n" +
+	"\x13LOCAL_STATE_REFUSED\x10\x02*[\n" +
 	"\x04Vote\x12\x10\n" +
 	"\fVOTE_UNKNOWN\x10\x00\x12\f\n" +
 	"\bVOTE_YES\x10\x01\x12\v\n" +
-	"\aVOTE_NO\x10\x022\xee\x02\n" +
+	"\aVOTE_NO\x10\x02\x12\x12\n" +
+	"\x0eVOTE_READ_ONLY\x10\x03\x12\x12\n" +
+	"\x0eVOTE_COMMITTED\x10\x042\xaf\x03\n" +
 	"\vParticipant\x12B\n" +
 	"\aPrepare\x12\x1a.arbiter.v1.PrepareRequest\x1a\x1b.arbiter.v1.PrepareResponse\x12C\n" +
 	"\x06Commit\x12\x1b.arbiter.v1.DecisionRequest\x1a\x1c.arbiter.v1.DecisionResponse\x12B\n" +
 	"\x05Abort\x12\x1b.arbiter.v1.DecisionRequest\x1a\x1c.arbiter.v1.DecisionResponse\x12N\n" +
 	"\vDecideBatch\x12\x1e.arbiter.v1.DecideBatchRequest\x1a\x1f.arbiter.v1.DecideBatchResponse\x12B\n" +
-	"\aInspect\x12\x1a.arbiter.v1.InspectRequest\x1a\x1b.arbiter.v1.InspectResponseB/Z-github.com/arbiter-tx/arbiter/proto/arbiterpbb\x06proto3"
+	"\aInspect\x12\x1a.arbiter.v1.InspectRequest\x1a\x1b.arbiter.v1.InspectResponse\x12?\n" +
+	"\x06Refuse\x12\x19.arbiter.v1.RefuseRequest\x1a\x1a.arbiter.v1.RefuseResponseB/Z-github.com/arbiter-tx/arbiter/proto/arbiterpbb\x06proto3"
 
 var (
 	file_arbiter_v1_participant_proto_rawDescOnce sync.Once
@@ -720,44 +914,50 @@ func file_arbiter_v1_participant_proto_rawDescGZIP() []byte {
 	return file_arbiter_v1_participant_proto_rawDescData
 }
 
-var file_arbiter_v1_participant_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_arbiter_v1_participant_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_arbiter_v1_participant_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_arbiter_v1_participant_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_arbiter_v1_participant_proto_goTypes = []any{
-	(Vote)(0),                   // 0: arbiter.v1.Vote
-	(*PrepareRequest)(nil),      // 1: arbiter.v1.PrepareRequest
-	(*PrepareResponse)(nil),     // 2: arbiter.v1.PrepareResponse
-	(*DecisionRequest)(nil),     // 3: arbiter.v1.DecisionRequest
-	(*DecisionResponse)(nil),    // 4: arbiter.v1.DecisionResponse
-	(*DecisionItem)(nil),        // 5: arbiter.v1.DecisionItem
-	(*DecideBatchRequest)(nil),  // 6: arbiter.v1.DecideBatchRequest
-	(*DecisionResult)(nil),      // 7: arbiter.v1.DecisionResult
-	(*DecideBatchResponse)(nil), // 8: arbiter.v1.DecideBatchResponse
-	(*InspectRequest)(nil),      // 9: arbiter.v1.InspectRequest
-	(*PreparedTx)(nil),          // 10: arbiter.v1.PreparedTx
-	(*InspectResponse)(nil),     // 11: arbiter.v1.InspectResponse
-	(Outcome)(0),                // 12: arbiter.v1.Outcome
+	(LocalState)(0),             // 0: arbiter.v1.LocalState
+	(Vote)(0),                   // 1: arbiter.v1.Vote
+	(*RefuseRequest)(nil),       // 2: arbiter.v1.RefuseRequest
+	(*RefuseResponse)(nil),      // 3: arbiter.v1.RefuseResponse
+	(*PrepareRequest)(nil),      // 4: arbiter.v1.PrepareRequest
+	(*PrepareResponse)(nil),     // 5: arbiter.v1.PrepareResponse
+	(*DecisionRequest)(nil),     // 6: arbiter.v1.DecisionRequest
+	(*DecisionResponse)(nil),    // 7: arbiter.v1.DecisionResponse
+	(*DecisionItem)(nil),        // 8: arbiter.v1.DecisionItem
+	(*DecideBatchRequest)(nil),  // 9: arbiter.v1.DecideBatchRequest
+	(*DecisionResult)(nil),      // 10: arbiter.v1.DecisionResult
+	(*DecideBatchResponse)(nil), // 11: arbiter.v1.DecideBatchResponse
+	(*InspectRequest)(nil),      // 12: arbiter.v1.InspectRequest
+	(*PreparedTx)(nil),          // 13: arbiter.v1.PreparedTx
+	(*InspectResponse)(nil),     // 14: arbiter.v1.InspectResponse
+	(Outcome)(0),                // 15: arbiter.v1.Outcome
 }
 var file_arbiter_v1_participant_proto_depIdxs = []int32{
-	0,  // 0: arbiter.v1.PrepareResponse.vote:type_name -> arbiter.v1.Vote
-	12, // 1: arbiter.v1.DecisionItem.outcome:type_name -> arbiter.v1.Outcome
-	5,  // 2: arbiter.v1.DecideBatchRequest.items:type_name -> arbiter.v1.DecisionItem
-	7,  // 3: arbiter.v1.DecideBatchResponse.results:type_name -> arbiter.v1.DecisionResult
-	10, // 4: arbiter.v1.InspectResponse.prepared:type_name -> arbiter.v1.PreparedTx
-	1,  // 5: arbiter.v1.Participant.Prepare:input_type -> arbiter.v1.PrepareRequest
-	3,  // 6: arbiter.v1.Participant.Commit:input_type -> arbiter.v1.DecisionRequest
-	3,  // 7: arbiter.v1.Participant.Abort:input_type -> arbiter.v1.DecisionRequest
-	6,  // 8: arbiter.v1.Participant.DecideBatch:input_type -> arbiter.v1.DecideBatchRequest
-	9,  // 9: arbiter.v1.Participant.Inspect:input_type -> arbiter.v1.InspectRequest
-	2,  // 10: arbiter.v1.Participant.Prepare:output_type -> arbiter.v1.PrepareResponse
-	4,  // 11: arbiter.v1.Participant.Commit:output_type -> arbiter.v1.DecisionResponse
-	4,  // 12: arbiter.v1.Participant.Abort:output_type -> arbiter.v1.DecisionResponse
-	8,  // 13: arbiter.v1.Participant.DecideBatch:output_type -> arbiter.v1.DecideBatchResponse
-	11, // 14: arbiter.v1.Participant.Inspect:output_type -> arbiter.v1.InspectResponse
-	10, // [10:15] is the sub-list for method output_type
-	5,  // [5:10] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	0,  // 0: arbiter.v1.RefuseResponse.state:type_name -> arbiter.v1.LocalState
+	1,  // 1: arbiter.v1.PrepareResponse.vote:type_name -> arbiter.v1.Vote
+	15, // 2: arbiter.v1.DecisionItem.outcome:type_name -> arbiter.v1.Outcome
+	8,  // 3: arbiter.v1.DecideBatchRequest.items:type_name -> arbiter.v1.DecisionItem
+	10, // 4: arbiter.v1.DecideBatchResponse.results:type_name -> arbiter.v1.DecisionResult
+	13, // 5: arbiter.v1.InspectResponse.prepared:type_name -> arbiter.v1.PreparedTx
+	4,  // 6: arbiter.v1.Participant.Prepare:input_type -> arbiter.v1.PrepareRequest
+	6,  // 7: arbiter.v1.Participant.Commit:input_type -> arbiter.v1.DecisionRequest
+	6,  // 8: arbiter.v1.Participant.Abort:input_type -> arbiter.v1.DecisionRequest
+	9,  // 9: arbiter.v1.Participant.DecideBatch:input_type -> arbiter.v1.DecideBatchRequest
+	12, // 10: arbiter.v1.Participant.Inspect:input_type -> arbiter.v1.InspectRequest
+	2,  // 11: arbiter.v1.Participant.Refuse:input_type -> arbiter.v1.RefuseRequest
+	5,  // 12: arbiter.v1.Participant.Prepare:output_type -> arbiter.v1.PrepareResponse
+	7,  // 13: arbiter.v1.Participant.Commit:output_type -> arbiter.v1.DecisionResponse
+	7,  // 14: arbiter.v1.Participant.Abort:output_type -> arbiter.v1.DecisionResponse
+	11, // 15: arbiter.v1.Participant.DecideBatch:output_type -> arbiter.v1.DecideBatchResponse
+	14, // 16: arbiter.v1.Participant.Inspect:output_type -> arbiter.v1.InspectResponse
+	3,  // 17: arbiter.v1.Participant.Refuse:output_type -> arbiter.v1.RefuseResponse
+	12, // [12:18] is the sub-list for method output_type
+	6,  // [6:12] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_arbiter_v1_participant_proto_init() }
@@ -771,8 +971,8 @@ func file_arbiter_v1_participant_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_arbiter_v1_participant_proto_rawDesc), len(file_arbiter_v1_participant_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   11,
+			NumEnums:      2,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -24,6 +24,7 @@ const (
 	Participant_Abort_FullMethodName       = "/arbiter.v1.Participant/Abort"
 	Participant_DecideBatch_FullMethodName = "/arbiter.v1.Participant/DecideBatch"
 	Participant_Inspect_FullMethodName     = "/arbiter.v1.Participant/Inspect"
+	Participant_Refuse_FullMethodName      = "/arbiter.v1.Participant/Refuse"
 )
 
 // ParticipantClient is the client API for Participant service.
@@ -48,6 +49,11 @@ type ParticipantClient interface {
 	DecideBatch(ctx context.Context, in *DecideBatchRequest, opts ...grpc.CallOption) (*DecideBatchResponse, error)
 	// Inspect lists prepared transactions (in doubt until the decision is heard).
 	Inspect(ctx context.Context, in *InspectRequest, opts ...grpc.CallOption) (*InspectResponse, error)
+	// Refuse is asked while recovering a parallel-commit (STAGING)
+	// transaction: a participant that has prepared (or applied) it says so;
+	// one that has not durably aborts it, so that a late Prepare is refused,
+	// and answers REFUSED. Idempotent.
+	Refuse(ctx context.Context, in *RefuseRequest, opts ...grpc.CallOption) (*RefuseResponse, error)
 }
 
 type participantClient struct {
@@ -108,6 +114,16 @@ func (c *participantClient) Inspect(ctx context.Context, in *InspectRequest, opt
 	return out, nil
 }
 
+func (c *participantClient) Refuse(ctx context.Context, in *RefuseRequest, opts ...grpc.CallOption) (*RefuseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RefuseResponse)
+	err := c.cc.Invoke(ctx, Participant_Refuse_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ParticipantServer is the server API for Participant service.
 // All implementations must embed UnimplementedParticipantServer
 // for forward compatibility.
@@ -130,6 +146,11 @@ type ParticipantServer interface {
 	DecideBatch(context.Context, *DecideBatchRequest) (*DecideBatchResponse, error)
 	// Inspect lists prepared transactions (in doubt until the decision is heard).
 	Inspect(context.Context, *InspectRequest) (*InspectResponse, error)
+	// Refuse is asked while recovering a parallel-commit (STAGING)
+	// transaction: a participant that has prepared (or applied) it says so;
+	// one that has not durably aborts it, so that a late Prepare is refused,
+	// and answers REFUSED. Idempotent.
+	Refuse(context.Context, *RefuseRequest) (*RefuseResponse, error)
 	mustEmbedUnimplementedParticipantServer()
 }
 
@@ -154,6 +175,9 @@ func (UnimplementedParticipantServer) DecideBatch(context.Context, *DecideBatchR
 }
 func (UnimplementedParticipantServer) Inspect(context.Context, *InspectRequest) (*InspectResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Inspect not implemented")
+}
+func (UnimplementedParticipantServer) Refuse(context.Context, *RefuseRequest) (*RefuseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Refuse not implemented")
 }
 func (UnimplementedParticipantServer) mustEmbedUnimplementedParticipantServer() {}
 func (UnimplementedParticipantServer) testEmbeddedByValue()                     {}
@@ -266,6 +290,24 @@ func _Participant_Inspect_Handler(srv interface{}, ctx context.Context, dec func
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Participant_Refuse_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RefuseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ParticipantServer).Refuse(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Participant_Refuse_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ParticipantServer).Refuse(ctx, req.(*RefuseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Participant_ServiceDesc is the grpc.ServiceDesc for Participant service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -292,6 +334,10 @@ var Participant_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Inspect",
 			Handler:    _Participant_Inspect_Handler,
+		},
+		{
+			MethodName: "Refuse",
+			Handler:    _Participant_Refuse_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -33,6 +33,7 @@ const (
 	CommandType_COMMAND_TYPE_DECIDE   CommandType = 3
 	CommandType_COMMAND_TYPE_FINISH   CommandType = 4
 	CommandType_COMMAND_TYPE_REGISTER CommandType = 5
+	CommandType_COMMAND_TYPE_STAGE    CommandType = 6
 )
 
 // Enum value maps for CommandType.
@@ -44,6 +45,7 @@ var (
 		3: "COMMAND_TYPE_DECIDE",
 		4: "COMMAND_TYPE_FINISH",
 		5: "COMMAND_TYPE_REGISTER",
+		6: "COMMAND_TYPE_STAGE",
 	}
 	CommandType_value = map[string]int32{
 		"COMMAND_TYPE_UNKNOWN":  0,
@@ -52,6 +54,7 @@ var (
 		"COMMAND_TYPE_DECIDE":   3,
 		"COMMAND_TYPE_FINISH":   4,
 		"COMMAND_TYPE_REGISTER": 5,
+		"COMMAND_TYPE_STAGE":    6,
 	}
 )
 
@@ -200,10 +203,19 @@ type DecideCommand struct {
 	Outcome Outcome                `protobuf:"varint,2,opt,name=outcome,proto3,enum=arbiter.v1.Outcome" json:"outcome,omitempty"`
 	// participants is the full set the decision applies to (enlisted plus
 	// branches). For COMMIT it must be every participant that voted yes.
-	Participants  []string `protobuf:"bytes,3,rep,name=participants,proto3" json:"participants,omitempty"`
-	Reason        string   `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Participants []string `protobuf:"bytes,3,rep,name=participants,proto3" json:"participants,omitempty"`
+	Reason       string   `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	// presumed marks an ABORT chosen without a no vote or a refusal (a
+	// deadline, a client's or an operator's abort, a participant asking). It
+	// is refused for a STAGING record, which may already be committed.
+	Presumed bool `protobuf:"varint,5,opt,name=presumed,proto3" json:"presumed,omitempty"`
+	// create_deadline_unix_nanos and create_client_id create the record when
+	// none exists (a one-shot Commit that had no BEGIN). Without them a
+	// DECIDE for an unknown ID fails with "unknown transaction".
+	CreateDeadlineUnixNanos int64  `protobuf:"varint,6,opt,name=create_deadline_unix_nanos,json=createDeadlineUnixNanos,proto3" json:"create_deadline_unix_nanos,omitempty"`
+	CreateClientId          string `protobuf:"bytes,7,opt,name=create_client_id,json=createClientId,proto3" json:"create_client_id,omitempty"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
 }
 
 func (x *DecideCommand) Reset() {
@@ -264,6 +276,98 @@ func (x *DecideCommand) GetReason() string {
 	return ""
 }
 
+func (x *DecideCommand) GetPresumed() bool {
+	if x != nil {
+		return x.Presumed
+	}
+	return false
+}
+
+func (x *DecideCommand) GetCreateDeadlineUnixNanos() int64 {
+	if x != nil {
+		return x.CreateDeadlineUnixNanos
+	}
+	return 0
+}
+
+func (x *DecideCommand) GetCreateClientId() string {
+	if x != nil {
+		return x.CreateClientId
+	}
+	return ""
+}
+
+// StageCommand starts parallel commit: it records the participants and
+// moves the transaction to STAGING (creating the record when the one-shot
+// Commit had no BEGIN) while the participants prepare.
+type StageCommand struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	TxId              string                 `protobuf:"bytes,1,opt,name=tx_id,json=txId,proto3" json:"tx_id,omitempty"`
+	Participants      []string               `protobuf:"bytes,2,rep,name=participants,proto3" json:"participants,omitempty"`
+	DeadlineUnixNanos int64                  `protobuf:"varint,3,opt,name=deadline_unix_nanos,json=deadlineUnixNanos,proto3" json:"deadline_unix_nanos,omitempty"`
+	ClientId          string                 `protobuf:"bytes,4,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *StageCommand) Reset() {
+	*x = StageCommand{}
+	mi := &file_arbiter_v1_raftcmd_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StageCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StageCommand) ProtoMessage() {}
+
+func (x *StageCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_arbiter_v1_raftcmd_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StageCommand.ProtoReflect.Descriptor instead.
+func (*StageCommand) Descriptor() ([]byte, []int) {
+	return file_arbiter_v1_raftcmd_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *StageCommand) GetTxId() string {
+	if x != nil {
+		return x.TxId
+	}
+	return ""
+}
+
+func (x *StageCommand) GetParticipants() []string {
+	if x != nil {
+		return x.Participants
+	}
+	return nil
+}
+
+func (x *StageCommand) GetDeadlineUnixNanos() int64 {
+	if x != nil {
+		return x.DeadlineUnixNanos
+	}
+	return 0
+}
+
+func (x *StageCommand) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
 type FinishCommand struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	TxIds         []string               `protobuf:"bytes,1,rep,name=tx_ids,json=txIds,proto3" json:"tx_ids,omitempty"`
@@ -273,7 +377,7 @@ type FinishCommand struct {
 
 func (x *FinishCommand) Reset() {
 	*x = FinishCommand{}
-	mi := &file_arbiter_v1_raftcmd_proto_msgTypes[3]
+	mi := &file_arbiter_v1_raftcmd_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -285,7 +389,7 @@ func (x *FinishCommand) String() string {
 func (*FinishCommand) ProtoMessage() {}
 
 func (x *FinishCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_raftcmd_proto_msgTypes[3]
+	mi := &file_arbiter_v1_raftcmd_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -298,7 +402,7 @@ func (x *FinishCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FinishCommand.ProtoReflect.Descriptor instead.
 func (*FinishCommand) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_raftcmd_proto_rawDescGZIP(), []int{3}
+	return file_arbiter_v1_raftcmd_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *FinishCommand) GetTxIds() []string {
@@ -318,7 +422,7 @@ type RegisterCommand struct {
 
 func (x *RegisterCommand) Reset() {
 	*x = RegisterCommand{}
-	mi := &file_arbiter_v1_raftcmd_proto_msgTypes[4]
+	mi := &file_arbiter_v1_raftcmd_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -330,7 +434,7 @@ func (x *RegisterCommand) String() string {
 func (*RegisterCommand) ProtoMessage() {}
 
 func (x *RegisterCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_raftcmd_proto_msgTypes[4]
+	mi := &file_arbiter_v1_raftcmd_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -343,7 +447,7 @@ func (x *RegisterCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterCommand.ProtoReflect.Descriptor instead.
 func (*RegisterCommand) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_raftcmd_proto_rawDescGZIP(), []int{4}
+	return file_arbiter_v1_raftcmd_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *RegisterCommand) GetParticipantId() string {
@@ -373,7 +477,7 @@ type SnapshotHeader struct {
 
 func (x *SnapshotHeader) Reset() {
 	*x = SnapshotHeader{}
-	mi := &file_arbiter_v1_raftcmd_proto_msgTypes[5]
+	mi := &file_arbiter_v1_raftcmd_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -385,7 +489,7 @@ func (x *SnapshotHeader) String() string {
 func (*SnapshotHeader) ProtoMessage() {}
 
 func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_raftcmd_proto_msgTypes[5]
+	mi := &file_arbiter_v1_raftcmd_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -398,7 +502,7 @@ func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotHeader.ProtoReflect.Descriptor instead.
 func (*SnapshotHeader) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_raftcmd_proto_rawDescGZIP(), []int{5}
+	return file_arbiter_v1_raftcmd_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *SnapshotHeader) GetVersion() uint32 {
@@ -446,7 +550,7 @@ type TxRecord struct {
 
 func (x *TxRecord) Reset() {
 	*x = TxRecord{}
-	mi := &file_arbiter_v1_raftcmd_proto_msgTypes[6]
+	mi := &file_arbiter_v1_raftcmd_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -458,7 +562,7 @@ func (x *TxRecord) String() string {
 func (*TxRecord) ProtoMessage() {}
 
 func (x *TxRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_raftcmd_proto_msgTypes[6]
+	mi := &file_arbiter_v1_raftcmd_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -471,7 +575,7 @@ func (x *TxRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TxRecord.ProtoReflect.Descriptor instead.
 func (*TxRecord) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_raftcmd_proto_rawDescGZIP(), []int{6}
+	return file_arbiter_v1_raftcmd_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *TxRecord) GetTxId() string {
@@ -547,7 +651,7 @@ type ParticipantRecord struct {
 
 func (x *ParticipantRecord) Reset() {
 	*x = ParticipantRecord{}
-	mi := &file_arbiter_v1_raftcmd_proto_msgTypes[7]
+	mi := &file_arbiter_v1_raftcmd_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -559,7 +663,7 @@ func (x *ParticipantRecord) String() string {
 func (*ParticipantRecord) ProtoMessage() {}
 
 func (x *ParticipantRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_raftcmd_proto_msgTypes[7]
+	mi := &file_arbiter_v1_raftcmd_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -572,7 +676,7 @@ func (x *ParticipantRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParticipantRecord.ProtoReflect.Descriptor instead.
 func (*ParticipantRecord) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_raftcmd_proto_rawDescGZIP(), []int{7}
+	return file_arbiter_v1_raftcmd_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ParticipantRecord) GetParticipantId() string {
@@ -601,12 +705,20 @@ const file_arbiter_v1_raftcmd_proto_rawDesc = "" +
 	"\tclient_id\x18\x03 \x01(\tR\bclientId\"K\n" +
 	"\rEnlistCommand\x12\x13\n" +
 	"\x05tx_id\x18\x01 \x01(\tR\x04txId\x12%\n" +
-	"\x0eparticipant_id\x18\x02 \x01(\tR\rparticipantId\"\x8f\x01\n" +
+	"\x0eparticipant_id\x18\x02 \x01(\tR\rparticipantId\"\x92\x02\n" +
 	"\rDecideCommand\x12\x13\n" +
 	"\x05tx_id\x18\x01 \x01(\tR\x04txId\x12-\n" +
 	"\aoutcome\x18\x02 \x01(\x0e2\x13.arbiter.v1.OutcomeR\aoutcome\x12\"\n" +
 	"\fparticipants\x18\x03 \x03(\tR\fparticipants\x12\x16\n" +
-	"\x06reason\x18\x04 \x01(\tR\x06reason\"&\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x12\x1a\n" +
+	"\bpresumed\x18\x05 \x01(\bR\bpresumed\x12;\n" +
+	"\x1acreate_deadline_unix_nanos\x18\x06 \x01(\x03R\x17createDeadlineUnixNanos\x12(\n" +
+	"\x10create_client_id\x18\a \x01(\tR\x0ecreateClientId\"\x94\x01\n" +
+	"\fStageCommand\x12\x13\n" +
+	"\x05tx_id\x18\x01 \x01(\tR\x04txId\x12\"\n" +
+	"\fparticipants\x18\x02 \x03(\tR\fparticipants\x12.\n" +
+	"\x13deadline_unix_nanos\x18\x03 \x01(\x03R\x11deadlineUnixNanos\x12\x1b\n" +
+	"\tclient_id\x18\x04 \x01(\tR\bclientId\"&\n" +
 	"\rFinishCommand\x12\x15\n" +
 	"\x06tx_ids\x18\x01 \x03(\tR\x05txIds\"R\n" +
 	"\x0fRegisterCommand\x12%\n" +
@@ -630,14 +742,15 @@ const file_arbiter_v1_raftcmd_proto_rawDesc = "" +
 	"\bfinished\x18\t \x01(\bR\bfinished\"T\n" +
 	"\x11ParticipantRecord\x12%\n" +
 	"\x0eparticipant_id\x18\x01 \x01(\tR\rparticipantId\x12\x18\n" +
-	"\aaddress\x18\x02 \x01(\tR\aaddress*\xa5\x01\n" +
+	"\aaddress\x18\x02 \x01(\tR\aaddress*\xbd\x01\n" +
 	"\vCommandType\x12\x18\n" +
 	"\x14COMMAND_TYPE_UNKNOWN\x10\x00\x12\x16\n" +
 	"\x12COMMAND_TYPE_BEGIN\x10\x01\x12\x17\n" +
 	"\x13COMMAND_TYPE_ENLIST\x10\x02\x12\x17\n" +
 	"\x13COMMAND_TYPE_DECIDE\x10\x03\x12\x17\n" +
 	"\x13COMMAND_TYPE_FINISH\x10\x04\x12\x19\n" +
-	"\x15COMMAND_TYPE_REGISTER\x10\x05B/Z-github.com/arbiter-tx/arbiter/proto/arbiterpbb\x06proto3"
+	"\x15COMMAND_TYPE_REGISTER\x10\x05\x12\x16\n" +
+	"\x12COMMAND_TYPE_STAGE\x10\x06B/Z-github.com/arbiter-tx/arbiter/proto/arbiterpbb\x06proto3"
 
 var (
 	file_arbiter_v1_raftcmd_proto_rawDescOnce sync.Once
@@ -652,23 +765,24 @@ func file_arbiter_v1_raftcmd_proto_rawDescGZIP() []byte {
 }
 
 var file_arbiter_v1_raftcmd_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_arbiter_v1_raftcmd_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_arbiter_v1_raftcmd_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_arbiter_v1_raftcmd_proto_goTypes = []any{
 	(CommandType)(0),          // 0: arbiter.v1.CommandType
 	(*BeginCommand)(nil),      // 1: arbiter.v1.BeginCommand
 	(*EnlistCommand)(nil),     // 2: arbiter.v1.EnlistCommand
 	(*DecideCommand)(nil),     // 3: arbiter.v1.DecideCommand
-	(*FinishCommand)(nil),     // 4: arbiter.v1.FinishCommand
-	(*RegisterCommand)(nil),   // 5: arbiter.v1.RegisterCommand
-	(*SnapshotHeader)(nil),    // 6: arbiter.v1.SnapshotHeader
-	(*TxRecord)(nil),          // 7: arbiter.v1.TxRecord
-	(*ParticipantRecord)(nil), // 8: arbiter.v1.ParticipantRecord
-	(Outcome)(0),              // 9: arbiter.v1.Outcome
-	(TxState)(0),              // 10: arbiter.v1.TxState
+	(*StageCommand)(nil),      // 4: arbiter.v1.StageCommand
+	(*FinishCommand)(nil),     // 5: arbiter.v1.FinishCommand
+	(*RegisterCommand)(nil),   // 6: arbiter.v1.RegisterCommand
+	(*SnapshotHeader)(nil),    // 7: arbiter.v1.SnapshotHeader
+	(*TxRecord)(nil),          // 8: arbiter.v1.TxRecord
+	(*ParticipantRecord)(nil), // 9: arbiter.v1.ParticipantRecord
+	(Outcome)(0),              // 10: arbiter.v1.Outcome
+	(TxState)(0),              // 11: arbiter.v1.TxState
 }
 var file_arbiter_v1_raftcmd_proto_depIdxs = []int32{
-	9,  // 0: arbiter.v1.DecideCommand.outcome:type_name -> arbiter.v1.Outcome
-	10, // 1: arbiter.v1.TxRecord.state:type_name -> arbiter.v1.TxState
+	10, // 0: arbiter.v1.DecideCommand.outcome:type_name -> arbiter.v1.Outcome
+	11, // 1: arbiter.v1.TxRecord.state:type_name -> arbiter.v1.TxState
 	2,  // [2:2] is the sub-list for method output_type
 	2,  // [2:2] is the sub-list for method input_type
 	2,  // [2:2] is the sub-list for extension type_name
@@ -688,7 +802,7 @@ func file_arbiter_v1_raftcmd_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_arbiter_v1_raftcmd_proto_rawDesc), len(file_arbiter_v1_raftcmd_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   8,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

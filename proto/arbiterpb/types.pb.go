@@ -81,6 +81,10 @@ const (
 	// COMMITTED / ABORTED: decided; phase 2 may still be running.
 	TxState_TX_STATE_COMMITTED TxState = 2
 	TxState_TX_STATE_ABORTED   TxState = 3
+	// STAGING: parallel-commit mode; the participants are recorded and are
+	// preparing. The transaction is committed once every one of them has
+	// voted yes; recovery asks them (Refuse) before deciding.
+	TxState_TX_STATE_STAGING TxState = 4
 )
 
 // Enum value maps for TxState.
@@ -90,12 +94,14 @@ var (
 		1: "TX_STATE_ACTIVE",
 		2: "TX_STATE_COMMITTED",
 		3: "TX_STATE_ABORTED",
+		4: "TX_STATE_STAGING",
 	}
 	TxState_value = map[string]int32{
 		"TX_STATE_UNKNOWN":   0,
 		"TX_STATE_ACTIVE":    1,
 		"TX_STATE_COMMITTED": 2,
 		"TX_STATE_ABORTED":   3,
+		"TX_STATE_STAGING":   4,
 	}
 )
 
@@ -298,12 +304,13 @@ const file_arbiter_v1_types_proto_rawDesc = "" +
 	"\aOutcome\x12\x13\n" +
 	"\x0fOUTCOME_UNKNOWN\x10\x00\x12\x12\n" +
 	"\x0eOUTCOME_COMMIT\x10\x01\x12\x11\n" +
-	"\rOUTCOME_ABORT\x10\x02*b\n" +
+	"\rOUTCOME_ABORT\x10\x02*x\n" +
 	"\aTxState\x12\x14\n" +
 	"\x10TX_STATE_UNKNOWN\x10\x00\x12\x13\n" +
 	"\x0fTX_STATE_ACTIVE\x10\x01\x12\x16\n" +
 	"\x12TX_STATE_COMMITTED\x10\x02\x12\x14\n" +
-	"\x10TX_STATE_ABORTED\x10\x03B/Z-github.com/arbiter-tx/arbiter/proto/arbiterpbb\x06proto3"
+	"\x10TX_STATE_ABORTED\x10\x03\x12\x14\n" +
+	"\x10TX_STATE_STAGING\x10\x04B/Z-github.com/arbiter-tx/arbiter/proto/arbiterpbb\x06proto3"
 
 var (
 	file_arbiter_v1_types_proto_rawDescOnce sync.Once

@@ -1,0 +1,67 @@
+package coordinator
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
+)
+
+// TxIDHeader is the response header in which a one-shot Commit names the
+// transaction ID it chose, sent before any work starts, so that a caller
+// whose call fails can still retry by ID.
+const TxIDHeader = "arbiter-tx-id"
+
+// commitOneShot runs a one-shot Commit without an ID: the leader chooses
+// one and sends it at once in a response header, so that a caller whose
+// call fails can retry by ID (the client SDK chooses IDs itself, which is
+// safer: a header lost with the connection leaves the caller without one).
+func (c *Coordinator) commitOneShot(ctx context.Context, req *arbiterpb.CommitRequest) (*arbiterpb.CommitResponse, error) {
+	ls := c.leader()
+	if ls == nil {
+		resp, err := forward[arbiterpb.CommitRequest, arbiterpb.CommitResponse](ctx, c, arbiterpb.Coordinator_Commit_FullMethodName, req)
+		return resp, toStatus(err)
+	}
+	txID := newTxID()
+	_ = grpc.SendHeader(ctx, metadata.Pairs(TxIDHeader, txID)) // best effort: the response names it too
+	return c.runOneShot(ctx, ls, txID, req)
+}
+
+// commitUnrecorded answers a Commit by ID for which the leader has no
+// record: a run in progress (a one-shot retried) is waited on; a single
+// branch is a retried one-phase commit, which its participant answers from
+// what it recorded; anything else is unknown (never begun, or presumed
+// aborted and forgotten).
+func (c *Coordinator) commitUnrecorded(ctx context.Context, ls *leaderState, req *arbiterpb.CommitRequest) (*arbiterpb.CommitResponse, error) {
+	c.mu.Lock()
+	r, ok := c.runs[req.GetTxId()]
+	c.mu.Unlock()
+	if ok {
+		return commitResponse(req.GetTxId())(r.wait(ctx))
+	}
+	if !req.GetOneShot() {
+		return nil, toStatus(unknownTx(req.GetTxId()))
+	}
+	return c.runOneShot(ctx, ls, req.GetTxId(), req)
+}
+
+// runOneShot starts (or joins) the run of a one-shot transaction.
+func (c *Coordinator) runOneShot(ctx context.Context, ls *leaderState, txID string, req *arbiterpb.CommitRequest) (*arbiterpb.CommitResponse, error) {
+	if len(req.GetBranches()) == 0 {
+		return nil, toStatus(fmt.Errorf("%w: a one-shot Commit needs at least one branch", ErrInvalid))
+	}
+	timeout, err := c.validateTimeout(req.GetTimeoutMillis())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if err := c.admit(); err != nil {
+		return nil, toStatus(err)
+	}
+	rec := &arbiterpb.TxRecord{TxId: txID, DeadlineUnixNanos: time.Now().Add(timeout).UnixNano(), ClientId: req.GetClientId()}
+	spec := commitSpec{branches: req.GetBranches(), mode: req.GetMode(), oneShot: true}
+	return commitResponse(txID)(c.commit(ctx, ls, rec, spec))
+}

@@ -1,0 +1,54 @@
+package embedded
+
+import (
+	"context"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// CommitOnePhase applies tx's writes and records the outcome COMMITTED in
+// one durable write, without a prepared intent: the agent calls it when this
+// participant is the transaction's only one, so its commit is the decision.
+// It refuses with participant.ErrAlreadyAborted (or ErrAlreadyCommitted) if
+// txID was decided here. On error nothing is applied and the caller rolls
+// tx back.
+func (s *Store) CommitOnePhase(ctx context.Context, txID string, tx *Tx) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if tx == nil || tx.id != txID {
+		return fmt.Errorf("embedded: one-phase commit %s: handle belongs to another transaction", txID)
+	}
+	if err := tx.finished(); err != nil {
+		return err
+	}
+	writes, _ := tx.snapshot()
+	err := s.group.write(func(btx *bolt.Tx) error {
+		if err := stateErr(txState(btx, txID), txID); err != nil {
+			return err
+		}
+		data := btx.Bucket(bucketData)
+		for k, v := range writes {
+			if err := data.Put([]byte(k), v); err != nil {
+				return err
+			}
+		}
+		return btx.Bucket(bucketOutcomes).Put([]byte(txID), []byte{outcomeCommitted})
+	})
+	if err != nil {
+		return err
+	}
+	_ = tx.finish(errCommitted)
+	s.forget(txID, tx)
+	s.locks.releaseAll(txID)
+	return nil
+}
+
+// ReadOnly reports whether tx has written nothing (it may have read and
+// locked keys): such a transaction can vote read-only and skip phase 2.
+func (s *Store) ReadOnly(tx *Tx) bool {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	return len(tx.writes) == 0
+}

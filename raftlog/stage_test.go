@@ -1,0 +1,86 @@
+package raftlog
+
+import (
+	"errors"
+	"slices"
+	"testing"
+
+	pb "github.com/arbiter-tx/arbiter/proto/arbiterpb"
+)
+
+func (h *testFSM) stage(id string, ps ...string) Result {
+	return h.apply(pb.CommandType_COMMAND_TYPE_STAGE, &pb.StageCommand{TxId: id, Participants: ps, DeadlineUnixNanos: 50, ClientId: "one-shot"})
+}
+
+func TestStageCreatesOrMovesToStaging(t *testing.T) {
+	h := newTestFSM(t, 10)
+	// No BEGIN (a one-shot commit): STAGE creates the record.
+	r := h.stage("new", "b", "a")
+	mustState(t, r, pb.TxState_TX_STATE_STAGING)
+	if r.Tx.GetClientId() != "one-shot" || r.Tx.GetDeadlineUnixNanos() != 50 || !slices.Equal(r.Tx.GetParticipants(), []string{"a", "b"}) {
+		t.Fatalf("created record %v", r.Tx)
+	}
+	// After BEGIN: ACTIVE becomes STAGING, participants merged, BEGIN's
+	// deadline and client kept.
+	h.begin("begun")
+	h.enlist("begun", "c")
+	r = h.stage("begun", "a")
+	mustState(t, r, pb.TxState_TX_STATE_STAGING)
+	if r.Tx.GetClientId() != "cli" || !slices.Equal(r.Tx.GetParticipants(), []string{"a", "c"}) {
+		t.Fatalf("staged record %v", r.Tx)
+	}
+	// A retried STAGE changes nothing.
+	if r2 := h.stage("begun", "z"); !slices.Equal(r2.Tx.GetParticipants(), []string{"a", "c"}) || r2.Err != nil {
+		t.Fatalf("retried stage %v %v", r2.Tx, r2.Err)
+	}
+	if active, unfinished := h.f.Counts(); active != 2 || unfinished != 0 {
+		t.Fatalf("Counts = %d active, %d unfinished; want 2, 0", active, unfinished)
+	}
+	// A decided transaction is not staged again.
+	h.decide("begun", commit)
+	if r := h.stage("begun", "a"); !r.AlreadyDecided || r.Tx.GetState() != pb.TxState_TX_STATE_COMMITTED {
+		t.Fatalf("stage after decide: %+v", r)
+	}
+}
+
+func TestPresumedAbortRefusedForStaging(t *testing.T) {
+	h := newTestFSM(t, 10)
+	h.stage("tx", "a", "b")
+	r := h.apply(pb.CommandType_COMMAND_TYPE_DECIDE, &pb.DecideCommand{TxId: "tx", Outcome: abort, Presumed: true})
+	if !errors.Is(r.Err, ErrStaging) || r.Tx.GetState() != pb.TxState_TX_STATE_STAGING {
+		t.Fatalf("presumed abort of a staging record: %+v", r)
+	}
+	// An abort after a refusal (not presumed) is accepted; so is a commit.
+	r = h.apply(pb.CommandType_COMMAND_TYPE_DECIDE, &pb.DecideCommand{TxId: "tx", Outcome: abort, Reason: "b refused"})
+	mustState(t, r, pb.TxState_TX_STATE_ABORTED)
+	h.stage("tx2", "a")
+	mustState(t, h.decide("tx2", commit), pb.TxState_TX_STATE_COMMITTED)
+	// A presumed abort of an ACTIVE record is fine.
+	h.begin("tx3")
+	r = h.apply(pb.CommandType_COMMAND_TYPE_DECIDE, &pb.DecideCommand{TxId: "tx3", Outcome: abort, Presumed: true})
+	mustState(t, r, pb.TxState_TX_STATE_ABORTED)
+}
+
+func TestDecideCreatesRecordOnlyWhenAsked(t *testing.T) {
+	h := newTestFSM(t, 10)
+	if r := h.decide("ghost", abort); !errors.Is(r.Err, ErrUnknownTx) {
+		t.Fatalf("decide of an unknown ID without create: %+v", r)
+	}
+	r := h.apply(pb.CommandType_COMMAND_TYPE_DECIDE, &pb.DecideCommand{TxId: "ghost", Outcome: abort, Presumed: true,
+		Participants: []string{"p"}, CreateDeadlineUnixNanos: 7, CreateClientId: "c"})
+	mustState(t, r, pb.TxState_TX_STATE_ABORTED)
+	if r.Tx.GetBeginIndex() != h.index || r.Tx.GetDecidedIndex() != h.index || r.Tx.GetClientId() != "c" {
+		t.Fatalf("created record %v at index %d", r.Tx, h.index)
+	}
+	// The record is write-once like any other: a later COMMIT loses.
+	if r := h.apply(pb.CommandType_COMMAND_TYPE_DECIDE, &pb.DecideCommand{TxId: "ghost", Outcome: commit, CreateDeadlineUnixNanos: 7}); !r.AlreadyDecided || r.Tx.GetState() != pb.TxState_TX_STATE_ABORTED {
+		t.Fatalf("second decide: %+v", r)
+	}
+	if active, unfinished := h.f.Counts(); active != 0 || unfinished != 1 {
+		t.Fatalf("Counts = %d active, %d unfinished; want 0, 1", active, unfinished)
+	}
+	h.finish("ghost")
+	if active, unfinished := h.f.Counts(); active != 0 || unfinished != 0 {
+		t.Fatalf("after finish Counts = %d, %d", active, unfinished)
+	}
+}
