@@ -88,7 +88,8 @@ func readPids(t *testing.T, dir string) []int {
 	return pids
 }
 
-// checkTxCommands runs `arbiter tx list` and `tx show` against the cluster.
+// checkTxCommands runs `arbiter tx list` (with --progress) and `tx show`
+// against the cluster.
 func checkTxCommands(t *testing.T, bin, addrs string) {
 	t.Helper()
 	run := func(args ...string) (string, error) {
@@ -99,6 +100,9 @@ func checkTxCommands(t *testing.T, bin, addrs string) {
 	}
 	if out, err := run("tx", "list", "--state", "in-doubt", "--output", "json"); err != nil || out != "[]\n" {
 		t.Errorf("tx list: %v %q", err, out)
+	}
+	if out, err := run("tx", "list", "--progress"); err != nil || !strings.Contains(out, "listed 0 transactions…, done\n") {
+		t.Errorf("tx list --progress: %v %q", err, out)
 	}
 	if out, err := run("tx", "show", "no-such-tx"); err == nil || !strings.Contains(out, "NotFound") {
 		t.Errorf("tx show of an unknown ID: %v %q", err, out)

@@ -20,6 +20,8 @@ type cliFlags struct {
 	addrs  string
 	output string
 	tls    tlsFlags
+	// timeout bounds the calls to one node (0: five seconds); not a flag.
+	timeout time.Duration
 }
 
 func (c *cliFlags) register(cmd *cobra.Command) {

@@ -27,11 +27,13 @@ func txCmd() *cobra.Command {
 func txListCmd() *cobra.Command {
 	var f cliFlags
 	var filt txFilter
+	var showProgress bool
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List open transactions (undecided, and decided but not yet acknowledged by every participant)",
 		Long: `List the open transactions in one node's table (the first --addr that
-answers). Filters apply client-side. Categories: active (undecided, before
+answers), page by page, with progress on stderr for a long listing on a
+terminal or with --progress. Filters apply client-side. Categories: active (undecided, before
 its deadline), committing (decided, phase 2 running, before its deadline),
 in-doubt (still open after its deadline: an operator should look).
 OVERDUE is the time since the deadline (negative: time left).`,
@@ -42,17 +44,20 @@ OVERDUE is the time since the deadline (negative: time left).`,
 			if err := prepare(cmd, &f, filt.validate); err != nil {
 				return err
 			}
+			f.timeout = listTimeout
 			return f.first(cmd.Context(), func(ctx context.Context, cli arbiterpb.CoordinatorClient) error {
-				r, err := cli.ListTransactions(ctx, &arbiterpb.ListTransactionsRequest{Limit: 10000})
+				now := time.Now()
+				filter := func(txs []*arbiterpb.TxInfo) []*arbiterpb.TxInfo { return filt.apply(txs, now) }
+				txs, err := listAll(ctx, rpcPages(cli), tableSize(ctx, cli), filter, newProgress(os.Stderr, showProgress), os.Stderr)
 				if err != nil {
 					return err
 				}
-				now := time.Now()
-				return writeTxs(os.Stdout, f.output, filt.apply(r.GetTxs(), now), now)
+				return writeTxs(os.Stdout, f.output, txs, now)
 			})
 		},
 	}
 	f.register(cmd)
+	cmd.Flags().BoolVar(&showProgress, "progress", false, "report progress on stderr page by page (shown anyway on a terminal for a long listing)")
 	cmd.Flags().StringVar(&filt.state, "state", "", "only this category: active, committing or in-doubt")
 	cmd.Flags().DurationVar(&filt.minAge, "min-age", 0, "only transactions at least this long past their deadline (e.g. 30s)")
 	cmd.Flags().StringVar(&filt.participant, "participant", "", "only transactions that include this participant ID")
@@ -118,7 +123,7 @@ func (c *cliFlags) firstConn(ctx context.Context, fn func(context.Context, grpc.
 	}
 	var errs []string
 	for _, a := range strings.Split(c.addrs, ",") {
-		err := callOne(ctx, a, src, fn)
+		err := callOne(ctx, a, src, c.callTimeout(), fn)
 		if code := status.Code(err); code != codes.Unavailable && code != codes.DeadlineExceeded {
 			return err
 		}
@@ -127,14 +132,23 @@ func (c *cliFlags) firstConn(ctx context.Context, fn func(context.Context, grpc.
 	return fmt.Errorf("no coordinator answered: %s", strings.Join(errs, "; "))
 }
 
-// callOne dials addr and runs fn with a five-second deadline.
-func callOne(ctx context.Context, addr string, src *security.Source, fn func(context.Context, grpc.ClientConnInterface) error) error {
+// callTimeout bounds one command's calls to a node: five seconds unless
+// the command set timeout (a listing of many pages).
+func (c *cliFlags) callTimeout() time.Duration {
+	if c.timeout > 0 {
+		return c.timeout
+	}
+	return 5 * time.Second
+}
+
+// callOne dials addr and runs fn with the deadline given.
+func callOne(ctx context.Context, addr string, src *security.Source, timeout time.Duration, fn func(context.Context, grpc.ClientConnInterface) error) error {
 	cc, err := grpc.NewClient(strings.TrimSpace(addr), security.DialOption(src))
 	if err != nil {
 		return err
 	}
 	defer func() { _ = cc.Close() }()
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	return fn(ctx, cc)
 }
