@@ -26,9 +26,13 @@ func (c *Coordinator) runFinisher(ctx context.Context) {
 		if ls == nil {
 			continue
 		}
-		_, err := c.node.Apply(ls.ctx, arbiterpb.CommandType_COMMAND_TYPE_FINISH, &arbiterpb.FinishCommand{TxIds: batch})
+		explicit, implicit := c.implicitCommits(batch)
+		_, err := c.node.Apply(ls.ctx, arbiterpb.CommandType_COMMAND_TYPE_FINISH,
+			&arbiterpb.FinishCommand{TxIds: explicit, ImplicitCommitTxIds: implicit})
 		if err != nil {
 			c.log.Info("finish batch not recorded", zap.Int("count", len(batch)), zap.Error(err))
+		} else {
+			c.forgetImplicit(implicit)
 		}
 		c.traceFinish(batch, err)
 	}

@@ -16,6 +16,11 @@ type leaderState struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	term   uint64
+	// implicit holds the parallel-commit transactions this leader saw
+	// commit implicitly (STAGING applied, every vote yes) until their
+	// FINISH applies; guarded by Coordinator.mu. A later leader learns the
+	// same by asking the participants.
+	implicit map[string]bool
 }
 
 func (c *Coordinator) watchLeadership(ctx context.Context) {
@@ -46,7 +51,7 @@ func (c *Coordinator) stepUp(ctx context.Context) {
 		return
 	}
 	lctx, lcancel := context.WithCancel(ctx)
-	ls := &leaderState{ctx: lctx, cancel: lcancel, term: c.node.Term()}
+	ls := &leaderState{ctx: lctx, cancel: lcancel, term: c.node.Term(), implicit: make(map[string]bool)}
 	c.mu.Lock()
 	c.lead = ls
 	c.mu.Unlock()

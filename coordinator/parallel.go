@@ -8,6 +8,8 @@ import (
 
 	"go.uber.org/zap"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 	"github.com/arbiter-tx/arbiter/raftlog"
 )
@@ -42,26 +44,108 @@ func (c *Coordinator) executeParallel(ls *leaderState, r *run, payloads map[stri
 		r.err = stageErr // the STAGE may or may not apply: recovery settles it
 		return
 	case res.AlreadyDecided:
+		c.tracker.event(r.txID, "already decided when staged")
 		r.out, r.why = outcomeOf(res.Tx), "decided earlier by another path"
 		c.startPhase2(ls, r.txID, r.out, res.Tx.GetParticipants())
 		return
 	}
+	c.tracker.event(r.txID, "staged (parallel commit)")
 	want := c.breakDecision(r, v.out)
-	if want == arbiterpb.Outcome_OUTCOME_COMMIT {
-		r.answerEarly(want) // STAGING and every yes vote are durable
-	}
-	c.cfg.failpoint("before-decide", r.txID)
-	if !v.certain {
+	switch {
+	case want == arbiterpb.Outcome_OUTCOME_COMMIT:
+		c.commitImplicitly(ls, r)
+	case !v.certain:
 		c.recoverStaging(ls, r) // a silent participant: ask everyone
-		return
+	default:
+		c.decideAndFinish(ls, r, want, r.parts, v.why, false)
 	}
-	c.decideAndFinish(ls, r, want, r.parts, v.why, false)
+}
+
+// commitImplicitly answers COMMIT and starts phase 2 with no DECIDE entry:
+// STAGING is applied and every yes vote is durable, so no path can abort
+// the transaction any more (see above). The FINISH that follows phase 2
+// records it COMMITTED.
+func (c *Coordinator) commitImplicitly(ls *leaderState, r *run) {
+	c.mu.Lock()
+	ls.implicit[r.txID] = true
+	c.mu.Unlock()
+	r.answerEarly(arbiterpb.Outcome_OUTCOME_COMMIT)
+	c.cfg.Metrics.decided(arbiterpb.Outcome_OUTCOME_COMMIT)
+	c.tracker.event(r.txID, "committed implicitly: staged and every vote yes (answered; no DECIDE entry)")
+	c.cfg.failpoint("before-decide", r.txID)
+	c.startPhase2(ls, r.txID, arbiterpb.Outcome_OUTCOME_COMMIT, r.parts)
+}
+
+// awaitStaging waits until a STAGING transaction is settled (its run, or a
+// recovery started now) and returns the record as settled.
+func (c *Coordinator) awaitStaging(ctx context.Context, ls *leaderState, rec *arbiterpb.TxRecord) (*arbiterpb.TxRecord, error) {
+	if ls == nil {
+		return nil, ErrNoLeader
+	}
+	c.mu.Lock()
+	r := c.runs[rec.GetTxId()]
+	c.mu.Unlock()
+	if r == nil {
+		r = c.startRecovery(ls, rec)
+	}
+	if _, _, err := r.wait(ctx); err != nil {
+		return nil, err
+	}
+	now, ok := c.node.FSM().Get(rec.GetTxId())
+	if !ok {
+		return nil, unknownTx(rec.GetTxId())
+	}
+	return c.settled(now), nil
+}
+
+// settled returns rec as this leader knows it: a STAGING record that
+// committed implicitly here reads as COMMITTED.
+func (c *Coordinator) settled(rec *arbiterpb.TxRecord) *arbiterpb.TxRecord {
+	if rec.GetState() != arbiterpb.TxState_TX_STATE_STAGING {
+		return rec
+	}
+	c.mu.Lock()
+	implicit := c.lead != nil && c.lead.implicit[rec.GetTxId()]
+	c.mu.Unlock()
+	if !implicit {
+		return rec
+	}
+	out := proto.Clone(rec).(*arbiterpb.TxRecord)
+	out.State = arbiterpb.TxState_TX_STATE_COMMITTED
+	return out
+}
+
+// implicitCommits splits a FINISH batch into the implicitly committed
+// transactions and the rest.
+func (c *Coordinator) implicitCommits(batch []string) (explicit, implicit []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, id := range batch {
+		if c.lead != nil && c.lead.implicit[id] {
+			implicit = append(implicit, id)
+		} else {
+			explicit = append(explicit, id)
+		}
+	}
+	return explicit, implicit
+}
+
+// forgetImplicit drops IDs whose FINISH applied.
+func (c *Coordinator) forgetImplicit(ids []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.lead != nil {
+		for _, id := range ids {
+			delete(c.lead.implicit, id)
+		}
+	}
 }
 
 // recoverStaging settles a STAGING transaction: every participant is asked
 // (Refuse) until it answers; COMMIT if all have prepared, else ABORT. It
 // runs until the answers come or this node stops leading.
 func (c *Coordinator) recoverStaging(ls *leaderState, r *run) {
+	c.tracker.event(r.txID, "recovering staging transaction: asking every participant")
 	states := c.refuseAll(ls.ctx, ls.term, r.txID, r.parts)
 	if ls.ctx.Err() != nil {
 		r.err = fmt.Errorf("%w: lost leadership while recovering %s", ErrNoLeader, r.txID)
@@ -138,6 +222,7 @@ func (c *Coordinator) executeOnePhase(ls *leaderState, r *run, payload []byte) {
 	c.cfg.Metrics.observe("prepare", start)
 	switch vote {
 	case arbiterpb.Vote_VOTE_COMMITTED:
+		c.tracker.event(r.txID, "committed in one phase at "+r.parts[0]+" (no Raft write)")
 		r.out = arbiterpb.Outcome_OUTCOME_COMMIT
 		c.cfg.Metrics.decided(r.out)
 	case arbiterpb.Vote_VOTE_NO:

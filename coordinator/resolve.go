@@ -34,6 +34,9 @@ func (c *Coordinator) Resolve(ctx context.Context, req *arbiterpb.ResolveRequest
 	}
 	rec, ok := c.node.FSM().Get(req.GetTxId())
 	pending := &arbiterpb.ResolveResponse{Outcome: arbiterpb.Outcome_OUTCOME_UNKNOWN, Term: ls.term}
+	if rec = c.settled(rec); ok && outcomeOf(rec) != arbiterpb.Outcome_OUTCOME_UNKNOWN {
+		return c.resolved(rec, req.GetParticipantId()), nil
+	}
 	switch {
 	case !ok && c.running(req.GetTxId()):
 		return pending, nil // a one-shot run: its record comes with its decision

@@ -59,11 +59,14 @@ func (c *Coordinator) commit(ctx context.Context, ls *leaderState, rec *arbiterp
 	if out := outcomeOf(rec); out != arbiterpb.Outcome_OUTCOME_UNKNOWN {
 		return out, rec.GetReason(), nil
 	}
+	c.tracker.event(rec.GetTxId(), "commit requested ("+spec.mode.String()+")")
 	r, err := c.startRun(ctx, ls, rec, spec)
 	if err != nil {
 		return arbiterpb.Outcome_OUTCOME_UNKNOWN, "", err
 	}
-	return r.wait(ctx)
+	out, why, err := r.wait(ctx)
+	c.tracker.event(rec.GetTxId(), "commit answered: "+out.String())
+	return out, why, err
 }
 
 func (r *run) wait(ctx context.Context) (arbiterpb.Outcome, string, error) {
@@ -233,10 +236,12 @@ func (c *Coordinator) prepareOne(ctx context.Context, pid string, req *arbiterpb
 			return arbiterpb.Vote_VOTE_UNKNOWN, err.Error(), err
 		}
 		actx, cancel := context.WithTimeout(ctx, c.cfg.RPCTimeout)
+		c.tracker.prepareSent(req.GetTxId(), pid)
 		resp, err := cli.Prepare(actx, req)
 		cancel()
 		if err == nil {
 			vote := resp.GetVote()
+			c.tracker.vote(req.GetTxId(), pid, vote, resp.GetReason())
 			c.cfg.Metrics.vote(vote != arbiterpb.Vote_VOTE_NO)
 			if vote == arbiterpb.Vote_VOTE_NO {
 				return vote, fmt.Sprintf("participant %s voted no: %s", pid, resp.GetReason()), nil
@@ -252,6 +257,7 @@ func (c *Coordinator) prepareOne(ctx context.Context, pid string, req *arbiterpb
 	if lastErr == nil {
 		lastErr = ctx.Err()
 	}
+	c.tracker.retry(req.GetTxId(), pid, fmt.Errorf("no vote before the deadline: %w", lastErr))
 	return arbiterpb.Vote_VOTE_UNKNOWN, fmt.Sprintf("participant %s did not vote before the deadline: %v", pid, lastErr), lastErr
 }
 

@@ -56,6 +56,7 @@ func (c *Coordinator) Commit(ctx context.Context, req *arbiterpb.CommitRequest) 
 	if !ok {
 		return c.commitUnrecorded(ctx, ls, req)
 	}
+	rec = c.settled(rec)
 	spec := commitSpec{branches: req.GetBranches(), mode: req.GetMode()}
 	if rec.GetState() == arbiterpb.TxState_TX_STATE_STAGING && !c.running(rec.GetTxId()) {
 		return commitResponse(rec.GetTxId())(c.startRecovery(ls, rec).wait(ctx))
@@ -89,6 +90,9 @@ func (c *Coordinator) Abort(ctx context.Context, req *arbiterpb.AbortRequest) (*
 	if !ok {
 		return nil, toStatus(unknownTx(req.GetTxId()))
 	}
+	if rec = c.settled(rec); outcomeOf(rec) != arbiterpb.Outcome_OUTCOME_UNKNOWN {
+		return &arbiterpb.AbortResponse{Outcome: outcomeOf(rec)}, nil
+	}
 	out, parts, err := c.decide(ctx, rec.GetTxId(), arbiterpb.Outcome_OUTCOME_ABORT, rec.GetParticipants(), "aborted by the client")
 	if err != nil {
 		return nil, toStatus(err)
@@ -117,6 +121,12 @@ func (c *Coordinator) Status(ctx context.Context, req *arbiterpb.StatusRequest) 
 	rec, ok := c.node.FSM().Get(req.GetTxId())
 	if !ok {
 		return nil, toStatus(unknownTx(req.GetTxId()))
+	}
+	if rec = c.settled(rec); rec.GetState() == arbiterpb.TxState_TX_STATE_STAGING {
+		var err error
+		if rec, err = c.awaitStaging(ctx, c.leader(), rec); err != nil {
+			return nil, toStatus(err)
+		}
 	}
 	return &arbiterpb.StatusResponse{Tx: txInfo(rec)}, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	bolt "go.etcd.io/bbolt"
 	"go.uber.org/zap"
 )
 
@@ -99,6 +100,14 @@ func (n *Node) open(deps Deps) error {
 	return nil
 }
 
+// boltOptions are raft.db's bbolt options. The free-page list is not
+// written on every commit (after log compaction it grows large, and each
+// append would rewrite it): bbolt rebuilds it by scanning at open instead.
+// Durability is unchanged; every commit is still fsynced.
+func boltOptions() *bolt.Options {
+	return &bolt.Options{Timeout: time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType}
+}
+
 func (n *Node) fillDeps(d Deps) error {
 	hl := newHclog(n.log.Named("raft"))
 	n.deps = d
@@ -106,7 +115,7 @@ func (n *Node) fillDeps(d Deps) error {
 		n.own(c)
 	}
 	if d.Logs == nil || d.Stable == nil {
-		db, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(n.cfg.DataDir, "raft.db")})
+		db, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(n.cfg.DataDir, "raft.db"), BoltOptions: boltOptions()})
 		if err != nil {
 			return fmt.Errorf("raftlog: open raft.db: %w", err)
 		}

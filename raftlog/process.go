@@ -35,7 +35,7 @@ func process(s *state, index uint64, t arbiterpb.CommandType, m proto.Message) R
 	case *arbiterpb.StageCommand:
 		return stage(s, index, c)
 	case *arbiterpb.FinishCommand:
-		return finish(s, c)
+		return finish(s, index, c)
 	case *arbiterpb.RegisterCommand:
 		s.participants[c.GetParticipantId()] = c.GetAddress()
 		return Result{}
@@ -127,8 +127,17 @@ func stage(s *state, index uint64, c *arbiterpb.StageCommand) Result {
 	return Result{Tx: clone(rec)}
 }
 
-func finish(s *state, c *arbiterpb.FinishCommand) Result {
-	for _, id := range c.GetTxIds() {
+func finish(s *state, index uint64, c *arbiterpb.FinishCommand) Result {
+	for _, id := range c.GetImplicitCommitTxIds() {
+		if old, ok := s.live[id]; ok && old.GetState() == arbiterpb.TxState_TX_STATE_STAGING {
+			rec := clone(old)
+			rec.State, rec.DecidedIndex = arbiterpb.TxState_TX_STATE_COMMITTED, index
+			rec.Reason = "committed implicitly: staged, and every participant voted yes"
+			s.live[id] = rec
+			s.decidedLive++
+		}
+	}
+	for _, id := range slices.Concat(c.GetTxIds(), c.GetImplicitCommitTxIds()) {
 		old, ok := s.live[id]
 		if !ok || !decided(old) {
 			continue

@@ -84,3 +84,31 @@ func TestDecideCreatesRecordOnlyWhenAsked(t *testing.T) {
 		t.Fatalf("after finish Counts = %d, %d", active, unfinished)
 	}
 }
+
+func TestFinishRecordsImplicitCommits(t *testing.T) {
+	h := newTestFSM(t, 10)
+	h.stage("p1", "a", "b")
+	h.stage("p2", "a")
+	h.begin("active")
+	h.stage("decided", "a")
+	h.apply(pb.CommandType_COMMAND_TYPE_DECIDE, &pb.DecideCommand{TxId: "decided", Outcome: abort, Reason: "a refused"})
+	// An implicit commit only applies to a STAGING record: ACTIVE stays,
+	// a decided one keeps its decision (and is finished).
+	h.apply(pb.CommandType_COMMAND_TYPE_FINISH, &pb.FinishCommand{ImplicitCommitTxIds: []string{"p1", "active", "decided", "ghost"}})
+	rec, ok := h.f.Get("p1")
+	if !ok || rec.GetState() != pb.TxState_TX_STATE_COMMITTED || !rec.GetFinished() || rec.GetDecidedIndex() != h.index {
+		t.Fatalf("p1 after implicit finish: %v", rec)
+	}
+	if rec, _ := h.f.Get("decided"); rec.GetState() != pb.TxState_TX_STATE_ABORTED || !rec.GetFinished() {
+		t.Fatalf("decided after implicit finish: %v", rec)
+	}
+	if rec, _ := h.f.Get("active"); rec.GetState() != pb.TxState_TX_STATE_ACTIVE || rec.GetFinished() {
+		t.Fatalf("active after implicit finish: %v", rec)
+	}
+	if _, ok := h.f.Get("ghost"); ok {
+		t.Fatal("an unknown ID was created by FINISH")
+	}
+	if active, unfinished := h.f.Counts(); active != 2 || unfinished != 0 {
+		t.Fatalf("Counts = %d active, %d unfinished; want 2 (p2, active), 0", active, unfinished)
+	}
+}

@@ -28,9 +28,9 @@ func TestQuickRunEndToEnd(t *testing.T) {
 	for _, s := range rep.Steps {
 		committed[s.System] += s.Committed
 	}
-	for _, spec := range systemSpecs() {
-		if committed[spec.name] == 0 {
-			t.Errorf("%s committed nothing", spec.name)
+	for _, name := range []string{"floor", "3-node", "3-node parallel", "1-node"} {
+		if committed[name] == 0 {
+			t.Errorf("%s committed nothing", name)
 		}
 	}
 	svg, err := os.ReadFile(paths[1])

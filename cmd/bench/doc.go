@@ -5,18 +5,23 @@
 // on loopback in turn, drives closed-loop load at a sweep of concurrencies
 // and writes a table, a JSON file and an SVG plot.
 //
-//	go run ./cmd/bench --quick   # under a minute
-//	go run ./cmd/bench           # the full sweep, about seven minutes
+//	go run ./cmd/bench --quick   # about a minute
+//	go run ./cmd/bench           # the full sweep, about ten minutes
 //
 // The bench binary also serves the floor's stand-in processes, as the
 // subcommands "bench floor-coordinator" and "bench floor-participant".
 //
 // What is measured, per step (one system at one concurrency):
 //
-//   - A transaction is Begin plus Commit with two branches on two different
-//     participants, each crediting +1 to an account no other transaction
-//     touches (no lock contention). Workers are closed-loop: each starts
-//     its next transaction when the previous one returns.
+//   - A transaction has two branches on two different participants, each
+//     crediting +1 to an account no other transaction touches (no lock
+//     contention), committed in one Commit call (a one-shot transaction,
+//     client.Run) in the standard mode; rows named "parallel" use
+//     parallel commit, rows named "begin+commit" call Begin first (full
+//     runs only). The floor makes the same round trips as the standard
+//     rows. The participant sweep uses Begin+Commit, which is two-phase
+//     even with one branch. Workers are closed-loop: each starts its next
+//     transaction when the previous one returns.
 //   - After the warm-up, a transaction counts if it returns inside the
 //     measurement window; tx/s is committed ones over the window, and the
 //     latency percentiles (nearest rank) are over committed ones only.

@@ -13,7 +13,7 @@ import (
 	"github.com/arbiter-tx/arbiter/proto/bankpb"
 )
 
-// txTimeout bounds one transaction (Begin plus Commit) in the driver.
+// txTimeout bounds one transaction (all its calls) in the driver.
 const txTimeout = 10 * time.Second
 
 // Phases of a step: results are counted only while measuring.
@@ -39,7 +39,8 @@ type driver struct {
 	cli      *client.Client
 	parts    []string // participant IDs
 	branches int      // participants per transaction
-	tag      string   // unique per step, part of every account key
+	flow     flow
+	tag      string // unique per step, part of every account key
 	phase    atomic.Int32
 	tally    tally
 	wg       sync.WaitGroup
@@ -108,15 +109,11 @@ func (t *tally) add(committed, aborted, errs int, firstErr error, lat []time.Dur
 	t.lat = append(t.lat, lat...)
 }
 
-// transaction is Begin plus Commit with d.branches branches on distinct
-// participants, each crediting +1 to an account no other transaction uses.
+// transaction runs d.branches branches on distinct participants in d's
+// flow, each crediting +1 to an account no other transaction uses.
 func (d *driver) transaction(ctx context.Context, w, seq int) (arbiterpb.Outcome, error) {
 	ctx, cancel := context.WithTimeout(ctx, txTimeout)
 	defer cancel()
-	txID, err := d.cli.Begin(ctx, 0)
-	if err != nil {
-		return 0, fmt.Errorf("begin: %w", err)
-	}
 	key := fmt.Sprintf("k-%s-%d-%d", d.tag, w, seq)
 	branches := make([]*arbiterpb.Branch, d.branches)
 	for i := range branches {
@@ -125,9 +122,5 @@ func (d *driver) transaction(ctx context.Context, w, seq int) (arbiterpb.Outcome
 			Payload:       bank.EncodePayload([]*bankpb.Op{{Account: key, Delta: 1}}, nil),
 		}
 	}
-	out, err := d.cli.Commit(ctx, txID, branches...)
-	if err != nil {
-		return 0, fmt.Errorf("commit: %w", err)
-	}
-	return out, nil
+	return d.flow.run(ctx, d.cli, branches)
 }

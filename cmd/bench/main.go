@@ -55,12 +55,12 @@ func dispatch(args []string) error {
 func parseFlags(args []string) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.BoolVar(&o.quick, "quick", false, "concurrencies 1,16,64, 3 s each after a 1 s warm-up, no participant sweep: under a minute")
+	fs.BoolVar(&o.quick, "quick", false, "concurrencies 1,16,64, 2 s each after a 0.5 s warm-up, no begin+commit rows, no participant sweep: about a minute")
 	fs.StringVar(&o.out, "out", "bench-results", "directory for the JSON and SVG results")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (binaries, data, process logs)")
 	conc := fs.String("concurrency", "", "comma-separated concurrencies (default 1,4,16,64,128; quick 1,16,64)")
 	branches := fs.String("branches", "", "comma-separated branch counts swept at concurrency 1 (default 1,2,4,8,16; quick none; \"none\" for none)")
-	fs.DurationVar(&o.warmup, "warmup", time.Second, "warm-up before each measurement")
+	fs.DurationVar(&o.warmup, "warmup", 0, "warm-up before each measurement (default 1s; quick 0.5s)")
 	fs.DurationVar(&o.measure, "duration", 0, "measurement per step (default 10s; quick 3s)")
 	fs.IntVar(&o.participants, "participants", 3, "participant processes per system in the concurrency sweep (at least 2); the branch sweep uses as many as its largest branch count")
 	if err := fs.Parse(args); err != nil {
@@ -72,11 +72,15 @@ func parseFlags(args []string) (options, error) {
 // fill applies the mode's defaults to the settings left unset.
 func (o *options) fill(conc, branches string) error {
 	defConc, defBranches, defMeasure := "1,4,16,64,128", "1,2,4,8,16", 10*time.Second
+	defWarmup := time.Second
 	if o.quick {
-		defConc, defBranches, defMeasure = "1,16,64", "none", 3*time.Second
+		defConc, defBranches, defMeasure, defWarmup = "1,16,64", "none", 2*time.Second, 500*time.Millisecond
 	}
 	if o.measure == 0 {
 		o.measure = defMeasure
+	}
+	if o.warmup == 0 {
+		o.warmup = defWarmup
 	}
 	var err error
 	if o.concurrencies, err = parseInts(or(conc, defConc)); err != nil {

@@ -25,11 +25,16 @@ type report struct {
 	BranchSweep    []stepResult   `json:"branch_sweep,omitempty"`
 	Best           map[string]int `json:"best_concurrency"`
 	BestVsFloor    float64        `json:"best_vs_floor"`
+	// ParallelP50VsStandard is the 3-node parallel-commit p50 divided by
+	// the standard mode's at concurrency 1 (below 1: parallel is faster).
+	ParallelP50VsStandard float64 `json:"parallel_p50_vs_standard_c1,omitempty"`
 }
 
-// systemSpec names a system and says how to start it.
+// systemSpec names a system and says how to start it; flows are the
+// transaction flows its throughput sweep runs (each is a row series).
 type systemSpec struct {
 	name  string
+	flows []flow
 	start func(ctx context.Context, binDir, dir string, parts int) (*system, error)
 }
 
@@ -37,14 +42,25 @@ type systemSpec struct {
 // first, so every later row can be compared with it.
 func systemSpecs() []systemSpec {
 	return []systemSpec{
-		{"floor", startFloor},
-		{"3-node", func(ctx context.Context, binDir, dir string, n int) (*system, error) {
+		{"floor", []flow{flowStandard}, startFloor},
+		{"3-node", []flow{flowStandard, flowParallel, flowBegin}, func(ctx context.Context, binDir, dir string, n int) (*system, error) {
 			return startArbiter(ctx, "3-node", binDir, dir, 3, n)
 		}},
-		{"1-node", func(ctx context.Context, binDir, dir string, n int) (*system, error) {
+		{"1-node", []flow{flowStandard}, func(ctx context.Context, binDir, dir string, n int) (*system, error) {
 			return startArbiter(ctx, "1-node", binDir, dir, 1, n)
 		}},
 	}
+}
+
+// seriesNames lists every row series in measuring order.
+func seriesNames() []string {
+	var out []string
+	for _, spec := range systemSpecs() {
+		for _, f := range spec.flows {
+			out = append(out, spec.name+f.suffix())
+		}
+	}
+	return out
 }
 
 // run builds the binaries, measures every system in turn, and writes the
@@ -107,14 +123,20 @@ func measureSystem(ctx context.Context, spec systemSpec, binDir, dir string, nPa
 // sweeps runs the throughput sweep on every system, then the branch sweep
 // (on systems restarted with enough participants).
 func sweeps(ctx context.Context, binDir, dir string, o options, rep *report) error {
-	var conc, branch []step
-	for _, c := range o.concurrencies {
-		conc = append(conc, step{concurrency: c, branches: 2, warmup: o.warmup, measure: o.measure})
-	}
-	for _, b := range o.branchSweep {
-		branch = append(branch, step{concurrency: 1, branches: b, warmup: o.warmup, measure: o.measure})
+	var branch []step
+	for _, b := range o.branchSweep { // Begin+Commit: two-phase even with one branch
+		branch = append(branch, step{flow: flowBegin, concurrency: 1, branches: b, warmup: o.warmup, measure: o.measure})
 	}
 	for _, spec := range systemSpecs() {
+		var conc []step
+		for _, f := range spec.flows {
+			if f == flowBegin && o.quick {
+				continue
+			}
+			for _, c := range o.concurrencies {
+				conc = append(conc, step{flow: f, concurrency: c, branches: 2, warmup: o.warmup, measure: o.measure})
+			}
+		}
 		rows, err := measureSystem(ctx, spec, binDir, filepath.Join(dir, spec.name), o.participants, conc)
 		if err != nil {
 			return err
@@ -136,13 +158,13 @@ func sweeps(ctx context.Context, binDir, dir string, o options, rep *report) err
 
 // measureStep runs one step with progress lines around it.
 func measureStep(ctx context.Context, s *system, st step) (stepResult, error) {
-	progress("%s: concurrency %d, %d branches: %v warm-up, %v measured", s.name, st.concurrency, st.branches, st.warmup, st.measure)
+	progress("%s%s: concurrency %d, %d branches: %v warm-up, %v measured", s.name, st.flow.suffix(), st.concurrency, st.branches, st.warmup, st.measure)
 	r, err := runStep(ctx, s, st)
 	if err != nil {
 		return r, fmt.Errorf("%s at concurrency %d: %w", s.name, st.concurrency, err)
 	}
 	progress("%s: %.0f tx/s, p50 %.1f ms, p99 %.1f ms, %d committed, %d aborted, %d errors",
-		s.name, r.TxPerSec, r.P50Millis, r.P99Millis, r.Committed, r.Aborted, r.Errors)
+		r.System, r.TxPerSec, r.P50Millis, r.P99Millis, r.Committed, r.Aborted, r.Errors)
 	if r.FirstError != "" {
 		progress("%s: first error: %s", s.name, r.FirstError)
 	}

@@ -8,6 +8,7 @@ import (
 
 // step is one measurement: a system at one concurrency and branch count.
 type step struct {
+	flow                  flow
 	concurrency, branches int
 	warmup, measure       time.Duration
 }
@@ -67,8 +68,8 @@ func runStep(ctx context.Context, s *system, st step) (stepResult, error) {
 		return stepResult{}, err
 	}
 	defer cli.Close()
-	d := &driver{cli: cli, parts: s.partIDs(), branches: st.branches,
-		tag: fmt.Sprintf("%s-c%d-b%d-%d", s.name, st.concurrency, st.branches, time.Now().UnixNano())}
+	d := &driver{cli: cli, parts: s.partIDs(), branches: st.branches, flow: st.flow,
+		tag: fmt.Sprintf("%s-f%d-c%d-b%d-%d", s.name, st.flow, st.concurrency, st.branches, time.Now().UnixNano())}
 	d.start(ctx, st.concurrency)
 	defer d.stop()
 	sleep(ctx, st.warmup)
@@ -93,7 +94,7 @@ func runStep(ctx context.Context, s *system, st step) (stepResult, error) {
 // result turns the tally and the two samples into a report row.
 func result(ctx context.Context, s *system, st step, t *tally, before, after sample) stepResult {
 	secs := after.at.Sub(before.at).Seconds()
-	r := stepResult{System: s.name, Concurrency: st.concurrency, Branches: st.branches, Seconds: secs,
+	r := stepResult{System: s.name + st.flow.suffix(), Concurrency: st.concurrency, Branches: st.branches, Seconds: secs,
 		Committed: t.committed, Aborted: t.aborted, Errors: t.errors, FirstError: t.firstErr,
 		TxPerSec: float64(t.committed) / secs}
 	lat := sortedCopy(t.lat)

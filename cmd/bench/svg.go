@@ -49,10 +49,10 @@ func plot(r *report) string {
 // bySystem groups rows into one series per system, in measuring order.
 func bySystem(rows []stepResult, xy func(stepResult) (float64, float64)) []series {
 	var out []series
-	for _, spec := range systemSpecs() {
-		s := series{name: spec.name}
+	for _, name := range seriesNames() {
+		s := series{name: name}
 		for _, row := range rows {
-			if row.System == spec.name {
+			if row.System == name {
 				x, y := xy(row)
 				s.pts = append(s.pts, [2]float64{x, y})
 			}

@@ -369,10 +369,15 @@ func (x *StageCommand) GetClientId() string {
 }
 
 type FinishCommand struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	TxIds         []string               `protobuf:"bytes,1,rep,name=tx_ids,json=txIds,proto3" json:"tx_ids,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state protoimpl.MessageState `protogen:"open.v1"`
+	TxIds []string               `protobuf:"bytes,1,rep,name=tx_ids,json=txIds,proto3" json:"tx_ids,omitempty"`
+	// implicit_commit_tx_ids are parallel-commit transactions, still STAGING
+	// in the table, that committed implicitly (STAGING applied and every
+	// participant voted yes) and whose participants all acknowledged COMMIT:
+	// they are recorded COMMITTED and finished at once.
+	ImplicitCommitTxIds []string `protobuf:"bytes,2,rep,name=implicit_commit_tx_ids,json=implicitCommitTxIds,proto3" json:"implicit_commit_tx_ids,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *FinishCommand) Reset() {
@@ -408,6 +413,13 @@ func (*FinishCommand) Descriptor() ([]byte, []int) {
 func (x *FinishCommand) GetTxIds() []string {
 	if x != nil {
 		return x.TxIds
+	}
+	return nil
+}
+
+func (x *FinishCommand) GetImplicitCommitTxIds() []string {
+	if x != nil {
+		return x.ImplicitCommitTxIds
 	}
 	return nil
 }
@@ -718,9 +730,10 @@ const file_arbiter_v1_raftcmd_proto_rawDesc = "" +
 	"\x05tx_id\x18\x01 \x01(\tR\x04txId\x12\"\n" +
 	"\fparticipants\x18\x02 \x03(\tR\fparticipants\x12.\n" +
 	"\x13deadline_unix_nanos\x18\x03 \x01(\x03R\x11deadlineUnixNanos\x12\x1b\n" +
-	"\tclient_id\x18\x04 \x01(\tR\bclientId\"&\n" +
+	"\tclient_id\x18\x04 \x01(\tR\bclientId\"[\n" +
 	"\rFinishCommand\x12\x15\n" +
-	"\x06tx_ids\x18\x01 \x03(\tR\x05txIds\"R\n" +
+	"\x06tx_ids\x18\x01 \x03(\tR\x05txIds\x123\n" +
+	"\x16implicit_commit_tx_ids\x18\x02 \x03(\tR\x13implicitCommitTxIds\"R\n" +
 	"\x0fRegisterCommand\x12%\n" +
 	"\x0eparticipant_id\x18\x01 \x01(\tR\rparticipantId\x12\x18\n" +
 	"\aaddress\x18\x02 \x01(\tR\aaddress\"\x99\x01\n" +
