@@ -11,7 +11,7 @@ import (
 // plan turns the flags into the runs to do.
 func plan(f flags) ([]runner.Config, error) {
 	base := runner.Config{Duration: f.duration, Interval: f.interval, Concurrency: f.concurrency, Seed: f.seed, Broken: f.broken,
-		Postgres: f.postgres}
+		Postgres: f.postgres, CommitMode: f.commitMode}
 	switch f.matrix {
 	case "":
 		c := base
@@ -41,37 +41,43 @@ func plan(f flags) ([]runner.Config, error) {
 type cell struct {
 	workload string
 	nemeses  []string
+	mode     string // commit mode; "" keeps --commit-mode
 }
 
 // shortMatrix runs every nemesis at least once (CI, about 5 minutes).
 var shortMatrix = []cell{
-	{"bank", []string{"kill-leader", "kill-participant"}},
-	{"bank", []string{"kill-follower", "kill-coordinators"}},
-	{"bank", []string{"pause-leader", "latency", "loss"}},
-	{"bank", []string{"partition-leader", "partition-halves", "partition-ring"}},
-	{"status", []string{"partition-leader-participant", "partition-participant", "kill-leader"}},
-	{"bank", []string{runner.CrashPoints, "kill-leader"}},
+	{"bank", []string{"kill-leader", "kill-participant"}, ""},
+	{"bank", []string{"kill-follower", "kill-coordinators"}, ""},
+	{"bank", []string{"pause-leader", "latency", "loss"}, ""},
+	{"bank", []string{"partition-leader", "partition-halves", "partition-ring"}, ""},
+	{"status", []string{"partition-leader-participant", "partition-participant", "kill-leader"}, ""},
+	{"bank", []string{runner.CrashPoints, "kill-leader"}, ""},
+	{"bank", []string{"kill-leader", "partition-leader", runner.CrashPoints}, runner.CommitParallel},
+	{"status", []string{"kill-leader", "partition-participant"}, runner.CommitParallel},
 }
 
 // standardMatrix: each nemesis family against both workloads, longer.
 var standardMatrix = []cell{
-	{"bank", nil},
-	{"bank", []string{"kill-leader", "kill-follower", "kill-participant"}},
-	{"status", []string{"kill-leader", "kill-coordinators"}},
-	{"bank", []string{"pause-leader"}},
-	{"status", []string{"pause-leader", "kill-participant"}},
-	{"bank", []string{"partition-leader", "partition-halves", "partition-ring"}},
-	{"status", []string{"partition-leader", "partition-ring"}},
-	{"bank", []string{"partition-leader-participant", "partition-participant"}},
-	{"bank", []string{"latency", "loss", "kill-leader"}},
-	{"bank", []string{runner.CrashPoints}},
-	{"status", []string{runner.CrashPoints, "partition-halves"}},
+	{"bank", nil, ""},
+	{"bank", []string{"kill-leader", "kill-follower", "kill-participant"}, ""},
+	{"status", []string{"kill-leader", "kill-coordinators"}, ""},
+	{"bank", []string{"pause-leader"}, ""},
+	{"status", []string{"pause-leader", "kill-participant"}, ""},
+	{"bank", []string{"partition-leader", "partition-halves", "partition-ring"}, ""},
+	{"status", []string{"partition-leader", "partition-ring"}, ""},
+	{"bank", []string{"partition-leader-participant", "partition-participant"}, ""},
+	{"bank", []string{"latency", "loss", "kill-leader"}, ""},
+	{"bank", []string{runner.CrashPoints}, ""},
+	{"status", []string{runner.CrashPoints, "partition-halves"}, ""},
+	{"bank", []string{"kill-leader", "kill-participant", "partition-leader"}, runner.CommitParallel},
+	{"status", []string{"pause-leader", "partition-participant", runner.CrashPoints}, runner.CommitParallel},
+	{"bank", []string{"kill-leader", "latency"}, runner.CommitOneShot},
 }
 
 // standardPostgresMatrix is added to the standard matrix, with the banks on
 // PostgreSQL (runner.Config.Postgres; --postgres puts every cell there).
 var standardPostgresMatrix = []cell{
-	{"bank", []string{"kill-participant", "kill-leader"}},
+	{"bank", []string{"kill-participant", "kill-leader"}, ""},
 }
 
 func matrix(base runner.Config, cells []cell, d time.Duration) []runner.Config {
@@ -79,6 +85,9 @@ func matrix(base runner.Config, cells []cell, d time.Duration) []runner.Config {
 	for i, c := range cells {
 		r := base
 		r.Workload, r.Nemeses, r.Duration = c.workload, c.nemeses, d
+		if c.mode != "" {
+			r.CommitMode = c.mode
+		}
 		r.Seed = base.Seed + int64(i)
 		r.Name = fmt.Sprintf("%02d-%s", i+1, name(r))
 		out = append(out, r)
@@ -93,6 +102,9 @@ func name(c runner.Config) string {
 	}
 	if c.Postgres {
 		n += "-postgres"
+	}
+	if c.CommitMode != "" && c.CommitMode != runner.CommitStandard {
+		n += "-" + c.CommitMode
 	}
 	if c.Broken != "" {
 		n += "-BROKEN-" + c.Broken

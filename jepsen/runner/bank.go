@@ -83,7 +83,7 @@ func (w *bankWorker) read(ctx context.Context) {
 		}
 		maps.Copy(op.Read, resp.GetBalances())
 	}
-	op.Outcome, op.Err = classify(w.env.cli.Commit(ctx, txID))
+	op.Outcome, op.Err = classify(w.env.commit(ctx, txID))
 	if op.Outcome != history.OutcomeCommit {
 		op.Read = nil
 	}
@@ -92,6 +92,9 @@ func (w *bankWorker) read(ctx context.Context) {
 
 // runTransfer begins a transaction and runs deltas in the given mode.
 func (e *env) runTransfer(ctx context.Context, mode string, deltas []history.Delta) (string, string, string) {
+	if mode == "coordinator-driven" && e.cfg.CommitMode != CommitStandard {
+		return e.runOneShot(ctx, deltas)
+	}
 	txID, err := e.cli.Begin(ctx, e.cfg.TxTimeout)
 	if err != nil {
 		return "", history.OutcomeFail, "begin: " + err.Error()
@@ -102,7 +105,7 @@ func (e *env) runTransfer(ctx context.Context, mode string, deltas []history.Del
 			branches = append(branches, &arbiterpb.Branch{ParticipantId: d.Participant,
 				Payload: bank.EncodePayload([]*bankpb.Op{{Account: d.Account, Delta: d.Delta}}, nil)})
 		}
-		out, why := classify(e.cli.Commit(ctx, txID, branches...))
+		out, why := classify(e.commit(ctx, txID, branches...))
 		return txID, out, why
 	}
 	tctx := client.WithTxID(ctx, txID)
@@ -112,6 +115,31 @@ func (e *env) runTransfer(ctx context.Context, mode string, deltas []history.Del
 			return txID, out, "apply at " + d.Participant + ": " + err.Error() + "; " + why
 		}
 	}
-	out, why := classify(e.cli.Commit(ctx, txID))
+	out, why := classify(e.commit(ctx, txID))
 	return txID, out, why
+}
+
+// runOneShot commits deltas in one Commit call with no Begin; the ID is
+// chosen here, so an unknown outcome is still attributed to it.
+func (e *env) runOneShot(ctx context.Context, deltas []history.Delta) (string, string, string) {
+	var branches []*arbiterpb.Branch
+	for _, d := range deltas {
+		branches = append(branches, &arbiterpb.Branch{ParticipantId: d.Participant,
+			Payload: bank.EncodePayload([]*bankpb.Op{{Account: d.Account, Delta: d.Delta}}, nil)})
+	}
+	opts := client.RunOptions{TxID: client.NewTxID(), Timeout: e.cfg.TxTimeout}
+	if e.cfg.CommitMode == CommitParallel {
+		opts.Mode = client.Parallel
+	}
+	_, out, err := e.cli.Run(ctx, opts, branches...)
+	o, why := classify(out, err)
+	return opts.TxID, o, why
+}
+
+// commit is Commit of a begun transaction in the configured mode.
+func (e *env) commit(ctx context.Context, txID string, branches ...*arbiterpb.Branch) (arbiterpb.Outcome, error) {
+	if e.cfg.CommitMode == CommitParallel {
+		return e.cli.CommitMode(ctx, client.Parallel, txID, branches...)
+	}
+	return e.cli.Commit(ctx, txID, branches...)
 }

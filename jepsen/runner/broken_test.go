@@ -42,3 +42,12 @@ func TestBrokenAckBeforeDecideIsCaught(t *testing.T) {
 		t.Fatalf("durability passed against a coordinator that acknowledges before deciding; failed: %v", f)
 	}
 }
+
+// The same broken coordinator in parallel-commit mode (the implicit commit
+// path) must be caught too.
+func TestBrokenCommitDespiteNoIsCaughtInParallelMode(t *testing.T) {
+	_, res := runScenario(t, runner.Config{Broken: "commit-despite-no", CommitMode: runner.CommitParallel, Duration: 10 * time.Second})
+	if f := failed(res); !f[check.NameAtomicity] || !f[check.NameConservation] {
+		t.Fatalf("atomicity and conservation must fail in parallel mode; failed: %v", f)
+	}
+}

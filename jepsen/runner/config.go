@@ -45,14 +45,36 @@ type Config struct {
 	// removed at the end; participant outcomes are read from its
 	// arbiter_outcomes table instead of the embedded store.
 	Postgres bool
+	// CommitMode is how workers commit: "standard" (Begin, then Commit;
+	// the default), "one-shot" (coordinator-driven transfers in one
+	// Commit call with no Begin, standard mode) or "parallel" (one-shot
+	// coordinator-driven transfers, and every other Commit, in
+	// parallel-commit mode).
+	CommitMode string
 	// Progress, if set, receives a progress line every few seconds.
 	Progress func(string)
 }
+
+// The commit modes of Config.CommitMode.
+const (
+	CommitStandard = "standard"
+	CommitOneShot  = "one-shot"
+	CommitParallel = "parallel"
+)
+
+// CommitModes lists the values Config.CommitMode accepts.
+func CommitModes() []string { return []string{CommitStandard, CommitOneShot, CommitParallel} }
 
 // Validate fills defaults and reports what cannot run.
 func (c *Config) Validate() error {
 	if c.Workload != "bank" && c.Workload != "status" {
 		return fmt.Errorf("workload %q: want bank or status", c.Workload)
+	}
+	if c.CommitMode == "" {
+		c.CommitMode = CommitStandard
+	}
+	if !slices.Contains(CommitModes(), c.CommitMode) {
+		return fmt.Errorf("commit mode %q: want one of %v", c.CommitMode, CommitModes())
 	}
 	for _, n := range c.Nemeses {
 		if !slices.Contains(Nemeses(), n) {

@@ -134,3 +134,15 @@ func TestScenarioPausedLeaderServesNoStaleNoDecision(t *testing.T) {
 	requireFault(t, run, "pause-leader")
 	requirePass(t, res)
 }
+
+// Parallel commit: the leader is killed right after answering COMMIT for a
+// transaction that is only STAGING in the log (no DECIDE exists): the next
+// leader must find every participant prepared and commit it everywhere;
+// transactions caught before every vote came in must abort, never half-apply.
+func TestScenarioParallelCommitLeaderDiesAfterImplicitCommit(t *testing.T) {
+	run, res := runScenario(t, runner.Config{Nemeses: []string{runner.CrashPoints}, CommitMode: runner.CommitParallel,
+		CoordFailpoints: "before-decide=0.05", BankFailpoints: "vote-after-send=0.01"})
+	requireFault(t, run, runner.CrashPoints)
+	requireCommits(t, run)
+	requirePass(t, res)
+}

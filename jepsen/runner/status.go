@@ -82,7 +82,7 @@ func (w *statusWorker) call(ctx context.Context, kind, txID string, parts []stri
 	op := history.Op{Worker: w.id, Kind: kind, TxID: txID, Start: w.env.rec.since(), Participants: parts}
 	switch kind {
 	case history.KindCommit:
-		op.Outcome, op.Err = classify(w.env.cli.Commit(ctx, txID))
+		op.Outcome, op.Err = classify(w.env.commit(ctx, txID))
 	case history.KindAbort:
 		op.Outcome, op.Err = classify(w.env.cli.Abort(ctx, txID))
 	default:
