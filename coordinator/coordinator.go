@@ -30,6 +30,7 @@ type Coordinator struct {
 	runs    map[string]*run
 	phase2  map[string]*phase2
 	queues  decisionQueues
+	pqueues prepareQueues
 	closed  bool
 	stop    context.CancelFunc
 	bgDone  sync.WaitGroup

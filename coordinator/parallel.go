@@ -218,7 +218,7 @@ func (c *Coordinator) executeOnePhase(ls *leaderState, r *run, payload []byte) {
 	defer cancel()
 	start := time.Now()
 	req := &arbiterpb.PrepareRequest{TxId: r.txID, Payload: payload, DeadlineUnixNanos: r.deadline, Term: ls.term, OnePhase: true}
-	vote, why, err := c.prepareOne(ctx, r.parts[0], req)
+	vote, why, err := c.prepareOne(ctx, ls, r.parts[0], req)
 	c.cfg.Metrics.observe("prepare", start)
 	switch vote {
 	case arbiterpb.Vote_VOTE_COMMITTED:

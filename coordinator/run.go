@@ -208,7 +208,7 @@ func (c *Coordinator) prepareAll(ls *leaderState, r *run, payloads map[string][]
 		wg.Go(func() {
 			req := &arbiterpb.PrepareRequest{TxId: r.txID, Payload: payloads[p], DeadlineUnixNanos: r.deadline,
 				Term: ls.term, ReadOnlyOk: readOnlyOK}
-			vote, why, err := c.prepareOne(ctx, p, req)
+			vote, why, err := c.prepareOne(ctx, ls, p, req)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -225,20 +225,30 @@ func (c *Coordinator) prepareAll(ls *leaderState, r *run, payloads map[string][]
 	return v
 }
 
+// callPrepare sends one Prepare: through pid's batching queue, or directly
+// when the transaction is traced (a batch call cannot carry one trace per
+// transaction). ErrUnknownParticipant is not retried.
+func (c *Coordinator) callPrepare(ctx context.Context, ls *leaderState, pid string, req *arbiterpb.PrepareRequest) (*arbiterpb.PrepareResponse, error) {
+	if !trace.SpanContextFromContext(ctx).IsValid() {
+		return c.sendPrepare(ctx, ls, pid, req)
+	}
+	cli, err := c.participant(pid)
+	if err != nil {
+		return nil, err
+	}
+	actx, cancel := context.WithTimeout(ctx, c.cfg.RPCTimeout)
+	defer cancel()
+	return cli.Prepare(actx, req)
+}
+
 // prepareOne returns the participant's vote, or VOTE_UNKNOWN with the last
 // error when none came before the deadline; why explains anything but yes.
 // Transport errors are retried until the deadline: Prepare is idempotent.
-func (c *Coordinator) prepareOne(ctx context.Context, pid string, req *arbiterpb.PrepareRequest) (arbiterpb.Vote, string, error) {
+func (c *Coordinator) prepareOne(ctx context.Context, ls *leaderState, pid string, req *arbiterpb.PrepareRequest) (arbiterpb.Vote, string, error) {
 	var lastErr error
 	for b := c.newBackoff(); ctx.Err() == nil; b.wait(ctx) {
-		cli, err := c.participant(pid)
-		if err != nil {
-			return arbiterpb.Vote_VOTE_UNKNOWN, err.Error(), err
-		}
-		actx, cancel := context.WithTimeout(ctx, c.cfg.RPCTimeout)
 		c.tracker.prepareSent(req.GetTxId(), pid)
-		resp, err := cli.Prepare(actx, req)
-		cancel()
+		resp, err := c.callPrepare(ctx, ls, pid, req)
 		if err == nil {
 			vote := resp.GetVote()
 			c.tracker.vote(req.GetTxId(), pid, vote, resp.GetReason())

@@ -42,6 +42,33 @@ func (s *service[T]) DecideBatch(ctx context.Context, req *arbiterpb.DecideBatch
 	return resp, nil
 }
 
+// PrepareBatch handles many Prepare requests after one authorization
+// check. Items run concurrently (each under its transaction's lock), so
+// their durable writes can share fsyncs; each gets its own result.
+func (s *service[T]) PrepareBatch(ctx context.Context, req *arbiterpb.PrepareBatchRequest) (*arbiterpb.PrepareBatchResponse, error) {
+	if err := s.a.authorize(ctx, "PrepareBatch", security.RoleCoordinator); err != nil {
+		return nil, err
+	}
+	if n := len(req.GetItems()); n == 0 || n > maxBatchItems {
+		return nil, status.Errorf(codes.InvalidArgument, "a batch needs 1 to %d items, got %d", maxBatchItems, n)
+	}
+	resp := &arbiterpb.PrepareBatchResponse{Results: make([]*arbiterpb.PrepareResult, len(req.GetItems()))}
+	var wg sync.WaitGroup
+	for i, item := range req.GetItems() {
+		wg.Go(func() {
+			r, err := s.a.prepareOne(ctx, item)
+			res := &arbiterpb.PrepareResult{Response: r}
+			if err != nil {
+				st := status.Convert(err)
+				res.Code, res.Message = int32(st.Code()), st.Message()
+			}
+			resp.Results[i] = res
+		})
+	}
+	wg.Wait()
+	return resp, nil
+}
+
 func (a *Agent[T]) decideItem(ctx context.Context, item *arbiterpb.DecisionItem) *arbiterpb.DecisionResult {
 	res := &arbiterpb.DecisionResult{TxId: item.GetTxId()}
 	var err error

@@ -47,8 +47,15 @@ func TestAgentAcceptsDecisionsOnlyFromCoordinators(t *testing.T) {
 		wantDenied(t, who.String()+" Abort", err)
 		_, err = pc.Prepare(ctx, &arbiterpb.PrepareRequest{TxId: "t2", Payload: []byte("k=w"), Term: 1})
 		wantDenied(t, who.String()+" Prepare", err)
+		_, err = pc.PrepareBatch(ctx, &arbiterpb.PrepareBatchRequest{Items: []*arbiterpb.PrepareRequest{{TxId: "t2", Payload: []byte("k=w"), Term: 1}}})
+		wantDenied(t, who.String()+" PrepareBatch", err)
+		_, err = pc.Refuse(ctx, &arbiterpb.RefuseRequest{TxId: "t3", Term: 1 << 40})
+		wantDenied(t, who.String()+" Refuse", err)
+		_, err = pc.DecideBatch(ctx, &arbiterpb.DecideBatchRequest{Items: []*arbiterpb.DecisionItem{{TxId: "t1", Outcome: arbiterpb.Outcome_OUTCOME_ABORT}}, Term: 1 << 40})
+		wantDenied(t, who.String()+" DecideBatch", err)
 	}
-	if n.calls.Load() != calls || n.state(t, "t1") != participant.StatePrepared || n.state(t, "t2") != participant.StateNone {
+	if n.calls.Load() != calls || n.state(t, "t1") != participant.StatePrepared || n.state(t, "t2") != participant.StateNone ||
+		n.state(t, "t3") != participant.StateNone {
 		t.Fatal("refused calls changed the participant")
 	}
 	admin := dialAgent(t, n, security.DialOption(coord.pki.Source(security.RoleAdmin, "a")))

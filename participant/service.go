@@ -35,27 +35,32 @@ func (s *service[T]) Prepare(ctx context.Context, req *arbiterpb.PrepareRequest)
 	if err := s.a.authorize(ctx, "Prepare", security.RoleCoordinator); err != nil {
 		return nil, err
 	}
+	return s.a.prepareOne(ctx, req)
+}
+
+// prepareOne handles one authorized Prepare request (alone or in a batch).
+func (a *Agent[T]) prepareOne(ctx context.Context, req *arbiterpb.PrepareRequest) (*arbiterpb.PrepareResponse, error) {
 	if req.GetTxId() == "" {
 		return nil, status.Error(codes.InvalidArgument, "tx_id is required")
 	}
-	unlock, err := s.a.txs.lock(ctx, req.GetTxId())
+	unlock, err := a.txs.lock(ctx, req.GetTxId())
 	if err != nil {
 		return nil, StatusError(err)
 	}
 	defer unlock()
-	prepare := s.a.prepare
+	prepare := a.prepare
 	if req.GetOnePhase() {
-		prepare = s.a.prepareOnePhase
+		prepare = a.prepareOnePhase
 	}
 	resp, err := prepare(ctx, req)
 	if err != nil {
 		return nil, StatusError(err)
 	}
-	s.a.countVote(resp.GetVote() != arbiterpb.Vote_VOTE_NO)
-	if resp.GetVote() == arbiterpb.Vote_VOTE_YES && s.a.cfg.Failpoint != nil {
+	a.countVote(resp.GetVote() != arbiterpb.Vote_VOTE_NO)
+	if resp.GetVote() == arbiterpb.Vote_VOTE_YES && a.cfg.Failpoint != nil {
 		// Fire once the answer has had time to leave: a crash right after
 		// the yes vote was sent.
-		time.AfterFunc(5*time.Millisecond, func() { s.a.cfg.failpoint("vote-after-send") })
+		time.AfterFunc(5*time.Millisecond, func() { a.cfg.failpoint("vote-after-send") })
 	}
 	return resp, nil
 }

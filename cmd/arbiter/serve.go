@@ -99,7 +99,7 @@ func serve(f serveFlags) error {
 		return err
 	}
 	defer func() { _ = node.Close() }()
-	f.coord.DialOptions = []grpc.DialOption{security.DialOption(src), tracing.DialOption()}
+	f.coord.DialOptions = []grpc.DialOption{security.DialOption(src), tracing.DialOptionIfOn()}
 	if err := withFailpoints(&f.coord, log); err != nil {
 		return err
 	}
@@ -146,7 +146,7 @@ func serveGRPC(f serveFlags, co *coordinator.Coordinator, node *raftlog.Node, sr
 		return fmt.Errorf("listen on --grpc-addr %s: %w", f.grpcAddr, err)
 	}
 	opts := append(security.ServerOption(src), co.ServerOptions()...)
-	srv := grpc.NewServer(append(opts, tracing.ServerOption())...)
+	srv := grpc.NewServer(append(opts, tracing.ServerOptionIfOn())...)
 	arbiterpb.RegisterCoordinatorServer(srv, co)
 	arbiterpb.RegisterAdminServer(srv, co.AdminServer())
 	hs := health.NewServer()

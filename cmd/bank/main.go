@@ -115,7 +115,7 @@ func serve[T any](ctx context.Context, f flags, log *zap.Logger, res participant
 	cfg.DialOptions = []grpc.DialOption{
 		security.DialOption(src),
 		grpc.WithUnaryInterceptor(client.UnaryClientInterceptor()),
-		tracing.DialOption(),
+		tracing.DialOptionIfOn(),
 	}
 	if src != nil {
 		src.WatchSIGHUP(ctx, log)
@@ -136,7 +136,7 @@ func serve[T any](ctx context.Context, f flags, log *zap.Logger, res participant
 		return fmt.Errorf("listen on --listen %s: %w", f.listen, err)
 	}
 	srv := grpc.NewServer(append(security.ServerOption(src), grpc.MaxRecvMsgSize(f.tls.maxMessageBytes),
-		grpc.UnaryInterceptor(client.UnaryServerInterceptor()), tracing.ServerOption())...)
+		grpc.UnaryInterceptor(client.UnaryServerInterceptor()), tracing.ServerOptionIfOn())...)
 	agent.RegisterService(srv)
 	bankpb.RegisterBankServer(srv, svc(agent))
 	go func() {

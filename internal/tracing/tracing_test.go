@@ -119,3 +119,23 @@ func TestEnabled(t *testing.T) {
 		}
 	}
 }
+
+func TestOptionsIfOnFollowTheEnvironment(t *testing.T) {
+	for _, k := range []string{"OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT",
+		"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_SDK_DISABLED"} {
+		t.Setenv(k, "")
+	}
+	if _, ok := ServerOptionIfOn().(grpc.EmptyServerOption); !ok {
+		t.Error("tracing off: ServerOptionIfOn installs a stats handler")
+	}
+	if _, ok := DialOptionIfOn().(grpc.EmptyDialOption); !ok {
+		t.Error("tracing off: DialOptionIfOn installs a stats handler")
+	}
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317")
+	if _, ok := ServerOptionIfOn().(grpc.EmptyServerOption); ok {
+		t.Error("tracing on: ServerOptionIfOn installs nothing")
+	}
+	if _, ok := DialOptionIfOn().(grpc.EmptyDialOption); ok {
+		t.Error("tracing on: DialOptionIfOn installs nothing")
+	}
+}

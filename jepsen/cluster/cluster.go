@@ -33,6 +33,9 @@ type Options struct {
 	CoordEnv, BankEnv []string
 	// CoordArgs are extra arguments for every coordinator.
 	CoordArgs []string
+	// CoordArgsFor, if set, gives extra arguments for one coordinator
+	// (for instance a --pprof-addr of its own).
+	CoordArgsFor func(coord string) []string
 	// BankArgs, if set, gives extra arguments for one bank (for instance
 	// --postgres DSN, each bank its own database).
 	BankArgs func(bank string) []string
@@ -145,6 +148,9 @@ func New(opts Options) (*Cluster, error) {
 		p := c.proc(id, fmt.Sprintf("%s:%d", opts.Net.Host(id), ports[2*i+1]), "arbiter", opts.CoordEnv)
 		p.args = append([]string{"serve", "--id", id, "--data-dir", p.DataDir, "--peers", strings.Join(peers, ","),
 			"--log-level", opts.LogLevel}, opts.CoordArgs...)
+		if opts.CoordArgsFor != nil {
+			p.args = append(p.args, opts.CoordArgsFor(id)...)
+		}
 		c.Coords = append(c.Coords, p)
 	}
 	var advertised []string

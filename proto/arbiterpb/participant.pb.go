@@ -129,6 +129,156 @@ func (Vote) EnumDescriptor() ([]byte, []int) {
 	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{1}
 }
 
+type PrepareBatchRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Items         []*PrepareRequest      `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PrepareBatchRequest) Reset() {
+	*x = PrepareBatchRequest{}
+	mi := &file_arbiter_v1_participant_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PrepareBatchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PrepareBatchRequest) ProtoMessage() {}
+
+func (x *PrepareBatchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_arbiter_v1_participant_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PrepareBatchRequest.ProtoReflect.Descriptor instead.
+func (*PrepareBatchRequest) Descriptor() ([]byte, []int) {
+	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *PrepareBatchRequest) GetItems() []*PrepareRequest {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+type PrepareResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// response is set when code is 0 (OK).
+	Response *PrepareResponse `protobuf:"bytes,1,opt,name=response,proto3" json:"response,omitempty"`
+	// code is the gRPC status code Prepare would have returned (0 = OK).
+	Code          int32  `protobuf:"varint,2,opt,name=code,proto3" json:"code,omitempty"`
+	Message       string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PrepareResult) Reset() {
+	*x = PrepareResult{}
+	mi := &file_arbiter_v1_participant_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PrepareResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PrepareResult) ProtoMessage() {}
+
+func (x *PrepareResult) ProtoReflect() protoreflect.Message {
+	mi := &file_arbiter_v1_participant_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PrepareResult.ProtoReflect.Descriptor instead.
+func (*PrepareResult) Descriptor() ([]byte, []int) {
+	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *PrepareResult) GetResponse() *PrepareResponse {
+	if x != nil {
+		return x.Response
+	}
+	return nil
+}
+
+func (x *PrepareResult) GetCode() int32 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *PrepareResult) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+type PrepareBatchResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Results       []*PrepareResult       `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PrepareBatchResponse) Reset() {
+	*x = PrepareBatchResponse{}
+	mi := &file_arbiter_v1_participant_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PrepareBatchResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PrepareBatchResponse) ProtoMessage() {}
+
+func (x *PrepareBatchResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_arbiter_v1_participant_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PrepareBatchResponse.ProtoReflect.Descriptor instead.
+func (*PrepareBatchResponse) Descriptor() ([]byte, []int) {
+	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *PrepareBatchResponse) GetResults() []*PrepareResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
 type RefuseRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	TxId          string                 `protobuf:"bytes,1,opt,name=tx_id,json=txId,proto3" json:"tx_id,omitempty"`
@@ -139,7 +289,7 @@ type RefuseRequest struct {
 
 func (x *RefuseRequest) Reset() {
 	*x = RefuseRequest{}
-	mi := &file_arbiter_v1_participant_proto_msgTypes[0]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -151,7 +301,7 @@ func (x *RefuseRequest) String() string {
 func (*RefuseRequest) ProtoMessage() {}
 
 func (x *RefuseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_participant_proto_msgTypes[0]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -164,7 +314,7 @@ func (x *RefuseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefuseRequest.ProtoReflect.Descriptor instead.
 func (*RefuseRequest) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{0}
+	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *RefuseRequest) GetTxId() string {
@@ -190,7 +340,7 @@ type RefuseResponse struct {
 
 func (x *RefuseResponse) Reset() {
 	*x = RefuseResponse{}
-	mi := &file_arbiter_v1_participant_proto_msgTypes[1]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -202,7 +352,7 @@ func (x *RefuseResponse) String() string {
 func (*RefuseResponse) ProtoMessage() {}
 
 func (x *RefuseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_participant_proto_msgTypes[1]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -215,7 +365,7 @@ func (x *RefuseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefuseResponse.ProtoReflect.Descriptor instead.
 func (*RefuseResponse) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{1}
+	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *RefuseResponse) GetState() LocalState {
@@ -246,7 +396,7 @@ type PrepareRequest struct {
 
 func (x *PrepareRequest) Reset() {
 	*x = PrepareRequest{}
-	mi := &file_arbiter_v1_participant_proto_msgTypes[2]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -258,7 +408,7 @@ func (x *PrepareRequest) String() string {
 func (*PrepareRequest) ProtoMessage() {}
 
 func (x *PrepareRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_participant_proto_msgTypes[2]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -271,7 +421,7 @@ func (x *PrepareRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrepareRequest.ProtoReflect.Descriptor instead.
 func (*PrepareRequest) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{2}
+	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *PrepareRequest) GetTxId() string {
@@ -327,7 +477,7 @@ type PrepareResponse struct {
 
 func (x *PrepareResponse) Reset() {
 	*x = PrepareResponse{}
-	mi := &file_arbiter_v1_participant_proto_msgTypes[3]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -339,7 +489,7 @@ func (x *PrepareResponse) String() string {
 func (*PrepareResponse) ProtoMessage() {}
 
 func (x *PrepareResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_participant_proto_msgTypes[3]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -352,7 +502,7 @@ func (x *PrepareResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrepareResponse.ProtoReflect.Descriptor instead.
 func (*PrepareResponse) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{3}
+	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *PrepareResponse) GetVote() Vote {
@@ -381,7 +531,7 @@ type DecisionRequest struct {
 
 func (x *DecisionRequest) Reset() {
 	*x = DecisionRequest{}
-	mi := &file_arbiter_v1_participant_proto_msgTypes[4]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -393,7 +543,7 @@ func (x *DecisionRequest) String() string {
 func (*DecisionRequest) ProtoMessage() {}
 
 func (x *DecisionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_participant_proto_msgTypes[4]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -406,7 +556,7 @@ func (x *DecisionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecisionRequest.ProtoReflect.Descriptor instead.
 func (*DecisionRequest) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{4}
+	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *DecisionRequest) GetTxId() string {
@@ -431,7 +581,7 @@ type DecisionResponse struct {
 
 func (x *DecisionResponse) Reset() {
 	*x = DecisionResponse{}
-	mi := &file_arbiter_v1_participant_proto_msgTypes[5]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -443,7 +593,7 @@ func (x *DecisionResponse) String() string {
 func (*DecisionResponse) ProtoMessage() {}
 
 func (x *DecisionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_participant_proto_msgTypes[5]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -456,7 +606,7 @@ func (x *DecisionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecisionResponse.ProtoReflect.Descriptor instead.
 func (*DecisionResponse) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{5}
+	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{8}
 }
 
 type DecisionItem struct {
@@ -470,7 +620,7 @@ type DecisionItem struct {
 
 func (x *DecisionItem) Reset() {
 	*x = DecisionItem{}
-	mi := &file_arbiter_v1_participant_proto_msgTypes[6]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -482,7 +632,7 @@ func (x *DecisionItem) String() string {
 func (*DecisionItem) ProtoMessage() {}
 
 func (x *DecisionItem) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_participant_proto_msgTypes[6]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -495,7 +645,7 @@ func (x *DecisionItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecisionItem.ProtoReflect.Descriptor instead.
 func (*DecisionItem) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{6}
+	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *DecisionItem) GetTxId() string {
@@ -523,7 +673,7 @@ type DecideBatchRequest struct {
 
 func (x *DecideBatchRequest) Reset() {
 	*x = DecideBatchRequest{}
-	mi := &file_arbiter_v1_participant_proto_msgTypes[7]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -535,7 +685,7 @@ func (x *DecideBatchRequest) String() string {
 func (*DecideBatchRequest) ProtoMessage() {}
 
 func (x *DecideBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_participant_proto_msgTypes[7]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -548,7 +698,7 @@ func (x *DecideBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideBatchRequest.ProtoReflect.Descriptor instead.
 func (*DecideBatchRequest) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{7}
+	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DecideBatchRequest) GetItems() []*DecisionItem {
@@ -577,7 +727,7 @@ type DecisionResult struct {
 
 func (x *DecisionResult) Reset() {
 	*x = DecisionResult{}
-	mi := &file_arbiter_v1_participant_proto_msgTypes[8]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -589,7 +739,7 @@ func (x *DecisionResult) String() string {
 func (*DecisionResult) ProtoMessage() {}
 
 func (x *DecisionResult) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_participant_proto_msgTypes[8]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -602,7 +752,7 @@ func (x *DecisionResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecisionResult.ProtoReflect.Descriptor instead.
 func (*DecisionResult) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{8}
+	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *DecisionResult) GetTxId() string {
@@ -635,7 +785,7 @@ type DecideBatchResponse struct {
 
 func (x *DecideBatchResponse) Reset() {
 	*x = DecideBatchResponse{}
-	mi := &file_arbiter_v1_participant_proto_msgTypes[9]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -647,7 +797,7 @@ func (x *DecideBatchResponse) String() string {
 func (*DecideBatchResponse) ProtoMessage() {}
 
 func (x *DecideBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_participant_proto_msgTypes[9]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -660,7 +810,7 @@ func (x *DecideBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideBatchResponse.ProtoReflect.Descriptor instead.
 func (*DecideBatchResponse) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{9}
+	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *DecideBatchResponse) GetResults() []*DecisionResult {
@@ -678,7 +828,7 @@ type InspectRequest struct {
 
 func (x *InspectRequest) Reset() {
 	*x = InspectRequest{}
-	mi := &file_arbiter_v1_participant_proto_msgTypes[10]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -690,7 +840,7 @@ func (x *InspectRequest) String() string {
 func (*InspectRequest) ProtoMessage() {}
 
 func (x *InspectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_participant_proto_msgTypes[10]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -703,7 +853,7 @@ func (x *InspectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InspectRequest.ProtoReflect.Descriptor instead.
 func (*InspectRequest) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{10}
+	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{13}
 }
 
 type PreparedTx struct {
@@ -716,7 +866,7 @@ type PreparedTx struct {
 
 func (x *PreparedTx) Reset() {
 	*x = PreparedTx{}
-	mi := &file_arbiter_v1_participant_proto_msgTypes[11]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -728,7 +878,7 @@ func (x *PreparedTx) String() string {
 func (*PreparedTx) ProtoMessage() {}
 
 func (x *PreparedTx) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_participant_proto_msgTypes[11]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -741,7 +891,7 @@ func (x *PreparedTx) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreparedTx.ProtoReflect.Descriptor instead.
 func (*PreparedTx) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{11}
+	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *PreparedTx) GetTxId() string {
@@ -771,7 +921,7 @@ type InspectResponse struct {
 
 func (x *InspectResponse) Reset() {
 	*x = InspectResponse{}
-	mi := &file_arbiter_v1_participant_proto_msgTypes[12]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -783,7 +933,7 @@ func (x *InspectResponse) String() string {
 func (*InspectResponse) ProtoMessage() {}
 
 func (x *InspectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_participant_proto_msgTypes[12]
+	mi := &file_arbiter_v1_participant_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -796,7 +946,7 @@ func (x *InspectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InspectResponse.ProtoReflect.Descriptor instead.
 func (*InspectResponse) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{12}
+	return file_arbiter_v1_participant_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *InspectResponse) GetParticipantId() string {
@@ -839,7 +989,15 @@ var File_arbiter_v1_participant_proto protoreflect.FileDescriptor
 const file_arbiter_v1_participant_proto_rawDesc = "" +
 	"\n" +
 	"\x1carbiter/v1/participant.proto\x12\n" +
-	"arbiter.v1\x1a\x16arbiter/v1/types.proto\"8\n" +
+	"arbiter.v1\x1a\x16arbiter/v1/types.proto\"G\n" +
+	"\x13PrepareBatchRequest\x120\n" +
+	"\x05items\x18\x01 \x03(\v2\x1a.arbiter.v1.PrepareRequestR\x05items\"v\n" +
+	"\rPrepareResult\x127\n" +
+	"\bresponse\x18\x01 \x01(\v2\x1b.arbiter.v1.PrepareResponseR\bresponse\x12\x12\n" +
+	"\x04code\x18\x02 \x01(\x05R\x04code\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"K\n" +
+	"\x14PrepareBatchResponse\x123\n" +
+	"\aresults\x18\x01 \x03(\v2\x19.arbiter.v1.PrepareResultR\aresults\"8\n" +
 	"\rRefuseRequest\x12\x13\n" +
 	"\x05tx_id\x18\x01 \x01(\tR\x04txId\x12\x12\n" +
 	"\x04term\x18\x02 \x01(\x04R\x04term\">\n" +
@@ -893,14 +1051,15 @@ const file_arbiter_v1_participant_proto_rawDesc = "" +
 	"\bVOTE_YES\x10\x01\x12\v\n" +
 	"\aVOTE_NO\x10\x02\x12\x12\n" +
 	"\x0eVOTE_READ_ONLY\x10\x03\x12\x12\n" +
-	"\x0eVOTE_COMMITTED\x10\x042\xaf\x03\n" +
+	"\x0eVOTE_COMMITTED\x10\x042\x82\x04\n" +
 	"\vParticipant\x12B\n" +
 	"\aPrepare\x12\x1a.arbiter.v1.PrepareRequest\x1a\x1b.arbiter.v1.PrepareResponse\x12C\n" +
 	"\x06Commit\x12\x1b.arbiter.v1.DecisionRequest\x1a\x1c.arbiter.v1.DecisionResponse\x12B\n" +
 	"\x05Abort\x12\x1b.arbiter.v1.DecisionRequest\x1a\x1c.arbiter.v1.DecisionResponse\x12N\n" +
 	"\vDecideBatch\x12\x1e.arbiter.v1.DecideBatchRequest\x1a\x1f.arbiter.v1.DecideBatchResponse\x12B\n" +
 	"\aInspect\x12\x1a.arbiter.v1.InspectRequest\x1a\x1b.arbiter.v1.InspectResponse\x12?\n" +
-	"\x06Refuse\x12\x19.arbiter.v1.RefuseRequest\x1a\x1a.arbiter.v1.RefuseResponseB/Z-github.com/arbiter-tx/arbiter/proto/arbiterpbb\x06proto3"
+	"\x06Refuse\x12\x19.arbiter.v1.RefuseRequest\x1a\x1a.arbiter.v1.RefuseResponse\x12Q\n" +
+	"\fPrepareBatch\x12\x1f.arbiter.v1.PrepareBatchRequest\x1a .arbiter.v1.PrepareBatchResponseB/Z-github.com/arbiter-tx/arbiter/proto/arbiterpbb\x06proto3"
 
 var (
 	file_arbiter_v1_participant_proto_rawDescOnce sync.Once
@@ -915,49 +1074,57 @@ func file_arbiter_v1_participant_proto_rawDescGZIP() []byte {
 }
 
 var file_arbiter_v1_participant_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_arbiter_v1_participant_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_arbiter_v1_participant_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_arbiter_v1_participant_proto_goTypes = []any{
-	(LocalState)(0),             // 0: arbiter.v1.LocalState
-	(Vote)(0),                   // 1: arbiter.v1.Vote
-	(*RefuseRequest)(nil),       // 2: arbiter.v1.RefuseRequest
-	(*RefuseResponse)(nil),      // 3: arbiter.v1.RefuseResponse
-	(*PrepareRequest)(nil),      // 4: arbiter.v1.PrepareRequest
-	(*PrepareResponse)(nil),     // 5: arbiter.v1.PrepareResponse
-	(*DecisionRequest)(nil),     // 6: arbiter.v1.DecisionRequest
-	(*DecisionResponse)(nil),    // 7: arbiter.v1.DecisionResponse
-	(*DecisionItem)(nil),        // 8: arbiter.v1.DecisionItem
-	(*DecideBatchRequest)(nil),  // 9: arbiter.v1.DecideBatchRequest
-	(*DecisionResult)(nil),      // 10: arbiter.v1.DecisionResult
-	(*DecideBatchResponse)(nil), // 11: arbiter.v1.DecideBatchResponse
-	(*InspectRequest)(nil),      // 12: arbiter.v1.InspectRequest
-	(*PreparedTx)(nil),          // 13: arbiter.v1.PreparedTx
-	(*InspectResponse)(nil),     // 14: arbiter.v1.InspectResponse
-	(Outcome)(0),                // 15: arbiter.v1.Outcome
+	(LocalState)(0),              // 0: arbiter.v1.LocalState
+	(Vote)(0),                    // 1: arbiter.v1.Vote
+	(*PrepareBatchRequest)(nil),  // 2: arbiter.v1.PrepareBatchRequest
+	(*PrepareResult)(nil),        // 3: arbiter.v1.PrepareResult
+	(*PrepareBatchResponse)(nil), // 4: arbiter.v1.PrepareBatchResponse
+	(*RefuseRequest)(nil),        // 5: arbiter.v1.RefuseRequest
+	(*RefuseResponse)(nil),       // 6: arbiter.v1.RefuseResponse
+	(*PrepareRequest)(nil),       // 7: arbiter.v1.PrepareRequest
+	(*PrepareResponse)(nil),      // 8: arbiter.v1.PrepareResponse
+	(*DecisionRequest)(nil),      // 9: arbiter.v1.DecisionRequest
+	(*DecisionResponse)(nil),     // 10: arbiter.v1.DecisionResponse
+	(*DecisionItem)(nil),         // 11: arbiter.v1.DecisionItem
+	(*DecideBatchRequest)(nil),   // 12: arbiter.v1.DecideBatchRequest
+	(*DecisionResult)(nil),       // 13: arbiter.v1.DecisionResult
+	(*DecideBatchResponse)(nil),  // 14: arbiter.v1.DecideBatchResponse
+	(*InspectRequest)(nil),       // 15: arbiter.v1.InspectRequest
+	(*PreparedTx)(nil),           // 16: arbiter.v1.PreparedTx
+	(*InspectResponse)(nil),      // 17: arbiter.v1.InspectResponse
+	(Outcome)(0),                 // 18: arbiter.v1.Outcome
 }
 var file_arbiter_v1_participant_proto_depIdxs = []int32{
-	0,  // 0: arbiter.v1.RefuseResponse.state:type_name -> arbiter.v1.LocalState
-	1,  // 1: arbiter.v1.PrepareResponse.vote:type_name -> arbiter.v1.Vote
-	15, // 2: arbiter.v1.DecisionItem.outcome:type_name -> arbiter.v1.Outcome
-	8,  // 3: arbiter.v1.DecideBatchRequest.items:type_name -> arbiter.v1.DecisionItem
-	10, // 4: arbiter.v1.DecideBatchResponse.results:type_name -> arbiter.v1.DecisionResult
-	13, // 5: arbiter.v1.InspectResponse.prepared:type_name -> arbiter.v1.PreparedTx
-	4,  // 6: arbiter.v1.Participant.Prepare:input_type -> arbiter.v1.PrepareRequest
-	6,  // 7: arbiter.v1.Participant.Commit:input_type -> arbiter.v1.DecisionRequest
-	6,  // 8: arbiter.v1.Participant.Abort:input_type -> arbiter.v1.DecisionRequest
-	9,  // 9: arbiter.v1.Participant.DecideBatch:input_type -> arbiter.v1.DecideBatchRequest
-	12, // 10: arbiter.v1.Participant.Inspect:input_type -> arbiter.v1.InspectRequest
-	2,  // 11: arbiter.v1.Participant.Refuse:input_type -> arbiter.v1.RefuseRequest
-	5,  // 12: arbiter.v1.Participant.Prepare:output_type -> arbiter.v1.PrepareResponse
-	7,  // 13: arbiter.v1.Participant.Commit:output_type -> arbiter.v1.DecisionResponse
-	7,  // 14: arbiter.v1.Participant.Abort:output_type -> arbiter.v1.DecisionResponse
-	11, // 15: arbiter.v1.Participant.DecideBatch:output_type -> arbiter.v1.DecideBatchResponse
-	14, // 16: arbiter.v1.Participant.Inspect:output_type -> arbiter.v1.InspectResponse
-	3,  // 17: arbiter.v1.Participant.Refuse:output_type -> arbiter.v1.RefuseResponse
-	12, // [12:18] is the sub-list for method output_type
-	6,  // [6:12] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	7,  // 0: arbiter.v1.PrepareBatchRequest.items:type_name -> arbiter.v1.PrepareRequest
+	8,  // 1: arbiter.v1.PrepareResult.response:type_name -> arbiter.v1.PrepareResponse
+	3,  // 2: arbiter.v1.PrepareBatchResponse.results:type_name -> arbiter.v1.PrepareResult
+	0,  // 3: arbiter.v1.RefuseResponse.state:type_name -> arbiter.v1.LocalState
+	1,  // 4: arbiter.v1.PrepareResponse.vote:type_name -> arbiter.v1.Vote
+	18, // 5: arbiter.v1.DecisionItem.outcome:type_name -> arbiter.v1.Outcome
+	11, // 6: arbiter.v1.DecideBatchRequest.items:type_name -> arbiter.v1.DecisionItem
+	13, // 7: arbiter.v1.DecideBatchResponse.results:type_name -> arbiter.v1.DecisionResult
+	16, // 8: arbiter.v1.InspectResponse.prepared:type_name -> arbiter.v1.PreparedTx
+	7,  // 9: arbiter.v1.Participant.Prepare:input_type -> arbiter.v1.PrepareRequest
+	9,  // 10: arbiter.v1.Participant.Commit:input_type -> arbiter.v1.DecisionRequest
+	9,  // 11: arbiter.v1.Participant.Abort:input_type -> arbiter.v1.DecisionRequest
+	12, // 12: arbiter.v1.Participant.DecideBatch:input_type -> arbiter.v1.DecideBatchRequest
+	15, // 13: arbiter.v1.Participant.Inspect:input_type -> arbiter.v1.InspectRequest
+	5,  // 14: arbiter.v1.Participant.Refuse:input_type -> arbiter.v1.RefuseRequest
+	2,  // 15: arbiter.v1.Participant.PrepareBatch:input_type -> arbiter.v1.PrepareBatchRequest
+	8,  // 16: arbiter.v1.Participant.Prepare:output_type -> arbiter.v1.PrepareResponse
+	10, // 17: arbiter.v1.Participant.Commit:output_type -> arbiter.v1.DecisionResponse
+	10, // 18: arbiter.v1.Participant.Abort:output_type -> arbiter.v1.DecisionResponse
+	14, // 19: arbiter.v1.Participant.DecideBatch:output_type -> arbiter.v1.DecideBatchResponse
+	17, // 20: arbiter.v1.Participant.Inspect:output_type -> arbiter.v1.InspectResponse
+	6,  // 21: arbiter.v1.Participant.Refuse:output_type -> arbiter.v1.RefuseResponse
+	4,  // 22: arbiter.v1.Participant.PrepareBatch:output_type -> arbiter.v1.PrepareBatchResponse
+	16, // [16:23] is the sub-list for method output_type
+	9,  // [9:16] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_arbiter_v1_participant_proto_init() }
@@ -972,7 +1139,7 @@ func file_arbiter_v1_participant_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_arbiter_v1_participant_proto_rawDesc), len(file_arbiter_v1_participant_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   13,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,12 +19,13 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Participant_Prepare_FullMethodName     = "/arbiter.v1.Participant/Prepare"
-	Participant_Commit_FullMethodName      = "/arbiter.v1.Participant/Commit"
-	Participant_Abort_FullMethodName       = "/arbiter.v1.Participant/Abort"
-	Participant_DecideBatch_FullMethodName = "/arbiter.v1.Participant/DecideBatch"
-	Participant_Inspect_FullMethodName     = "/arbiter.v1.Participant/Inspect"
-	Participant_Refuse_FullMethodName      = "/arbiter.v1.Participant/Refuse"
+	Participant_Prepare_FullMethodName      = "/arbiter.v1.Participant/Prepare"
+	Participant_Commit_FullMethodName       = "/arbiter.v1.Participant/Commit"
+	Participant_Abort_FullMethodName        = "/arbiter.v1.Participant/Abort"
+	Participant_DecideBatch_FullMethodName  = "/arbiter.v1.Participant/DecideBatch"
+	Participant_Inspect_FullMethodName      = "/arbiter.v1.Participant/Inspect"
+	Participant_Refuse_FullMethodName       = "/arbiter.v1.Participant/Refuse"
+	Participant_PrepareBatch_FullMethodName = "/arbiter.v1.Participant/PrepareBatch"
 )
 
 // ParticipantClient is the client API for Participant service.
@@ -54,6 +55,11 @@ type ParticipantClient interface {
 	// one that has not durably aborts it, so that a late Prepare is refused,
 	// and answers REFUSED. Idempotent.
 	Refuse(ctx context.Context, in *RefuseRequest, opts ...grpc.CallOption) (*RefuseResponse, error)
+	// PrepareBatch runs many Prepare requests at once (phase 1 batched per
+	// participant under load). Each item is handled as Prepare would handle
+	// it, concurrently, so their durable writes share fsyncs; the response
+	// has one result per item, in order.
+	PrepareBatch(ctx context.Context, in *PrepareBatchRequest, opts ...grpc.CallOption) (*PrepareBatchResponse, error)
 }
 
 type participantClient struct {
@@ -124,6 +130,16 @@ func (c *participantClient) Refuse(ctx context.Context, in *RefuseRequest, opts 
 	return out, nil
 }
 
+func (c *participantClient) PrepareBatch(ctx context.Context, in *PrepareBatchRequest, opts ...grpc.CallOption) (*PrepareBatchResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PrepareBatchResponse)
+	err := c.cc.Invoke(ctx, Participant_PrepareBatch_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ParticipantServer is the server API for Participant service.
 // All implementations must embed UnimplementedParticipantServer
 // for forward compatibility.
@@ -151,6 +167,11 @@ type ParticipantServer interface {
 	// one that has not durably aborts it, so that a late Prepare is refused,
 	// and answers REFUSED. Idempotent.
 	Refuse(context.Context, *RefuseRequest) (*RefuseResponse, error)
+	// PrepareBatch runs many Prepare requests at once (phase 1 batched per
+	// participant under load). Each item is handled as Prepare would handle
+	// it, concurrently, so their durable writes share fsyncs; the response
+	// has one result per item, in order.
+	PrepareBatch(context.Context, *PrepareBatchRequest) (*PrepareBatchResponse, error)
 	mustEmbedUnimplementedParticipantServer()
 }
 
@@ -178,6 +199,9 @@ func (UnimplementedParticipantServer) Inspect(context.Context, *InspectRequest) 
 }
 func (UnimplementedParticipantServer) Refuse(context.Context, *RefuseRequest) (*RefuseResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Refuse not implemented")
+}
+func (UnimplementedParticipantServer) PrepareBatch(context.Context, *PrepareBatchRequest) (*PrepareBatchResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PrepareBatch not implemented")
 }
 func (UnimplementedParticipantServer) mustEmbedUnimplementedParticipantServer() {}
 func (UnimplementedParticipantServer) testEmbeddedByValue()                     {}
@@ -308,6 +332,24 @@ func _Participant_Refuse_Handler(srv interface{}, ctx context.Context, dec func(
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Participant_PrepareBatch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PrepareBatchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ParticipantServer).PrepareBatch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Participant_PrepareBatch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ParticipantServer).PrepareBatch(ctx, req.(*PrepareBatchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Participant_ServiceDesc is the grpc.ServiceDesc for Participant service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -338,6 +380,10 @@ var Participant_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Refuse",
 			Handler:    _Participant_Refuse_Handler,
+		},
+		{
+			MethodName: "PrepareBatch",
+			Handler:    _Participant_PrepareBatch_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
