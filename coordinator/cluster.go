@@ -33,18 +33,26 @@ func (c *Coordinator) memberList(st raftlog.Stats) []*arbiterpb.Member {
 	return out
 }
 
-// ListTransactions lists this node's live table: undecided transactions and
-// decided ones whose phase 2 is not finished, oldest first.
+// ListTransactions lists one page of this node's live table: undecided
+// transactions and decided ones whose phase 2 is not finished, oldest first
+// (by begin index, then ID). The next page starts after the last record of
+// this one, wherever the table changed meanwhile; see encodePageToken.
 func (c *Coordinator) ListTransactions(ctx context.Context, req *arbiterpb.ListTransactionsRequest) (*arbiterpb.ListTransactionsResponse, error) {
-	limit := int(req.GetLimit())
-	if limit <= 0 || limit > 10000 {
-		limit = 1000
+	limit, err := listLimit(req.GetLimit())
+	if err != nil {
+		return nil, toStatus(err)
 	}
+	index, id, err := decodePageToken(req.GetPageToken())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	recs := c.node.FSM().PendingAfter(index, id, limit+1) // one more tells whether a next page exists
 	resp := &arbiterpb.ListTransactionsResponse{}
-	for _, rec := range c.node.FSM().Pending() {
-		if len(resp.Txs) == limit {
-			break
-		}
+	if len(recs) > limit {
+		recs = recs[:limit]
+		resp.NextPageToken = encodePageToken(recs[limit-1])
+	}
+	for _, rec := range recs {
 		resp.Txs = append(resp.Txs, txInfo(rec))
 	}
 	return resp, nil

@@ -93,6 +93,25 @@ func (f *FSM) Pending() []*arbiterpb.TxRecord {
 	return out
 }
 
+// PendingAfter returns up to n records of the live table that come strictly
+// after (beginIndex, txID) in Pending's order; (0, "") starts at the first.
+// It costs a binary search and the n clones, not a sort of the table, so a
+// listing can page through a large table. A cursor stays valid while
+// records come and go: every record that stays live and sorts after it is
+// returned by some later page.
+func (f *FSM) PendingAfter(beginIndex uint64, txID string, n int) []*arbiterpb.TxRecord {
+	if n <= 0 {
+		return nil
+	}
+	f.mu.RLock()
+	recs := f.s.order.after(f.s.live, txKey{beginIndex, txID}, n)
+	f.mu.RUnlock()
+	for i, r := range recs { // stored records are never mutated: clone outside the lock
+		recs[i] = clone(r)
+	}
+	return recs
+}
+
 // Counts returns how many transactions are undecided (active) and decided
 // but not finished (unfinished).
 func (f *FSM) Counts() (active, unfinished int) {

@@ -55,7 +55,7 @@ func begin(s *state, index uint64, c *arbiterpb.BeginCommand) Result {
 		BeginIndex:        index,
 		ClientId:          c.GetClientId(),
 	}
-	s.live[rec.TxId] = rec
+	s.put(rec)
 	return Result{Tx: clone(rec)}
 }
 
@@ -72,7 +72,7 @@ func enlist(s *state, c *arbiterpb.EnlistCommand) Result {
 	}
 	rec := clone(old)
 	rec.Participants = union(rec.Participants, []string{c.GetParticipantId()})
-	s.live[rec.TxId] = rec
+	s.put(rec)
 	return Result{Tx: clone(rec)}
 }
 
@@ -101,7 +101,7 @@ func decide(s *state, index uint64, c *arbiterpb.DecideCommand) Result {
 	rec.DecidedIndex = index
 	rec.Reason = c.GetReason()
 	s.decidedLive++
-	s.live[rec.TxId] = rec
+	s.put(rec)
 	return Result{Tx: clone(rec)}
 }
 
@@ -123,7 +123,7 @@ func stage(s *state, index uint64, c *arbiterpb.StageCommand) Result {
 	rec := clone(old)
 	rec.State = arbiterpb.TxState_TX_STATE_STAGING
 	rec.Participants = union(rec.Participants, c.GetParticipants())
-	s.live[rec.TxId] = rec
+	s.put(rec)
 	return Result{Tx: clone(rec)}
 }
 
@@ -133,7 +133,7 @@ func finish(s *state, index uint64, c *arbiterpb.FinishCommand) Result {
 			rec := clone(old)
 			rec.State, rec.DecidedIndex = arbiterpb.TxState_TX_STATE_COMMITTED, index
 			rec.Reason = "committed implicitly: staged, and every participant voted yes"
-			s.live[id] = rec
+			s.put(rec)
 			s.decidedLive++
 		}
 	}
@@ -144,7 +144,7 @@ func finish(s *state, index uint64, c *arbiterpb.FinishCommand) Result {
 		}
 		rec := clone(old)
 		rec.Finished = true
-		delete(s.live, id)
+		s.remove(id)
 		s.decidedLive--
 		s.finished.push(rec)
 	}

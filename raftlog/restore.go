@@ -24,6 +24,7 @@ func readSnapshot(r io.Reader, retention int) (*state, error) {
 	if err := readLive(br, s, hdr.GetTxCount()); err != nil {
 		return nil, err
 	}
+	s.order = orderOf(s.live)
 	if err := readParticipants(br, s, hdr.GetParticipantCount()); err != nil {
 		return nil, err
 	}

@@ -21,6 +21,9 @@ type state struct {
 	// decidedLive counts live records that are decided (phase 2 not
 	// finished), so Counts is O(1): Begin checks it on every call.
 	decidedLive int
+	// order is live's keys in listing order, for PendingAfter. Writes to
+	// live go through put and remove, which keep it.
+	order liveOrder
 }
 
 func newState(retention int) *state {
@@ -39,6 +42,27 @@ func (s *state) lookup(txID string) (*arbiterpb.TxRecord, bool) {
 	return s.finished.get(txID)
 }
 
+// put stores rec in the live table, new or replacing the record of its ID.
+func (s *state) put(rec *arbiterpb.TxRecord) {
+	old, had := s.live[rec.TxId]
+	s.live[rec.TxId] = rec
+	if had && old.GetBeginIndex() == rec.GetBeginIndex() {
+		return
+	}
+	if had { // a new begin index under a live ID: process never does this, kept correct anyway
+		s.order.removed(s.live)
+	}
+	s.order.add(keyOf(rec))
+}
+
+// remove deletes txID from the live table.
+func (s *state) remove(txID string) {
+	if _, ok := s.live[txID]; ok {
+		delete(s.live, txID)
+		s.order.removed(s.live)
+	}
+}
+
 // view returns a shallow copy that later applies cannot change.
 func (s *state) view() *state {
 	v := &state{
@@ -47,6 +71,7 @@ func (s *state) view() *state {
 		participants: make(map[string]string, len(s.participants)),
 		applied:      s.applied,
 		decidedLive:  s.decidedLive,
+		order:        s.order.clone(),
 	}
 	for k, r := range s.live {
 		v.live[k] = r

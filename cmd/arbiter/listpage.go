@@ -22,18 +22,15 @@ type txPage struct {
 // fetchPage reads the page that starts at token ("" for the first).
 type fetchPage func(ctx context.Context, token string) (txPage, error)
 
-// rpcPages reads pages with ListTransactions. ListTransactionsRequest has
-// no page_token yet, so a server returns one page (its first
-// listPageSize transactions) and listAll reports the rest as left out.
-// Paging needs page_token in the request and next_page_token in the
-// response; then this sends token and returns the next one.
+// rpcPages reads pages with ListTransactions: each request carries the
+// previous page's next_page_token, and an empty one ends the listing.
 func rpcPages(cli arbiterpb.CoordinatorClient) fetchPage {
-	return func(ctx context.Context, _ string) (txPage, error) {
-		r, err := cli.ListTransactions(ctx, &arbiterpb.ListTransactionsRequest{Limit: listPageSize})
+	return func(ctx context.Context, token string) (txPage, error) {
+		r, err := cli.ListTransactions(ctx, &arbiterpb.ListTransactionsRequest{Limit: listPageSize, PageToken: token})
 		if err != nil {
 			return txPage{}, err
 		}
-		return txPage{txs: r.GetTxs()}, nil
+		return txPage{txs: r.GetTxs(), next: r.GetNextPageToken()}, nil
 	}
 }
 
@@ -49,17 +46,19 @@ func tableSize(ctx context.Context, cli arbiterpb.CoordinatorClient) int {
 
 // listAll reads every page, keeps what filter returns of each, and reports
 // progress after each page. total (0: unknown) is the expected number of
-// transactions; a listing that ends short of it is reported on warn.
+// transactions. A listing of one full page short of it comes from a server
+// that does not page (older than next_page_token), and says so on warn; a
+// paged listing may end short of it because transactions finished meanwhile.
 func listAll(ctx context.Context, fetch fetchPage, total int, filter func([]*arbiterpb.TxInfo) []*arbiterpb.TxInfo,
 	prog *progress, warn io.Writer) ([]*arbiterpb.TxInfo, error) {
 	out := []*arbiterpb.TxInfo{}
-	listed := 0
+	listed, pages := 0, 0
 	for token := ""; ; {
 		page, err := fetch(ctx, token)
 		if err != nil {
 			return nil, err
 		}
-		listed += len(page.txs)
+		listed, pages = listed+len(page.txs), pages+1
 		out = append(out, filter(page.txs)...)
 		if page.next == "" {
 			prog.done(listed, total)
@@ -68,9 +67,9 @@ func listAll(ctx context.Context, fetch fetchPage, total int, filter func([]*arb
 		prog.update(listed, total)
 		token = page.next
 	}
-	if total > listed && listed >= listPageSize {
+	if pages == 1 && listed >= listPageSize && total > listed { // a full page and no token: a server without paging
 		fmt.Fprintf(warn, "warning: listed the first %d of about %d open transactions: this server returns one page "+
-			"and does not page further yet; filters apply to the listed ones only\n", listed, total)
+			"and does not page further (upgrade it); filters apply to the listed ones only\n", listed, total)
 	}
 	return out, nil
 }

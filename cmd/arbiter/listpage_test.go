@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/grpc"
+
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
 
@@ -107,5 +109,54 @@ func TestListAllStopsOnError(t *testing.T) {
 	}
 	if _, err := listAll(context.Background(), failing, 30, bank2, &progress{w: &bytes.Buffer{}}, &bytes.Buffer{}); !errors.Is(err, boom) {
 		t.Fatalf("err %v, want %v", err, boom)
+	}
+}
+
+// fakeLister is a Coordinator that serves ListTransactions from fakePages
+// and records each request.
+type fakeLister struct {
+	arbiterpb.CoordinatorClient // nil: any other call panics
+	fetch                       fetchPage
+	reqs                        []*arbiterpb.ListTransactionsRequest
+}
+
+func (f *fakeLister) ListTransactions(ctx context.Context, req *arbiterpb.ListTransactionsRequest, _ ...grpc.CallOption) (*arbiterpb.ListTransactionsResponse, error) {
+	f.reqs = append(f.reqs, req)
+	page, err := f.fetch(ctx, req.GetPageToken())
+	return &arbiterpb.ListTransactionsResponse{Txs: page.txs, NextPageToken: page.next}, err
+}
+
+// rpcPages sends the server's page size limit and each next_page_token,
+// and the listing ends on the first empty one.
+func TestRPCPagesFollowsTokens(t *testing.T) {
+	fetch, _ := fakePages(t, 25, 10)
+	srv := &fakeLister{fetch: fetch}
+	txs, err := listAll(context.Background(), rpcPages(srv), 25, bank2, &progress{w: &bytes.Buffer{}}, &bytes.Buffer{})
+	if err != nil || len(txs) != 9 {
+		t.Fatalf("kept %d, %v", len(txs), err)
+	}
+	var tokens []string
+	for _, r := range srv.reqs {
+		if r.GetLimit() != listPageSize {
+			t.Errorf("limit %d, want %d", r.GetLimit(), listPageSize)
+		}
+		tokens = append(tokens, r.GetPageToken())
+	}
+	if got := strings.Join(tokens, ","); got != ",p10,p20" {
+		t.Errorf("page tokens sent %q", got)
+	}
+}
+
+// A paged listing that ends short of the table size it started with
+// (transactions finished meanwhile) is no truncation: no warning.
+func TestListAllPagedShortOfTotalDoesNotWarn(t *testing.T) {
+	fetch, _ := fakePages(t, 2*listPageSize+5, listPageSize)
+	var warn bytes.Buffer
+	txs, err := listAll(context.Background(), fetch, 3*listPageSize, bank2, &progress{w: &bytes.Buffer{}}, &warn)
+	if err != nil || len(txs) != (2*listPageSize+5+2)/3 {
+		t.Fatalf("%d kept, %v", len(txs), err)
+	}
+	if warn.Len() != 0 {
+		t.Errorf("warning %q", warn.String())
 	}
 }

@@ -1043,9 +1043,18 @@ func (x *ClusterResponse) GetLogEntries() uint64 {
 	return 0
 }
 
+// ListTransactionsRequest asks for one page of the live table, in the order
+// the transactions began (begin index, then ID).
 type ListTransactionsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Limit         int32                  `protobuf:"varint,1,opt,name=limit,proto3" json:"limit,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// limit is the page size: 0 means the server default (1000); larger
+	// values are capped at the maximum (10000); negative is invalid.
+	Limit int32 `protobuf:"varint,1,opt,name=limit,proto3" json:"limit,omitempty"`
+	// page_token is the next_page_token of the previous page; "" asks for
+	// the first page. It is opaque, and valid on any node of the cluster: it
+	// names the last transaction listed, so transactions that finish or
+	// begin between pages never make the listing skip one that stays.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1087,9 +1096,18 @@ func (x *ListTransactionsRequest) GetLimit() int32 {
 	return 0
 }
 
+func (x *ListTransactionsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ListTransactionsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Txs           []*TxInfo              `protobuf:"bytes,1,rep,name=txs,proto3" json:"txs,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Txs   []*TxInfo              `protobuf:"bytes,1,rep,name=txs,proto3" json:"txs,omitempty"`
+	// next_page_token asks for the page after this one; "" on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1129,6 +1147,13 @@ func (x *ListTransactionsResponse) GetTxs() []*TxInfo {
 		return x.Txs
 	}
 	return nil
+}
+
+func (x *ListTransactionsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 var File_arbiter_v1_coordinator_proto protoreflect.FileDescriptor
@@ -1203,11 +1228,14 @@ const file_arbiter_v1_coordinator_proto_rawDesc = "" +
 	"logEntries\x1a?\n" +
 	"\x11ParticipantsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"/\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"N\n" +
 	"\x17ListTransactionsRequest\x12\x14\n" +
-	"\x05limit\x18\x01 \x01(\x05R\x05limit\"@\n" +
+	"\x05limit\x18\x01 \x01(\x05R\x05limit\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"h\n" +
 	"\x18ListTransactionsResponse\x12$\n" +
-	"\x03txs\x18\x01 \x03(\v2\x12.arbiter.v1.TxInfoR\x03txs*@\n" +
+	"\x03txs\x18\x01 \x03(\v2\x12.arbiter.v1.TxInfoR\x03txs\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*@\n" +
 	"\n" +
 	"CommitMode\x12\x18\n" +
 	"\x14COMMIT_MODE_STANDARD\x10\x00\x12\x18\n" +

@@ -57,8 +57,8 @@ type CoordinatorClient interface {
 	Resolve(ctx context.Context, in *ResolveRequest, opts ...grpc.CallOption) (*ResolveResponse, error)
 	// Cluster reports this node's view of the cluster.
 	Cluster(ctx context.Context, in *ClusterRequest, opts ...grpc.CallOption) (*ClusterResponse, error)
-	// ListTransactions lists the transactions in the table (undecided and
-	// decided-but-unfinished first).
+	// ListTransactions lists the live table (undecided transactions, and
+	// decided ones whose phase 2 is unfinished) a page at a time, oldest first.
 	ListTransactions(ctx context.Context, in *ListTransactionsRequest, opts ...grpc.CallOption) (*ListTransactionsResponse, error)
 }
 
@@ -187,8 +187,8 @@ type CoordinatorServer interface {
 	Resolve(context.Context, *ResolveRequest) (*ResolveResponse, error)
 	// Cluster reports this node's view of the cluster.
 	Cluster(context.Context, *ClusterRequest) (*ClusterResponse, error)
-	// ListTransactions lists the transactions in the table (undecided and
-	// decided-but-unfinished first).
+	// ListTransactions lists the live table (undecided transactions, and
+	// decided ones whose phase 2 is unfinished) a page at a time, oldest first.
 	ListTransactions(context.Context, *ListTransactionsRequest) (*ListTransactionsResponse, error)
 	mustEmbedUnimplementedCoordinatorServer()
 }
