@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -96,64 +97,89 @@ func newReport(o options) *report {
 		WarmupSeconds: o.warmup.Seconds(), MeasureSeconds: o.measure.Seconds()}
 }
 
-// measureSystem starts one system with nParts participants, runs steps on
-// it in order and stops it.
-func measureSystem(ctx context.Context, spec systemSpec, binDir, dir string, nParts int, steps []step) ([]stepResult, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	progress("%s: starting (%d participants)", spec.name, nParts)
-	s, err := spec.start(ctx, binDir, dir, nParts)
-	if err != nil {
-		return nil, err
-	}
-	defer progress("%s: stopped", spec.name)
-	defer s.stop()
-	var out []stepResult
-	for _, st := range steps {
-		r, err := measureStep(ctx, s, st)
-		if err != nil {
+// startAll starts every system with nParts participants each; they idle
+// while another is measured (a few percent of a core).
+func startAll(ctx context.Context, binDir, dir, suffix string, nParts int) ([]*system, error) {
+	var out []*system
+	for _, spec := range systemSpecs() {
+		sdir := filepath.Join(dir, spec.name+suffix)
+		if err := os.MkdirAll(sdir, 0o755); err != nil {
+			stopAll(out)
 			return nil, err
 		}
-		out = append(out, r)
+		progress("%s: starting (%d participants)", spec.name, nParts)
+		s, err := spec.start(ctx, binDir, sdir, nParts)
+		if err != nil {
+			stopAll(out)
+			return nil, err
+		}
+		out = append(out, s)
 	}
 	return out, nil
 }
 
-// sweeps runs the throughput sweep on every system, then the branch sweep
-// (on systems restarted with enough participants).
+func stopAll(systems []*system) {
+	for _, s := range systems {
+		s.stop()
+		progress("%s: stopped", s.name)
+	}
+}
+
+// sweeps runs the throughput sweep, then the branch sweep. Every system is
+// started first and the steps are interleaved (at each concurrency, every
+// system in turn), so a change in the machine's background load over the
+// run does not favour whichever system ran at a quiet moment.
 func sweeps(ctx context.Context, binDir, dir string, o options, rep *report) error {
-	var branch []step
+	systems, err := startAll(ctx, binDir, dir, "", o.participants)
+	if err != nil {
+		return err
+	}
+	for _, c := range o.concurrencies {
+		for i, spec := range systemSpecs() {
+			for _, f := range spec.flows {
+				if f == flowBegin && o.quick {
+					continue
+				}
+				r, err := measureStep(ctx, systems[i], step{flow: f, concurrency: c, branches: 2, warmup: o.warmup, measure: o.measure})
+				if err != nil {
+					stopAll(systems)
+					return err
+				}
+				rep.Steps = append(rep.Steps, r)
+			}
+		}
+	}
+	stopAll(systems)
+	sortRows(rep.Steps)
+	if len(o.branchSweep) == 0 {
+		return nil
+	}
+	if systems, err = startAll(ctx, binDir, dir, "-branches", maxOf(o.branchSweep)); err != nil {
+		return err
+	}
+	defer stopAll(systems)
 	for _, b := range o.branchSweep { // Begin+Commit: two-phase even with one branch
-		branch = append(branch, step{flow: flowBegin, concurrency: 1, branches: b, warmup: o.warmup, measure: o.measure})
-	}
-	for _, spec := range systemSpecs() {
-		var conc []step
-		for _, f := range spec.flows {
-			if f == flowBegin && o.quick {
-				continue
+		for _, s := range systems {
+			r, err := measureStep(ctx, s, step{flow: flowBegin, concurrency: 1, branches: b, warmup: o.warmup, measure: o.measure})
+			if err != nil {
+				return err
 			}
-			for _, c := range o.concurrencies {
-				conc = append(conc, step{flow: f, concurrency: c, branches: 2, warmup: o.warmup, measure: o.measure})
-			}
+			r.System = s.name // one flow per system in this sweep
+			rep.BranchSweep = append(rep.BranchSweep, r)
 		}
-		rows, err := measureSystem(ctx, spec, binDir, filepath.Join(dir, spec.name), o.participants, conc)
-		if err != nil {
-			return err
-		}
-		rep.Steps = append(rep.Steps, rows...)
 	}
-	for _, spec := range systemSpecs() {
-		if len(branch) == 0 {
-			break
-		}
-		rows, err := measureSystem(ctx, spec, binDir, filepath.Join(dir, spec.name+"-branches"), maxOf(o.branchSweep), branch)
-		if err != nil {
-			return err
-		}
-		rep.BranchSweep = append(rep.BranchSweep, rows...)
-	}
+	sortRows(rep.BranchSweep)
 	return nil
+}
+
+// sortRows orders rows by series (the measuring order of systemSpecs),
+// keeping the order of steps within a series.
+func sortRows(rows []stepResult) {
+	rank := make(map[string]int)
+	for i, n := range seriesNames() {
+		rank[n] = i
+	}
+	slices.SortStableFunc(rows, func(a, b stepResult) int { return rank[a.System] - rank[b.System] })
 }
 
 // measureStep runs one step with progress lines around it.
