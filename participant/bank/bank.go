@@ -179,8 +179,11 @@ func Seed(ctx context.Context, st *embedded.Store, accounts []string, opening in
 			return errors.Join(err, st.Rollback(ctx, txID, tx))
 		}
 	}
-	if err := st.Prepare(ctx, txID, tx, time.Now().Add(time.Hour)); err != nil {
-		return err
+	// One durable write with no prepared state in between: a running
+	// agent's recovery must never find the seed in doubt and ask the
+	// coordinators about a transaction they never heard of.
+	if err := st.CommitOnePhase(ctx, txID, tx); err != nil {
+		return errors.Join(err, st.Rollback(ctx, txID, tx))
 	}
-	return st.Commit(ctx, txID)
+	return nil
 }
