@@ -39,6 +39,8 @@ func dispatch(args []string) error {
 			return runFloorCoordinator(args[1:])
 		case "floor-participant":
 			return runFloorParticipant(args[1:])
+		case "replot":
+			return replot(args[1:])
 		}
 	}
 	o, err := parseFlags(args)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 )
 
@@ -116,4 +117,27 @@ func writeResults(dir string, r *report) ([]string, error) {
 	}
 	fmt.Printf("\nwrote %s.json and %s.svg\n", base, base)
 	return []string{base + ".json", base + ".svg"}, nil
+}
+
+// replot is the "bench replot RESULTS.json" subcommand: it prints the
+// table and rewrites the SVG next to the JSON file, from the JSON alone.
+func replot(args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("usage: bench replot RESULTS.json")
+	}
+	b, err := os.ReadFile(args[0])
+	if err != nil {
+		return err
+	}
+	var r report
+	if err := json.Unmarshal(b, &r); err != nil {
+		return fmt.Errorf("%s: %w", args[0], err)
+	}
+	printTable(os.Stdout, &r)
+	svg := strings.TrimSuffix(args[0], filepath.Ext(args[0])) + ".svg"
+	if err := os.WriteFile(svg, []byte(plot(&r)), 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("\nwrote %s\n", svg)
+	return nil
 }

@@ -176,12 +176,16 @@ func (c chart) ranges() (scale, scale) {
 // name starts with its system's name.
 func seriesColor(name string) string {
 	sys, _, _ := strings.Cut(name, " ")
-	switch sys {
-	case "floor":
+	switch {
+	case sys == "floor":
 		return "#999999"
-	case "3-node":
+	case sys == "3-node" && strings.Contains(name, flowParallel.suffix()):
+		return "#ff7f0e"
+	case sys == "3-node" && strings.Contains(name, flowBegin.suffix()):
+		return "#9467bd"
+	case sys == "3-node":
 		return "#d62728"
-	case "1-node":
+	case sys == "1-node":
 		return "#1f77b4"
 	}
 	return "#000000"
