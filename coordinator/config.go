@@ -87,7 +87,7 @@ func DefaultConfig() Config {
 		RetryMax:        time.Second,
 		ScanInterval:    200 * time.Millisecond,
 		FinishBatch:     256,
-		FinishDelay:     5 * time.Millisecond,
+		FinishDelay:     50 * time.Millisecond,
 		TraceCapacity:   10000,
 	}
 }

@@ -24,6 +24,7 @@ func (c *Coordinator) runFinisher(ctx context.Context) {
 		batch = c.fillBatch(ctx, batch)
 		ls := c.leader()
 		if ls == nil {
+			c.finished(batch)
 			continue
 		}
 		explicit, implicit := c.implicitCommits(batch)
@@ -34,6 +35,7 @@ func (c *Coordinator) runFinisher(ctx context.Context) {
 		} else {
 			c.forgetImplicit(implicit)
 		}
+		c.finished(batch)
 		c.traceFinish(batch, err)
 	}
 }

@@ -110,8 +110,22 @@ func (c *Coordinator) delivered(p *phase2, txID string) {
 	}
 	p.pending--
 	if p.pending == 0 {
-		c.dropPhase2(txID, p)
+		// Keep the entry (drivers done) until the FINISH applies, so the
+		// scan does not drive phase 2 again while the ID waits in a batch.
+		p.cancel()
 		c.queueFinish(txID)
+	}
+}
+
+// finished forgets the phase-2 entries of IDs whose FINISH was recorded or
+// lost (then the scan drives phase 2 again and requeues them).
+func (c *Coordinator) finished(ids []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, id := range ids {
+		if p := c.phase2[id]; p != nil && p.pending == 0 {
+			c.dropPhase2(id, p)
+		}
 	}
 }
 
@@ -125,12 +139,16 @@ func (c *Coordinator) abandon(txID string, p *phase2) {
 }
 
 // queueFinish hands a fully acknowledged transaction to the finisher. The
-// caller holds c.mu. If the queue is full the ID is dropped: the scan will
-// drive phase 2 again (participants acknowledge idempotently) and requeue it.
+// caller holds c.mu. If the queue is full the ID is dropped (and its entry
+// forgotten): the scan will drive phase 2 again (participants acknowledge
+// idempotently) and requeue it.
 func (c *Coordinator) queueFinish(txID string) {
 	select {
 	case c.finishQ <- txID:
 	default:
+		if p := c.phase2[txID]; p != nil && p.pending == 0 {
+			c.dropPhase2(txID, p)
+		}
 	}
 }
 
