@@ -32,6 +32,10 @@
 //     leader's log_entries and log_writes (Cluster RPC) over committed;
 //     absent for the floor, or when the leader changed during the step.
 //   - The client lists the leader first, so it pays no forwarding hop.
+//   - Parallel against standard commit at concurrency 1 is also measured
+//     interleaved on the 3-node system (each pair of transactions runs
+//     both, in random order): separate steps at concurrency 1 on a shared
+//     2-core machine differ by more than the effect being measured.
 //
 // The machine's CPU count and load average are recorded with the results:
 // on a shared machine the figures are noisy.

@@ -27,8 +27,10 @@ type report struct {
 	Best           map[string]int `json:"best_concurrency"`
 	BestVsFloor    float64        `json:"best_vs_floor"`
 	// ParallelP50VsStandard is the 3-node parallel-commit p50 divided by
-	// the standard mode's at concurrency 1 (below 1: parallel is faster).
-	ParallelP50VsStandard float64 `json:"parallel_p50_vs_standard_c1,omitempty"`
+	// the standard mode's at concurrency 1 (below 1: parallel is faster),
+	// from the separate steps; Paired is the same comparison interleaved.
+	ParallelP50VsStandard float64       `json:"parallel_p50_vs_standard_c1,omitempty"`
+	Paired                *pairedResult `json:"paired_c1,omitempty"`
 }
 
 // systemSpec names a system and says how to start it; flows are the
@@ -147,6 +149,16 @@ func sweeps(ctx context.Context, binDir, dir string, o options, rep *report) err
 				}
 				rep.Steps = append(rep.Steps, r)
 			}
+		}
+	}
+	for _, s := range systems {
+		if s.name == "3-node" {
+			p, err := measurePaired(ctx, s, max(2*o.measure, 4*time.Second))
+			if err != nil {
+				stopAll(systems)
+				return err
+			}
+			rep.Paired = &p
 		}
 	}
 	stopAll(systems)
