@@ -65,7 +65,11 @@ func (c *Coordinator) commit(ctx context.Context, ls *leaderState, rec *arbiterp
 		return arbiterpb.Outcome_OUTCOME_UNKNOWN, "", err
 	}
 	out, why, err := r.wait(ctx)
-	c.tracker.event(rec.GetTxId(), "commit answered: "+out.String())
+	if err != nil {
+		c.tracker.event(rec.GetTxId(), "commit call ended without an answer (the caller retries by ID): "+clip(err.Error()))
+	} else {
+		c.tracker.event(rec.GetTxId(), "commit answered: "+out.String())
+	}
 	return out, why, err
 }
 
@@ -267,7 +271,7 @@ func (c *Coordinator) prepareOne(ctx context.Context, ls *leaderState, pid strin
 	if lastErr == nil {
 		lastErr = ctx.Err()
 	}
-	c.tracker.retry(req.GetTxId(), pid, fmt.Errorf("no vote before the deadline: %w", lastErr))
+	c.tracker.event(req.GetTxId(), "no vote from "+pid+" before the deadline: "+clip(lastErr.Error()))
 	return arbiterpb.Vote_VOTE_UNKNOWN, fmt.Sprintf("participant %s did not vote before the deadline: %v", pid, lastErr), lastErr
 }
 

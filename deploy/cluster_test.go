@@ -3,6 +3,7 @@ package deploy
 import (
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,16 +48,26 @@ func TestClusterScript(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/arbiter").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	p := freePorts(t, 6)
+	p := freePorts(t, 9)
 	dir := filepath.Join(tmp, "data")
 	env := []string{"ARBITER_BIN=" + bin, "CLUSTER_DIR=" + dir, "CLUSTER_WAIT=60",
-		"CLUSTER_RAFT_PORTS=" + strings.Join(p[:3], " "), "CLUSTER_GRPC_PORTS=" + strings.Join(p[3:], " ")}
+		"CLUSTER_RAFT_PORTS=" + strings.Join(p[:3], " "), "CLUSTER_GRPC_PORTS=" + strings.Join(p[3:6], " "),
+		"CLUSTER_HTTP_PORTS=" + strings.Join(p[6:], " ")}
 	t.Cleanup(func() { _, _ = clusterScript(t, env, "stop") })
 	if out, err := clusterScript(t, env, "start"); err != nil || !strings.Contains(out, "Leader") {
 		t.Fatalf("start: %v\n%s", err, out)
 	}
 	pids := readPids(t, dir)
 	checkTxCommands(t, bin, "127.0.0.1:"+p[3]+",127.0.0.1:"+p[4])
+	for _, port := range p[6:] { // every node serves its status page and metrics
+		for _, path := range []string{"/", "/metrics"} {
+			resp, err := http.Get("http://127.0.0.1:" + port + path)
+			if err != nil || resp.StatusCode != http.StatusOK {
+				t.Fatalf("GET %s on node port %s: %v %v", path, port, resp, err)
+			}
+			_ = resp.Body.Close()
+		}
+	}
 	out, err := clusterScript(t, env, "status")
 	if err != nil || strings.Count(out, "running (pid") != 3 || !strings.Contains(out, "Leader") {
 		t.Fatalf("status: %v\n%s", err, out)

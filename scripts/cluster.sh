@@ -12,6 +12,7 @@
 #   CLUSTER_HOST        address every node binds            (127.0.0.1)
 #   CLUSTER_RAFT_PORTS  Raft ports of n1 n2 n3              ("7001 7002 7003")
 #   CLUSTER_GRPC_PORTS  gRPC ports of n1 n2 n3              ("8001 8002 8003")
+#   CLUSTER_HTTP_PORTS  status page and /metrics of n1..n3  ("8081 8082 8083"; "none" for none)
 #   CLUSTER_TLS_DIR     certificates from scripts/gen-certs.sh; unset: plaintext
 #   CLUSTER_WAIT        seconds `start` waits for a leader  (30)
 #   ARBITER_BIN         the binary                          (./bin/arbiter)
@@ -23,6 +24,7 @@ dir="${CLUSTER_DIR:-$root/cluster-data}"
 host="${CLUSTER_HOST:-127.0.0.1}"
 read -r -a raft_ports <<<"${CLUSTER_RAFT_PORTS:-7001 7002 7003}"
 read -r -a grpc_ports <<<"${CLUSTER_GRPC_PORTS:-8001 8002 8003}"
+read -r -a http_ports <<<"${CLUSTER_HTTP_PORTS:-8081 8082 8083}"
 bin="${ARBITER_BIN:-$root/bin/arbiter}"
 nodes=(n1 n2 n3)
 
@@ -74,11 +76,16 @@ start_node() {
   local i="$1" n="${nodes[$1]}"
   if pid_of "$n" >/dev/null; then echo "$n already running"; return; fi
   mkdir -p "$dir/$n"
+  local http=() page=""
+  if [[ "${http_ports[0]}" != none ]]; then
+    http=(--http-addr "$host:${http_ports[$i]}")
+    page=", status page http://$host:${http_ports[$i]}/"
+  fi
   (tls_env coordinator "$n" && exec "$bin" serve --id "$n" --peers "$(peers)" \
     --raft-addr "$host:${raft_ports[$i]}" --grpc-addr "$host:${grpc_ports[$i]}" \
-    --data-dir "$dir/$n" >>"$dir/$n.log" 2>&1) &
+    "${http[@]}" --data-dir "$dir/$n" >>"$dir/$n.log" 2>&1) &
   echo $! >"$dir/$n.pid"
-  echo "$n started (pid $!, log $dir/$n.log)"
+  echo "$n started (pid $!, log $dir/$n.log$page)"
 }
 
 # wait_leader polls `arbiter status` until some node names a leader.
