@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/arbiter-tx/arbiter/internal/security"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
@@ -57,39 +58,84 @@ func statusCmd() *cobra.Command {
 	var f cliFlags
 	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "Show every node's view of the cluster: leader, term, indexes, open transactions",
+		Short: "Show every node's view of the cluster and its health: leader, term, indexes, open transactions, SERVING or not",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := envDefaults(cmd.Flags()); err != nil {
 				return err
 			}
-			var rows []*arbiterpb.ClusterResponse
-			err := f.each(func(addr string, cli arbiterpb.CoordinatorClient) error {
-				ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Second)
-				defer cancel()
-				r, err := cli.Cluster(ctx, &arbiterpb.ClusterRequest{})
-				if err == nil {
-					rows = append(rows, r)
-				}
+			if err := checkOutput(f.output); err != nil {
 				return err
-			})
+			}
+			src, err := f.tls.load(nil)
+			if err != nil {
+				return err
+			}
+			var rows []nodeStatus
+			var errs []string
+			for _, a := range strings.Split(f.addrs, ",") {
+				row := queryNode(cmd.Context(), strings.TrimSpace(a), src)
+				if row.Error != "" {
+					errs = append(errs, a+": "+row.Error)
+				}
+				rows = append(rows, row)
+			}
 			printStatus(f.output, rows)
-			return err
+			if len(errs) > 0 {
+				return fmt.Errorf("%s", strings.Join(errs, "; "))
+			}
+			return nil
 		},
 	}
 	f.register(cmd)
 	return cmd
 }
 
-func printStatus(format string, rows []*arbiterpb.ClusterResponse) {
+// nodeStatus is one node's answer: its view of the cluster and its health
+// (the gRPC health service: SERVING once it has a leader and has applied
+// the log up to it).
+type nodeStatus struct {
+	Addr   string `json:"addr"`
+	Health string `json:"health"`
+	Error  string `json:"error,omitempty"`
+	*arbiterpb.ClusterResponse
+}
+
+func queryNode(ctx context.Context, addr string, src *security.Source) nodeStatus {
+	row := nodeStatus{Addr: addr, Health: "UNREACHABLE"}
+	cc, err := grpc.NewClient(addr, security.DialOption(src))
+	if err != nil {
+		row.Error = err.Error()
+		return row
+	}
+	defer func() { _ = cc.Close() }()
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if h, err := healthpb.NewHealthClient(cc).Check(ctx, &healthpb.HealthCheckRequest{}); err == nil {
+		row.Health = h.GetStatus().String()
+	}
+	r, err := arbiterpb.NewCoordinatorClient(cc).Cluster(ctx, &arbiterpb.ClusterRequest{})
+	if err != nil {
+		row.Error = err.Error()
+		return row
+	}
+	row.ClusterResponse = r
+	return row
+}
+
+func printStatus(format string, rows []nodeStatus) {
 	if format == "json" {
 		_ = json.NewEncoder(os.Stdout).Encode(rows)
 		return
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "NODE\tSTATE\tLEADER\tTERM\tCOMMIT\tAPPLIED\tACTIVE\tUNFINISHED")
-	for _, r := range rows {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\n", r.GetNodeId(), r.GetState(), r.GetLeaderId(),
-			r.GetTerm(), r.GetCommitIndex(), r.GetAppliedIndex(), r.GetActive(), r.GetUnfinished())
+	fmt.Fprintln(w, "NODE\tSTATE\tLEADER\tTERM\tCOMMIT\tAPPLIED\tACTIVE\tUNFINISHED\tHEALTH")
+	for _, n := range rows {
+		if r := n.ClusterResponse; r != nil {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", r.GetNodeId(), r.GetState(), r.GetLeaderId(),
+				r.GetTerm(), r.GetCommitIndex(), r.GetAppliedIndex(), r.GetActive(), r.GetUnfinished(), n.Health)
+		} else {
+			fmt.Fprintf(w, "%s\tunreachable\t-\t-\t-\t-\t-\t-\t%s\n", n.Addr, n.Health)
+		}
 	}
 	_ = w.Flush()
 }
