@@ -2,7 +2,6 @@ package embedded
 
 import (
 	"context"
-	"fmt"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -14,13 +13,7 @@ import (
 // txID was decided here. On error nothing is applied and the caller rolls
 // tx back.
 func (s *Store) CommitOnePhase(ctx context.Context, txID string, tx *Tx) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if tx == nil || tx.id != txID {
-		return fmt.Errorf("embedded: one-phase commit %s: handle belongs to another transaction", txID)
-	}
-	if err := tx.finished(); err != nil {
+	if err := usable(ctx, "one-phase commit", txID, tx); err != nil {
 		return err
 	}
 	writes, _ := tx.snapshot()
@@ -28,13 +21,7 @@ func (s *Store) CommitOnePhase(ctx context.Context, txID string, tx *Tx) error {
 		if err := stateErr(txState(btx, txID), txID); err != nil {
 			return err
 		}
-		data := btx.Bucket(bucketData)
-		for k, v := range writes {
-			if err := data.Put([]byte(k), v); err != nil {
-				return err
-			}
-		}
-		return btx.Bucket(bucketOutcomes).Put([]byte(txID), []byte{outcomeCommitted})
+		return applyCommitted(btx, txID, writes)
 	})
 	if err != nil {
 		return err

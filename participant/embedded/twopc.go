@@ -14,13 +14,7 @@ import (
 // participant.ErrAlreadyAborted if txID was aborted. Calls for one txID must
 // not run concurrently (the agent serializes them).
 func (s *Store) Prepare(ctx context.Context, txID string, tx *Tx, deadline time.Time) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if tx == nil || tx.id != txID {
-		return fmt.Errorf("embedded: prepare %s: handle belongs to another transaction", txID)
-	}
-	if err := tx.finished(); err != nil {
+	if err := usable(ctx, "prepare", txID, tx); err != nil {
 		return err
 	}
 	writes, reads := tx.snapshot()
@@ -63,19 +57,36 @@ func (s *Store) Commit(ctx context.Context, txID string) error {
 	return nil
 }
 
+// usable checks that tx is txID's live handle before op uses it.
+func usable(ctx context.Context, op, txID string, tx *Tx) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if tx == nil || tx.id != txID {
+		return fmt.Errorf("embedded: %s %s: handle belongs to another transaction", op, txID)
+	}
+	return tx.finished()
+}
+
 func applyIntent(btx *bolt.Tx, txID string) error {
 	in, err := decodeIntent(btx.Bucket(bucketIntents).Get([]byte(txID)))
 	if err != nil {
 		return fmt.Errorf("embedded: commit %s: %w", txID, err)
 	}
+	if err := btx.Bucket(bucketIntents).Delete([]byte(txID)); err != nil {
+		return err
+	}
+	return applyCommitted(btx, txID, in.writes)
+}
+
+// applyCommitted writes a transaction's writes to the data and records it
+// committed, inside btx.
+func applyCommitted(btx *bolt.Tx, txID string, writes map[string][]byte) error {
 	data := btx.Bucket(bucketData)
-	for k, v := range in.writes {
+	for k, v := range writes {
 		if err := data.Put([]byte(k), v); err != nil {
 			return err
 		}
-	}
-	if err := btx.Bucket(bucketIntents).Delete([]byte(txID)); err != nil {
-		return err
 	}
 	return btx.Bucket(bucketOutcomes).Put([]byte(txID), []byte{outcomeCommitted})
 }

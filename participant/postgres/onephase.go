@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/arbiter-tx/arbiter/participant"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -15,18 +14,9 @@ import (
 // It refuses with participant.ErrAlreadyAborted if txID has an abort
 // tombstone; on error nothing is applied and the caller rolls tx back.
 func (s *Store) CommitOnePhase(ctx context.Context, txID string, tx pgx.Tx) error {
-	t, ok := tx.(*Tx)
-	if !ok || t.id != txID {
-		return fmt.Errorf("postgres: one-phase commit %s: handle belongs to another transaction", txID)
-	}
-	if err := t.err(); err != nil {
+	t, err := s.markCommitted(ctx, "one-phase commit", txID, tx)
+	if err != nil {
 		return err
-	}
-	if _, err := t.Tx.Exec(ctx, s.sql.insertMarker, s.id, txID); err != nil {
-		if hasCode(err, codeUniqueViolation) {
-			return fmt.Errorf("%w: %s has an abort tombstone", participant.ErrAlreadyAborted, txID)
-		}
-		return fmt.Errorf("postgres: one-phase commit %s: write marker: %w", txID, err)
 	}
 	if err := t.Tx.Commit(ctx); err != nil {
 		return fmt.Errorf("postgres: one-phase commit %s: %w", txID, err)

@@ -19,18 +19,9 @@ import (
 // during PREPARE: then the outcome is unknown, and the agent's Abort (which
 // follows every failed Prepare) rolls the gid back if it exists.
 func (s *Store) Prepare(ctx context.Context, txID string, tx pgx.Tx, deadline time.Time) error {
-	t, ok := tx.(*Tx)
-	if !ok || t.id != txID {
-		return fmt.Errorf("postgres: prepare %s: handle belongs to another transaction", txID)
-	}
-	if err := t.err(); err != nil {
+	t, err := s.markCommitted(ctx, "prepare", txID, tx)
+	if err != nil {
 		return err
-	}
-	if _, err := t.Tx.Exec(ctx, s.sql.insertMarker, s.id, txID); err != nil {
-		if hasCode(err, codeUniqueViolation) {
-			return fmt.Errorf("%w: %s has an abort tombstone", participant.ErrAlreadyAborted, txID)
-		}
-		return fmt.Errorf("postgres: prepare %s: write marker: %w", txID, err)
 	}
 	if _, err := t.Tx.Exec(ctx, "PREPARE TRANSACTION "+quoteLiteral(s.gidOf(txID, deadline))); err != nil {
 		return fmt.Errorf("postgres: prepare %s: %w", txID, err)
@@ -39,6 +30,25 @@ func (s *Store) Prepare(ctx context.Context, txID string, tx pgx.Tx, deadline ti
 	t.conn.Release() // the session is out of the transaction: back to the pool
 	s.forget(txID, t)
 	return nil
+}
+
+// markCommitted checks that tx is txID's live handle and writes txID's
+// marker row inside it (refused with ErrAlreadyAborted by a tombstone).
+func (s *Store) markCommitted(ctx context.Context, op, txID string, tx pgx.Tx) (*Tx, error) {
+	t, ok := tx.(*Tx)
+	if !ok || t.id != txID {
+		return nil, fmt.Errorf("postgres: %s %s: handle belongs to another transaction", op, txID)
+	}
+	if err := t.err(); err != nil {
+		return nil, err
+	}
+	if _, err := t.Tx.Exec(ctx, s.sql.insertMarker, s.id, txID); err != nil {
+		if hasCode(err, codeUniqueViolation) {
+			return nil, fmt.Errorf("%w: %s has an abort tombstone", participant.ErrAlreadyAborted, txID)
+		}
+		return nil, fmt.Errorf("postgres: %s %s: write marker: %w", op, txID, err)
+	}
+	return t, nil
 }
 
 // Commit runs COMMIT PREPARED from any connection. Idempotent: nil if the
