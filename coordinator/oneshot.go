@@ -2,7 +2,6 @@ package coordinator
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"google.golang.org/grpc"
@@ -32,10 +31,10 @@ func (c *Coordinator) commitOneShot(ctx context.Context, req *arbiterpb.CommitRe
 }
 
 // commitUnrecorded answers a Commit by ID for which the leader has no
-// record: a run in progress (a one-shot retried) is waited on; a single
-// branch is a retried one-phase commit, which its participant answers from
-// what it recorded; anything else is unknown (never begun, or presumed
-// aborted and forgotten).
+// record: a run in progress is waited on; a one-shot Commit runs (again:
+// every abort decided without a record writes one, and a one-phase
+// participant answers from what it recorded); anything else is unknown
+// (never begun, or finished and forgotten).
 func (c *Coordinator) commitUnrecorded(ctx context.Context, ls *leaderState, req *arbiterpb.CommitRequest) (*arbiterpb.CommitResponse, error) {
 	c.mu.Lock()
 	r, ok := c.runs[req.GetTxId()]
@@ -49,11 +48,9 @@ func (c *Coordinator) commitUnrecorded(ctx context.Context, ls *leaderState, req
 	return c.runOneShot(ctx, ls, req.GetTxId(), req)
 }
 
-// runOneShot starts (or joins) the run of a one-shot transaction.
+// runOneShot starts (or joins) the run of a one-shot transaction;
+// validateCommit has checked its branches and timeout.
 func (c *Coordinator) runOneShot(ctx context.Context, ls *leaderState, txID string, req *arbiterpb.CommitRequest) (*arbiterpb.CommitResponse, error) {
-	if len(req.GetBranches()) == 0 {
-		return nil, toStatus(fmt.Errorf("%w: a one-shot Commit needs at least one branch", ErrInvalid))
-	}
 	timeout, err := c.validateTimeout(req.GetTimeoutMillis())
 	if err != nil {
 		return nil, toStatus(err)

@@ -202,9 +202,7 @@ func (c *Coordinator) refuseOne(ctx context.Context, term uint64, txID, pid stri
 // startRecovery runs recoverStaging for rec unless a run for it is in
 // progress, and returns the run to wait on.
 func (c *Coordinator) startRecovery(ls *leaderState, rec *arbiterpb.TxRecord) *run {
-	r := &run{txID: rec.GetTxId(), parts: rec.GetParticipants(), mode: arbiterpb.CommitMode_COMMIT_MODE_PARALLEL,
-		deadline: rec.GetDeadlineUnixNanos(), clientID: rec.GetClientId(),
-		done: make(chan struct{}), early: make(chan struct{})}
+	r := newRun(rec, rec.GetParticipants(), arbiterpb.CommitMode_COMMIT_MODE_PARALLEL)
 	return c.launch(ls, r, func() { c.recoverStaging(ls, r) })
 }
 

@@ -38,6 +38,12 @@ type run struct {
 	err  error
 }
 
+// newRun is a run of rec over parts in mode, not started.
+func newRun(rec *arbiterpb.TxRecord, parts []string, mode arbiterpb.CommitMode) *run {
+	return &run{txID: rec.GetTxId(), parts: parts, mode: mode, deadline: rec.GetDeadlineUnixNanos(),
+		clientID: rec.GetClientId(), done: make(chan struct{}), early: make(chan struct{})}
+}
+
 // answerEarly gives the caller its answer before the run ends (parallel
 // commit: COMMIT once STAGING and every yes vote are durable).
 func (r *run) answerEarly(out arbiterpb.Outcome) {
@@ -99,9 +105,8 @@ func (c *Coordinator) startRun(ctx context.Context, ls *leaderState, rec *arbite
 	if len(parts) > c.cfg.MaxBranches {
 		return nil, fmt.Errorf("%w: %d participants exceeds the limit of %d", ErrInvalid, len(parts), c.cfg.MaxBranches)
 	}
-	r := &run{txID: rec.GetTxId(), parts: parts, mode: spec.mode, oneShot: spec.oneShot,
-		deadline: rec.GetDeadlineUnixNanos(), clientID: rec.GetClientId(),
-		done: make(chan struct{}), early: make(chan struct{}), span: trace.SpanContextFromContext(ctx)}
+	r := newRun(rec, parts, spec.mode)
+	r.oneShot, r.span = spec.oneShot, trace.SpanContextFromContext(ctx)
 	if rec.GetState() == arbiterpb.TxState_TX_STATE_STAGING {
 		r.mode = arbiterpb.CommitMode_COMMIT_MODE_PARALLEL // a retry of a parallel commit stays one
 	}
