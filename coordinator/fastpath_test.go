@@ -1,6 +1,7 @@
 package coordinator_test
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/arbiter-tx/arbiter/participant"
 	"github.com/arbiter-tx/arbiter/participant/bank"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
+	"github.com/arbiter-tx/arbiter/proto/bankpb"
 )
 
 // The shorter paths: parallel commit, one-shot and one-phase commits,
@@ -245,4 +247,46 @@ func TestPresumedAbortIsRecordedSoALateOneShotCannotCommit(t *testing.T) {
 	if a.balance() != 100 || b.balance() != 100 {
 		t.Fatalf("balances a=%d b=%d, want both unchanged", a.balance(), b.balance())
 	}
+}
+
+// Prepares to one participant that queue while earlier ones are in flight
+// go out together in PrepareBatch calls; every transaction still commits.
+func TestPreparesAreBatchedUnderLoad(t *testing.T) {
+	c := newTestCluster(t)
+	a, b := c.addParticipant("a"), c.addParticipant("b")
+	a.delay.Store(int64(200 * time.Millisecond)) // keeps a's senders busy while more queue
+	cli := c.client()
+	ctx := ctxT(t, 30*time.Second)
+	const n = 16
+	outs := make(chan error, n)
+	credit := func(p *testParticipant, i int) *arbiterpb.Branch { // a fresh account each: no lock waits
+		return &arbiterpb.Branch{ParticipantId: p.id, Payload: bank.EncodePayload([]*bankpb.Op{{Account: fmt.Sprintf("%s-x%d", p.id, i), Delta: 1}}, nil)}
+	}
+	for i := range n {
+		go func() {
+			_, out, err := cli.Run(ctx, client.RunOptions{}, credit(a, i), credit(b, i))
+			if err == nil && out != arbiterpb.Outcome_OUTCOME_COMMIT {
+				err = fmt.Errorf("outcome %v", out)
+			}
+			outs <- err
+		}()
+	}
+	for range n {
+		if err := <-outs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a.batches.Load() == 0 {
+		t.Fatal("no PrepareBatch call reached a: 16 concurrent prepares went one by one")
+	}
+	waitFor(t, 10*time.Second, "phase 2 everywhere", func() bool {
+		for i := range n {
+			for _, p := range []*testParticipant{a, b} {
+				if v, ok, _ := p.store.Read(fmt.Sprintf("%s-x%d", p.id, i)); !ok || string(v) != "1" {
+					return false
+				}
+			}
+		}
+		return true
+	})
 }

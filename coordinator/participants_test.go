@@ -37,6 +37,8 @@ type testParticipant struct {
 	up    bool
 	calls atomic.Int64 // handler executions
 	delay atomic.Int64 // nanoseconds the handler sleeps first
+	// batches counts PrepareBatch calls received (phase 1 batched).
+	batches atomic.Int64
 }
 
 // addParticipant starts a bank participant holding account "<id>-a" with
@@ -75,7 +77,13 @@ func (p *testParticipant) start() {
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	srv := grpc.NewServer(append(security.ServerOption(cfg.TLS), grpc.UnaryInterceptor(client.UnaryServerInterceptor()))...)
+	count := func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		if info.FullMethod == arbiterpb.Participant_PrepareBatch_FullMethodName {
+			p.batches.Add(1)
+		}
+		return h(ctx, req)
+	}
+	srv := grpc.NewServer(append(security.ServerOption(cfg.TLS), grpc.ChainUnaryInterceptor(client.UnaryServerInterceptor(), count))...)
 	agent.RegisterService(srv)
 	bankpb.RegisterBankServer(srv, &bank.Service{Agent: agent, Store: st})
 	lis := listen(p.t, p.addr)
