@@ -94,11 +94,17 @@ func TestBadInputGetsClearErrorAndChangesNothing(t *testing.T) {
 	}
 }
 
-// snapshotTable captures the leader's live table and participants.
+// snapshotTable captures the leader's live table (every field a request
+// could change: state, deadline, participants, owner, decision) and the
+// registered participants.
 func snapshotTable(n *testNode) *arbiterpb.ListTransactionsResponse {
 	out := &arbiterpb.ListTransactionsResponse{}
 	for _, rec := range n.node.FSM().Pending() {
-		out.Txs = append(out.Txs, &arbiterpb.TxInfo{TxId: rec.GetTxId(), State: rec.GetState(), Participants: rec.GetParticipants()})
+		out.Txs = append(out.Txs, &arbiterpb.TxInfo{
+			TxId: rec.GetTxId(), State: rec.GetState(), DeadlineUnixNanos: rec.GetDeadlineUnixNanos(),
+			Participants: rec.GetParticipants(), ClientId: rec.GetClientId(),
+			DecidedIndex: rec.GetDecidedIndex(), Finished: rec.GetFinished(),
+		})
 	}
 	parts := n.node.FSM().Participants()
 	for _, id := range slices.Sorted(maps.Keys(parts)) {

@@ -80,6 +80,7 @@ func TestClientCannotTouchAnotherClientsTransaction(t *testing.T) {
 	if rec.GetClientId() != "alice" {
 		t.Fatalf("recorded client %q, want alice (from the certificate)", rec.GetClientId())
 	}
+	before := snapshotTable(leader)
 	for _, n := range c.nodes { // the leader, and followers that forward
 		bob := arbiterpb.NewCoordinatorClient(c.dial(c.members[n.id], security.RoleClient, "bob"))
 		_, err := bob.Abort(ctx, &arbiterpb.AbortRequest{TxId: begun.TxId})
@@ -91,6 +92,9 @@ func TestClientCannotTouchAnotherClientsTransaction(t *testing.T) {
 	}
 	if a.calls.Load() != 0 {
 		t.Fatal("bob's commit ran a participant's handler")
+	}
+	if after := snapshotTable(leader); !proto.Equal(after, before) {
+		t.Fatalf("bob's refused calls changed the table:\nbefore %v\nafter  %v", before, after)
 	}
 	// Through a follower, alice is still alice (the follower names her).
 	f := c.follower()
