@@ -128,10 +128,13 @@ func (c *testCluster) kill(n *testNode) {
 func (c *testCluster) restart(n *testNode) {
 	c.t.Helper()
 	if n.closed != nil {
-		<-n.closed
+		recv(c.t, n.closed, closeTimeout, "the killed coordinator "+n.id+" to stop")
 	}
 	c.startNode(n)
 }
+
+// closeTimeout bounds how long a killed coordinator may take to stop.
+const closeTimeout = 30 * time.Second
 
 func (c *testCluster) stop() {
 	for _, p := range c.parts {
@@ -142,7 +145,11 @@ func (c *testCluster) stop() {
 	}
 	c.fail.releaseAll()
 	for _, n := range c.nodes {
-		<-n.closed
+		select {
+		case <-n.closed:
+		case <-time.After(closeTimeout):
+			c.t.Errorf("coordinator %s did not stop within %v", n.id, closeTimeout)
+		}
 	}
 }
 
@@ -286,6 +293,29 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// hitTimeout bounds every wait for a failpoint arrival.
+const hitTimeout = 20 * time.Second
+
+// waitHit waits for one arrival at an armed failpoint and returns its tx
+// ID; the test fails if none comes within hitTimeout.
+func waitHit(t *testing.T, hits <-chan string, what string) string {
+	t.Helper()
+	return recv(t, hits, hitTimeout, "failpoint "+what)
+}
+
+// recv receives one value from ch, failing the test after d.
+func recv[T any](t *testing.T, ch <-chan T, d time.Duration, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(d):
+		t.Fatalf("timed out after %v waiting for %s", d, what)
+	}
+	var zero T
+	return zero
 }
 
 // failpoints lets a test block a node at a named crash point.

@@ -70,7 +70,8 @@ func TestStaleTermPhase2IsIgnored(t *testing.T) {
 	ctx := ctxT(t, 30*time.Second)
 	tx, _ := cli.Begin(ctx, 0)
 	go func() { _, _ = cli.Commit(ctx, tx, a.branch(-5), b.branch(5)) }()
-	<-hits // decided COMMIT, both prepared, phase 2 held back
+	waitHit(t, hits, "after-decide on the leader")
+	stayPrepared(t, tx, a, b) // decided COMMIT, both prepared, phase 2 held back
 	pc := participantClient(t, a)
 	term := leader.node.Term()
 	// Raise a's fencing term as a newer leader would, via another tx.
@@ -146,9 +147,9 @@ func TestUnknownOutcomeThenRetry(t *testing.T) {
 		_, err := cli.Commit(short, tx, a.branch(-7), b.branch(7))
 		errc <- err
 	}()
-	<-hits
+	waitHit(t, hits, "after-decide on the leader")
 	cancel()
-	if err := <-errc; err == nil {
+	if err := recv(t, errc, 20*time.Second, "the cancelled commit call"); err == nil {
 		t.Fatal("the first commit call should not have learned the outcome")
 	}
 	c.fail.releaseAll()

@@ -83,8 +83,13 @@ func (c *Coordinator) scanLoop(ls *leaderState) {
 	}
 }
 
-// scan resumes phase 2 of decided transactions that have no driver and
-// aborts undecided ones past their deadline that no local run owns.
+// scan resumes phase 2 of decided transactions that have no driver and no
+// local run, and aborts undecided ones past their deadline that no local run
+// owns. A run in progress does its own phase 2 once its decision is applied
+// (decideAndFinish); the scan leaves it alone, so a run held between the
+// decision and phase 2 is not overtaken. A run that ends without starting
+// phase 2 (an error from the proposal, leadership lost) leaves c.runs when
+// it ends, and the next scan (here, or on the next leader) takes it over.
 func (c *Coordinator) scan(ls *leaderState) {
 	now := time.Now().UnixNano()
 	for _, rec := range c.node.FSM().Pending() {
@@ -93,7 +98,9 @@ func (c *Coordinator) scan(ls *leaderState) {
 		}
 		switch rec.GetState() {
 		case arbiterpb.TxState_TX_STATE_COMMITTED, arbiterpb.TxState_TX_STATE_ABORTED:
-			c.startPhase2(ls, rec.GetTxId(), outcomeOf(rec), rec.GetParticipants())
+			if !c.running(rec.GetTxId()) {
+				c.startPhase2(ls, rec.GetTxId(), outcomeOf(rec), rec.GetParticipants())
+			}
 		case arbiterpb.TxState_TX_STATE_ACTIVE:
 			if rec.GetDeadlineUnixNanos() < now && !c.running(rec.GetTxId()) {
 				c.timeoutAbort(ls, rec)
