@@ -15,6 +15,7 @@ const (
 	NameDurability   = "durability"
 	NameUniqueness   = "uniqueness"
 	NameConservation = "conservation"
+	NameExactlyOnce  = "exactly-once"
 	NameLiveness     = "liveness"
 	NameFinalTx      = "final-tx"
 	NameLinearizable = "linearizable"
@@ -25,19 +26,26 @@ const maxEvidence = 20
 
 // Result is one checker's verdict on one run.
 type Result struct {
-	Name     string   `json:"name"`
-	Pass     bool     `json:"pass"`
-	Checked  int      `json:"checked"`  // how many items were examined
-	Evidence []string `json:"evidence"` // at most ~20 concrete lines
+	Name    string `json:"name"`
+	Pass    bool   `json:"pass"`
+	Checked int    `json:"checked"` // how many items were examined
+	// Anomalies counts every anomaly found, including those beyond the
+	// evidence lines kept; 0 when Pass.
+	Anomalies int      `json:"anomalies"`
+	Evidence  []string `json:"evidence"` // at most ~20 concrete lines
 }
 
 // All runs every checker that applies to the run, in a fixed order:
-// atomicity, durability, uniqueness, conservation (bank ops only), liveness,
-// final-tx, linearizable (status ops only).
+// atomicity, durability, uniqueness, conservation (bank ops only),
+// exactly-once (transfers only), liveness, final-tx, linearizable (status
+// ops only).
 func All(run *history.Run) []Result {
 	results := []Result{Atomicity(run), Durability(run), Uniqueness(run)}
 	if hasKind(run, history.KindRead, history.KindTransfer) {
 		results = append(results, Conservation(run))
+	}
+	if hasKind(run, history.KindTransfer) {
+		results = append(results, ExactlyOnce(run))
 	}
 	results = append(results, Liveness(run), FinalTx(run))
 	if hasKind(run, history.KindCommit, history.KindAbort, history.KindStatus) {
@@ -70,7 +78,7 @@ func (e *evidence) result(name string, checked int) Result {
 	if e.anomalies > maxEvidence {
 		lines = append(lines, fmt.Sprintf("... and %d more anomalies", e.anomalies-maxEvidence))
 	}
-	return Result{Name: name, Pass: e.anomalies == 0, Checked: checked, Evidence: lines}
+	return Result{Name: name, Pass: e.anomalies == 0, Checked: checked, Anomalies: e.anomalies, Evidence: lines}
 }
 
 // verdict is what the coordinators decided for one tx: the nodes that

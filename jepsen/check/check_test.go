@@ -20,7 +20,8 @@ func bankRun() *history.Run {
 	return &history.Run{
 		Name: "clean", Workload: "bank", Nemeses: []string{"partition"},
 		Ops: []history.Op{
-			{Index: 0, Kind: history.KindTransfer, TxID: "t1", Outcome: commit, Participants: both},
+			{Index: 0, Kind: history.KindTransfer, TxID: "t1", Outcome: commit, Participants: both,
+				Deltas: []history.Delta{{Participant: "bank-a", Account: "a", Delta: -10}, {Participant: "bank-b", Account: "b", Delta: 10}}},
 			{Index: 1, Kind: history.KindTransfer, TxID: "t2", Outcome: abort, Participants: both},
 			{Index: 2, Kind: history.KindRead, TxID: "t3", Outcome: commit, Participants: both,
 				Read: map[string]int64{"a": 90, "b": 110}},
@@ -35,7 +36,7 @@ func bankRun() *history.Run {
 			Prepared:  map[string][]string{"bank-a": nil},
 			Decisions: map[string]map[string]string{"n1": decided(), "n2": decided(), "n3": {"t1": commit}},
 			Balances:  map[string]int64{"a": 90, "b": 110},
-			Expected:  200, FinalTxOK: true, LivenessWait: 5 * time.Second,
+			Expected:  200, Opening: 100, FinalTxOK: true, LivenessWait: 5 * time.Second,
 		},
 	}
 }

@@ -64,7 +64,7 @@ func TestEvidenceIsBounded(t *testing.T) {
 }
 
 func TestAllOrder(t *testing.T) {
-	want := []string{NameAtomicity, NameDurability, NameUniqueness, NameConservation, NameLiveness, NameFinalTx}
+	want := []string{NameAtomicity, NameDurability, NameUniqueness, NameConservation, NameExactlyOnce, NameLiveness, NameFinalTx}
 	bank := All(bankRun())
 	assertNames(t, bank, want)
 	for _, res := range bank {

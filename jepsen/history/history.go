@@ -74,9 +74,11 @@ type Final struct {
 	// different entries (within the prefix every node has).
 	LogConflicts []string `json:"log_conflicts"`
 	// Balances: account -> committed balance at the end; Expected is the
-	// total money the bank started with.
+	// total money the bank started with, Opening each account's opening
+	// balance.
 	Balances map[string]int64 `json:"balances"`
 	Expected int64            `json:"expected"`
+	Opening  int64            `json:"opening"`
 	// FinalTx: did a transaction run after the heal commit?
 	FinalTxOK  bool   `json:"final_tx_ok"`
 	FinalTxErr string `json:"final_tx_err,omitempty"`

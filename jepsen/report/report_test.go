@@ -100,9 +100,10 @@ func TestWriteReportsMissingLog(t *testing.T) {
 
 func TestSummaryLineAndTable(t *testing.T) {
 	run := sampleRun()
-	results := []check.Result{{Name: "atomicity", Pass: true}, {Name: "liveness", Pass: false}}
+	results := []check.Result{{Name: "atomicity", Pass: true}, {Name: "liveness", Pass: false, Anomalies: 3},
+		{Name: "durability", Pass: false, Anomalies: 2}}
 	line := SummaryLine(run, results)
-	want := "FAIL bank-partition: 4 ops, 3 txns, committed 1, aborted 1, unknown 1, anomalies 1"
+	want := "FAIL bank-partition: 4 ops, 3 txns, committed 1, aborted 1, unknown 1, anomalies 5 in 2 failed checker(s)"
 	if line != want {
 		t.Fatalf("got  %q\nwant %q", line, want)
 	}
@@ -111,6 +112,9 @@ func TestSummaryLineAndTable(t *testing.T) {
 	if len(lines) != 4 || !strings.Contains(lines[1], "partition+kill") || !strings.Contains(lines[3], "total (2 runs)") ||
 		!strings.HasSuffix(lines[3], "FAIL") || !strings.HasSuffix(lines[2], "PASS") {
 		t.Fatalf("table:\n%s", table)
+	}
+	if f := strings.Fields(lines[1]); f[len(f)-3] != "5" || f[len(f)-2] != "2" {
+		t.Fatalf("ANOMALIES must count anomalies (5) and FAILED-CHECKERS checkers (2):\n%s", table)
 	}
 }
 

@@ -59,7 +59,17 @@ func (t tally) kinds() []string {
 	return kinds
 }
 
+// anomalies sums the anomalies every checker found.
 func anomalies(results []check.Result) int {
+	n := 0
+	for _, r := range results {
+		n += r.Anomalies
+	}
+	return n
+}
+
+// failedCheckers counts the checkers that failed.
+func failedCheckers(results []check.Result) int {
 	n := 0
 	for _, r := range results {
 		if !r.Pass {
@@ -69,16 +79,16 @@ func anomalies(results []check.Result) int {
 	return n
 }
 
-// SummaryLine is one line about a run: its name, op counts, and how many
-// checkers failed.
+// SummaryLine is one line about a run: its name, op counts, how many
+// anomalies were found and how many checkers failed.
 func SummaryLine(run *history.Run, results []check.Result) string {
 	t := countOps(run.Ops)
 	verdict := "PASS"
-	if anomalies(results) > 0 {
+	if failedCheckers(results) > 0 {
 		verdict = "FAIL"
 	}
-	return fmt.Sprintf("%s %s: %d ops, %d txns, committed %d, aborted %d, unknown %d, anomalies %d",
-		verdict, run.Name, t.Ops, t.Txns, t.Committed, t.Aborted, t.Unknown, anomalies(results))
+	return fmt.Sprintf("%s %s: %d ops, %d txns, committed %d, aborted %d, unknown %d, anomalies %d in %d failed checker(s)",
+		verdict, run.Name, t.Ops, t.Txns, t.Committed, t.Aborted, t.Unknown, anomalies(results), failedCheckers(results))
 }
 
 func writeSummary(w io.Writer, run *history.Run, results []check.Result) error {
@@ -87,7 +97,7 @@ func writeSummary(w io.Writer, run *history.Run, results []check.Result) error {
 	writeCounts(w, countOps(run.Ops))
 	fmt.Fprintln(w, "\nCheckers")
 	for _, r := range results {
-		fmt.Fprintf(w, "  %-13s %s  (checked %d)\n", r.Name, passFail(r.Pass), r.Checked)
+		fmt.Fprintf(w, "  %-13s %s  (checked %d, anomalies %d)\n", r.Name, passFail(r.Pass), r.Checked, r.Anomalies)
 		for _, e := range r.Evidence {
 			fmt.Fprintf(w, "      %s\n", e)
 		}

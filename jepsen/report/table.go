@@ -18,18 +18,19 @@ type Row struct {
 	Committed int
 	Aborted   int
 	Unknown   int
-	Anomalies int // failing checkers
+	Anomalies int // anomalies found, summed over every checker
+	Failed    int // failing checkers
 	Pass      bool
 }
 
 // NewRow summarizes a checked run as a Row.
 func NewRow(run *history.Run, results []check.Result) Row {
 	t := countOps(run.Ops)
-	n := anomalies(results)
+	failed := failedCheckers(results)
 	return Row{
 		Name: run.Name, Workload: run.Workload, Nemeses: run.Nemeses,
 		Txns: t.Txns, Committed: t.Committed, Aborted: t.Aborted, Unknown: t.Unknown,
-		Anomalies: n, Pass: n == 0,
+		Anomalies: anomalies(results), Failed: failed, Pass: failed == 0,
 	}
 }
 
@@ -37,7 +38,7 @@ func NewRow(run *history.Run, results []check.Result) Row {
 func Table(rows []Row) string {
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "RUN\tWORKLOAD\tNEMESES\tTXNS\tCOMMITTED\tABORTED\tUNKNOWN\tANOMALIES\tRESULT")
+	fmt.Fprintln(tw, "RUN\tWORKLOAD\tNEMESES\tTXNS\tCOMMITTED\tABORTED\tUNKNOWN\tANOMALIES\tFAILED-CHECKERS\tRESULT")
 	var total Row
 	total.Pass = true
 	for _, r := range rows {
@@ -47,6 +48,7 @@ func Table(rows []Row) string {
 		total.Aborted += r.Aborted
 		total.Unknown += r.Unknown
 		total.Anomalies += r.Anomalies
+		total.Failed += r.Failed
 		total.Pass = total.Pass && r.Pass
 	}
 	total.Name = fmt.Sprintf("total (%d runs)", len(rows))
@@ -60,8 +62,8 @@ func writeRow(tw *tabwriter.Writer, r Row) {
 	if nemeses == "" {
 		nemeses = "-"
 	}
-	fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", r.Name, orDash(r.Workload), nemeses,
-		r.Txns, r.Committed, r.Aborted, r.Unknown, r.Anomalies, passFail(r.Pass))
+	fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", r.Name, orDash(r.Workload), nemeses,
+		r.Txns, r.Committed, r.Aborted, r.Unknown, r.Anomalies, r.Failed, passFail(r.Pass))
 }
 
 func orDash(s string) string {

@@ -18,7 +18,8 @@ func (e *env) finish(ctx context.Context) (*history.Final, error) {
 		e.restartClean()
 	}
 	healedAt := time.Now()
-	f := &history.Final{LivenessWait: e.cfg.LivenessWait, Expected: int64(len(e.cluster.Banks)*e.cfg.Accounts) * e.cfg.Opening}
+	f := &history.Final{LivenessWait: e.cfg.LivenessWait, Opening: e.cfg.Opening,
+		Expected: int64(len(e.cluster.Banks)*e.cfg.Accounts) * e.cfg.Opening}
 	e.waitSettled(ctx, healedAt.Add(e.cfg.LivenessWait))
 	f.Prepared = e.prepared(ctx)
 	e.progress(fmt.Sprintf("liveness checked %v after the heal", time.Since(healedAt).Round(time.Millisecond)))
