@@ -18,6 +18,14 @@ var (
 	// ErrUnknownMember means a membership change named a server ID that is
 	// not in the configuration: check the ID (arbiter status lists them).
 	ErrUnknownMember = errors.New("raftlog: no such member")
+	// ErrSnapshotUnusable means Open found a newest snapshot that does not
+	// restore (bad checksum, or content the FSM cannot parse). The node
+	// refuses to start rather than fall back to an older snapshot and run
+	// on partial state: move the bad snapshot directory out of
+	// DATA_DIR/snapshots only if the Raft log still holds every entry after
+	// the older snapshot, else rebuild this node's data dir from a healthy
+	// replica (remove the member, wipe, re-add).
+	ErrSnapshotUnusable = errors.New("raftlog: newest snapshot cannot be restored; refusing to start on partial state")
 
 	// ErrUnknownTx means there is no record for the transaction: it was never
 	// begun, or it finished and was forgotten (presumed abort).

@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -43,7 +42,8 @@ type Node struct {
 	closers []io.Closer
 	leader  *leaderTracker
 	logs    *countingLogs
-	timing  *timing // see SetObserver
+	timing  *timing    // see SetObserver
+	trust   *peerTrust // which coordinator IDs may talk to this node (peertrust.go)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -63,6 +63,7 @@ func OpenWith(cfg Config, logger *zap.Logger, deps Deps) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{cfg: cfg, log: logger.With(zap.String("node-id", cfg.ID)), fsm: NewFSM(), timing: &timing{}, closed: make(chan struct{})}
+	n.trust = newPeerTrust(cfg, n.log)
 	if err := n.open(deps); err != nil {
 		n.closeDeps()
 		return nil, err
@@ -81,6 +82,9 @@ func (n *Node) open(deps Deps) error {
 	if err := n.bootstrap(rc); err != nil {
 		return err
 	}
+	if err := n.restoreNewest(); err != nil {
+		return err
+	}
 	n.logs = &countingLogs{LogStore: n.deps.Logs}
 	cached, err := raft.NewLogCache(logCacheSize, n.logs) // replication reads recent entries from memory
 	if err != nil {
@@ -88,13 +92,10 @@ func (n *Node) open(deps Deps) error {
 	}
 	r, err := raft.NewRaft(rc, timedFSM{fsm: n.fsm, timing: n.timing}, cached, n.deps.Stable, n.deps.Snaps, n.deps.Transport)
 	if err != nil {
-		if strings.Contains(err.Error(), "snapshot") {
-			return fmt.Errorf("raftlog: start raft: %w: refusing to start on partial state; the restore error is logged above "+
-				"(move the bad snapshot out of %s/snapshots, or rebuild this node's data dir from a healthy replica)", err, n.cfg.DataDir)
-		}
 		return fmt.Errorf("raftlog: start raft: %w", err)
 	}
 	n.raft = r
+	n.trust.bind(r)
 	n.leader = newLeaderTracker(r, raft.ServerID(n.cfg.ID), n.log)
 	n.log.Info("raft node started", zap.String("raft-addr", string(n.deps.Transport.LocalAddr())))
 	return nil
@@ -135,7 +136,7 @@ func (n *Node) fillDeps(d Deps) error {
 		n.deps.Snaps = snaps
 	}
 	if d.Transport == nil {
-		t, err := newTCPTransport(n.cfg, hl)
+		t, err := newTCPTransport(n.cfg, n.trust, hl)
 		if err != nil {
 			return err
 		}
@@ -157,9 +158,9 @@ func (n *Node) own(c any) {
 	}
 }
 
-func newTCPTransport(cfg Config, hl hclog.Logger) (*raft.NetworkTransport, error) {
+func newTCPTransport(cfg Config, trust *peerTrust, hl hclog.Logger) (*raft.NetworkTransport, error) {
 	if cfg.TLS != nil {
-		return newTLSTransport(cfg, hl)
+		return newTLSTransport(cfg, trust, hl)
 	}
 	adv, err := net.ResolveTCPAddr("tcp", cfg.advertise())
 	if err != nil {
@@ -184,6 +185,7 @@ func (n *Node) raftConfig() *raft.Config {
 	rc.TrailingLogs = n.cfg.TrailingLogs
 	rc.MaxAppendEntries = n.cfg.MaxAppendEntries
 	rc.Logger = newHclog(n.log.Named("raft"))
+	rc.NoSnapshotRestoreOnStart = true // Open restores the newest snapshot itself (restoreNewest)
 	return rc
 }
 
