@@ -78,12 +78,28 @@ func TestSilentParticipantAbortsAtDeadline(t *testing.T) {
 	if a.balance() != 100 {
 		t.Fatalf("a=%d, want 100", a.balance())
 	}
+	// The silent participant never prepared and changed nothing.
+	if st := b.state(tx); st == participant.StatePrepared || st == participant.StateCommitted {
+		t.Fatalf("silent b is %v, want nothing prepared or committed", st)
+	}
+	if b.prepared() != 0 || b.balance() != 100 {
+		t.Fatalf("silent b holds %d prepared, balance %d; want 0 and 100", b.prepared(), b.balance())
+	}
+	info, err := cli.Status(ctx, tx)
+	if err != nil || info.GetState() != arbiterpb.TxState_TX_STATE_ABORTED {
+		t.Fatalf("status %v, %v; want ABORTED", info, err)
+	}
 }
 
+// Every client call works through a node that does not lead: the calls
+// that need the leader (Begin, Commit, Abort, Status of an undecided
+// transaction) are forwarded, Status of a decided one is answered locally.
 func TestFollowerForwardsToLeader(t *testing.T) {
 	c := newTestCluster(t)
 	a, b := c.addParticipant("a"), c.addParticipant("b")
 	f := c.follower()
+	term := f.node.Term()
+	assertStillFollower(t, f, term)
 	cli := c.client(c.members[f.id]) // only the follower's address
 	ctx := ctxT(t, 20*time.Second)
 	tx, err := cli.Begin(ctx, 0)
@@ -97,5 +113,29 @@ func TestFollowerForwardsToLeader(t *testing.T) {
 	info, err := cli.Status(ctx, tx)
 	if err != nil || info.GetState() != arbiterpb.TxState_TX_STATE_COMMITTED {
 		t.Fatalf("status through follower: %v, %v", info, err)
+	}
+	other, err := cli.Begin(ctx, 0)
+	if err != nil {
+		t.Fatalf("second begin through follower: %v", err)
+	}
+	if info, err := cli.Status(ctx, other); err != nil || info.GetState() != arbiterpb.TxState_TX_STATE_ACTIVE {
+		t.Fatalf("status of an undecided transaction through follower: %v, %v; want ACTIVE", info, err)
+	}
+	if out, err := cli.Abort(ctx, other); err != nil || out != arbiterpb.Outcome_OUTCOME_ABORT {
+		t.Fatalf("abort through follower: %v, %v; want ABORT", out, err)
+	}
+	if info, err := cli.Status(ctx, other); err != nil || info.GetState() != arbiterpb.TxState_TX_STATE_ABORTED {
+		t.Fatalf("status after abort through follower: %v, %v; want ABORTED", info, err)
+	}
+	assertStillFollower(t, f, term)
+}
+
+// assertStillFollower fails unless f does not lead and no election has
+// happened since term: f was a follower for every call made meanwhile.
+func assertStillFollower(t *testing.T, f *testNode, term uint64) {
+	t.Helper()
+	if f.node.IsLeader() || f.node.Term() != term {
+		t.Fatalf("node %s leads (%v) or the term moved from %d to %d: the calls may not have gone through a follower",
+			f.id, f.node.IsLeader(), term, f.node.Term())
 	}
 }
