@@ -78,6 +78,14 @@ func TestBadInputGetsClearErrorAndChangesNothing(t *testing.T) {
 			_, err := cc.Register(ctx, &arbiterpb.RegisterRequest{ParticipantId: "x"})
 			return err
 		}, codes.InvalidArgument, "address"},
+		{"deadline too short", func() error {
+			_, err := cc.Begin(ctx, &arbiterpb.BeginRequest{TimeoutMillis: 1})
+			return err
+		}, codes.InvalidArgument, "under the minimum of 50ms (--min-timeout)"},
+		{"one-shot deadline too short", func() error {
+			_, err := cc.Commit(ctx, &arbiterpb.CommitRequest{OneShot: true, TimeoutMillis: 1, Branches: []*arbiterpb.Branch{a.branch(1)}})
+			return err
+		}, codes.InvalidArgument, "under the minimum"},
 	}
 	for _, tc := range cases {
 		err := tc.call()

@@ -193,10 +193,14 @@ func TestNonCoordinatorCannotDriveParticipant(t *testing.T) {
 	}
 }
 
-// Past MaxInFlight undecided transactions Begin is refused with a clear
-// RESOURCE_EXHAUSTED; the node stays healthy and admits again later.
+// Past MaxInFlight undecided transactions Begin and a one-shot Commit are
+// refused with a clear RESOURCE_EXHAUSTED and change nothing; the nodes stay
+// healthy (what the gRPC health service reports: a known leader, the log
+// applied) and admit again once load drops.
 func TestMaxInFlightRefusesBeginClearly(t *testing.T) {
 	c := newTestClusterWith(t, func(cfg *coordinator.Config) { cfg.MaxInFlight = 2 })
+	a := c.addParticipant("a")
+	leader := c.waitLeader()
 	cli := c.client()
 	ctx := ctxT(t, 20*time.Second)
 	tx1, err1 := cli.Begin(ctx, 0)
@@ -204,13 +208,72 @@ func TestMaxInFlightRefusesBeginClearly(t *testing.T) {
 	if err1 != nil || err2 != nil {
 		t.Fatal(err1, err2)
 	}
+	before := snapshotTable(leader)
 	_, err := cli.Begin(ctx, 0)
 	wantCode(t, "third Begin", err, codes.ResourceExhausted, "limit 2, --max-in-flight")
+	raw := arbiterpb.NewCoordinatorClient(c.dial(c.members[leader.id], security.RoleClient, "test"))
+	oneShot := &arbiterpb.CommitRequest{OneShot: true, Branches: []*arbiterpb.Branch{a.branch(1)}}
+	_, err = raw.Commit(ctx, oneShot)
+	wantCode(t, "one-shot Commit over the limit", err, codes.ResourceExhausted, "limit 2, --max-in-flight")
+	if after := snapshotTable(leader); !proto.Equal(after, before) || a.calls.Load() != 0 {
+		t.Fatalf("refused calls changed something (%d handler runs):\nbefore %v\nafter  %v", a.calls.Load(), before, after)
+	}
+	for _, n := range c.nodes {
+		if st := n.node.Stats(); st.LeaderID == "" || st.AppliedIndex < st.CommitIndex {
+			t.Fatalf("node %s unhealthy while over the limit: %+v", n.id, st)
+		}
+	}
 	if _, err := cli.Abort(ctx, tx1); err != nil {
 		t.Fatalf("the node must keep serving other calls: %v", err)
 	}
+	if out, err := raw.Commit(ctx, oneShot); err != nil || out.GetOutcome() != arbiterpb.Outcome_OUTCOME_COMMIT {
+		t.Fatalf("one-shot Commit after one tx was decided: %v, %v", out, err)
+	}
 	if _, err := cli.Begin(ctx, 0); err != nil {
 		t.Fatalf("Begin after one tx was decided: %v", err)
+	}
+}
+
+// More participants than MaxBranches are refused with INVALID_ARGUMENT and
+// change nothing: as branches of a Commit (by ID or one-shot), and when
+// participants that enlisted themselves plus the Commit's branches go over.
+func TestMaxBranchesRefusedClearly(t *testing.T) {
+	c := newTestClusterWith(t, func(cfg *coordinator.Config) { cfg.MaxBranches = 2 })
+	a, b, p3 := c.addParticipant("a"), c.addParticipant("b"), c.addParticipant("c")
+	leader := c.waitLeader()
+	ctx := ctxT(t, 20*time.Second)
+	raw := arbiterpb.NewCoordinatorClient(c.dial(c.members[leader.id], security.RoleClient, "test"))
+	tx, err := c.client().Begin(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	three := []*arbiterpb.Branch{a.branch(-1), b.branch(1), p3.branch(0)}
+	before := snapshotTable(leader)
+	_, err = raw.Commit(ctx, &arbiterpb.CommitRequest{TxId: tx, Branches: three})
+	wantCode(t, "commit with three branches", err, codes.InvalidArgument, "3 branches exceeds the limit of 2")
+	_, err = raw.Commit(ctx, &arbiterpb.CommitRequest{OneShot: true, Branches: three})
+	wantCode(t, "one-shot commit with three branches", err, codes.InvalidArgument, "3 branches exceeds the limit of 2")
+	for _, id := range []string{"a", "b"} {
+		self := arbiterpb.NewCoordinatorClient(c.dial(c.members[leader.id], security.RoleParticipant, id))
+		if _, err := self.Enlist(ctx, &arbiterpb.EnlistRequest{TxId: tx, ParticipantId: id}); err != nil {
+			t.Fatalf("%s enlists: %v", id, err)
+		}
+	}
+	enlisted := snapshotTable(leader)
+	_, err = raw.Commit(ctx, &arbiterpb.CommitRequest{TxId: tx, Branches: []*arbiterpb.Branch{p3.branch(0)}})
+	wantCode(t, "two enlisted plus one branch", err, codes.InvalidArgument, "3 participants exceeds the limit of 2")
+	if after := snapshotTable(leader); !proto.Equal(after, enlisted) || a.calls.Load()+b.calls.Load()+p3.calls.Load() != 0 {
+		t.Fatalf("refused commits changed something:\nbefore %v\nafter  %v", enlisted, after)
+	}
+	if proto.Equal(enlisted, before) {
+		t.Fatal("the enlistments did not reach the table")
+	}
+	tx2, err := c.client().Begin(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := c.client().Commit(ctx, tx2, a.branch(-1), b.branch(1)); err != nil || out != arbiterpb.Outcome_OUTCOME_COMMIT {
+		t.Fatalf("a commit within the limit: %v, %v", out, err)
 	}
 }
 

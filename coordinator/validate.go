@@ -36,6 +36,10 @@ func (c *Coordinator) validateTimeout(ms int64) (time.Duration, error) {
 	if ms > c.cfg.MaxTimeout.Milliseconds() { // compared before converting: a huge value would overflow
 		return 0, fmt.Errorf("%w: timeout_millis %d exceeds the maximum of %v", ErrInvalid, ms, c.cfg.MaxTimeout)
 	}
+	if ms < c.cfg.MinTimeout.Milliseconds() {
+		return 0, fmt.Errorf("%w: timeout_millis %d is under the minimum of %v (--min-timeout): the transaction would abort before its participants could prepare; pass at least %d, or 0 for the default (%v)",
+			ErrInvalid, ms, c.cfg.MinTimeout, c.cfg.MinTimeout.Milliseconds(), c.cfg.DefaultTimeout)
+	}
 	return time.Duration(ms) * time.Millisecond, nil
 }
 

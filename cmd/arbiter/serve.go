@@ -63,6 +63,7 @@ the state in --data-dir. Every flag can also be set as ARBITER_<FLAG>
 	fs.StringVar(&f.httpAddr, "http-addr", "", "host:port serving Prometheus /metrics and the read-only status page at / (off when empty)")
 	fs.StringVar(&f.pprofAddr, "pprof-addr", "", "host:port serving Go's profiler at /debug/pprof (off when empty)")
 	fs.DurationVar(&f.coord.DefaultTimeout, "default-timeout", f.coord.DefaultTimeout, "transaction lifetime when Begin asks for none")
+	fs.DurationVar(&f.coord.MinTimeout, "min-timeout", f.coord.MinTimeout, "shortest transaction lifetime Begin accepts; shorter deadlines abort before participants can prepare (INVALID_ARGUMENT)")
 	fs.DurationVar(&f.coord.MaxTimeout, "max-timeout", f.coord.MaxTimeout, "longest transaction lifetime Begin accepts")
 	fs.IntVar(&f.coord.MaxPayloadBytes, "max-payload-bytes", f.coord.MaxPayloadBytes, "largest branch payload accepted")
 	fs.IntVar(&f.coord.MaxBranches, "max-branches", f.coord.MaxBranches, "most participants in one transaction")
