@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -16,14 +15,26 @@ import (
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
 
-// ErrOutcomeUnknown means the caller's context ended before any node
-// reported the outcome of a call whose effect may have happened. Ask again
-// with Status or retry Commit with the same ID: both are safe.
-var ErrOutcomeUnknown = errors.New("arbiter: outcome unknown")
+// Errors returned by the client. Calls otherwise return the coordinators'
+// gRPC status errors unchanged.
+var (
+	// ErrOutcomeUnknown means the caller's context ended before any node
+	// reported the outcome of a call whose effect may have happened. Ask
+	// again with Status or retry Commit with the same ID: both are safe.
+	ErrOutcomeUnknown = errors.New("arbiter: outcome unknown")
+	// ErrNoAddresses: Config.Addresses is empty.
+	ErrNoAddresses = errors.New("arbiter client: no coordinator addresses given")
+	// ErrNoCredentials: Config has neither DialOptions (which carry the
+	// transport credentials) nor Insecure.
+	ErrNoCredentials = errors.New("arbiter client: no transport credentials: set Config.DialOptions " +
+		"(client.TLSDialOptions for mutual TLS) or, for plaintext, Config.Insecure")
+)
 
 // Config says how to reach the cluster.
 type Config struct {
-	// Addresses are the coordinators' gRPC addresses; any node will do.
+	// Addresses are the coordinators' gRPC addresses; any node will do. A
+	// node that does not lead names the leader's address in its answer; the
+	// client dials that address too and sends later calls there first.
 	Addresses []string
 	// ClientID names this client in the transactions it begins.
 	ClientID string
@@ -32,16 +43,22 @@ type Config struct {
 	// OnRetry, if set, is called each time a call is retried after an
 	// attempt that could not give an answer (for metrics and tests).
 	OnRetry func(err error)
-	// DialOptions replace the default (plaintext) options.
+	// DialOptions are the options of every connection and must carry the
+	// transport credentials: TLSDialOptions(src) for mutual TLS, with
+	// TracingDialOption or interceptors appended as needed.
 	DialOptions []grpc.DialOption
+	// Insecure allows plaintext. New refuses a Config with neither
+	// DialOptions nor Insecure, so that no client talks plaintext by
+	// accident. With Insecure, plaintext credentials come first and
+	// DialOptions (which then need no credentials) follow them. For local
+	// development and tests only, like the binaries' --insecure flag.
+	Insecure bool
 }
 
 // Client is safe for concurrent use.
 type Client struct {
 	cfg   Config
-	conns []*grpc.ClientConn
-	mu    sync.Mutex
-	next  int // the node tried first: the last one that answered
+	nodes *nodes
 }
 
 // Outcome is a transaction's decision as the client learned it.
@@ -50,31 +67,38 @@ type Outcome = arbiterpb.Outcome
 // New dials every address (lazily: no call blocks here).
 func New(cfg Config) (*Client, error) {
 	if len(cfg.Addresses) == 0 {
-		return nil, fmt.Errorf("arbiter client: no coordinator addresses given")
+		return nil, ErrNoAddresses
 	}
 	if cfg.AttemptTimeout <= 0 {
 		cfg.AttemptTimeout = 3 * time.Second
 	}
-	if cfg.DialOptions == nil {
-		cfg.DialOptions = []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	dial, err := dialOptions(cfg)
+	if err != nil {
+		return nil, err
 	}
-	c := &Client{cfg: cfg}
-	for _, a := range cfg.Addresses {
-		cc, err := grpc.NewClient(a, cfg.DialOptions...)
-		if err != nil {
-			c.Close()
-			return nil, fmt.Errorf("arbiter client: dial %s: %w", a, err)
-		}
-		c.conns = append(c.conns, cc)
+	n, err := newNodes(cfg.Addresses, dial)
+	if err != nil {
+		return nil, err
 	}
-	return c, nil
+	return &Client{cfg: cfg, nodes: n}, nil
+}
+
+// dialOptions are the connections' options: DialOptions, after plaintext
+// credentials if Insecure.
+func dialOptions(cfg Config) ([]grpc.DialOption, error) {
+	if cfg.Insecure {
+		plain := grpc.WithTransportCredentials(insecure.NewCredentials())
+		return append([]grpc.DialOption{plain}, cfg.DialOptions...), nil
+	}
+	if len(cfg.DialOptions) == 0 {
+		return nil, ErrNoCredentials
+	}
+	return cfg.DialOptions, nil
 }
 
 // Close closes the connections.
 func (c *Client) Close() {
-	for _, cc := range c.conns {
-		_ = cc.Close()
-	}
+	c.nodes.close()
 }
 
 // Begin starts a transaction; timeout 0 uses the cluster's default.
@@ -121,47 +145,61 @@ func (c *Client) Cluster(ctx context.Context) (*arbiterpb.ClusterResponse, error
 }
 
 // call tries nodes in turn, starting with the last that answered, until one
-// gives an answer that is not "try elsewhere" or ctx ends.
+// gives an answer that is not "try elsewhere" or ctx ends. A node that does
+// not lead and names the leader sends the next attempt there.
 func call[Resp any](ctx context.Context, c *Client, f func(context.Context, arbiterpb.CoordinatorClient) (*Resp, error)) (*Resp, error) {
-	backoff := 10 * time.Millisecond
-	var lastErr error
-	for attempt := 0; ; attempt++ {
-		i := c.pick(attempt)
+	r := retry{backoff: 10 * time.Millisecond}
+	i := c.nodes.first()
+	for {
+		cc, known := c.nodes.conn(i)
 		actx, cancel := context.WithTimeout(ctx, c.cfg.AttemptTimeout)
-		resp, err := f(actx, arbiterpb.NewCoordinatorClient(c.conns[i]))
+		resp, err := f(actx, arbiterpb.NewCoordinatorClient(cc))
 		cancel()
-		if err == nil || !retryable(err) {
-			if err == nil {
-				c.answered(i)
-			}
-			return resp, err
+		if err == nil {
+			c.nodes.prefer(i)
+			return resp, nil
 		}
-		lastErr = err
+		if !retryable(err) {
+			return nil, err
+		}
 		if c.cfg.OnRetry != nil {
 			c.cfg.OnRetry(err)
 		}
-		if attempt%len(c.conns) == len(c.conns)-1 {
-			if !sleep(ctx, backoff) {
-				return nil, fmt.Errorf("%w: %v (last error: %v)", ErrOutcomeUnknown, ctx.Err(), lastErr)
-			}
-			backoff = min(backoff*2, 500*time.Millisecond)
-		}
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%w: %v (last error: %v)", ErrOutcomeUnknown, ctx.Err(), lastErr)
+		var hinted bool
+		i, hinted = c.nodes.after(i, err)
+		if !r.wait(ctx, hinted, known) || ctx.Err() != nil {
+			return nil, fmt.Errorf("%w: %v (last error: %v)", ErrOutcomeUnknown, ctx.Err(), err)
 		}
 	}
 }
 
-func (c *Client) pick(attempt int) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return (c.next + attempt) % len(c.conns)
+// maxHops bounds the leader hints a call follows without pausing, so that
+// nodes naming one another (a stale view) cannot make it spin.
+const maxHops = 3
+
+// retry paces one call's attempts.
+type retry struct {
+	backoff time.Duration
+	misses  int // failed attempts since the last pause
+	hops    int // hints followed since the last pause
 }
 
-func (c *Client) answered(i int) {
-	c.mu.Lock()
-	c.next = i
-	c.mu.Unlock()
+// wait pauses, with jittered exponential backoff, once every known node has
+// failed; an attempt that goes to a leader a hint named goes at once. It
+// returns false if ctx ended first.
+func (r *retry) wait(ctx context.Context, hinted bool, known int) bool {
+	r.misses++
+	if hinted && r.hops < maxHops {
+		r.hops++
+		return true
+	}
+	if !hinted && r.misses < known {
+		return true
+	}
+	r.misses, r.hops = 0, 0
+	ok := sleep(ctx, r.backoff)
+	r.backoff = min(r.backoff*2, 500*time.Millisecond)
+	return ok
 }
 
 // retryable: the node could not answer, does not lead, or the outcome of

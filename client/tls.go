@@ -17,8 +17,12 @@ func LoadTLS(certFile, keyFile, caFile string) (*TLS, error) {
 	return security.Load(certFile, keyFile, caFile)
 }
 
-// TLSDialOptions returns Config.DialOptions for mutual TLS over src; nil
-// src means plaintext (only for an explicitly insecure setup).
+// TLSDialOptions returns Config.DialOptions for mutual TLS over src. A nil
+// src gives no options, so New fails with ErrNoCredentials unless
+// Config.Insecure asks for plaintext.
 func TLSDialOptions(src *TLS) []grpc.DialOption {
+	if src == nil {
+		return nil
+	}
 	return []grpc.DialOption{security.DialOption(src)}
 }

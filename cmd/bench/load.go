@@ -48,7 +48,7 @@ type driver struct {
 
 // newClient makes a client for the driver.
 func newClient(addrs []string) (*client.Client, error) {
-	return client.New(client.Config{Addresses: addrs, ClientID: "bench", AttemptTimeout: txTimeout})
+	return client.New(client.Config{Addresses: addrs, ClientID: "bench", AttemptTimeout: txTimeout, Insecure: true})
 }
 
 // start launches n workers.

@@ -1,0 +1,68 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/arbiter-tx/arbiter/client"
+)
+
+// leaderIs is a follower's answer naming the leader, worded as
+// coordinator.noLeader words it (UNAVAILABLE; "the leader is <id> at <addr>").
+func leaderIs(addr string) func(context.Context, int) error {
+	return func(context.Context, int) error {
+		return status.Error(codes.Unavailable, "no leader available: node n2 does not lead; the leader is n1 at "+addr)
+	}
+}
+
+// The client knows only a follower, which names the leader: the call goes
+// to the leader's address and succeeds there, and later calls go straight
+// to the leader.
+func TestFollowsLeaderHint(t *testing.T) {
+	leader := &fakeCoord{name: "leader"}
+	follower := &fakeCoord{name: "follower", answer: leaderIs(serve(t, leader))}
+	cli := newClient(t, client.Config{Addresses: []string{serve(t, follower)}})
+	ctx := testCtx(t, 10*time.Second)
+
+	id, err := cli.Begin(ctx, 0)
+	if err != nil || id != "tx-from-leader" {
+		t.Fatalf("Begin = %q, %v; want the leader's answer", id, err)
+	}
+	for range 3 {
+		if _, err := cli.Status(ctx, "tx-1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, m := len(follower.recorded()), len(leader.recorded()); n != 1 || m != 4 {
+		t.Fatalf("follower got %d calls, leader %d; want 1 and 4 (the leader kept)", n, m)
+	}
+}
+
+// Two nodes that name each other as leader (stale views) do not make a
+// call spin: it pauses between rounds and ends with ErrOutcomeUnknown.
+func TestLeaderHintsNamingEachOtherDoNotSpin(t *testing.T) {
+	a := &fakeCoord{name: "a"}
+	b := &fakeCoord{name: "b"}
+	addrA, addrB := serve(t, a), serve(t, b)
+	a.setAnswer(leaderIs(addrB))
+	b.setAnswer(leaderIs(addrA))
+	cli := newClient(t, client.Config{Addresses: []string{addrA}})
+
+	_, err := cli.Begin(testCtx(t, 500*time.Millisecond), 0)
+	if !errors.Is(err, client.ErrOutcomeUnknown) {
+		t.Fatalf("Begin err = %v, want ErrOutcomeUnknown", err)
+	}
+	// With the backoff (10, 20, 40, ... ms) and at most a few hops per
+	// round, 500 ms holds a few dozen attempts; spinning makes thousands.
+	if n := len(a.recorded()) + len(b.recorded()); n > 200 {
+		t.Fatalf("%d attempts in 500 ms: the client spins between the two nodes", n)
+	}
+	if len(b.recorded()) == 0 {
+		t.Fatal("the client never tried the node the hint named")
+	}
+}
