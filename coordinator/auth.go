@@ -2,9 +2,11 @@ package coordinator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
+	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -26,16 +28,18 @@ func (c *Coordinator) ServerOptions() []grpc.ServerOption {
 // UnaryInterceptor authorizes Coordinator calls by the caller's
 // certificate identity (see authorize). On a plaintext connection (a server
 // started with --insecure) there is no identity and every call is allowed.
-// The authenticated caller is recorded in the context so that a follower
-// forwarding the call names it to the leader.
+// A coordinator certificate is accepted only for a member of this cluster
+// (raftlog.Node.IsMember), and only a member's forwarded-caller metadata is
+// believed. The authenticated caller is recorded in the context so that a
+// follower forwarding the call names it to the leader.
 func (c *Coordinator) UnaryInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		caller, tlsOn, err := security.Caller(ctx)
+		caller, tlsOn, err := security.Caller(ctx, c.node.IsMember)
 		if !tlsOn {
 			return handler(ctx, req)
 		}
 		if err != nil {
-			return nil, status.Errorf(codes.Unauthenticated, "%v: present a certificate from the cluster CA with an arbiter:// URI SAN", err)
+			return nil, c.refuseCaller(caller, info.FullMethod, err)
 		}
 		if err := c.authorize(caller, info.FullMethod, req); err != nil {
 			return nil, err
@@ -44,8 +48,19 @@ func (c *Coordinator) UnaryInterceptor() grpc.UnaryServerInterceptor {
 	}
 }
 
-// authorize applies the per-method rules. Coordinators are trusted for
-// everything (they hold the log); the Admin service is for admins only;
+// refuseCaller maps a failed identity check to its status: PermissionDenied
+// for a coordinator certificate of a non-member, Unauthenticated otherwise.
+func (c *Coordinator) refuseCaller(peer security.Identity, method string, err error) error {
+	if errors.Is(err, security.ErrNotMember) {
+		c.log.Warn("call from a non-member coordinator refused", zap.String("peer", peer.String()), zap.String("method", method))
+		return status.Errorf(codes.PermissionDenied, "%v: node %s calls %s, but only members of this cluster may act as coordinators (arbiter members add)", err, peer.ID, method)
+	}
+	return status.Errorf(codes.Unauthenticated, "%v: present a certificate from the cluster CA with an arbiter:// URI SAN", err)
+}
+
+// authorize applies the per-method rules. Member coordinators (the
+// interceptor refuses the others) are trusted for everything (they hold the
+// log); the Admin service is for admins only;
 // admins may call anything but Register,
 // Enlist and Resolve; clients may begin transactions and commit, abort and
 // read only those they began; participants may Register, Enlist and Resolve

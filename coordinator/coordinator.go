@@ -49,7 +49,7 @@ func New(cfg Config, node *raftlog.Node, logger *zap.Logger) (*Coordinator, erro
 		cfg:     cfg,
 		node:    node,
 		log:     logger.With(zap.String("node-id", node.ID())),
-		conns:   newConnPool(cfg.DialOptions),
+		conns:   newConnPool(cfg.DialOptions, node.TLS()),
 		members: newMemberAddrs(cfg.Members),
 		tracker: newTracker(cfg.TraceCapacity, cfg.clock()),
 		runs:    make(map[string]*run),

@@ -27,7 +27,7 @@ func forward[Req, Resp any](ctx context.Context, c *Coordinator, method string, 
 	if id == "" || !ok || id == c.node.ID() {
 		return nil, c.noLeader()
 	}
-	cc, err := c.conns.get(addr)
+	cc, err := c.conns.get(addr, security.Identity{Role: security.RoleCoordinator, ID: id})
 	if err != nil {
 		return nil, err
 	}

@@ -10,8 +10,6 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
-
-	"github.com/arbiter-tx/arbiter/internal/security"
 )
 
 // handshakeTimeout bounds an accepted connection's TLS handshake, so a peer
@@ -19,7 +17,8 @@ import (
 const handshakeTimeout = 5 * time.Second
 
 // tlsStreamLayer is a raft.StreamLayer over mutual TLS: both ends must
-// present a certificate from the cluster CA naming a coordinator identity.
+// present a certificate from the cluster CA naming a coordinator that is a
+// member of the cluster (peerTrust), on accept and on dial.
 type tlsStreamLayer struct {
 	net.Listener
 	advertise net.Addr
@@ -27,7 +26,7 @@ type tlsStreamLayer struct {
 	client    func(serverName string) *tls.Config
 }
 
-func newTLSTransport(cfg Config, hl hclog.Logger) (*raft.NetworkTransport, error) {
+func newTLSTransport(cfg Config, trust *peerTrust, hl hclog.Logger) (*raft.NetworkTransport, error) {
 	adv, err := net.ResolveTCPAddr("tcp", cfg.advertise())
 	if err != nil {
 		return nil, fmt.Errorf("raftlog: advertise address %q: %w", cfg.advertise(), err)
@@ -36,7 +35,7 @@ func newTLSTransport(cfg Config, hl hclog.Logger) (*raft.NetworkTransport, error
 	if err != nil {
 		return nil, fmt.Errorf("raftlog: listen on %q: %w", cfg.BindAddr, err)
 	}
-	server, client := cfg.TLS.PeerTLS(security.RoleCoordinator)
+	server, client := cfg.TLS.PeerTLS(trust.check)
 	layer := &tlsStreamLayer{Listener: lis, advertise: adv, server: server, client: client}
 	return raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream: layer, MaxPool: 3, Timeout: 10 * time.Second, Logger: hl,

@@ -2,6 +2,7 @@ package security
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 
 	"google.golang.org/grpc"
@@ -16,18 +17,30 @@ func (s *Source) ServerCredentials() credentials.TransportCredentials {
 
 // ClientCredentials returns gRPC client credentials that build a fresh TLS
 // configuration from s at every handshake, so reloads apply to new
-// connections (including reconnects of existing gRPC channels).
-func (s *Source) ClientCredentials() credentials.TransportCredentials {
-	return &reloadingCreds{src: s, info: credentials.NewTLS(s.ClientTLS("")).Info()}
+// connections (including reconnects of existing gRPC channels). The
+// handshake fails unless the server's certificate names one of wants (see
+// Expect: an empty ID accepts any ID of that role).
+func (s *Source) ClientCredentials(wants ...Identity) credentials.TransportCredentials {
+	return &reloadingCreds{src: s, verify: VerifyPeer(Expect(wants...)), info: credentials.NewTLS(s.ClientTLS("")).Info()}
 }
 
-// DialOption returns the transport credentials dial option for s, or
-// plaintext when s is nil (an explicit --insecure).
+// DialOption returns the transport credentials dial option for a client,
+// participant, admin or coordinator dialing a coordinator: the server must
+// present a coordinator certificate from the CA. Plaintext when s is nil
+// (an explicit --insecure).
 func DialOption(s *Source) grpc.DialOption {
+	return DialTo(s, Identity{Role: RoleCoordinator})
+}
+
+// DialTo is DialOption for a connection to one of wants: the handshake
+// fails with ErrWrongPeer unless the server's certificate names the role
+// of one of them and, when that one's ID is set, its ID (a coordinator
+// dials participant/<id>). Plaintext when s is nil.
+func DialTo(s *Source, wants ...Identity) grpc.DialOption {
 	if s == nil {
 		return grpc.WithTransportCredentials(insecure.NewCredentials())
 	}
-	return grpc.WithTransportCredentials(s.ClientCredentials())
+	return grpc.WithTransportCredentials(s.ClientCredentials(wants...))
 }
 
 // ServerOption returns the server credentials option for s, or no option
@@ -42,11 +55,14 @@ func ServerOption(s *Source) []grpc.ServerOption {
 type reloadingCreds struct {
 	src        *Source
 	serverName string
+	verify     func(tls.ConnectionState) error // who the server must be
 	info       credentials.ProtocolInfo
 }
 
 func (c *reloadingCreds) ClientHandshake(ctx context.Context, authority string, conn net.Conn) (net.Conn, credentials.AuthInfo, error) {
-	return credentials.NewTLS(c.src.ClientTLS(c.serverName)).ClientHandshake(ctx, authority, conn)
+	cfg := c.src.ClientTLS(c.serverName)
+	cfg.VerifyConnection = c.verify
+	return credentials.NewTLS(cfg).ClientHandshake(ctx, authority, conn)
 }
 
 func (c *reloadingCreds) ServerHandshake(conn net.Conn) (net.Conn, credentials.AuthInfo, error) {

@@ -29,7 +29,7 @@ const Scheme = "arbiter"
 
 // CallerKey is the gRPC metadata key under which a coordinator forwarding a
 // call names the original caller. It is trusted only when the direct peer
-// is itself a coordinator.
+// is itself a coordinator that is a member of the cluster (see Caller).
 const CallerKey = "arbiter-caller"
 
 // Errors about identities.
@@ -39,6 +39,14 @@ var (
 	ErrNoIdentity = errors.New("no arbiter identity")
 	// ErrBadIdentity: an identity URI that does not parse.
 	ErrBadIdentity = errors.New("malformed arbiter identity")
+	// ErrWrongPeer: the other end's certificate names another identity
+	// than the one this connection is for (a dial reached the wrong server,
+	// or a role that may not use this port connected).
+	ErrWrongPeer = errors.New("unexpected peer identity")
+	// ErrNotMember: a coordinator certificate for a node ID that is not a
+	// member of this cluster. Add the node first (arbiter members add), or
+	// check that the right certificate is in use.
+	ErrNotMember = errors.New("coordinator is not a member of this cluster")
 )
 
 // Identity is who a certificate names: arbiter://<role>/<id>.
@@ -120,12 +128,18 @@ func PeerIdentity(ctx context.Context) (id Identity, tlsOn bool, err error) {
 }
 
 // Caller returns the identity a call acts for: the direct peer's, or, when
-// the direct peer is a coordinator forwarding a call, the identity it names
-// in CallerKey metadata. tlsOn is false for a plaintext connection.
-func Caller(ctx context.Context) (id Identity, tlsOn bool, err error) {
+// the direct peer is a member coordinator forwarding a call, the identity
+// it names in CallerKey metadata. isMember says which coordinator node IDs
+// are members of this cluster: a coordinator certificate for any other ID
+// gets ErrNotMember, whatever metadata it sends. tlsOn is false for a
+// plaintext connection.
+func Caller(ctx context.Context, isMember func(nodeID string) bool) (id Identity, tlsOn bool, err error) {
 	id, tlsOn, err = PeerIdentity(ctx)
 	if err != nil || !tlsOn || id.Role != RoleCoordinator {
 		return id, tlsOn, err
+	}
+	if !isMember(id.ID) {
+		return id, true, fmt.Errorf("%w: %s", ErrNotMember, id)
 	}
 	md, _ := metadata.FromIncomingContext(ctx)
 	vals := md.Get(CallerKey)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"sync/atomic"
 	"syscall"
 
@@ -87,10 +88,10 @@ func (s *Source) Identity() Identity { return s.cur.Load().ident }
 func (s *Source) ServerTLS() *tls.Config { return s.serverTLS(nil) }
 
 // PeerTLS returns server and client configurations that, on top of the CA
-// check, require the other end's certificate to name role (the Raft
-// transport accepts and dials coordinators only).
-func (s *Source) PeerTLS(role Role) (server *tls.Config, client func(serverName string) *tls.Config) {
-	verify := RequireRole(role)
+// check, run check on the other end's identity (the Raft transport accepts
+// and dials member coordinators only: see MemberCheck).
+func (s *Source) PeerTLS(check func(Identity) error) (server *tls.Config, client func(serverName string) *tls.Config) {
+	verify := VerifyPeer(check)
 	client = func(serverName string) *tls.Config {
 		c := s.ClientTLS(serverName)
 		c.VerifyConnection = verify
@@ -99,9 +100,9 @@ func (s *Source) PeerTLS(role Role) (server *tls.Config, client func(serverName 
 	return s.serverTLS(verify), client
 }
 
-// RequireRole returns a tls.Config.VerifyConnection check that the peer's
-// verified certificate names role.
-func RequireRole(role Role) func(tls.ConnectionState) error {
+// VerifyPeer adapts an identity check to tls.Config.VerifyConnection: the
+// peer's verified certificate must name an identity that check accepts.
+func VerifyPeer(check func(Identity) error) func(tls.ConnectionState) error {
 	return func(cs tls.ConnectionState) error {
 		if len(cs.VerifiedChains) == 0 || len(cs.VerifiedChains[0]) == 0 {
 			return fmt.Errorf("%w: no verified peer certificate", ErrNoIdentity)
@@ -110,11 +111,53 @@ func RequireRole(role Role) func(tls.ConnectionState) error {
 		if err != nil {
 			return err
 		}
-		if id.Role != role {
-			return fmt.Errorf("security: peer %s is not a %s", id, role)
+		return check(id)
+	}
+}
+
+// RequireRole returns a tls.Config.VerifyConnection check that the peer's
+// verified certificate names role.
+func RequireRole(role Role) func(tls.ConnectionState) error {
+	return VerifyPeer(Expect(Identity{Role: role}))
+}
+
+// Expect returns an identity check that accepts only the identities in
+// wants: one matches when its role is the peer's and its ID is empty (any
+// ID of that role) or the peer's.
+func Expect(wants ...Identity) func(Identity) error {
+	return func(got Identity) error {
+		for _, w := range wants {
+			if got.Role == w.Role && (w.ID == "" || got.ID == w.ID) {
+				return nil
+			}
+		}
+		return fmt.Errorf("%w: peer is %s, want %s", ErrWrongPeer, got, describe(wants))
+	}
+}
+
+// MemberCheck returns an identity check that accepts a coordinator whose
+// node ID isMember accepts (a member of this cluster), and nothing else.
+func MemberCheck(isMember func(nodeID string) bool) func(Identity) error {
+	return func(got Identity) error {
+		if got.Role != RoleCoordinator {
+			return fmt.Errorf("%w: peer is %s, want a coordinator of this cluster", ErrWrongPeer, got)
+		}
+		if !isMember(got.ID) {
+			return fmt.Errorf("%w: %s", ErrNotMember, got)
 		}
 		return nil
 	}
+}
+
+func describe(wants []Identity) string {
+	s := make([]string, len(wants))
+	for i, w := range wants {
+		s[i] = w.String()
+		if w.ID == "" {
+			s[i] = "any " + string(w.Role)
+		}
+	}
+	return strings.Join(s, " or ")
 }
 
 func (s *Source) serverTLS(verify func(tls.ConnectionState) error) *tls.Config {
