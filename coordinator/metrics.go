@@ -16,6 +16,7 @@ type Metrics struct {
 	phase    *prometheus.HistogramVec
 	retries  prometheus.Counter
 	votes    *prometheus.CounterVec
+	heur     *prometheus.CounterVec
 }
 
 // NewMetrics registers the coordinator's metrics, and gauges read from the
@@ -35,8 +36,11 @@ func NewMetrics(reg prometheus.Registerer, node *raftlog.Node) *Metrics {
 		votes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "arbiter_votes_total", Help: "Participant votes received in phase 1 (no includes a participant that did not answer in time).",
 		}, []string{"vote"}),
+		heur: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "arbiter_phase2_heuristic_outcomes_total", Help: "Phase-2 deliveries a participant refused with a heuristic outcome (rollback: COMMIT found its work rolled back; commit: ABORT found it committed), once per participant and phase-2 driver. Its data needs repair by hand.",
+		}, []string{"kind"}),
 	}
-	reg.MustRegister(m.outcomes, m.phase, m.retries, m.votes)
+	reg.MustRegister(m.outcomes, m.phase, m.retries, m.votes, m.heur)
 	registerRaftGauges(reg, node)
 	node.SetObserver(newRaftTimings(reg))
 	return m
@@ -110,6 +114,12 @@ func (m *Metrics) observe(phase string, since time.Time) {
 func (m *Metrics) retried() {
 	if m != nil {
 		m.retries.Inc()
+	}
+}
+
+func (m *Metrics) heuristic(kind string) {
+	if m != nil {
+		m.heur.WithLabelValues(kind).Inc()
 	}
 }
 

@@ -2,9 +2,11 @@ package coordinator
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -75,7 +77,7 @@ func (c *Coordinator) dropPhase2(txID string, p *phase2) {
 // deliver sends the decision to one participant until it acknowledges or
 // this node stops leading.
 func (c *Coordinator) deliver(ls *leaderState, p *phase2, txID, pid string, out arbiterpb.Outcome) {
-	attempts, start := 0, time.Now()
+	attempts, start, heuristic := 0, time.Now(), false
 	for b := c.newBackoff(); p.ctx.Err() == nil; b.wait(p.ctx) {
 		attempts++
 		err := c.sendDecision(ls, pid, out, txID)
@@ -87,7 +89,10 @@ func (c *Coordinator) deliver(ls *leaderState, p *phase2, txID, pid string, out 
 		}
 		c.cfg.Metrics.retried()
 		c.tracker.retry(txID, pid, err)
-		if status.Code(err) == codes.FailedPrecondition && attempts > 1 {
+		if kind := heuristicKind(err); kind != "" {
+			c.reportHeuristic(txID, pid, out, kind, attempts, !heuristic, err)
+			heuristic = true
+		} else if status.Code(err) == codes.FailedPrecondition && attempts > 1 {
 			c.log.Warn("participant refuses the decision", zap.String("tx-id", txID),
 				zap.String("participant-id", pid), zap.Error(err))
 		}
@@ -97,6 +102,51 @@ func (c *Coordinator) deliver(ls *leaderState, p *phase2, txID, pid string, out 
 		}
 	}
 	c.abandon(txID, p)
+}
+
+// Heuristic outcomes reported by participants (participant.StatusError):
+// FAILED_PRECONDITION whose message starts with the reason and ": " (what
+// DecideBatch results carry) or with an ErrorInfo detail of that reason.
+const (
+	heuristicRollbackReason = "HEURISTIC_ROLLBACK" // COMMIT found the work rolled back
+	heuristicCommitReason   = "HEURISTIC_COMMIT"   // ABORT found the work committed
+)
+
+// heuristicKind returns "rollback" or "commit" if err reports a heuristic
+// outcome, else "".
+func heuristicKind(err error) string {
+	st := status.Convert(err)
+	if st.Code() != codes.FailedPrecondition {
+		return ""
+	}
+	reason := ""
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			reason = info.GetReason()
+		}
+	}
+	switch {
+	case reason == heuristicRollbackReason || strings.HasPrefix(st.Message(), heuristicRollbackReason+":"):
+		return "rollback"
+	case reason == heuristicCommitReason || strings.HasPrefix(st.Message(), heuristicCommitReason+":"):
+		return "commit"
+	}
+	return ""
+}
+
+// reportHeuristic logs a heuristic outcome at error level (on the first
+// refusal of this driver and every 50th attempt after it; phase 2 keeps
+// retrying, so the transaction stays unfinished and visible) and counts it
+// once per driver.
+func (c *Coordinator) reportHeuristic(txID, pid string, out arbiterpb.Outcome, kind string, attempts int, first bool, err error) {
+	if first {
+		c.cfg.Metrics.heuristic(kind)
+	}
+	if first || attempts%50 == 0 {
+		c.log.Error("participant reports a heuristic outcome: its data disagrees with the decision; repair it by hand",
+			zap.String("tx-id", txID), zap.String("participant-id", pid), zap.String("heuristic", kind),
+			zap.Stringer("decision", out), zap.Int("attempts", attempts), zap.Error(err))
+	}
 }
 
 // delivered counts one acknowledgement toward p, unless p was replaced

@@ -29,6 +29,8 @@ type Agent[T any] struct {
 	votesYes  atomic.Uint64 // Prepare answers since New
 	votesNo   atomic.Uint64
 	resolved  atomic.Uint64 // in-doubt transactions settled by asking (Resolve)
+	heurRB    atomic.Uint64 // decisions refused with ErrHeuristicRollback
+	heurCM    atomic.Uint64 // decisions refused with ErrHeuristicCommit
 
 	startOnce sync.Once
 	closeOnce sync.Once
@@ -55,6 +57,7 @@ func New[T any](cfg Config, res Resource[T], h Handler[T], logger *zap.Logger) (
 	if err != nil {
 		return nil, err
 	}
+	warnInsecure(cfg, logger)
 	life, cancel := context.WithCancel(context.Background())
 	return &Agent[T]{
 		cfg: cfg, res: res, handler: h, coord: coord, txs: newTxMutex(),
@@ -121,6 +124,7 @@ func (a *Agent[T]) commit(ctx context.Context, txID string) error {
 	defer unlock()
 	a.cfg.failpoint("commit-before-apply")
 	if err := a.res.Commit(ctx, txID); err != nil {
+		a.countHeuristic(err)
 		return err
 	}
 	a.cfg.failpoint("commit-after-apply")
@@ -136,6 +140,7 @@ func (a *Agent[T]) abort(ctx context.Context, txID string) error {
 	}
 	defer unlock()
 	if err := a.res.Abort(ctx, txID); err != nil {
+		a.countHeuristic(err)
 		return err
 	}
 	a.aborted.Add(1)
@@ -156,4 +161,17 @@ func (a *Agent[T]) fence(ctx context.Context, term uint64) error {
 		return a.res.SetTerm(ctx, term)
 	}
 	return nil
+}
+
+// countHeuristic counts a decision the resource refused with a heuristic
+// outcome (the resource logs it). The coordinator retries a refused
+// decision, so one transaction may count several times: alert on any
+// increase of arbiter_participant_heuristic_outcomes_total.
+func (a *Agent[T]) countHeuristic(err error) {
+	switch heuristicReason(err) {
+	case HeuristicRollbackReason:
+		a.heurRB.Add(1)
+	case HeuristicCommitReason:
+		a.heurCM.Add(1)
+	}
 }

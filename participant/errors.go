@@ -3,7 +3,9 @@ package participant
 import (
 	"context"
 	"errors"
+	"fmt"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -35,6 +37,27 @@ var (
 	ErrLockTimeout = errors.New("participant: lock wait timed out")
 	// ErrClosed: the agent or the resource is closed.
 	ErrClosed = errors.New("participant: closed")
+	// ErrHeuristicRollback: Commit found the prepared work rolled back
+	// outside Arbiter although the decision is COMMIT. Adapters wrap it;
+	// the coordinator receives it as FAILED_PRECONDITION with reason
+	// HeuristicRollbackReason. An operator must repair the data.
+	ErrHeuristicRollback = fmt.Errorf("%w: heuristic rollback", ErrNotPrepared)
+	// ErrHeuristicCommit: Abort found the prepared work committed outside
+	// Arbiter although the decision is ABORT. Adapters wrap it; the
+	// coordinator receives it as FAILED_PRECONDITION with reason
+	// HeuristicCommitReason. An operator must repair the data.
+	ErrHeuristicCommit = fmt.Errorf("%w: heuristic commit", ErrAlreadyCommitted)
+)
+
+// Reasons of a heuristic outcome on the wire: the status message starts
+// with the reason and ": ", and the status carries an errdetails.ErrorInfo
+// with that reason in HeuristicDomain. The message prefix is what survives
+// DecideBatch, whose results carry a code and a message only; coordinators
+// recognise either.
+const (
+	HeuristicRollbackReason = "HEURISTIC_ROLLBACK"
+	HeuristicCommitReason   = "HEURISTIC_COMMIT"
+	HeuristicDomain         = "arbiter.participant"
 )
 
 // StatusError maps err to a gRPC status error. It returns nil for nil and
@@ -46,7 +69,31 @@ func StatusError(err error) error {
 	if _, ok := status.FromError(err); ok {
 		return err
 	}
+	if reason := heuristicReason(err); reason != "" {
+		return heuristicStatus(reason, err)
+	}
 	return status.Error(codeOf(err), err.Error())
+}
+
+// heuristicReason is the wire reason of a heuristic error, or "".
+func heuristicReason(err error) string {
+	switch {
+	case errors.Is(err, ErrHeuristicRollback):
+		return HeuristicRollbackReason
+	case errors.Is(err, ErrHeuristicCommit):
+		return HeuristicCommitReason
+	}
+	return ""
+}
+
+// heuristicStatus is FAILED_PRECONDITION with the reason as the message's
+// prefix and in an ErrorInfo detail.
+func heuristicStatus(reason string, err error) error {
+	st := status.New(codes.FailedPrecondition, reason+": "+err.Error())
+	if withInfo, derr := st.WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: HeuristicDomain}); derr == nil {
+		st = withInfo
+	}
+	return st.Err()
 }
 
 func codeOf(err error) codes.Code {

@@ -16,20 +16,29 @@ func (a *Agent[T]) countVote(yes bool) {
 }
 
 // RegisterMetrics registers the agent's Prometheus metrics on reg: votes,
-// decisions applied, transactions settled through Resolve, and how many
-// transactions are prepared (in doubt) right now.
+// decisions applied, transactions settled through Resolve, heuristic
+// outcomes (arbiter_participant_heuristic_outcomes_total, kind "rollback"
+// or "commit": alert on any increase), and how many transactions are
+// prepared (in doubt) right now.
 func (a *Agent[T]) RegisterMetrics(reg prometheus.Registerer) error {
 	labels := prometheus.Labels{"participant": a.cfg.ID}
-	counter := func(name, help string, v func() uint64) prometheus.Collector {
-		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help, ConstLabels: labels},
+	counter := func(name, help string, v func() uint64, extra ...string) prometheus.Collector {
+		l := prometheus.Labels{"participant": a.cfg.ID}
+		for i := 0; i+1 < len(extra); i += 2 {
+			l[extra[i]] = extra[i+1]
+		}
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help, ConstLabels: l},
 			func() float64 { return float64(v()) })
 	}
+	const heuristicHelp = "Decisions refused because the prepared work was decided outside Arbiter (rollback: COMMIT found it rolled back; commit: ABORT found it committed). Repair the data by hand."
 	cs := []prometheus.Collector{
 		counter("arbiter_participant_votes_yes_total", "Prepare answered yes.", a.votesYes.Load),
 		counter("arbiter_participant_votes_no_total", "Prepare answered no.", a.votesNo.Load),
 		counter("arbiter_participant_commits_total", "Commits applied.", a.committed.Load),
 		counter("arbiter_participant_aborts_total", "Aborts applied.", a.aborted.Load),
 		counter("arbiter_participant_resolved_total", "In-doubt transactions settled by asking the coordinator.", a.resolved.Load),
+		counter("arbiter_participant_heuristic_outcomes_total", heuristicHelp, a.heurRB.Load, "kind", "rollback"),
+		counter("arbiter_participant_heuristic_outcomes_total", heuristicHelp, a.heurCM.Load, "kind", "commit"),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "arbiter_participant_in_doubt", Help: "Transactions prepared and waiting for a decision.", ConstLabels: labels},
 			a.preparedCount),
 	}

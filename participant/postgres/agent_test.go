@@ -20,9 +20,7 @@ import (
 	"go.uber.org/zap/zaptest"
 	"go.uber.org/zap/zaptest/observer"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/status"
 )
 
 // node is one participant process: its own pool, store, agent and gRPC
@@ -55,7 +53,9 @@ func (n *node) addHandler(ctx context.Context, tx pgx.Tx, payload []byte) error 
 	return nil
 }
 
-func startNode(t *testing.T, coord *fakeCoord, e *env, dsn string) *node {
+// startNode starts a participant node of e that talks to the coordinator
+// at coordAddr (a fakeCoord's addr or a real one's).
+func startNode(t *testing.T, coordAddr string, e *env, dsn string) *node {
 	t.Helper()
 	core, logs := observer.New(zapcore.WarnLevel)
 	n := &node{e: e, pool: newPool(t, dsn), logs: logs}
@@ -66,7 +66,8 @@ func startNode(t *testing.T, coord *fakeCoord, e *env, dsn string) *node {
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)
 	cfg := participant.DefaultConfig()
-	cfg.ID, cfg.Address, cfg.Coordinators = e.id, lis.Addr().String(), []string{coord.addr}
+	cfg.ID, cfg.Address, cfg.Coordinators = e.id, lis.Addr().String(), []string{coordAddr}
+	cfg.Insecure = true // plaintext fake coordinator and server
 	cfg.ResolveInterval = 50 * time.Millisecond
 	n.agent, err = participant.New(cfg, participant.Resource[pgx.Tx](n.store), n.addHandler, zaptest.NewLogger(t))
 	must(t, err)
@@ -115,7 +116,7 @@ func (n *node) decide(txID string, commit bool) error {
 func TestAgentCommitAbortAndNoVote(t *testing.T) {
 	srv := sharedServer(t)
 	e := newEnv(t, srv.DSN)
-	n := startNode(t, startFakeCoord(t), e, srv.DSN)
+	n := startNode(t, startFakeCoord(t).addr, e, srv.DSN)
 	if r := n.prepare(t, "t1", "a=+5;b=+1"); r.GetVote() != arbiterpb.Vote_VOTE_YES {
 		t.Fatalf("vote = %v (%s)", r.GetVote(), r.GetReason())
 	}
@@ -147,7 +148,7 @@ func TestAgentDoServiceDriven(t *testing.T) {
 	srv := sharedServer(t)
 	e := newEnv(t, srv.DSN)
 	coord := startFakeCoord(t)
-	n := startNode(t, coord, e, srv.DSN)
+	n := startNode(t, coord.addr, e, srv.DSN)
 	ctx := client.WithTxID(bg, "svc1")
 	must(t, n.agent.Do(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		return n.addHandler(ctx, tx, []byte("a=+7"))
@@ -174,41 +175,15 @@ func TestAgentCrashAfterPrepareRecoversCommit(t *testing.T) {
 	srv := sharedServer(t)
 	e := newEnv(t, srv.DSN)
 	coord := startFakeCoord(t)
-	n := startNode(t, coord, e, srv.DSN)
+	n := startNode(t, coord.addr, e, srv.DSN)
 	n.prepare(t, "tx", "a=+1")
 	n.crash()
 
 	coord.setResolve(arbiterpb.Outcome_OUTCOME_COMMIT, 7)
-	n = startNode(t, coord, e, srv.DSN)
+	n = startNode(t, coord.addr, e, srv.DSN)
 	eventually(t, "recovered commit", func() bool { return e.value(t, "a") == 1 })
 	n.e.wantState(t, "tx", participant.StateCommitted)
 	if term, _ := n.store.Term(bg); term != 7 {
 		t.Fatalf("term = %d, want 7", term)
-	}
-}
-
-func TestHeuristicOutcomesAreLoud(t *testing.T) {
-	srv := sharedServer(t)
-	e := newEnv(t, srv.DSN)
-	n := startNode(t, startFakeCoord(t), e, srv.DSN)
-	n.prepare(t, "rb", "a=+1")
-	_, err := e.pool.Exec(bg, "ROLLBACK PREPARED '"+e.gid(t, "rb")+"'")
-	must(t, err)
-	err = n.decide("rb", true)
-	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "heuristic rollback") {
-		t.Fatalf("Commit after a manual ROLLBACK PREPARED = %v, want FailedPrecondition naming the heuristic rollback", err)
-	}
-	wantErr(t, n.store.Commit(bg, "rb"), postgres.ErrHeuristicRollback)
-
-	n.prepare(t, "cm", "a=+1")
-	_, err = e.pool.Exec(bg, "COMMIT PREPARED '"+e.gid(t, "cm")+"'")
-	must(t, err)
-	wantErr(t, n.store.Abort(bg, "cm"), postgres.ErrHeuristicCommit)
-
-	if got := n.store.HeuristicOutcomes(); got != 3 {
-		t.Fatalf("HeuristicOutcomes = %d, want 3", got)
-	}
-	if logged := n.logs.FilterMessageSnippet("heuristic outcome").FilterField(zap.String("tx-id", "rb")).Len(); logged < 2 {
-		t.Fatalf("heuristic rollback logged %d times, want 2", logged)
 	}
 }

@@ -24,9 +24,10 @@
 // tombstone means the prepared work was rolled back outside Arbiter:
 // ErrHeuristicRollback. Abort that finds the marker committed:
 // ErrHeuristicCommit. Both are logged at error level, counted
-// (HeuristicOutcomes) and map to codes.FailedPrecondition through
-// participant.StatusError, so the coordinator keeps the transaction
-// unfinished and logs every refusal.
+// (HeuristicOutcomes here, arbiter_participant_heuristic_outcomes_total in
+// the agent) and reach the coordinator as codes.FailedPrecondition with the
+// reason HEURISTIC_ROLLBACK / HEURISTIC_COMMIT, which logs them at error
+// level, counts them and keeps the transaction unfinished.
 //
 // Tables, created by Open in Options.Schema (default "arbiter") and keyed by
 // participant ID so that several participants may share a database:

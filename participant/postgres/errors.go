@@ -10,22 +10,23 @@ import (
 )
 
 // Errors of this package. The heuristic errors wrap the participant
-// sentinels, so participant.StatusError maps them with no change to the
-// agent: ErrHeuristicRollback is codes.FailedPrecondition (it wraps
-// participant.ErrNotPrepared), ErrHeuristicCommit too (it wraps
-// participant.ErrAlreadyCommitted). Their messages say "heuristic" and what
-// to do; the coordinator keeps retrying and logs each refusal, so the
-// transaction stays visible as unfinished until an operator acts.
+// sentinels participant.ErrHeuristicRollback and
+// participant.ErrHeuristicCommit, so the agent counts them
+// (arbiter_participant_heuristic_outcomes_total) and participant.StatusError
+// sends them as FAILED_PRECONDITION with the machine-readable reason
+// HEURISTIC_ROLLBACK / HEURISTIC_COMMIT (message prefix and ErrorInfo). The
+// coordinator logs them at error level, counts them and keeps retrying, so
+// the transaction stays visible as unfinished until an operator acts.
 var (
 	// ErrHeuristicRollback: Commit found neither the prepared transaction
-	// nor its marker row. Something outside Arbiter ran ROLLBACK PREPARED
-	// (or the marker was garbage-collected too early): this participant
-	// lost work the coordinators decided to commit. Repair the data by hand.
-	ErrHeuristicRollback = fmt.Errorf("%w: heuristic rollback: the prepared transaction was rolled back outside Arbiter (ROLLBACK PREPARED by hand?) although the decision is COMMIT; repair this participant's data by hand", participant.ErrNotPrepared)
+	// nor its marker row. Something outside Arbiter ran ROLLBACK PREPARED:
+	// this participant lost work the coordinators decided to commit.
+	// Repair the data by hand.
+	ErrHeuristicRollback = fmt.Errorf("%w: the prepared transaction was rolled back outside Arbiter (ROLLBACK PREPARED by hand?) although the decision is COMMIT; repair this participant's data by hand", participant.ErrHeuristicRollback)
 	// ErrHeuristicCommit: Abort found the transaction's marker row committed.
 	// Something outside Arbiter ran COMMIT PREPARED although the decision is
 	// ABORT. Repair the data by hand.
-	ErrHeuristicCommit = fmt.Errorf("%w: heuristic commit: the prepared transaction was committed outside Arbiter (COMMIT PREPARED by hand?) although the decision is ABORT; repair this participant's data by hand", participant.ErrAlreadyCommitted)
+	ErrHeuristicCommit = fmt.Errorf("%w: the prepared transaction was committed outside Arbiter (COMMIT PREPARED by hand?) although the decision is ABORT; repair this participant's data by hand", participant.ErrHeuristicCommit)
 	// ErrInvalidID: a participant or transaction ID cannot form a gid.
 	ErrInvalidID = errors.New("postgres: invalid ID")
 	// ErrNoPreparedTransactions: the server has max_prepared_transactions = 0.
