@@ -31,7 +31,7 @@ func TestAdminForceDecideAbortsUndecided(t *testing.T) {
 		out, _ := cli.Commit(ctx, tx, a.branch(-40), b.branch(40))
 		done <- out
 	}()
-	<-hits
+	waitHit(t, hits, "before-decide on the leader")
 	adm := c.adminAs(c.members[c.follower().id], security.RoleAdmin, "ops") // forwarded to the leader
 	_, err := adm.ForceDecide(ctx, &arbiterpb.ForceDecideRequest{TxId: tx, Outcome: arbiterpb.Outcome_OUTCOME_COMMIT})
 	wantCode(t, "forced COMMIT during a run", err, codes.FailedPrecondition, "force ABORT")
@@ -41,7 +41,7 @@ func TestAdminForceDecideAbortsUndecided(t *testing.T) {
 		t.Fatalf("ForceDecide ABORT: %v, %v", resp, err)
 	}
 	c.fail.releaseAll()
-	if out := <-done; out != arbiterpb.Outcome_OUTCOME_ABORT {
+	if out := recv(t, done, 20*time.Second, "the client's commit"); out != arbiterpb.Outcome_OUTCOME_ABORT {
 		t.Fatalf("the client's Commit returned %v, want the forced ABORT", out)
 	}
 	waitFor(t, 15*time.Second, "participants released by the forced ABORT", func() bool {
@@ -128,10 +128,10 @@ func TestAdminRetryPhase2DeliversPromptly(t *testing.T) {
 		out, _ := cli.Commit(ctx, tx, a.branch(-25), b.branch(25))
 		done <- out
 	}()
-	<-hits
+	waitHit(t, hits, "after-decide on the leader")
 	b.kill() // its first phase-2 attempt fails; the next is 10-20 s away
 	c.fail.releaseAll()
-	if out := <-done; out != arbiterpb.Outcome_OUTCOME_COMMIT {
+	if out := recv(t, done, 20*time.Second, "the client's commit"); out != arbiterpb.Outcome_OUTCOME_COMMIT {
 		t.Fatalf("outcome %v, want COMMIT", out)
 	}
 	b.start()

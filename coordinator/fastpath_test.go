@@ -81,7 +81,7 @@ func TestParallelCommitAnsweredThenLeaderKilledNewLeaderCommits(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("the leader never reached before-decide")
 	}
-	r := <-done
+	r := recv(t, done, 20*time.Second, "the client's parallel commit")
 	if r.err != nil || r.out != arbiterpb.Outcome_OUTCOME_COMMIT || r.tx != tx {
 		t.Fatalf("client got %v, %v for %s; want COMMIT for %s before any DECIDE", r.out, r.err, r.tx, tx)
 	}

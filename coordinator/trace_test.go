@@ -93,10 +93,10 @@ func TestTraceTxShowsPhase2Retries(t *testing.T) {
 		out, _ := cli.Commit(ctx, tx, a.branch(-5), b.branch(5))
 		done <- out
 	}()
-	<-hits
+	waitHit(t, hits, "after-decide on the leader")
 	b.kill()
 	c.fail.releaseAll()
-	if out := <-done; out != arbiterpb.Outcome_OUTCOME_COMMIT {
+	if out := recv(t, done, 20*time.Second, "the client's commit"); out != arbiterpb.Outcome_OUTCOME_COMMIT {
 		t.Fatalf("outcome %v, want COMMIT", out)
 	}
 	adm := c.adminAs(c.members[leader.id], security.RoleAdmin, "ops")
