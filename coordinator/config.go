@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"google.golang.org/grpc"
@@ -15,11 +16,6 @@ type Config struct {
 	Members map[string]string
 	// DefaultTimeout is a transaction's lifetime when Begin asks for none.
 	DefaultTimeout time.Duration
-	// MinTimeout is the shortest lifetime Begin (or a one-shot Commit)
-	// accepts. A deadline must leave room for BEGIN to reach the Raft log,
-	// a prepare round trip and the DECIDE entry; one shorter than that
-	// only aborts, and costs log entries and a presumed abort on the way.
-	MinTimeout time.Duration
 	// MaxTimeout is the longest lifetime Begin accepts.
 	MaxTimeout time.Duration
 	// MaxPayloadBytes bounds one branch's payload.
@@ -76,13 +72,16 @@ const (
 	// BrokenAckBeforeDecide tells the client COMMIT as soon as every vote
 	// is yes, and proposes the decision a second later.
 	BrokenAckBeforeDecide BrokenMode = "ack-before-decide"
+	// BrokenSecondDecision, after a COMMIT decision, proposes an ABORT for
+	// the same ID (the FSM ignores it: write-once) and then sends ABORT to
+	// the participants anyway, as if the second decision took effect.
+	BrokenSecondDecision BrokenMode = "second-decision"
 )
 
 // DefaultConfig returns settings suited to a cluster on one network.
 func DefaultConfig() Config {
 	return Config{
 		DefaultTimeout:  5 * time.Second,
-		MinTimeout:      50 * time.Millisecond, // a few fsynced Raft rounds and a LAN prepare round trip, with room for load
 		MaxTimeout:      10 * time.Minute,
 		MaxPayloadBytes: 1 << 20,
 		MaxBranches:     64,
@@ -101,8 +100,8 @@ func DefaultConfig() Config {
 // Validate reports the first setting that cannot work.
 func (c Config) Validate() error {
 	switch {
-	case c.MinTimeout <= 0 || c.DefaultTimeout < c.MinTimeout || c.MaxTimeout < c.DefaultTimeout:
-		return fmt.Errorf("coordinator config: need 0 < MinTimeout (%v) <= DefaultTimeout (%v) <= MaxTimeout (%v)", c.MinTimeout, c.DefaultTimeout, c.MaxTimeout)
+	case c.DefaultTimeout <= 0 || c.MaxTimeout < c.DefaultTimeout:
+		return fmt.Errorf("coordinator config: need 0 < DefaultTimeout (%v) <= MaxTimeout (%v)", c.DefaultTimeout, c.MaxTimeout)
 	case c.MaxPayloadBytes <= 0 || c.MaxBranches <= 0:
 		return fmt.Errorf("coordinator config: MaxPayloadBytes and MaxBranches must be positive")
 	case c.MaxInFlight < 0 || c.MaxMessageBytes <= 0:
@@ -113,7 +112,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("coordinator config: ScanInterval and FinishBatch must be positive")
 	case c.TraceCapacity < 0:
 		return fmt.Errorf("coordinator config: TraceCapacity %d must not be negative (0: no traces)", c.TraceCapacity)
-	case c.Broken != BrokenNone && c.Broken != BrokenCommitDespiteNo && c.Broken != BrokenAckBeforeDecide:
+	case !slices.Contains([]BrokenMode{BrokenNone, BrokenCommitDespiteNo, BrokenAckBeforeDecide, BrokenSecondDecision}, c.Broken):
 		return fmt.Errorf("coordinator config: unknown broken mode %q", c.Broken)
 	}
 	return nil

@@ -181,6 +181,7 @@ func (c *Coordinator) decideAndFinish(ls *leaderState, r *run, want arbiterpb.Ou
 	}
 	c.log.Debug("decided", zap.String("tx-id", r.txID), zap.Stringer("outcome", out), zap.String("reason", r.why))
 	c.cfg.failpoint("after-decide", r.txID)
+	out = c.breakPhase2(ls, r.txID, out, parts)
 	c.startPhase2(ls, r.txID, out, unionSorted(applied, parts))
 }
 
@@ -306,4 +307,14 @@ func (c *Coordinator) breakDecision(r *run, want arbiterpb.Outcome) arbiterpb.Ou
 		}
 	}
 	return want
+}
+
+// breakPhase2 applies BrokenSecondDecision (fault-suite self-test): a
+// second, opposite DECIDE for a committed tx, then phase 2 with it.
+func (c *Coordinator) breakPhase2(ls *leaderState, txID string, out arbiterpb.Outcome, parts []string) arbiterpb.Outcome {
+	if c.cfg.Broken != BrokenSecondDecision || out != arbiterpb.Outcome_OUTCOME_COMMIT {
+		return out
+	}
+	_, _, _ = c.decide(ls.ctx, txID, arbiterpb.Outcome_OUTCOME_ABORT, parts, "broken: second decision")
+	return arbiterpb.Outcome_OUTCOME_ABORT
 }

@@ -45,7 +45,7 @@ func main() {
 	flag.IntVar(&f.concurrency, "concurrency", 6, "client workers")
 	flag.Int64Var(&f.seed, "seed", time.Now().UnixNano()%100000, "seed of the fault schedule and the workload")
 	flag.StringVar(&f.out, "out", "jepsen-reports", "directory for reports and node data")
-	flag.StringVar(&f.broken, "broken", "", "run a deliberately broken coordinator (commit-despite-no, ack-before-decide): the checkers must report anomalies")
+	flag.StringVar(&f.broken, "broken", "", "run a deliberately broken coordinator (commit-despite-no, ack-before-decide, second-decision): the checkers must report anomalies")
 	flag.StringVar(&f.commitMode, "commit-mode", "standard", "how workers commit: standard (Begin, then Commit), one-shot (transfers in one Commit call, no Begin) or parallel (parallel commit)")
 	flag.BoolVar(&f.postgres, "postgres", false, "run the banks on PostgreSQL, one server per bank started by the suite (needs the PostgreSQL server binaries)")
 	flag.Parse()

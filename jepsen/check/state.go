@@ -8,8 +8,12 @@ import (
 )
 
 // Uniqueness checks invariant 3: the coordinators' Raft logs never diverge
-// (Final.LogConflicts is empty) and no tx ID is decided commit on one node
-// and abort on another.
+// (Final.LogConflicts is empty), no tx ID is decided commit on one node and
+// abort on another by the FSM replay, and the same holds for the decisions
+// re-derived from the decoded log entries without the FSM's code (see
+// logUniqueness): each node's replay matches its own log, and a later
+// DECIDE with the other outcome, which the write-once rule must ignore,
+// never reached a participant or a client.
 func Uniqueness(run *history.Run) Result {
 	var ev evidence
 	for _, c := range run.Final.LogConflicts {
@@ -21,7 +25,8 @@ func Uniqueness(run *history.Run) Result {
 			ev.addf("tx %s: decided both ways: %s", id, v)
 		}
 	}
-	return ev.result(NameUniqueness, len(dec))
+	fromLog := logUniqueness(&ev, run)
+	return ev.result(NameUniqueness, len(unionKeys(dec, fromLog)))
 }
 
 // Conservation checks the bank's money: every committed read sees the total

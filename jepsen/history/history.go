@@ -70,6 +70,13 @@ type Final struct {
 	// Decisions: coordinator node -> tx ID -> "commit" | "abort", the first
 	// decision for each ID in that node's Raft log, replayed offline.
 	Decisions map[string]map[string]string `json:"decisions"`
+	// LogEvents: coordinator node -> the decision-bearing entries of its
+	// Raft log (after its snapshot), decoded by the harness without the FSM,
+	// in index order; SnapshotIndex: node -> the index of the snapshot the
+	// log continues from (0: none). Uniqueness re-derives the write-once
+	// decisions from them.
+	LogEvents     map[string][]LogEvent `json:"log_events,omitempty"`
+	SnapshotIndex map[string]uint64     `json:"snapshot_index,omitempty"`
 	// LogConflicts lists indexes where two coordinators' logs hold
 	// different entries (within the prefix every node has).
 	LogConflicts []string `json:"log_conflicts"`
@@ -82,6 +89,27 @@ type Final struct {
 	// FinalTx: did a transaction run after the heal commit?
 	FinalTxOK  bool   `json:"final_tx_ok"`
 	FinalTxErr string `json:"final_tx_err,omitempty"`
+}
+
+// Kinds of LogEvent.
+const (
+	LogBegin          = "begin"           // BEGIN: creates the record
+	LogStage          = "stage"           // STAGE: parallel commit's STAGING record
+	LogDecide         = "decide"          // DECIDE
+	LogImplicitCommit = "implicit-commit" // FINISH naming a STAGING tx committed implicitly
+)
+
+// LogEvent is one tx's part of one Raft log entry that can create or
+// decide it.
+type LogEvent struct {
+	Index   uint64 `json:"index"`
+	Kind    string `json:"kind"`
+	TxID    string `json:"tx_id"`
+	Outcome string `json:"outcome,omitempty"` // decide: "commit" | "abort" | "" (invalid)
+	// Presumed marks an ABORT with no vote behind it (refused for STAGING);
+	// Create marks a DECIDE that creates a missing record (one-shot).
+	Presumed bool `json:"presumed,omitempty"`
+	Create   bool `json:"create,omitempty"`
 }
 
 // Run is everything about one run.

@@ -9,11 +9,13 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/arbiter-tx/arbiter/jepsen/cluster"
 	"github.com/arbiter-tx/arbiter/jepsen/history"
 	"github.com/arbiter-tx/arbiter/participant"
 	"github.com/arbiter-tx/arbiter/participant/embedded"
+	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 	"github.com/arbiter-tx/arbiter/raftlog"
 )
 
@@ -35,18 +37,74 @@ func (e *env) collect(ctx context.Context, f *history.Final) error {
 		}
 		f.ParticipantOutcomes[b.Name] = outs
 	}
+	return collectLogs(e.cluster.Coords, f)
+}
+
+// collectLogs replays each coordinator's Raft log (the FSM's view of its
+// decisions) and, separately, decodes its decision-bearing entries.
+func collectLogs(coords []*cluster.Proc, f *history.Final) error {
 	f.Decisions = map[string]map[string]string{}
+	f.LogEvents = map[string][]history.LogEvent{}
+	f.SnapshotIndex = map[string]uint64{}
 	logs := map[string][]raft.Log{}
-	for _, c := range e.cluster.Coords {
+	for _, c := range coords {
 		r, err := raftlog.Replay(c.DataDir)
 		if err != nil {
 			return fmt.Errorf("%s: %w", c.Name, err)
 		}
 		f.Decisions[c.Name] = r.Decisions
+		f.SnapshotIndex[c.Name] = r.SnapshotIndex
 		logs[c.Name] = r.Entries
+		if f.LogEvents[c.Name], err = logEvents(r.Entries); err != nil {
+			return fmt.Errorf("%s: %w", c.Name, err)
+		}
 	}
 	f.LogConflicts = logConflicts(logs)
 	return nil
+}
+
+// logEvents decodes the entries that can create or decide a tx, with the
+// codec only: no FSM code runs, so the checkers can re-derive the
+// write-once rule independently of it.
+func logEvents(entries []raft.Log) ([]history.LogEvent, error) {
+	var out []history.LogEvent
+	for _, l := range entries {
+		_, m, err := raftlog.Decode(l.Data)
+		if err != nil {
+			return nil, fmt.Errorf("log entry %d: %w", l.Index, err)
+		}
+		out = append(out, eventsOf(l.Index, m)...)
+	}
+	return out, nil
+}
+
+func eventsOf(index uint64, m proto.Message) []history.LogEvent {
+	switch c := m.(type) {
+	case *arbiterpb.BeginCommand:
+		return []history.LogEvent{{Index: index, Kind: history.LogBegin, TxID: c.GetTxId()}}
+	case *arbiterpb.StageCommand:
+		return []history.LogEvent{{Index: index, Kind: history.LogStage, TxID: c.GetTxId()}}
+	case *arbiterpb.DecideCommand:
+		return []history.LogEvent{{Index: index, Kind: history.LogDecide, TxID: c.GetTxId(),
+			Outcome: outcomeName(c.GetOutcome()), Presumed: c.GetPresumed(), Create: c.GetCreateDeadlineUnixNanos() != 0}}
+	case *arbiterpb.FinishCommand:
+		var out []history.LogEvent
+		for _, id := range c.GetImplicitCommitTxIds() {
+			out = append(out, history.LogEvent{Index: index, Kind: history.LogImplicitCommit, TxID: id})
+		}
+		return out
+	}
+	return nil
+}
+
+func outcomeName(o arbiterpb.Outcome) string {
+	switch o {
+	case arbiterpb.Outcome_OUTCOME_COMMIT:
+		return history.OutcomeCommit
+	case arbiterpb.Outcome_OUTCOME_ABORT:
+		return history.OutcomeAbort
+	}
+	return ""
 }
 
 func participantOutcomes(path string) (map[string]string, error) {
