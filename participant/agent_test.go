@@ -75,7 +75,7 @@ func startNode(t *testing.T, coord *fakeCoord, dir string, tweaks ...func(*parti
 	}
 	n.agent.RegisterService(n.srv)
 	go func() { _ = n.srv.Serve(lis) }()
-	if n.conn, err = grpc.NewClient(lis.Addr().String(), security.DialOption(coord.pki.Source(security.RoleCoordinator, "n1"))); err != nil {
+	if n.conn, err = grpc.NewClient(lis.Addr().String(), security.DialTo(coord.pki.Source(security.RoleCoordinator, "n1"), p1)); err != nil {
 		t.Fatal(err)
 	}
 	n.pc = arbiterpb.NewParticipantClient(n.conn)

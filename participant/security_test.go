@@ -17,6 +17,9 @@ import (
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
 
+// p1 is the identity the test agent's server presents.
+var p1 = security.Identity{Role: security.RoleParticipant, ID: "p1"}
+
 func dialAgent(t *testing.T, n *node, opt grpc.DialOption) arbiterpb.ParticipantClient {
 	t.Helper()
 	cc, err := grpc.NewClient(n.conn.Target(), opt)
@@ -39,7 +42,7 @@ func TestAgentAcceptsDecisionsOnlyFromCoordinators(t *testing.T) {
 	for _, who := range []security.Identity{
 		{Role: security.RoleParticipant, ID: "p2"}, {Role: security.RoleClient, ID: "c"}, {Role: security.RoleAdmin, ID: "a"},
 	} {
-		pc := dialAgent(t, n, security.DialOption(coord.pki.Source(who.Role, who.ID)))
+		pc := dialAgent(t, n, security.DialTo(coord.pki.Source(who.Role, who.ID), p1))
 		ctx := ctxShort(t)
 		_, err := pc.Commit(ctx, &arbiterpb.DecisionRequest{TxId: "t1", Term: 1 << 40})
 		wantDenied(t, who.String()+" Commit", err)
@@ -58,12 +61,12 @@ func TestAgentAcceptsDecisionsOnlyFromCoordinators(t *testing.T) {
 		n.state(t, "t3") != participant.StateNone {
 		t.Fatal("refused calls changed the participant")
 	}
-	admin := dialAgent(t, n, security.DialOption(coord.pki.Source(security.RoleAdmin, "a")))
+	admin := dialAgent(t, n, security.DialTo(coord.pki.Source(security.RoleAdmin, "a"), p1))
 	resp, err := admin.Inspect(ctxShort(t), &arbiterpb.InspectRequest{})
 	if err != nil || resp.GetHighestTerm() >= 1<<40 {
 		t.Fatalf("admin Inspect: %v (term %d: refused calls must raise no term)", err, resp.GetHighestTerm())
 	}
-	other := dialAgent(t, n, security.DialOption(coord.pki.Source(security.RoleParticipant, "p2")))
+	other := dialAgent(t, n, security.DialTo(coord.pki.Source(security.RoleParticipant, "p2"), p1))
 	_, err = other.Inspect(ctxShort(t), &arbiterpb.InspectRequest{})
 	wantDenied(t, "participant Inspect", err)
 }
@@ -74,8 +77,8 @@ func TestAgentRefusesUntrustedConnections(t *testing.T) {
 	n := startNode(t, coord, t.TempDir())
 	for name, opt := range map[string]grpc.DialOption{
 		"plaintext":  grpc.WithTransportCredentials(insecure.NewCredentials()),
-		"another CA": security.DialOption(sectest.New(t).Source(security.RoleCoordinator, "n1")),
-		"expired":    security.DialOption(coord.pki.Expired(security.RoleCoordinator, "n1")),
+		"another CA": security.DialTo(sectest.New(t).Source(security.RoleCoordinator, "n1"), p1),
+		"expired":    security.DialTo(coord.pki.Expired(security.RoleCoordinator, "n1"), p1),
 	} {
 		_, err := dialAgent(t, n, opt).Commit(ctxShort(t), &arbiterpb.DecisionRequest{TxId: "t1", Term: 1})
 		if status.Code(err) != codes.Unavailable {
