@@ -16,6 +16,11 @@ type Config struct {
 	Members map[string]string
 	// DefaultTimeout is a transaction's lifetime when Begin asks for none.
 	DefaultTimeout time.Duration
+	// MinTimeout is the shortest lifetime Begin (or a one-shot Commit)
+	// accepts. A deadline must leave room for BEGIN to reach the Raft log,
+	// a prepare round trip and the DECIDE entry; one shorter than that
+	// only aborts, and costs log entries and a presumed abort on the way.
+	MinTimeout time.Duration
 	// MaxTimeout is the longest lifetime Begin accepts.
 	MaxTimeout time.Duration
 	// MaxPayloadBytes bounds one branch's payload.
@@ -82,6 +87,7 @@ const (
 func DefaultConfig() Config {
 	return Config{
 		DefaultTimeout:  5 * time.Second,
+		MinTimeout:      50 * time.Millisecond, // a few fsynced Raft rounds and a LAN prepare round trip, with room for load
 		MaxTimeout:      10 * time.Minute,
 		MaxPayloadBytes: 1 << 20,
 		MaxBranches:     64,
@@ -100,8 +106,8 @@ func DefaultConfig() Config {
 // Validate reports the first setting that cannot work.
 func (c Config) Validate() error {
 	switch {
-	case c.DefaultTimeout <= 0 || c.MaxTimeout < c.DefaultTimeout:
-		return fmt.Errorf("coordinator config: need 0 < DefaultTimeout (%v) <= MaxTimeout (%v)", c.DefaultTimeout, c.MaxTimeout)
+	case c.MinTimeout <= 0 || c.DefaultTimeout < c.MinTimeout || c.MaxTimeout < c.DefaultTimeout:
+		return fmt.Errorf("coordinator config: need 0 < MinTimeout (%v) <= DefaultTimeout (%v) <= MaxTimeout (%v)", c.MinTimeout, c.DefaultTimeout, c.MaxTimeout)
 	case c.MaxPayloadBytes <= 0 || c.MaxBranches <= 0:
 		return fmt.Errorf("coordinator config: MaxPayloadBytes and MaxBranches must be positive")
 	case c.MaxInFlight < 0 || c.MaxMessageBytes <= 0:
