@@ -18,6 +18,7 @@ const (
 // dialed one.
 type link struct {
 	p      *Proxy
+	f      *Faults // the faults of this connection's source
 	client net.Conn
 	server net.Conn
 	done   chan struct{}
@@ -30,8 +31,8 @@ type chunk struct {
 	release time.Time
 }
 
-func newLink(p *Proxy, c net.Conn) *link {
-	return &link{p: p, client: c, done: make(chan struct{})}
+func newLink(p *Proxy, c net.Conn, f *Faults) *link {
+	return &link{p: p, f: f, client: c, done: make(chan struct{})}
 }
 
 // close closes both sides; every goroutine of the link then ends.
@@ -91,10 +92,13 @@ func (l *link) wait(release time.Time) bool {
 			return false
 		}
 	}
-	for {
-		g := l.p.gate()
+	for counted := false; ; counted = true {
+		g := l.f.gate()
 		if isClosed(g) {
 			return true
+		}
+		if !counted {
+			l.f.held.Add(1)
 		}
 		select {
 		case <-g: // re-check: Block may have been turned on again
@@ -127,7 +131,8 @@ func (l *link) pipe(src, dst net.Conn) {
 	}
 }
 
-// read fills q from src until EOF or error, then closes q.
+// read fills q from src until EOF or error, then closes q. A lost chunk
+// is discarded and resets the link.
 func (l *link) read(src net.Conn, q chan<- chunk) {
 	defer close(q)
 	var last time.Time
@@ -135,7 +140,12 @@ func (l *link) read(src net.Conn, q chan<- chunk) {
 		buf := make([]byte, bufSize)
 		n, err := src.Read(buf)
 		if n > 0 {
-			last = later(last, time.Now().Add(l.p.delay()))
+			d, lost := l.f.next()
+			if lost {
+				l.reset()
+				return
+			}
+			last = later(last, time.Now().Add(d))
 			select {
 			case q <- chunk{data: buf[:n], release: last}:
 			case <-l.done:
@@ -149,6 +159,23 @@ func (l *link) read(src net.Conn, q chan<- chunk) {
 			return
 		}
 	}
+}
+
+// reset closes both sides abortively (RST rather than FIN where the
+// platform allows), so each end sees a broken stream, not a clean end.
+func (l *link) reset() {
+	for _, c := range []net.Conn{l.client, l.serverConn()} {
+		if tc, ok := c.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0)
+		}
+	}
+	l.close()
+}
+
+func (l *link) serverConn() net.Conn {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.server
 }
 
 func later(a, b time.Time) time.Time {

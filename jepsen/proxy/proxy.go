@@ -2,21 +2,20 @@ package proxy
 
 import (
 	"errors"
-	"math/rand/v2"
 	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// LossStall is how long SetLoss holds a "lost" chunk.
-const LossStall = 200 * time.Millisecond
-
 // dialTimeout bounds how long a new connection waits for the target.
 const dialTimeout = 5 * time.Second
 
-// Proxy forwards TCP connections from its listen address to a target.
+// Proxy forwards TCP connections from its listen address to a target. Its
+// embedded Faults act on every connection whose source has no Faults of its
+// own (see From and SetClassifier).
 type Proxy struct {
+	*Faults
 	ln     net.Listener
 	target string
 	wg     sync.WaitGroup
@@ -24,10 +23,8 @@ type Proxy struct {
 	bytes  atomic.Int64
 
 	mu       sync.Mutex
-	latency  time.Duration
-	jitter   time.Duration
-	loss     float64
-	unblock  chan struct{} // closed while not blocked
+	classify func(net.Addr) string
+	sources  map[string]*Faults
 	links    map[*link]struct{}
 	closed   bool
 	shutdown chan struct{} // closed by Close
@@ -39,9 +36,7 @@ func New(listen, target string) (*Proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	open := make(chan struct{})
-	close(open)
-	p := &Proxy{ln: ln, target: target, unblock: open,
+	p := &Proxy{Faults: newFaults(), ln: ln, target: target, sources: map[string]*Faults{},
 		links: map[*link]struct{}{}, shutdown: make(chan struct{})}
 	p.wg.Add(1)
 	go p.acceptLoop()
@@ -51,31 +46,58 @@ func New(listen, target string) (*Proxy, error) {
 // Addr returns the address the proxy listens on.
 func (p *Proxy) Addr() string { return p.ln.Addr().String() }
 
-// SetLatency delays every chunk forwarded from now on by d±jitter.
-func (p *Proxy) SetLatency(d, jitter time.Duration) {
+// Target returns the address the proxy forwards to.
+func (p *Proxy) Target() string { return p.target }
+
+// SetClassifier names the source of each connection accepted from now on
+// (from its remote address); a connection whose source has Faults (From)
+// obeys those instead of the proxy's own. "" means unknown.
+func (p *Proxy) SetClassifier(classify func(remote net.Addr) string) {
 	p.mu.Lock()
-	p.latency, p.jitter = d, jitter
+	p.classify = classify
 	p.mu.Unlock()
 }
 
-// SetLoss stalls each chunk with probability prob for LossStall (see the
-// package documentation). 0 turns loss off.
-func (p *Proxy) SetLoss(prob float64) {
-	p.mu.Lock()
-	p.loss = prob
-	p.mu.Unlock()
-}
-
-// Block holds all traffic (on) or lets it flow again (off).
-func (p *Proxy) Block(on bool) {
+// From returns the Faults of the traffic from source (created on first
+// use): the link source -> this proxy's target.
+func (p *Proxy) From(source string) *Faults {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	blocked := !isClosed(p.unblock)
-	switch {
-	case on && !blocked:
-		p.unblock = make(chan struct{})
-	case !on && blocked:
-		close(p.unblock)
+	f, ok := p.sources[source]
+	if !ok {
+		f = newFaults()
+		p.sources[source] = f
+	}
+	return f
+}
+
+// faultsFor classifies a new connection and returns its source's Faults.
+func (p *Proxy) faultsFor(remote net.Addr) *Faults {
+	p.mu.Lock()
+	classify := p.classify
+	p.mu.Unlock()
+	if classify == nil {
+		return p.Faults
+	}
+	src := classify(remote)
+	if src == "" {
+		return p.Faults
+	}
+	return p.From(src)
+}
+
+// ResetFrom closes every current connection whose Faults are f.
+func (p *Proxy) ResetFrom(f *Faults) {
+	p.mu.Lock()
+	var victims []*link
+	for l := range p.links {
+		if l.f == f {
+			victims = append(victims, l)
+		}
+	}
+	p.mu.Unlock()
+	for _, l := range victims {
+		l.close()
 	}
 }
 
@@ -122,7 +144,7 @@ func (p *Proxy) acceptLoop() {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
-		l := newLink(p, c)
+		l := newLink(p, c, p.faultsFor(c.RemoteAddr()))
 		if !p.addLink(l) {
 			c.Close()
 			continue
@@ -160,33 +182,14 @@ func (p *Proxy) takeLinks() []*link {
 	return out
 }
 
-// gate returns a channel that is closed once traffic may flow.
-func (p *Proxy) gate() <-chan struct{} {
+
+// allFaults returns the proxy's own Faults and every source's.
+func (p *Proxy) allFaults() []*Faults {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.unblock
-}
-
-// delay returns how long a chunk read now must wait before release.
-func (p *Proxy) delay() time.Duration {
-	p.mu.Lock()
-	lat, jit, loss := p.latency, p.jitter, p.loss
-	p.mu.Unlock()
-	d := lat
-	if jit > 0 {
-		d += time.Duration(rand.Int64N(int64(2*jit)+1)) - jit
+	out := []*Faults{p.Faults}
+	for _, f := range p.sources {
+		out = append(out, f)
 	}
-	if loss > 0 && rand.Float64() < loss {
-		d += LossStall
-	}
-	return max(d, 0)
-}
-
-func isClosed(ch <-chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
-	}
+	return out
 }
