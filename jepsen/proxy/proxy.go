@@ -182,7 +182,6 @@ func (p *Proxy) takeLinks() []*link {
 	return out
 }
 
-
 // allFaults returns the proxy's own Faults and every source's.
 func (p *Proxy) allFaults() []*Faults {
 	p.mu.Lock()
