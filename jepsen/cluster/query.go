@@ -12,13 +12,14 @@ import (
 	"github.com/arbiter-tx/arbiter/proto/bankpb"
 )
 
-func dial(p *Proc) (*grpc.ClientConn, error) {
-	return grpc.NewClient(p.Addr, security.DialOption(p.tls))
+// dial connects to p, which must present a role/<p.Name> certificate.
+func dial(p *Proc, role security.Role) (*grpc.ClientConn, error) {
+	return grpc.NewClient(p.Addr, security.DialTo(p.tls, security.Identity{Role: role, ID: p.Name}))
 }
 
 // ClusterInfo asks one coordinator for its view.
 func ClusterInfo(ctx context.Context, p *Proc) (*arbiterpb.ClusterResponse, error) {
-	cc, err := dial(p)
+	cc, err := dial(p, security.RoleCoordinator)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +60,7 @@ func (c *Cluster) WaitLeader(ctx context.Context) (*Proc, error) {
 
 // Inspect asks one participant for its prepared transactions.
 func Inspect(ctx context.Context, p *Proc) (*arbiterpb.InspectResponse, error) {
-	cc, err := dial(p)
+	cc, err := dial(p, security.RoleParticipant)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +72,7 @@ func Inspect(ctx context.Context, p *Proc) (*arbiterpb.InspectResponse, error) {
 
 // Balances reads one bank's committed balances.
 func Balances(ctx context.Context, p *Proc) (*bankpb.BalancesResponse, error) {
-	cc, err := dial(p)
+	cc, err := dial(p, security.RoleParticipant)
 	if err != nil {
 		return nil, err
 	}

@@ -87,13 +87,15 @@ func (c *Cluster) Source(role security.Role, id string) (*security.Source, error
 }
 
 // DialOption is the transport option for a client with identity
-// arbiter://client/<id> (plaintext without TLS).
+// arbiter://client/<id> (plaintext without TLS). It is used for the
+// coordinators and for the banks' own API, so the server must present a
+// coordinator or a participant certificate from the cluster CA.
 func (c *Cluster) DialOption(clientID string) (grpc.DialOption, error) {
 	src, err := c.Source(security.RoleClient, clientID)
 	if err != nil {
 		return nil, err
 	}
-	return security.DialOption(src), nil
+	return security.DialTo(src, security.Identity{Role: security.RoleCoordinator}, security.Identity{Role: security.RoleParticipant}), nil
 }
 
 // CertDir is where the CA and the certificates are ("" without TLS).
