@@ -64,7 +64,7 @@ func startNode(t *testing.T, coord *fakeCoord, dir string, tweaks ...func(*parti
 	}
 	cfg := participant.DefaultConfig()
 	cfg.TLS = coord.pki.Source(security.RoleParticipant, "p1")
-	n := &node{store: store, srv: grpc.NewServer(append(security.ServerOption(cfg.TLS), grpc.UnaryInterceptor(client.UnaryServerInterceptor()))...)}
+	n := &node{store: store}
 	cfg.ID, cfg.Address, cfg.Coordinators = "p1", lis.Addr().String(), []string{coord.addr}
 	cfg.ResolveInterval = 20 * time.Millisecond
 	for _, tweak := range tweaks {
@@ -73,6 +73,8 @@ func startNode(t *testing.T, coord *fakeCoord, dir string, tweaks ...func(*parti
 	if n.agent, err = participant.New(cfg, participant.Resource[*embedded.Tx](store), n.kvHandler, zaptest.NewLogger(t)); err != nil {
 		t.Fatal(err)
 	}
+	opts := append(security.ServerOption(cfg.TLS), n.agent.ServerOptions()...)
+	n.srv = grpc.NewServer(append(opts, grpc.UnaryInterceptor(client.UnaryServerInterceptor()))...)
 	n.agent.RegisterService(n.srv)
 	go func() { _ = n.srv.Serve(lis) }()
 	if n.conn, err = grpc.NewClient(lis.Addr().String(), security.DialTo(coord.pki.Source(security.RoleCoordinator, "n1"), p1)); err != nil {

@@ -15,14 +15,16 @@ import (
 // authorize checks the direct peer of a Participant call: Prepare, Commit
 // and Abort only from coordinator identities, Inspect from coordinators and
 // admins. Forwarded-caller metadata is never consulted here: coordinators
-// call participants directly. On a plaintext connection (a server started
-// without TLS, an explicit --insecure) there is no identity to check and
-// the call is allowed.
+// call participants directly. A call over plaintext has no identity to
+// check: it is allowed only when the agent runs with Config.Insecure, and
+// refused otherwise (a server started without security.ServerOption).
 func (a *Agent[T]) authorize(ctx context.Context, method string, roles ...security.Role) error {
 	id, tlsOn, err := security.PeerIdentity(ctx)
 	switch {
-	case !tlsOn:
+	case !tlsOn && a.cfg.Insecure:
 		return nil
+	case !tlsOn:
+		return status.Errorf(codes.Unauthenticated, "participant %s: %s arrived over plaintext; serve the agent with TLS (security.ServerOption), or set Config.Insecure for development", a.cfg.ID, method)
 	case err != nil:
 		return status.Errorf(codes.Unauthenticated, "participant %s: %v", a.cfg.ID, err)
 	case !id.Is(roles...):
@@ -30,6 +32,19 @@ func (a *Agent[T]) authorize(ctx context.Context, method string, roles ...securi
 		return status.Errorf(codes.PermissionDenied, "participant %s accepts %s only from %v identities, not %s", a.cfg.ID, method, roles, id)
 	}
 	return nil
+}
+
+// ServerOptions are the options the agent's gRPC server needs besides its
+// credentials: the request size limit (Config.MaxMessageBytes).
+func (a *Agent[T]) ServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{grpc.MaxRecvMsgSize(a.cfg.MaxMessageBytes)}
+}
+
+// warnInsecure logs, once at New, that the agent runs without TLS.
+func warnInsecure(cfg Config, log *zap.Logger) {
+	if cfg.Insecure {
+		log.Warn("participant running WITHOUT TLS (Insecure): traffic is plaintext and every caller may prepare, commit and abort")
+	}
 }
 
 // dialOptions are the options for the coordinator connections: DialOptions

@@ -40,6 +40,17 @@ type Config struct {
 	// over TLS, the agent accepts Prepare/Commit/Abort only from coordinator
 	// identities and Inspect only from coordinators and admins.
 	TLS *security.Source
+	// Insecure must be set, with TLS nil, to run without TLS: the agent then
+	// dials the coordinators in plaintext and, on a plaintext server,
+	// accepts every call from anyone (no identity to check). New logs a
+	// warning. Development only. Without it a nil TLS is a config error,
+	// and a call that arrives over plaintext is refused (UNAUTHENTICATED).
+	Insecure bool
+	// MaxMessageBytes is the largest gRPC request the agent's server
+	// accepts; install ServerOptions on the server to apply it. A bigger
+	// request fails with RESOURCE_EXHAUSTED before any handler runs.
+	// Default 8 MiB.
+	MaxMessageBytes int
 	// Failpoint, if not nil, is called at named crash points for fault
 	// injection: "prepare-before-durable", "prepare-after-durable",
 	// "commit-before-apply", "commit-after-apply", "vote-after-send".
@@ -53,6 +64,7 @@ func DefaultConfig() Config {
 		ResolveInterval:  time.Second,
 		RPCTimeout:       5 * time.Second,
 		FallbackDeadline: 30 * time.Second,
+		MaxMessageBytes:  8 << 20,
 	}
 }
 
@@ -71,6 +83,12 @@ func (c Config) Validate() error {
 		return fmt.Errorf("participant: config: RPCTimeout must be positive, got %v", c.RPCTimeout)
 	case c.FallbackDeadline <= 0:
 		return fmt.Errorf("participant: config: FallbackDeadline must be positive, got %v", c.FallbackDeadline)
+	case c.MaxMessageBytes <= 0:
+		return fmt.Errorf("participant: config: MaxMessageBytes must be positive, got %d", c.MaxMessageBytes)
+	case c.TLS == nil && !c.Insecure:
+		return errors.New("participant: config: TLS is nil: set TLS (client.LoadTLS) for mutual TLS, or Insecure to run plaintext with no authentication (development only)")
+	case c.TLS != nil && c.Insecure:
+		return errors.New("participant: config: TLS and Insecure are mutually exclusive")
 	}
 	for i, addr := range c.Coordinators {
 		if addr == "" {

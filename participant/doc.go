@@ -18,7 +18,9 @@
 //	store, _ := embedded.Open(path, embedded.Options{})
 //	cfg := participant.DefaultConfig()
 //	cfg.ID, cfg.Address, cfg.Coordinators = "orders", ":7001", coords
+//	cfg.TLS, _ = client.LoadTLS(certFile, keyFile, caFile) // or cfg.Insecure = true (development only)
 //	agent, _ := participant.New(cfg, store, handler, logger)
+//	grpcServer := grpc.NewServer(append(security.ServerOption(cfg.TLS), agent.ServerOptions()...)...)
 //	agent.RegisterService(grpcServer)
 //	go grpcServer.Serve(lis)
 //	_ = agent.Start(ctx)

@@ -109,7 +109,7 @@ func serve[T any](ctx context.Context, f flags, log *zap.Logger, res participant
 	if err != nil {
 		return err
 	}
-	cfg.TLS = src
+	cfg.TLS, cfg.Insecure, cfg.MaxMessageBytes = src, src == nil, f.tls.maxMessageBytes
 	// The defaults (participant.Config.dialOptions) plus tracing: a non-nil
 	// DialOptions replaces them, so restate the credentials and interceptor.
 	cfg.DialOptions = []grpc.DialOption{
@@ -135,8 +135,8 @@ func serve[T any](ctx context.Context, f flags, log *zap.Logger, res participant
 	if err != nil {
 		return fmt.Errorf("listen on --listen %s: %w", f.listen, err)
 	}
-	srv := grpc.NewServer(append(security.ServerOption(src), grpc.MaxRecvMsgSize(f.tls.maxMessageBytes),
-		grpc.UnaryInterceptor(client.UnaryServerInterceptor()), tracing.ServerOptionIfOn())...)
+	opts := append(security.ServerOption(src), agent.ServerOptions()...)
+	srv := grpc.NewServer(append(opts, grpc.UnaryInterceptor(client.UnaryServerInterceptor()), tracing.ServerOptionIfOn())...)
 	agent.RegisterService(srv)
 	bankpb.RegisterBankServer(srv, svc(agent))
 	go func() {
