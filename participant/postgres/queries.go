@@ -20,7 +20,7 @@ type queries struct {
 	insertMarker, tombstone    string
 	outcome                    string
 	findPrepared, listPrepared string
-	gc                         string
+	stampDecided, gc           string
 }
 
 // newQueries builds the SQL over two tables. arbiter_outcomes has one row
@@ -36,7 +36,9 @@ func newQueries(schema string) queries {
 			"CREATE SCHEMA IF NOT EXISTS " + pgx.Identifier{schema}.Sanitize(),
 			r.Replace(`CREATE TABLE IF NOT EXISTS $outcomes (participant text NOT NULL, tx_id text NOT NULL,
 				outcome "char" NOT NULL CHECK (outcome IN ('C', 'A')), recorded_at timestamptz NOT NULL,
-				PRIMARY KEY (participant, tx_id))`),
+				decided_at timestamptz, PRIMARY KEY (participant, tx_id))`),
+			// Tables created before decided_at existed get it (NULL: stamped by the next GC).
+			r.Replace(`ALTER TABLE $outcomes ADD COLUMN IF NOT EXISTS decided_at timestamptz`),
 			r.Replace(`CREATE TABLE IF NOT EXISTS $meta (participant text PRIMARY KEY, term bigint NOT NULL)`),
 		},
 		term: r.Replace(`SELECT term FROM $meta WHERE participant = $1`),
@@ -45,8 +47,8 @@ func newQueries(schema string) queries {
 		insertMarker: r.Replace(`INSERT INTO $outcomes (participant, tx_id, outcome, recorded_at)
 			VALUES ($1, $2, 'C', clock_timestamp())`),
 		// Inserts the tombstone or returns the outcome already recorded.
-		tombstone: r.Replace(`INSERT INTO $outcomes AS o (participant, tx_id, outcome, recorded_at)
-			VALUES ($1, $2, 'A', clock_timestamp())
+		tombstone: r.Replace(`INSERT INTO $outcomes AS o (participant, tx_id, outcome, recorded_at, decided_at)
+			VALUES ($1, $2, 'A', clock_timestamp(), clock_timestamp())
 			ON CONFLICT (participant, tx_id) DO UPDATE SET outcome = o.outcome RETURNING o.outcome::text`),
 		outcome: r.Replace(`SELECT outcome::text FROM $outcomes WHERE participant = $1 AND tx_id = $2`),
 		// The rest of txID's gid after its prefix must be the deadline
@@ -55,7 +57,13 @@ func newQueries(schema string) queries {
 			AND starts_with(gid, $1) AND substr(gid, length($1) + 1) ~ '^[0-9]+$'`,
 		listPrepared: `SELECT gid FROM pg_prepared_xacts WHERE database = current_database()
 			AND starts_with(gid, $1) ORDER BY prepared`,
+		// A marker is written (decided_at NULL) inside the prepared
+		// transaction and becomes visible when it commits, however long it
+		// was in doubt: the first GC that sees it stamps the time, which is
+		// never before the commit. Prepared markers are invisible: untouched.
+		stampDecided: r.Replace(`UPDATE $outcomes SET decided_at = clock_timestamp()
+			WHERE participant = $1 AND decided_at IS NULL`),
 		gc: r.Replace(`DELETE FROM $outcomes WHERE participant = $1
-			AND recorded_at < clock_timestamp() - make_interval(secs => $2)`),
+			AND decided_at < clock_timestamp() - make_interval(secs => $2)`),
 	}
 }

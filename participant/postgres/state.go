@@ -80,24 +80,61 @@ func (s *Store) Prepared(ctx context.Context) ([]participant.PreparedTx, error) 
 	return out, nil
 }
 
-// GC deletes this participant's marker rows and abort tombstones older than
-// olderThan, and returns how many rows it deleted. A marker is what tells a
-// retried Commit "already committed" from a heuristic rollback, and a
-// tombstone is what refuses a late Prepare: olderThan must exceed the
-// longest a transaction can stay in doubt plus how long the coordinators
-// remember finished transactions (after that no Commit, Abort or Prepare of
-// it can arrive). Markers of prepared transactions are invisible and never
-// deleted. Run it from a timer, for instance hourly with a retention of
-// days.
+// GC deletes this participant's marker rows and abort tombstones whose
+// outcome is older than olderThan, and returns how many rows it deleted.
+// A marker is what tells a retried Commit "already committed" from a
+// heuristic rollback, and a tombstone is what refuses a late Prepare, so
+// age counts from the outcome, not from the prepare: a tombstone is stamped
+// when written; a marker (written inside the prepared transaction, visible
+// only once it commits) is stamped by the first GC that sees it, which is
+// never before its commit. A transaction in doubt for any time keeps its
+// marker for olderThan after it commits; prepared markers are invisible and
+// never touched. olderThan must exceed how long after an outcome a retried
+// Commit or Abort can still arrive: the longest a coordinator leader may
+// keep retrying phase 2 to this participant (a partition between them),
+// plus one GC interval. Days are a safe order of magnitude; RunGC runs it
+// on a timer.
 func (s *Store) GC(ctx context.Context, olderThan time.Duration) (int64, error) {
 	if olderThan <= 0 {
 		return 0, fmt.Errorf("postgres: GC retention must be positive, got %v", olderThan)
+	}
+	if _, err := s.pool.Exec(ctx, s.sql.stampDecided, s.id); err != nil {
+		return 0, fmt.Errorf("postgres: GC: stamp outcome times: %w", err)
 	}
 	tag, err := s.pool.Exec(ctx, s.sql.gc, s.id, olderThan.Seconds())
 	if err != nil {
 		return 0, fmt.Errorf("postgres: GC: %w", err)
 	}
 	return tag.RowsAffected(), nil
+}
+
+// RunGC runs GC(retention) every interval until ctx is done, logging what
+// it deleted and any error (the next tick retries). It returns at once if
+// interval or retention is not positive.
+func (s *Store) RunGC(ctx context.Context, retention, interval time.Duration) {
+	if retention <= 0 || interval <= 0 {
+		return
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.gcOnce(ctx, retention)
+		}
+	}
+}
+
+func (s *Store) gcOnce(ctx context.Context, retention time.Duration) {
+	n, err := s.GC(ctx, retention)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		s.log.Warn("outcome GC failed, retrying next tick", zap.Error(err))
+	case n > 0:
+		s.log.Info("outcome GC deleted old markers and tombstones", zap.Int64("rows", n), zap.Duration("retention", retention))
+	}
 }
 
 // stateErr is the error for an operation that needs state None.

@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -156,7 +157,7 @@ func TestGCDeletesOnlyOldOutcomes(t *testing.T) {
 	must(t, e.store.Abort(bg, "old-abort"))
 	must(t, e.store.Abort(bg, "new-abort"))
 	e.prepared(t, "in-doubt", "b", 2)
-	_, err := e.pool.Exec(bg, "UPDATE "+e.schema+`.arbiter_outcomes SET recorded_at = now() - interval '2 hours'
+	_, err := e.pool.Exec(bg, "UPDATE "+e.schema+`.arbiter_outcomes SET decided_at = now() - interval '2 hours'
 		WHERE tx_id LIKE 'old-%'`)
 	must(t, err)
 
@@ -172,6 +173,60 @@ func TestGCDeletesOnlyOldOutcomes(t *testing.T) {
 	e.wantState(t, "in-doubt", participant.StateCommitted)
 	if _, err := e.store.GC(bg, 0); err == nil {
 		t.Fatal("GC with a zero retention succeeded")
+	}
+}
+
+// Retention counts from the outcome, not the prepare: a transaction in
+// doubt longer than the retention keeps its marker after its commit, so a
+// retried Commit still succeeds after a GC (the bug: its marker was deleted
+// at once and the retry reported a false heuristic rollback). Once the
+// retention has passed since the outcome, markers and tombstones go.
+func TestGCRetentionCountsFromTheOutcome(t *testing.T) {
+	const retention = 500 * time.Millisecond
+	e := newEnv(t, sharedServer(t).DSN)
+	e.prepared(t, "slow", "a", 1)
+	e.prepared(t, "done", "b", 1)
+	must(t, e.store.Commit(bg, "done"))
+	must(t, e.store.Abort(bg, "ab"))
+	time.Sleep(retention + 200*time.Millisecond) // "slow" is in doubt longer than the retention
+
+	must(t, e.store.Commit(bg, "slow"))
+	n, err := e.store.GC(bg, retention)
+	must(t, err)
+	if n != 1 {
+		t.Fatalf("first GC deleted %d rows, want 1 (the tombstone, older than the retention)", n)
+	}
+	must(t, e.store.Commit(bg, "slow")) // a retried Commit
+	must(t, e.store.Commit(bg, "done"))
+	e.wantState(t, "ab", participant.StateNone)
+
+	time.Sleep(retention + 200*time.Millisecond)
+	if n, err = e.store.GC(bg, retention); err != nil || n != 2 {
+		t.Fatalf("second GC = %d, %v; want both markers deleted", n, err)
+	}
+	e.wantState(t, "slow", participant.StateNone)
+	e.wantState(t, "done", participant.StateNone)
+}
+
+// RunGC collects on its timer and stops with its context.
+func TestRunGCCollectsPeriodically(t *testing.T) {
+	e := newEnv(t, sharedServer(t).DSN)
+	must(t, e.store.Abort(bg, "ab"))
+	ctx, cancel := context.WithCancel(bg)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.store.RunGC(ctx, 100*time.Millisecond, 50*time.Millisecond)
+	}()
+	eventually(t, "RunGC to delete the tombstone", func() bool {
+		st, err := e.store.State(bg, "ab")
+		return err == nil && st == participant.StateNone
+	})
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("RunGC did not return after its context was cancelled")
 	}
 }
 
