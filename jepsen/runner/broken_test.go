@@ -1,6 +1,7 @@
 package runner_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -50,4 +51,31 @@ func TestBrokenCommitDespiteNoIsCaughtInParallelMode(t *testing.T) {
 	if f := failed(res); !f[check.NameAtomicity] || !f[check.NameConservation] {
 		t.Fatalf("atomicity and conservation must fail in parallel mode; failed: %v", f)
 	}
+}
+
+// A second, opposite DECIDE that takes effect (the coordinator drives phase
+// 2 with it although the FSM kept the first) must be caught by uniqueness,
+// re-derived from the decoded log rather than the FSM, and by exactly-once
+// (acknowledged transfers never applied).
+func TestBrokenSecondDecisionIsCaught(t *testing.T) {
+	_, res := runScenario(t, runner.Config{Broken: "second-decision", Duration: 8 * time.Second})
+	f := failed(res)
+	if !f[check.NameUniqueness] {
+		t.Fatalf("uniqueness passed against a coordinator whose second decision takes effect; failed: %v", f)
+	}
+	if ev := evidenceOf(res, check.NameUniqueness); !strings.Contains(ev, "a later DECIDE abort") || !strings.Contains(ev, "took effect: participant") {
+		t.Fatalf("uniqueness evidence does not name the second decision:\n%s", ev)
+	}
+	if !f[check.NameExactlyOnce] {
+		t.Fatalf("exactly-once passed although acknowledged transfers were never applied; failed: %v", f)
+	}
+}
+
+func evidenceOf(results []check.Result, name string) string {
+	for _, r := range results {
+		if r.Name == name {
+			return strings.Join(r.Evidence, "\n")
+		}
+	}
+	return ""
 }
