@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,12 +21,46 @@ func TestDemoConservesMoneyThroughCrashes(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	ok, err := run(ctx, options{duration: 9 * time.Second, concurrency: 4, accounts: 10, dir: t.TempDir()})
+	s, err := run(ctx, options{duration: 9 * time.Second, concurrency: 4, accounts: 10, dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !ok {
-		t.Fatal("demo reported FAIL (see its summary above)")
+	if !s.ok() {
+		t.Fatalf("demo reported FAIL: %q (see its summary above)", s.failures())
+	}
+	checkSummary(t, s)
+}
+
+// checkSummary checks the fields ok() rests on, so that a verdict that
+// forgot one of them would not go unnoticed.
+func checkSummary(t *testing.T, s *summary) {
+	t.Helper()
+	if s.FaultsPlanned != 2 || s.FaultsInjected != 2 || len(s.FaultErrors) != 0 {
+		t.Errorf("crashes: %d of %d carried out, errors %q; want both", s.FaultsInjected, s.FaultsPlanned, s.FaultErrors)
+	}
+	if s.LeaderChanges < 1 {
+		t.Errorf("leader_changes = %d after killing the leader, want >= 1", s.LeaderChanges)
+	}
+	if s.Processes != 6 || s.ProcessesUp != 6 {
+		t.Errorf("processes up at the end: %d of %d (down %q), want 6 of 6", s.ProcessesUp, s.Processes, s.Down)
+	}
+	if s.InDoubtReadError != "" || s.InDoubtAtEnd != 0 {
+		t.Errorf("in doubt at the end: %d (read error %q), want 0 read", s.InDoubtAtEnd, s.InDoubtReadError)
+	}
+	for _, w := range []string{coordinatorDriven, serviceDriven} {
+		if c := s.Ways[w]; c == nil || c.Committed == 0 {
+			t.Errorf("%s transfers: %+v, want some committed", w, c)
+		}
+	}
+	var b bytes.Buffer
+	if err := json.NewEncoder(&b).Encode(s); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{`"ways":{"coordinator_driven":{"committed":`, `"service_driven":{"committed":`,
+		`"faults_injected":2`, `"processes_up":6`, `"failures":[]`} {
+		if !strings.Contains(b.String(), key) {
+			t.Errorf("summary JSON lacks %s: %s", key, b.String())
+		}
 	}
 }
 
@@ -35,14 +72,14 @@ func TestDemoOnPostgres(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	ok, err := run(ctx, options{duration: 6 * time.Second, concurrency: 4, accounts: 10, dir: t.TempDir(), postgres: true})
+	s, err := run(ctx, options{duration: 6 * time.Second, concurrency: 4, accounts: 10, dir: t.TempDir(), postgres: true})
 	if errors.Is(err, errNoPostgres) {
 		pgtest.Unavailable(t, err)
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !ok {
-		t.Fatal("demo on PostgreSQL reported FAIL (see its summary above)")
+	if !s.ok() {
+		t.Fatalf("demo on PostgreSQL reported FAIL: %q (see its summary above)", s.failures())
 	}
 }

@@ -42,40 +42,42 @@ func main() {
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	ok, err := run(ctx, o)
+	s, err := run(ctx, o)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(2)
 	}
-	if !ok {
+	if !s.ok() {
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, o options) (bool, error) {
+// run runs the demo and returns its summary (nil with an error that kept
+// it from finishing).
+func run(ctx context.Context, o options) (*summary, error) {
 	dir, err := workDir(o.dir)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	fmt.Printf("demo: building binaries; data and logs in %s\n", dir)
 	if err := cluster.Build(ctx, filepath.Join(dir, "bin")); err != nil {
-		return false, err
+		return nil, err
 	}
 	copts := cluster.Options{Dir: dir, BinDir: filepath.Join(dir, "bin"), Accounts: o.accounts, Opening: 1000, LogLevel: "info"}
 	if o.postgres {
 		pg, err := startPostgres()
 		if err != nil {
-			return false, err
+			return nil, err
 		}
 		defer closePostgres(pg) // after the banks stop (deferred below)
 		copts.BankArgs = pg.BankArgs
 	}
 	c, err := cluster.New(copts)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	if err := c.Start(); err != nil {
-		return false, err
+		return nil, err
 	}
 	defer c.Stop()
 	fmt.Println("demo: started coordinators n1 n2 n3 and participants bank1 bank2 bank3" + storeNote(o))
@@ -83,7 +85,7 @@ func run(ctx context.Context, o options) (bool, error) {
 	s, err := runScenario(ctx, c, o)
 	if err != nil {
 		fmt.Printf("demo: logs are in %s\n", dir)
-		return false, err
+		return nil, err
 	}
 	s.print()
 	if s.ok() && !o.keep && o.dir == "" {
@@ -92,7 +94,7 @@ func run(ctx context.Context, o options) (bool, error) {
 	} else {
 		fmt.Printf("demo: data and logs kept in %s\n", dir)
 	}
-	return s.ok(), nil
+	return s, nil
 }
 
 func workDir(dir string) (string, error) {

@@ -3,9 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"google.golang.org/grpc"
 	"sync"
 	"time"
+
+	"google.golang.org/grpc"
 
 	"github.com/arbiter-tx/arbiter/client"
 	"github.com/arbiter-tx/arbiter/jepsen/cluster"
@@ -36,13 +37,14 @@ func runScenario(ctx context.Context, c *cluster.Cluster, o options) (*summary, 
 		return nil, err
 	}
 	defer cli.Close()
-	s := &summary{TotalBefore: before, start: time.Now()}
+	s := newSummary(before, len(c.All()))
 	mon := newMonitor(c)
 	go mon.run(ctx)
 	defer mon.stop()
 	work(ctx, c, cli, creds, o, s, mon)
+	err = settle(ctx, c, cli, s)
 	s.LeaderChanges = mon.changes()
-	return s, settle(ctx, c, cli, s)
+	return s, err
 }
 
 // work runs the workers and the fault schedule, printing progress.
@@ -54,7 +56,9 @@ func work(ctx context.Context, c *cluster.Cluster, cli *client.Client, creds grp
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			newWorker(i, c, cli, creds, o.accounts, s).loop(wctx)
+			w := newWorker(i, c, cli, creds, o.accounts, s)
+			defer w.close()
+			w.loop(wctx)
 		}()
 	}
 	wg.Add(1)
@@ -66,30 +70,40 @@ func work(ctx context.Context, c *cluster.Cluster, cli *client.Client, creds grp
 	wg.Wait()
 }
 
+// faults runs the schedule: SIGKILL a participant at 1/3 of the run and
+// restart it 1.5 s later, then SIGKILL the coordinator leader at 1/2 and
+// restart it 2 s later. What did not happen is in the summary.
 func faults(ctx context.Context, c *cluster.Cluster, d time.Duration, s *summary) {
 	if !sleepCtx(ctx, d/3) {
 		return
 	}
-	victim := c.Banks[0]
-	s.event("SIGKILL participant %s", victim.Name)
-	_ = victim.Kill()
-	if sleepCtx(ctx, 1500*time.Millisecond) {
-		s.event("restart participant %s", victim.Name)
-	}
-	_ = victim.Start()
+	crash(ctx, s, "participant", c.Banks[0], 1500*time.Millisecond)
 	if !sleepCtx(ctx, d/2-d/3-1500*time.Millisecond) {
 		return
 	}
 	leader, _, err := c.Leader(ctx)
 	if err != nil {
-		s.event("no leader to kill: %v", err)
+		s.faultFailed("no coordinator leader to kill: %v", err)
 		return
 	}
-	s.event("SIGKILL coordinator leader %s", leader.Name)
-	_ = leader.Kill()
-	sleepCtx(ctx, 2*time.Second)
-	s.event("restart coordinator %s", leader.Name)
-	_ = leader.Start()
+	crash(ctx, s, "coordinator leader", leader, 2*time.Second)
+}
+
+// crash SIGKILLs p, leaves it down (less if ctx ends) and starts it again;
+// it counts as injected only if both steps worked.
+func crash(ctx context.Context, s *summary, role string, p *cluster.Proc, down time.Duration) {
+	s.event("SIGKILL %s %s", role, p.Name)
+	if err := p.Kill(); err != nil {
+		s.faultFailed("SIGKILL %s %s: %v", role, p.Name, err)
+		return
+	}
+	sleepCtx(ctx, down)
+	s.event("restart %s %s", role, p.Name)
+	if err := p.Start(); err != nil {
+		s.faultFailed("restart %s %s: %v", role, p.Name, err)
+		return
+	}
+	s.faultInjected()
 }
 
 func progress(ctx context.Context, s *summary, mon *monitor) {

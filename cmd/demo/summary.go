@@ -24,9 +24,26 @@ type summary struct {
 	TotalBefore      int64    `json:"total_before"`
 	TotalAfter       int64    `json:"total_after"`
 	InDoubtAtEnd     int      `json:"in_doubt_at_end"`
+	InDoubtReadError string   `json:"in_doubt_read_error,omitempty"` // the final count could not be read
 	LeaderChanges    int      `json:"leader_changes"`
 	SettleSeconds    float64  `json:"settle_seconds"`
 	Events           []string `json:"events"`
+	// Ways counts the transfers by way of joining: "coordinator_driven"
+	// and "service_driven" (see worker).
+	Ways map[string]*wayCounts `json:"ways"`
+	// FaultsPlanned and FaultsInjected count the crashes of the schedule
+	// (a participant, then the leader) planned and carried out: killed and
+	// restarted without error. FaultErrors says what went wrong.
+	FaultsPlanned  int      `json:"faults_planned"`
+	FaultsInjected int      `json:"faults_injected"`
+	FaultErrors    []string `json:"fault_errors"`
+	// Processes and ProcessesUp count the six processes and those running
+	// and answering at the end; Down names the others.
+	Processes   int      `json:"processes"`
+	ProcessesUp int      `json:"processes_up"`
+	Down        []string `json:"processes_down"`
+	// Failures are the reasons for FAIL; empty means PASS.
+	Failures []string `json:"failures"`
 
 	mu         sync.Mutex
 	start      time.Time
@@ -34,26 +51,52 @@ type summary struct {
 	rejections []string
 }
 
-func (s *summary) record(txID string, out arbiterpb.Outcome, err error) {
+// The ways of joining a transaction the workers alternate.
+const (
+	coordinatorDriven = "coordinator_driven"
+	serviceDriven     = "service_driven"
+)
+
+// wayCounts is what became of the transfers made one way.
+type wayCounts struct {
+	Committed   int `json:"committed"`
+	Aborted     int `json:"aborted"`
+	Unknown     int `json:"unknown"`
+	Rejected    int `json:"rejected"`
+	BeginFailed int `json:"begin_failed"`
+}
+
+func newSummary(before int64, processes int) *summary {
+	return &summary{TotalBefore: before, start: time.Now(), FaultsPlanned: 2, Processes: processes,
+		Ways: map[string]*wayCounts{coordinatorDriven: {}, serviceDriven: {}}}
+}
+
+func (s *summary) record(way, txID string, out arbiterpb.Outcome, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	w := s.Ways[way]
 	switch {
 	case err != nil && !errors.Is(err, client.ErrOutcomeUnknown):
 		s.Rejected++
+		w.Rejected++
 		s.rejections = append(s.rejections, err.Error())
 	case err != nil:
 		s.Unknown++
+		w.Unknown++
 		s.unknowns = append(s.unknowns, txID)
 	case out == arbiterpb.Outcome_OUTCOME_COMMIT:
 		s.Committed++
+		w.Committed++
 	default:
 		s.Aborted++
+		w.Aborted++
 	}
 }
 
-func (s *summary) beginFailed() {
+func (s *summary) beginFailed(way string) {
 	s.mu.Lock()
 	s.BeginFailed++
+	s.Ways[way].BeginFailed++
 	s.mu.Unlock()
 }
 
@@ -71,41 +114,20 @@ func (s *summary) event(format string, args ...any) {
 	s.mu.Unlock()
 }
 
-func (s *summary) ok() bool {
-	return s.TotalAfter == s.TotalBefore && s.InDoubtAtEnd == 0 && s.Committed > 0
+// faultFailed records (and prints) a fault that could not be carried out.
+func (s *summary) faultFailed(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	fmt.Println("demo: fault failed: " + msg)
+	s.mu.Lock()
+	s.FaultErrors = append(s.FaultErrors, msg)
+	s.mu.Unlock()
 }
 
-// settle waits for every prepared transaction to be resolved and every open
-// one to be finished, then reads the final total and asks the cluster what
-// became of the transactions whose outcome the client did not learn.
-func settle(ctx context.Context, c *cluster.Cluster, cli *client.Client, s *summary) error {
-	fmt.Println("demo: workload stopped; waiting for every transaction to be resolved")
-	t0 := time.Now()
-	deadline := t0.Add(30 * time.Second)
-	for {
-		prepared, open, err := c.InDoubt(ctx)
-		s.InDoubtAtEnd = prepared + max(open, 0)
-		if err == nil && s.InDoubtAtEnd == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			fmt.Printf("demo: still in doubt after 30s: prepared %d, open %d (%v)\n", prepared, open, err)
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	s.SettleSeconds = time.Since(t0).Seconds()
-	after, err := waitTotal(ctx, c)
-	if err != nil {
-		return err
-	}
-	s.TotalAfter = after
-	for _, id := range s.unknowns {
-		if tx, err := cli.Status(ctx, id); err == nil && tx.GetState() == arbiterpb.TxState_TX_STATE_COMMITTED {
-			s.UnknownCommitted++
-		}
-	}
-	return nil
+// faultInjected counts a crash carried out as planned.
+func (s *summary) faultInjected() {
+	s.mu.Lock()
+	s.FaultsInjected++
+	s.mu.Unlock()
 }
 
 // waitTotal sums the committed balances of every bank, retrying while a
@@ -133,7 +155,9 @@ func waitTotal(ctx context.Context, c *cluster.Cluster) (int64, error) {
 	return 0, fmt.Errorf("reading balances: %w", lastErr)
 }
 
+// print writes the summary for a person, then as one line of JSON.
 func (s *summary) print() {
+	s.Failures = s.failures()
 	fmt.Println()
 	fmt.Println("=== Arbiter demo summary ===")
 	fmt.Printf("transactions committed:         %d\n", s.Committed)
@@ -146,15 +170,35 @@ func (s *summary) print() {
 		}
 		fmt.Printf("  refused: %s\n", r)
 	}
+	for _, w := range []string{coordinatorDriven, serviceDriven} {
+		c := s.Ways[w]
+		fmt.Printf("  %-19s committed %d, aborted %d, unknown %d, refused %d, begin failed %d\n",
+			w+":", c.Committed, c.Aborted, c.Unknown, c.Rejected, c.BeginFailed)
+	}
 	fmt.Printf("total balance before / after:   %d / %d (%s)\n", s.TotalBefore, s.TotalAfter, verdict(s.TotalBefore == s.TotalAfter, "conserved", "NOT CONSERVED"))
-	fmt.Printf("in doubt at the end:            %d (%s, settled in %.1fs)\n", s.InDoubtAtEnd, verdict(s.InDoubtAtEnd == 0, "none", "STUCK"), s.SettleSeconds)
+	fmt.Printf("in doubt at the end:            %d (%s, settled in %.1fs)\n", s.InDoubtAtEnd, s.inDoubtWord(), s.SettleSeconds)
 	fmt.Printf("coordinator leader changes:     %d\n", s.LeaderChanges)
+	fmt.Printf("crashes carried out:            %d of %d\n", s.FaultsInjected, s.FaultsPlanned)
 	for _, e := range s.Events {
 		fmt.Printf("  fault: %s\n", e)
 	}
-	fmt.Printf("result: %s\n", verdict(s.ok(), "PASS", "FAIL"))
+	fmt.Printf("processes up at the end:        %d of %d\n", s.ProcessesUp, s.Processes)
+	for _, f := range s.Failures {
+		fmt.Printf("  FAIL: %s\n", f)
+	}
+	fmt.Printf("result: %s\n", verdict(len(s.Failures) == 0, "PASS", "FAIL"))
 	b, _ := json.Marshal(s)
 	fmt.Println(string(b))
+}
+
+func (s *summary) inDoubtWord() string {
+	switch {
+	case s.InDoubtReadError != "":
+		return "UNKNOWN: " + s.InDoubtReadError
+	case s.InDoubtAtEnd != 0:
+		return "STUCK"
+	}
+	return "none"
 }
 
 func verdict(ok bool, yes, no string) string {

@@ -24,6 +24,7 @@ type worker struct {
 	c        *cluster.Cluster
 	cli      *client.Client
 	banks    []bankpb.BankClient
+	conns    []*grpc.ClientConn
 	accounts int
 	s        *summary
 	rng      *rand.Rand
@@ -37,9 +38,17 @@ func newWorker(id int, c *cluster.Cluster, cli *client.Client, creds grpc.DialOp
 		if err != nil {
 			panic(err) // only fails on a malformed address, which New never makes
 		}
+		w.conns = append(w.conns, cc)
 		w.banks = append(w.banks, bankpb.NewBankClient(cc))
 	}
 	return w
+}
+
+// close closes the worker's connections to the banks.
+func (w *worker) close() {
+	for _, cc := range w.conns {
+		_ = cc.Close()
+	}
 }
 
 func (w *worker) loop(ctx context.Context) {
@@ -67,19 +76,19 @@ func (w *worker) account(bank int) string {
 func (w *worker) coordinatorDriven(ctx context.Context, from, to int, debit, credit *bankpb.Op) {
 	txID, err := w.cli.Begin(ctx, 5*time.Second)
 	if err != nil {
-		w.s.beginFailed()
+		w.s.beginFailed(coordinatorDriven)
 		return
 	}
 	out, err := w.cli.Commit(ctx, txID,
 		&arbiterpb.Branch{ParticipantId: w.c.Banks[from].Name, Payload: bank.EncodePayload([]*bankpb.Op{debit}, nil)},
 		&arbiterpb.Branch{ParticipantId: w.c.Banks[to].Name, Payload: bank.EncodePayload([]*bankpb.Op{credit}, nil)})
-	w.s.record(txID, out, err)
+	w.s.record(coordinatorDriven, txID, out, err)
 }
 
 func (w *worker) serviceDriven(ctx context.Context, from, to int, debit, credit *bankpb.Op) {
 	txID, err := w.cli.Begin(ctx, 5*time.Second)
 	if err != nil {
-		w.s.beginFailed()
+		w.s.beginFailed(serviceDriven)
 		return
 	}
 	tctx := client.WithTxID(ctx, txID)
@@ -89,9 +98,9 @@ func (w *worker) serviceDriven(ctx context.Context, from, to int, debit, credit 
 	}
 	if err != nil {
 		out, aerr := w.cli.Abort(ctx, txID)
-		w.s.record(txID, out, aerr)
+		w.s.record(serviceDriven, txID, out, aerr)
 		return
 	}
 	out, err := w.cli.Commit(ctx, txID)
-	w.s.record(txID, out, err)
+	w.s.record(serviceDriven, txID, out, err)
 }
