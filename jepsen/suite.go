@@ -39,7 +39,7 @@ func (s *suite) run(ctx context.Context, cfg runner.Config) error {
 	if err != nil {
 		return err
 	}
-	results := check.All(run)
+	results := append(check.All(run), runner.CheckFaults(run))
 	logs := map[string]string{}
 	for _, n := range []string{"n1", "n2", "n3", "bank1", "bank2", "bank3"} {
 		logs[n] = filepath.Join(cfg.Dir, "nodes", n+".log")

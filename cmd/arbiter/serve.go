@@ -56,6 +56,7 @@ the state in --data-dir. Every flag can also be set as ARBITER_<FLAG>
 	fs.StringVar(&f.id, "id", "", "this node's ID; must appear in --peers (required)")
 	fs.StringVar(&f.raftAddr, "raft-addr", "", "host:port for Raft traffic between coordinators (default: this node's address in --peers)")
 	fs.StringVar(&f.raft.AdvertiseAddr, "raft-advertise", "", "host:port other coordinators dial for Raft, when it differs from --raft-addr (NAT, a proxy); must be this node's address in --peers")
+	fs.StringVar(&f.raft.AdvertiseAddr, "raft-advertise", "", "host:port other coordinators dial for Raft, when it differs from --raft-addr (NAT, a proxy); must be this node's address in --peers")
 	fs.StringVar(&f.grpcAddr, "grpc-addr", "", "host:port serving the Coordinator gRPC API to clients and participants (default: from --peers)")
 	fs.StringVar(&f.peers, "peers", "", "every coordinator as ID=RAFT_ADDR/GRPC_ADDR, comma-separated (required)")
 	fs.BoolVar(&f.raft.Join, "join", false, "never bootstrap, even with an empty --data-dir: wait for an operator to run 'arbiter members add' on the cluster (--peers then need not list this node; give --raft-addr and --grpc-addr)")

@@ -45,9 +45,15 @@ type Options struct {
 	// the cluster makes a CA in Dir/certs and every process uses mutual
 	// TLS; clients get certificates with Cluster.DialOption.
 	Insecure bool
-	// Advertise, if set, gives the address a bank registers with the
-	// coordinators instead of its own (a proxy in front of it).
-	Advertise func(bank, addr string) (string, error)
+	// Expose, if set, is called once for every service a process listens
+	// on (a coordinator's Raft and gRPC addresses, a bank's gRPC address)
+	// and returns the address every other process dials instead (a proxy
+	// in front of it, see jepsen/proxy.Mesh). Coordinators then advertise
+	// their exposed Raft address (--raft-advertise) and list each other's
+	// exposed addresses in --peers, banks register their exposed address
+	// (--advertise) and dial the coordinators' exposed gRPC addresses. The
+	// harness itself still reaches every process at Proc.Addr.
+	Expose func(node, addr string) (string, error)
 }
 
 // Network says where each process listens and how it is started: on
@@ -81,6 +87,9 @@ type Cluster struct {
 	certDir string
 	hosts   []string
 	admin   *security.Source // used by the cluster's own queries
+
+	coordDial []string // the coordinators' gRPC addresses as other processes dial them
+	exposed   []string // every address handed out by Options.Expose
 }
 
 // Build compiles the arbiter and bank binaries into binDir. It runs from
@@ -138,42 +147,84 @@ func New(opts Options) (*Cluster, error) {
 		return nil, err
 	}
 	c := &Cluster{opts: opts}
-	var peers []string
-	for i := range nc {
-		host := opts.Net.Host(fmt.Sprintf("n%d", i+1))
-		peers = append(peers, fmt.Sprintf("n%d=%s:%d/%s:%d", i+1, host, ports[2*i], host, ports[2*i+1]))
+	if err := c.layoutCoords(ports); err != nil {
+		return nil, err
 	}
-	for i := range nc {
+	for i := range opts.Banks {
+		if err := c.layoutBank(fmt.Sprintf("bank%d", i+1), ports[2*nc+i]); err != nil {
+			return nil, err
+		}
+	}
+	return c, c.setupTLS(c.exposed)
+}
+
+// layoutCoords lays out the coordinators; ports holds a Raft and a gRPC
+// port per coordinator.
+func (c *Cluster) layoutCoords(ports []int) error {
+	var peers, raftAdv []string
+	for i := range c.opts.Coordinators {
 		id := fmt.Sprintf("n%d", i+1)
-		p := c.proc(id, fmt.Sprintf("%s:%d", opts.Net.Host(id), ports[2*i+1]), "arbiter", opts.CoordEnv)
+		host := c.opts.Net.Host(id)
+		raftAddr, err := c.expose(id, fmt.Sprintf("%s:%d", host, ports[2*i]))
+		if err != nil {
+			return err
+		}
+		grpcAddr, err := c.expose(id, fmt.Sprintf("%s:%d", host, ports[2*i+1]))
+		if err != nil {
+			return err
+		}
+		peers = append(peers, id+"="+raftAddr+"/"+grpcAddr)
+		raftAdv = append(raftAdv, raftAddr)
+		c.coordDial = append(c.coordDial, grpcAddr)
+	}
+	for i := range c.opts.Coordinators {
+		id := fmt.Sprintf("n%d", i+1)
+		host := c.opts.Net.Host(id)
+		p := c.proc(id, fmt.Sprintf("%s:%d", host, ports[2*i+1]), "arbiter", c.opts.CoordEnv)
 		p.args = append([]string{"serve", "--id", id, "--data-dir", p.DataDir, "--peers", strings.Join(peers, ","),
-			"--log-level", opts.LogLevel}, opts.CoordArgs...)
-		if opts.CoordArgsFor != nil {
-			p.args = append(p.args, opts.CoordArgsFor(id)...)
+			"--log-level", c.opts.LogLevel}, c.opts.CoordArgs...)
+		if c.opts.Expose != nil {
+			p.args = append(p.args, "--raft-addr", fmt.Sprintf("%s:%d", host, ports[2*i]),
+				"--raft-advertise", raftAdv[i], "--grpc-addr", p.Addr)
+		}
+		if c.opts.CoordArgsFor != nil {
+			p.args = append(p.args, c.opts.CoordArgsFor(id)...)
 		}
 		c.Coords = append(c.Coords, p)
 	}
-	var advertised []string
-	for i := range opts.Banks {
-		id := fmt.Sprintf("bank%d", i+1)
-		p := c.proc(id, fmt.Sprintf("%s:%d", opts.Net.Host(id), ports[2*nc+i]), "bank", opts.BankEnv)
-		p.args = []string{"--id", id, "--listen", p.Addr, "--data-dir", p.DataDir,
-			"--coordinators", strings.Join(c.CoordAddrs(), ","), "--accounts", fmt.Sprint(opts.Accounts),
-			"--opening-balance", fmt.Sprint(opts.Opening), "--log-level", opts.LogLevel}
-		if opts.BankArgs != nil {
-			p.args = append(p.args, opts.BankArgs(id)...)
-		}
-		if opts.Advertise != nil {
-			adv, err := opts.Advertise(id, p.Addr)
-			if err != nil {
-				return nil, err
-			}
-			p.args = append(p.args, "--advertise", adv)
-			advertised = append(advertised, adv)
-		}
-		c.Banks = append(c.Banks, p)
+	return nil
+}
+
+func (c *Cluster) layoutBank(id string, port int) error {
+	p := c.proc(id, fmt.Sprintf("%s:%d", c.opts.Net.Host(id), port), "bank", c.opts.BankEnv)
+	p.args = []string{"--id", id, "--listen", p.Addr, "--data-dir", p.DataDir,
+		"--coordinators", strings.Join(c.coordDial, ","), "--accounts", fmt.Sprint(c.opts.Accounts),
+		"--opening-balance", fmt.Sprint(c.opts.Opening), "--log-level", c.opts.LogLevel}
+	if c.opts.BankArgs != nil {
+		p.args = append(p.args, c.opts.BankArgs(id)...)
 	}
-	return c, c.setupTLS(advertised)
+	if c.opts.Expose != nil {
+		adv, err := c.expose(id, p.Addr)
+		if err != nil {
+			return err
+		}
+		p.args = append(p.args, "--advertise", adv)
+	}
+	c.Banks = append(c.Banks, p)
+	return nil
+}
+
+// expose returns the address others dial for node's service at addr.
+func (c *Cluster) expose(node, addr string) (string, error) {
+	if c.opts.Expose == nil {
+		return addr, nil
+	}
+	out, err := c.opts.Expose(node, addr)
+	if err != nil {
+		return "", err
+	}
+	c.exposed = append(c.exposed, out)
+	return out, nil
 }
 
 func (c *Cluster) proc(name, addr, bin string, env []string) *Proc {
@@ -213,6 +264,10 @@ func (c *Cluster) CoordAddrs() []string {
 	}
 	return out
 }
+
+// DialCoordAddrs lists the coordinators' gRPC addresses as other
+// processes dial them (through Options.Expose; CoordAddrs without it).
+func (c *Cluster) DialCoordAddrs() []string { return append([]string(nil), c.coordDial...) }
 
 // freePorts asks the kernel for n distinct free loopback ports.
 func freePorts(n int) ([]int, error) {

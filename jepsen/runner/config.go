@@ -2,8 +2,11 @@ package runner
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"time"
+
+	"github.com/arbiter-tx/arbiter/jepsen/netns"
 )
 
 // Config is one run.
@@ -51,6 +54,13 @@ type Config struct {
 	// coordinator-driven transfers, and every other Commit, in
 	// parallel-commit mode).
 	CommitMode string
+	// Net chooses how partitions are made: NetNamespaces (root: each
+	// process in its own network namespace, cuts as iptables DROP rules
+	// plus the proxy mesh), NetProxy (loopback: cuts, latency and loss by
+	// a userspace proxy per link only) or "" (the environment variable
+	// ARBITER_JEPSEN_NET if set, else namespaces when a nemesis needs the
+	// network and they are available, else proxies).
+	Net string
 	// Progress, if set, receives a progress line every few seconds.
 	Progress func(string)
 }
@@ -109,6 +119,38 @@ func (c *Config) Validate() error {
 		c.LivenessWait = 10 * time.Second
 	}
 	return nil
+}
+
+// The network modes of Config.Net.
+const (
+	NetNamespaces = "netns"
+	NetProxy      = "proxy"
+)
+
+// NetEnv is the environment variable that picks Config.Net when it is "".
+const NetEnv = "ARBITER_JEPSEN_NET"
+
+// NetMode resolves Config.Net (see there).
+func (c *Config) NetMode() (string, error) {
+	mode := c.Net
+	if mode == "" {
+		mode = os.Getenv(NetEnv)
+	}
+	switch mode {
+	case NetProxy:
+		return NetProxy, nil
+	case NetNamespaces:
+		if err := netns.Available(); err != nil {
+			return "", fmt.Errorf("network mode %s: %w", NetNamespaces, err)
+		}
+		return NetNamespaces, nil
+	case "":
+		if c.needsNet() && netns.Available() == nil {
+			return NetNamespaces, nil
+		}
+		return NetProxy, nil
+	}
+	return "", fmt.Errorf("network mode %q: want %s or %s", mode, NetNamespaces, NetProxy)
 }
 
 // needsNet reports whether any nemesis needs network namespaces.

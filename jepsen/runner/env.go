@@ -1,7 +1,7 @@
 package runner
 
 import (
-	"fmt"
+	"net"
 	"os/exec"
 	"strconv"
 	"sync"
@@ -20,9 +20,10 @@ import (
 type env struct {
 	cfg     Config
 	cluster *cluster.Cluster
-	net     *netns.Net        // nil on loopback
+	net     *netns.Net        // nil in proxy mode (loopback)
 	pg      *cluster.Postgres // nil unless Config.Postgres
-	proxies map[string]*proxy.Proxy
+	mesh    *proxy.Mesh       // a proxy in front of every service; every link has its faults
+	procs   atomic.Pointer[cluster.Cluster]
 	cli     *client.Client
 	banks   []bankpb.BankClient
 	conns   []*grpc.ClientConn
@@ -49,15 +50,47 @@ func (e *env) controlHost() string {
 	return "127.0.0.1"
 }
 
-// advertise puts a proxy in front of a bank: coordinators reach the bank
-// through it, so latency and loss can be injected on that link.
-func (e *env) advertise(bank, addr string) (string, error) {
-	p, err := proxy.New(e.controlHost()+":0", addr)
-	if err != nil {
-		return "", fmt.Errorf("proxy for %s: %w", bank, err)
+// newMesh puts the mesh of proxies in place: every process dials every
+// other one through it (cluster.Options.Expose), so partitions, latency and
+// loss act per link in both modes. Sources are told apart by address in
+// network namespaces (each node has its own) and by socket owner on
+// loopback (everyone dials from 127.0.0.1).
+func (e *env) newMesh() {
+	classify := e.ownerOf
+	if e.net != nil {
+		byIP := map[string]string{}
+		for _, name := range e.net.Names() {
+			byIP[e.net.IP(name)] = name
+		}
+		classify = func(a net.Addr) string {
+			if ta, ok := a.(*net.TCPAddr); ok {
+				return byIP[ta.IP.String()]
+			}
+			return ""
+		}
 	}
-	e.proxies[bank] = p
-	return p.Addr(), nil
+	e.mesh = proxy.NewMesh(e.controlHost(), classify)
+}
+
+// ownerOf names the cluster process that owns the remote end of a
+// loopback connection, "" for the harness or an unknown process (never
+// cut, like the control node in network namespaces).
+func (e *env) ownerOf(remote net.Addr) string {
+	c := e.procs.Load()
+	if c == nil {
+		return ""
+	}
+	pids := map[int]string{}
+	for _, p := range c.All() {
+		if pid := p.Pid(); pid != 0 {
+			pids[pid] = p.Name
+		}
+	}
+	name, err := proxy.SocketOwner(remote, pids)
+	if err != nil {
+		return ""
+	}
+	return name
 }
 
 func (e *env) dialBanks() error {
@@ -93,8 +126,8 @@ func (e *env) close() {
 	for _, cc := range e.conns {
 		_ = cc.Close()
 	}
-	for _, p := range e.proxies {
-		_ = p.Close()
+	if e.mesh != nil {
+		_ = e.mesh.Close()
 	}
 }
 

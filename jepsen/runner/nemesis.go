@@ -4,14 +4,18 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"syscall"
 	"time"
+
+	"github.com/arbiter-tx/arbiter/jepsen/check"
+	"github.com/arbiter-tx/arbiter/jepsen/history"
 )
 
 // A nemesis injects one kind of fault and heals it.
 type nemesis struct {
 	name string
-	// net: needs network namespaces (real partitions).
+	// net: cuts links (namespaces when available, else the proxy mesh).
 	net    bool
 	inject func(ctx context.Context, e *env, rng *rand.Rand) ([]string, error)
 	heal   func(ctx context.Context, e *env) error
@@ -143,4 +147,83 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// injectWindow is how long a failed injection (no leader to target during
+// an election, say) is retried, every injectRetryEvery.
+const (
+	injectWindow     = 3 * time.Second
+	injectRetryEvery = 250 * time.Millisecond
+)
+
+// inject runs n's injection, retrying a failure briefly. The detail says
+// how many attempts it took; a final failure starts with "inject:", which
+// CheckFaults and the timeline read as "this fault did not happen".
+func (e *env) inject(ctx context.Context, n nemesis, rng *rand.Rand) ([]string, string) {
+	deadline := time.Now().Add(injectWindow)
+	for attempt := 1; ; attempt++ {
+		targets, err := n.inject(ctx, e, rng)
+		switch {
+		case err == nil && attempt == 1:
+			return targets, ""
+		case err == nil:
+			return targets, fmt.Sprintf("injected at attempt %d", attempt)
+		case time.Now().After(deadline) || !sleepCtx(ctx, injectRetryEvery):
+			return targets, fmt.Sprintf("inject: %v (gave up after %d attempts)", err, attempt)
+		}
+	}
+}
+
+// effect describes what a network fault did to real traffic while it was
+// held: how often a connection waited behind a cut, how many chunks were
+// lost. Other faults have nothing to add.
+func (e *env) effect(n nemesis, heldBefore, lostBefore int64) string {
+	switch {
+	case n.net:
+		return fmt.Sprintf("cut links held traffic %d times", e.mesh.HeldTotal()-heldBefore)
+	case n.name == "loss":
+		return fmt.Sprintf("%d chunks lost", e.mesh.Lost()-lostBefore)
+	}
+	return ""
+}
+
+func joinDetail(a, b string) string {
+	if a == "" || b == "" {
+		return a + b
+	}
+	return a + "; " + b
+}
+
+// NameFaultsInjected is the name of CheckFaults' result.
+const NameFaultsInjected = "faults-injected"
+
+// CheckFaults fails a run in which some nemesis it was given never
+// injected successfully (every attempt failed, or it was never scheduled):
+// such a run checked nothing about that fault. Crash points are armed for
+// the whole run and count as injected.
+func CheckFaults(run *history.Run) check.Result {
+	r := check.Result{Name: NameFaultsInjected, Pass: true}
+	for _, name := range run.Nemeses {
+		if name == CrashPoints {
+			continue
+		}
+		r.Checked++
+		ok, failed := 0, []string{}
+		for _, f := range run.Faults {
+			switch {
+			case f.Kind != name:
+			case strings.HasPrefix(f.Detail, "inject:"):
+				failed = append(failed, f.Detail)
+			default:
+				ok++
+			}
+		}
+		if ok == 0 {
+			r.Pass = false
+			r.Anomalies++
+			r.Evidence = append(r.Evidence, fmt.Sprintf("%s never injected (%d failed attempts: %s)",
+				name, len(failed), strings.Join(failed, " | ")))
+		}
+	}
+	return r
 }

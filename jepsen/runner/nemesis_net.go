@@ -2,17 +2,49 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
 )
+
+// Every process reaches every other one through the proxy mesh, so a cut
+// is made there in both network modes (a held link, like a DROP rule); in
+// network namespaces the same cut is also made with iptables, for any
+// traffic that does not go through a proxy.
+
+// cut cuts a from b in both directions.
+func (e *env) cut(a, b string) error {
+	err := e.mesh.Cut(a, b)
+	if e.net != nil {
+		err = errors.Join(err, e.net.Cut(a, b))
+	}
+	return err
+}
+
+// isolate cuts name from every other node; the harness keeps its links.
+func (e *env) isolate(name string) error {
+	err := e.mesh.Isolate(name)
+	if e.net != nil {
+		err = errors.Join(err, e.net.Isolate(name))
+	}
+	return err
+}
+
+func (e *env) partition(groups ...[]string) error {
+	err := e.mesh.Partition(groups...)
+	if e.net != nil {
+		err = errors.Join(err, e.net.Partition(groups...))
+	}
+	return err
+}
 
 func isolateLeader(ctx context.Context, e *env, rng *rand.Rand) ([]string, error) {
 	v, err := e.pick(ctx, "leader", rng)
 	if err != nil {
 		return nil, err
 	}
-	return v, e.net.Isolate(v[0])
+	return v, e.isolate(v[0])
 }
 
 // splitCoordinators puts one coordinator alone and two together; the
@@ -20,7 +52,7 @@ func isolateLeader(ctx context.Context, e *env, rng *rand.Rand) ([]string, error
 func splitCoordinators(_ context.Context, e *env, rng *rand.Rand) ([]string, error) {
 	ids := []string{"n1", "n2", "n3"}
 	rng.Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
-	return []string{ids[0] + " | " + ids[1] + "," + ids[2]}, e.net.Partition(ids[:1], ids[1:])
+	return []string{ids[0] + " | " + ids[1] + "," + ids[2]}, e.partition(ids[:1], ids[1:])
 }
 
 // ringCoordinators cuts one pair only: every node still sees a majority
@@ -28,7 +60,7 @@ func splitCoordinators(_ context.Context, e *env, rng *rand.Rand) ([]string, err
 func ringCoordinators(_ context.Context, e *env, rng *rand.Rand) ([]string, error) {
 	ids := []string{"n1", "n2", "n3"}
 	rng.Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
-	return []string{ids[0] + " x " + ids[1]}, e.net.Cut(ids[0], ids[1])
+	return []string{ids[0] + " x " + ids[1]}, e.cut(ids[0], ids[1])
 }
 
 func cutLeaderFromParticipant(ctx context.Context, e *env, rng *rand.Rand) ([]string, error) {
@@ -37,50 +69,56 @@ func cutLeaderFromParticipant(ctx context.Context, e *env, rng *rand.Rand) ([]st
 		return nil, err
 	}
 	p, _ := e.pick(ctx, "participant", rng)
-	return []string{v[0] + " x " + p[0]}, e.net.Cut(v[0], p[0])
+	return []string{v[0] + " x " + p[0]}, e.cut(v[0], p[0])
 }
 
 // cutParticipant cuts one participant from every coordinator.
 func cutParticipant(ctx context.Context, e *env, rng *rand.Rand) ([]string, error) {
 	p, _ := e.pick(ctx, "participant", rng)
 	for _, c := range []string{"n1", "n2", "n3"} {
-		if err := e.net.Cut(p[0], c); err != nil {
+		if err := e.cut(p[0], c); err != nil {
 			return p, err
 		}
 	}
 	return p, nil
 }
 
+// healNet removes every cut, hold, latency and loss.
 func healNet(_ context.Context, e *env) error {
-	if e.net == nil {
-		return fmt.Errorf("no network namespaces")
+	err := e.mesh.Heal()
+	if e.net != nil {
+		err = errors.Join(err, e.net.Heal())
 	}
-	return e.net.Heal()
+	return err
 }
 
-// slowLinks adds latency on every coordinator-to-participant link.
+// nodes lists every coordinator and participant.
+func (e *env) nodes() []string {
+	var out []string
+	for _, p := range e.cluster.All() {
+		out = append(out, p.Name)
+	}
+	return out
+}
+
+// slowLinks adds latency on every link between two nodes: Raft and
+// forwarding between coordinators, phase 1 and 2 to the participants and
+// their enlist and Resolve calls back. The harness's own links stay fast.
 func slowLinks(_ context.Context, e *env, rng *rand.Rand) ([]string, error) {
 	d := time.Duration(20+rng.IntN(80)) * time.Millisecond
-	var names []string
-	for name, p := range e.proxies {
-		p.SetLatency(d, d/2)
-		names = append(names, name)
-	}
-	return []string{fmt.Sprintf("%v±%v to %v", d, d/2, names)}, nil
+	e.mesh.SetLatency(e.nodes(), d, d/2)
+	return []string{fmt.Sprintf("%v±%v on every node-to-node link", d, d/2)}, nil
 }
 
+// lossyLinks loses chunks on every link between two nodes. A lost chunk
+// is discarded and its TCP connection reset (a byte stream cannot skip
+// bytes), so the processes see what loss does to them at the application
+// level: every RPC in flight on that connection fails (UNAVAILABLE) and is
+// retried or given up, Raft reconnects and resends.
 func lossyLinks(_ context.Context, e *env, rng *rand.Rand) ([]string, error) {
-	prob := 0.05 + rng.Float64()*0.15
-	for _, p := range e.proxies {
-		p.SetLoss(prob)
-	}
-	return []string{fmt.Sprintf("loss %.0f%% on participant links", prob*100)}, nil
+	prob := 0.01 + rng.Float64()*0.03
+	e.mesh.SetLoss(e.nodes(), prob)
+	return []string{fmt.Sprintf("loss %.1f%% of chunks (each resets its connection) on every node-to-node link", prob*100)}, nil
 }
 
-func healLinks(_ context.Context, e *env) error {
-	for _, p := range e.proxies {
-		p.SetLatency(0, 0)
-		p.SetLoss(0)
-	}
-	return nil
-}
+func healLinks(_ context.Context, e *env) error { return e.mesh.Heal() }

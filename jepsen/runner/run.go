@@ -16,7 +16,6 @@ import (
 	"github.com/arbiter-tx/arbiter/jepsen/crash"
 	"github.com/arbiter-tx/arbiter/jepsen/history"
 	"github.com/arbiter-tx/arbiter/jepsen/netns"
-	"github.com/arbiter-tx/arbiter/jepsen/proxy"
 )
 
 // Build compiles the binaries the suite runs, with the crash points and
@@ -52,23 +51,17 @@ func Run(ctx context.Context, cfg Config) (*history.Run, error) {
 }
 
 func setup(cfg Config) (e *env, err error) {
-	e = &env{cfg: cfg, proxies: map[string]*proxy.Proxy{}, rec: newRecorder(), down: map[string]bool{}}
+	e = &env{cfg: cfg, rec: newRecorder(), down: map[string]bool{}}
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, err
 	}
 	opts := cluster.Options{Dir: filepath.Join(cfg.Dir, "nodes"), BinDir: cfg.BinDir, Accounts: cfg.Accounts,
-		Opening: cfg.Opening, LogLevel: "info", Advertise: e.advertise}
-	if cfg.needsNet() {
-		if err := netns.Available(); err != nil {
-			return nil, fmt.Errorf("nemeses %v need network namespaces: %w", cfg.Nemeses, err)
-		}
-		sweepDeadRuns()
-		n, err := netns.Create(netPrefix(), []string{"n1", "n2", "n3", "bank1", "bank2", "bank3"})
-		if err != nil {
-			return nil, err
-		}
-		e.net, opts.Net = n, nsNetwork{n}
+		Opening: cfg.Opening, LogLevel: "info"}
+	if err := e.setupNet(&opts); err != nil {
+		return nil, err
 	}
+	e.newMesh()
+	opts.Expose = e.mesh.Expose
 	opts.CoordEnv, opts.BankEnv = processEnv(cfg)
 	if cfg.Postgres {
 		if e.pg, err = cluster.StartPostgres([]string{"bank1", "bank2", "bank3"}, e.controlHost()); err != nil {
@@ -83,7 +76,25 @@ func setup(cfg Config) (e *env, err error) {
 		return nil, err
 	}
 	e.cluster = c
+	e.procs.Store(c)
 	return e, nil
+}
+
+// setupNet creates network namespaces when the run asks for them (see
+// Config.NetMode); otherwise every process stays on loopback and partitions
+// are made by the mesh of proxies alone.
+func (e *env) setupNet(opts *cluster.Options) error {
+	mode, err := e.cfg.NetMode()
+	if err != nil || mode != NetNamespaces {
+		return err
+	}
+	sweepDeadRuns()
+	n, err := netns.Create(netPrefix(), []string{"n1", "n2", "n3", "bank1", "bank2", "bank3"})
+	if err != nil {
+		return err
+	}
+	e.net, opts.Net = n, nsNetwork{n}
+	return nil
 }
 
 // ErrNoPostgres: Config.Postgres is set but the PostgreSQL servers could not
@@ -118,7 +129,7 @@ func (e *env) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cli, err := client.New(client.Config{Addresses: e.cluster.CoordAddrs(), ClientID: "jepsen", AttemptTimeout: 2 * time.Second,
+	cli, err := client.New(client.Config{Addresses: e.cluster.DialCoordAddrs(), ClientID: "jepsen", AttemptTimeout: 2 * time.Second,
 		DialOptions: []grpc.DialOption{creds}, OnRetry: func(error) { e.retries.Add(1) }})
 	if err != nil {
 		return err

@@ -34,13 +34,12 @@ func (e *env) schedule(ctx context.Context, rng *rand.Rand) {
 
 func (e *env) fault(ctx context.Context, n nemesis, rng *rand.Rand) {
 	f := history.Fault{Kind: n.name, Start: e.rec.since()}
-	targets, err := n.inject(ctx, e, rng)
-	f.Targets = targets
-	if err != nil {
-		f.Detail = "inject: " + err.Error()
-	}
-	e.progress("fault " + n.name + " " + strings.Join(targets, ","))
+	held, lost := e.mesh.HeldTotal(), e.mesh.Lost()
+	targets, detail := e.inject(ctx, n, rng)
+	f.Targets, f.Detail = targets, detail
+	e.progress("fault " + n.name + " " + strings.Join(targets, ",") + " " + detail)
 	sleepCtx(context.WithoutCancel(ctx), e.cfg.Hold)
+	f.Detail = joinDetail(f.Detail, e.effect(n, held, lost))
 	if err := n.heal(context.WithoutCancel(ctx), e); err != nil {
 		f.Detail += " heal: " + err.Error()
 	}
