@@ -46,6 +46,17 @@ type Op struct {
 	Status       string           `json:"status,omitempty"` // status ops: ACTIVE, COMMITTED, ABORTED, NOT_FOUND
 	Mode         string           `json:"mode,omitempty"`   // coordinator-driven or service-driven
 	Err          string           `json:"err,omitempty"`
+	// Attempts counts the client's Commit and Abort calls on the wire for
+	// the tx before this op ended (all kinds but status).
+	Attempts Attempts `json:"attempts,omitzero"`
+}
+
+// Attempts are the gRPC attempts behind one op: Calls in all, Unanswered
+// those that ended without an answer (timed out or lost), whose outcome the
+// client did not know when it retried by the same tx ID.
+type Attempts struct {
+	Calls      int `json:"calls,omitempty"`
+	Unanswered int `json:"unanswered,omitempty"`
 }
 
 // Fault is one nemesis action, from injection to heal.

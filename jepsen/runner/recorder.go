@@ -1,8 +1,14 @@
 package runner
 
 import (
+	"context"
+	"strings"
 	"sync"
 	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/arbiter-tx/arbiter/jepsen/history"
 )
@@ -15,9 +21,37 @@ type recorder struct {
 	flt   []history.Fault
 	// counters for progress lines
 	committed, aborted, unknown int
+	// tries: tx ID -> the client's Commit and Abort attempts for it, until
+	// an op of that tx takes them (see op).
+	tries map[string]history.Attempts
 }
 
-func newRecorder() *recorder { return &recorder{start: time.Now()} }
+func newRecorder() *recorder {
+	return &recorder{start: time.Now(), tries: map[string]history.Attempts{}}
+}
+
+// countAttempts is a gRPC client interceptor: it counts every Commit and
+// Abort attempt the client makes, by tx ID, and those that ended with no
+// answer (the attempt timed out or its connection failed: its outcome is
+// unknown and the client retries by the same ID).
+func (r *recorder) countAttempts(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn,
+	invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	err := invoker(ctx, method, req, reply, cc, opts...)
+	tx, ok := req.(interface{ GetTxId() string })
+	if !ok || tx.GetTxId() == "" || !(strings.HasSuffix(method, "/Commit") || strings.HasSuffix(method, "/Abort")) {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	a := r.tries[tx.GetTxId()]
+	a.Calls++
+	switch status.Code(err) {
+	case codes.DeadlineExceeded, codes.Unavailable, codes.Canceled:
+		a.Unanswered++
+	}
+	r.tries[tx.GetTxId()] = a
+	return err
+}
 
 func (r *recorder) since() time.Duration { return time.Since(r.start) }
 
@@ -26,6 +60,10 @@ func (r *recorder) op(op history.Op) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	op.Index = len(r.ops)
+	if op.Kind != history.KindStatus && op.TxID != "" {
+		op.Attempts = r.tries[op.TxID]
+		delete(r.tries, op.TxID)
+	}
 	r.ops = append(r.ops, op)
 	switch op.Outcome {
 	case history.OutcomeCommit:

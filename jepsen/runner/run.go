@@ -130,7 +130,7 @@ func (e *env) start(ctx context.Context) error {
 		return err
 	}
 	cli, err := client.New(client.Config{Addresses: e.cluster.DialCoordAddrs(), ClientID: "jepsen", AttemptTimeout: 2 * time.Second,
-		DialOptions: []grpc.DialOption{creds}, OnRetry: func(error) { e.retries.Add(1) }})
+		DialOptions: []grpc.DialOption{creds, grpc.WithChainUnaryInterceptor(e.rec.countAttempts)}, OnRetry: func(error) { e.retries.Add(1) }})
 	if err != nil {
 		return err
 	}
