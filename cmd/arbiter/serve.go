@@ -56,14 +56,13 @@ the state in --data-dir. Every flag can also be set as ARBITER_<FLAG>
 	fs.StringVar(&f.id, "id", "", "this node's ID; must appear in --peers (required)")
 	fs.StringVar(&f.raftAddr, "raft-addr", "", "host:port for Raft traffic between coordinators (default: this node's address in --peers)")
 	fs.StringVar(&f.raft.AdvertiseAddr, "raft-advertise", "", "host:port other coordinators dial for Raft, when it differs from --raft-addr (NAT, a proxy); must be this node's address in --peers")
-	fs.StringVar(&f.raft.AdvertiseAddr, "raft-advertise", "", "host:port other coordinators dial for Raft, when it differs from --raft-addr (NAT, a proxy); must be this node's address in --peers")
 	fs.StringVar(&f.grpcAddr, "grpc-addr", "", "host:port serving the Coordinator gRPC API to clients and participants (default: from --peers)")
 	fs.StringVar(&f.peers, "peers", "", "every coordinator as ID=RAFT_ADDR/GRPC_ADDR, comma-separated (required)")
 	fs.BoolVar(&f.raft.Join, "join", false, "never bootstrap, even with an empty --data-dir: wait for an operator to run 'arbiter members add' on the cluster (--peers then need not list this node; give --raft-addr and --grpc-addr)")
 	fs.StringVar(&f.dataDir, "data-dir", "", "directory for this node's Raft log, stable store and snapshots (required)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	fs.StringVar(&f.httpAddr, "http-addr", "", "host:port serving Prometheus /metrics and the read-only status page at / (off when empty)")
-	fs.StringVar(&f.pprofAddr, "pprof-addr", "", "host:port serving Go's profiler at /debug/pprof (off when empty)")
+	fs.StringVar(&f.httpAddr, "http-addr", "", "host:port serving Prometheus /metrics and the read-only status page at / over plaintext HTTP without authentication (off when empty; a bare :PORT binds 127.0.0.1 only, name a host such as 0.0.0.0:PORT to expose it)")
+	fs.StringVar(&f.pprofAddr, "pprof-addr", "", "host:port serving Go's profiler at /debug/pprof, unauthenticated (off when empty; a bare :PORT binds 127.0.0.1 only)")
 	fs.DurationVar(&f.coord.DefaultTimeout, "default-timeout", f.coord.DefaultTimeout, "transaction lifetime when Begin asks for none")
 	fs.DurationVar(&f.coord.MinTimeout, "min-timeout", f.coord.MinTimeout, "shortest transaction lifetime Begin accepts; shorter deadlines abort before participants can prepare (INVALID_ARGUMENT)")
 	fs.DurationVar(&f.coord.MaxTimeout, "max-timeout", f.coord.MaxTimeout, "longest transaction lifetime Begin accepts")
@@ -86,7 +85,7 @@ func serve(f serveFlags) error {
 	if err := f.fill(); err != nil {
 		return err
 	}
-	debugserver.ServePprof(f.pprofAddr, log)
+	debugserver.ServePprof(loopbackByDefault(f.pprofAddr), log)
 	shutdownTracing, err := tracing.Setup(context.Background(), "arbiter-coordinator", log)
 	if err != nil {
 		return fmt.Errorf("tracing: %w", err)
