@@ -243,10 +243,25 @@ func (c *testCluster) coordAddrs() []string {
 	return out
 }
 
-// dial connects to addr with a certificate naming role/id.
+// dial connects to the coordinator at addr with a certificate naming
+// role/id.
 func (c *testCluster) dial(addr string, role security.Role, id string) *grpc.ClientConn {
 	c.t.Helper()
-	cc, err := grpc.NewClient(addr, security.DialOption(c.pki.Source(role, id)),
+	return c.dialTo(addr, role, id, security.Identity{Role: security.RoleCoordinator})
+}
+
+// dialPart connects to participant p with a certificate naming role/id,
+// expecting p's own certificate from the server.
+func (c *testCluster) dialPart(p *testParticipant, role security.Role, id string) *grpc.ClientConn {
+	c.t.Helper()
+	return c.dialTo(p.addr, role, id, security.Identity{Role: security.RoleParticipant, ID: p.id})
+}
+
+// dialTo connects to addr with a certificate naming role/id; the handshake
+// fails unless the server presents want.
+func (c *testCluster) dialTo(addr string, role security.Role, id string, want security.Identity) *grpc.ClientConn {
+	c.t.Helper()
+	cc, err := grpc.NewClient(addr, security.DialTo(c.pki.Source(role, id), want),
 		grpc.WithUnaryInterceptor(client.UnaryClientInterceptor()))
 	if err != nil {
 		c.t.Fatal(err)

@@ -166,9 +166,9 @@ func TestUnknownOutcomeThenRetry(t *testing.T) {
 }
 
 func participantClient(t *testing.T, p *testParticipant) arbiterpb.ParticipantClient {
-	return arbiterpb.NewParticipantClient(p.c.dial(p.addr, security.RoleCoordinator, "harness"))
+	return arbiterpb.NewParticipantClient(p.c.dialPart(p, security.RoleCoordinator, "harness"))
 }
 
 func bankClient(t *testing.T, p *testParticipant) bankpb.BankClient {
-	return bankpb.NewBankClient(p.c.dial(p.addr, security.RoleClient, "test"))
+	return bankpb.NewBankClient(p.c.dialPart(p, security.RoleClient, "test"))
 }
