@@ -1,16 +1,3 @@
-// Command jepsen is Arbiter's fault-injection suite, the control node of a
-// Jepsen-style test: it builds the binaries (with crash points compiled in),
-// starts three coordinators and three bank participants as real processes,
-// runs a workload while nemeses inject faults, heals, waits for recovery,
-// checks the invariants and writes a report per run.
-//
-//	go run ./jepsen --workload bank --nemesis kill-leader,partition-ring --duration 30s
-//	go run ./jepsen --matrix standard
-//	go run ./jepsen --postgres --nemesis kill-participant,kill-leader --duration 30s
-//
-// --postgres runs every bank on PostgreSQL (one throwaway server per bank,
-// started and removed by the suite; needs the PostgreSQL server binaries).
-// The standard matrix always includes one PostgreSQL cell.
 package main
 
 import (

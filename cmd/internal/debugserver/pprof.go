@@ -1,4 +1,3 @@
-// Package debugserver serves Go's profiler for the binaries in cmd/.
 package debugserver
 
 import (

@@ -1,0 +1,2 @@
+// Package debugserver serves Go's profiler for the binaries in cmd/.
+package debugserver
