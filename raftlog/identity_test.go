@@ -262,3 +262,22 @@ func TestRaftTLSAddAndRemoveVoter(t *testing.T) {
 		waitFor(t, n.ID()+" distrusts n4 after its removal", func() bool { return !n.IsMember("n4") })
 	}
 }
+
+// A node refuses to start with a certificate for another node ID: peers
+// admit certificates by the ID they name, so it would act as that node.
+func TestOpenRefusesCertificateForAnotherNode(t *testing.T) {
+	pki := sectest.New(t)
+	for _, src := range []*security.Source{
+		pki.Source(security.RoleCoordinator, "n2"), pki.Source(security.RoleParticipant, "n1"),
+	} {
+		cfg := tlsTestConfig(t, pki, "n1")
+		cfg.Peers = []Peer{{ID: "n1", Address: cfg.BindAddr}}
+		cfg.TLS = src
+		if n, err := Open(cfg, testLogger(t)); !errors.Is(err, security.ErrWrongPeer) {
+			if n != nil {
+				_ = n.Close()
+			}
+			t.Errorf("Open with %s's certificate as n1: %v, want ErrWrongPeer", src.Identity(), err)
+		}
+	}
+}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
+
+	"github.com/arbiter-tx/arbiter/internal/security"
 )
 
 // handshakeTimeout bounds an accepted connection's TLS handshake, so a peer
@@ -27,6 +29,11 @@ type tlsStreamLayer struct {
 }
 
 func newTLSTransport(cfg Config, trust *peerTrust, hl hclog.Logger) (*raft.NetworkTransport, error) {
+	if own, want := cfg.TLS.Identity(), (security.Identity{Role: security.RoleCoordinator, ID: cfg.ID}); own != want {
+		// Peers admit a certificate by the node ID it names: this one
+		// would act as another node, or be refused as a non-member.
+		return nil, fmt.Errorf("raftlog: this node's certificate names %s, want %s: %w; issue one for this node ID", own, want, security.ErrWrongPeer)
+	}
 	adv, err := net.ResolveTCPAddr("tcp", cfg.advertise())
 	if err != nil {
 		return nil, fmt.Errorf("raftlog: advertise address %q: %w", cfg.advertise(), err)
