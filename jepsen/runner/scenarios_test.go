@@ -2,6 +2,9 @@ package runner_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +24,10 @@ func runScenario(t *testing.T, cfg runner.Config) (*history.Run, []check.Result)
 		t.Skip("process-cluster scenario; skipped with -short")
 	}
 	cfg.Name = t.Name()
-	cfg.Dir, cfg.BinDir = t.TempDir(), binDir
+	if cfg.Dir == "" {
+		cfg.Dir = t.TempDir()
+	}
+	cfg.BinDir = binDir
 	if cfg.Duration == 0 {
 		cfg.Duration = 12 * time.Second
 	}
@@ -165,4 +171,68 @@ func TestScenarioParallelCommitLeaderDiesAfterImplicitCommit(t *testing.T) {
 	requireFault(t, run, runner.CrashPoints)
 	requireCommits(t, run)
 	requirePass(t, res)
+}
+
+// Every crash point gets a run of its own with only that point armed: the
+// point must fire (the node's log says so), the supervisor must restart the
+// killed process, and every checker must pass. (after-decide, before-decide
+// and vote-after-send have their own scenarios above.)
+func TestScenarioEachCrashPoint(t *testing.T) {
+	for _, tc := range []struct {
+		point string
+		coord bool    // a coordinator point, else a bank point
+		prob  float64 // per hit: high enough to fire in a short run
+	}{
+		{point: "phase2-mid", coord: true, prob: 0.03},
+		{point: "prepare-before-durable", prob: 0.04},
+		{point: "prepare-after-durable", prob: 0.04},
+		{point: "commit-before-apply", prob: 0.04},
+		{point: "commit-after-apply", prob: 0.04},
+	} {
+		t.Run(tc.point, func(t *testing.T) {
+			cfg := runner.Config{Nemeses: []string{runner.CrashPoints}, Dir: t.TempDir(),
+				Duration: 10 * time.Second, CoordFailpoints: "none=0", BankFailpoints: "none=0"}
+			arm := tc.point + "=" + strconv.FormatFloat(tc.prob, 'f', -1, 64)
+			if tc.coord {
+				cfg.CoordFailpoints = arm
+			} else {
+				cfg.BankFailpoints = arm
+			}
+			run, res := runScenario(t, cfg)
+			requireCrashAt(t, run, cfg.Dir, tc.point, tc.coord)
+			requireCommits(t, run)
+			requirePass(t, res)
+		})
+	}
+}
+
+// requireCrashAt fails unless a process of the right kind died at point
+// (its log says so) and the supervisor restarted it.
+func requireCrashAt(t *testing.T, run *history.Run, dir, point string, coord bool) {
+	t.Helper()
+	for _, f := range run.Faults {
+		if f.Kind != runner.CrashPoints || len(f.Targets) != 1 || !strings.HasSuffix(f.Detail, "; restarted") ||
+			strings.HasPrefix(f.Targets[0], "n") != coord {
+			continue
+		}
+		log, err := os.ReadFile(filepath.Join(dir, "nodes", f.Targets[0]+".log"))
+		if err != nil {
+			t.Fatalf("log of %s: %v", f.Targets[0], err)
+		}
+		if strings.Contains(string(log), `"failpoint":"`+point+`"`) {
+			return
+		}
+	}
+	t.Fatalf("no process died at %s and was restarted; faults: %+v; logs: %s", point, run.Faults, logMentions(dir, point))
+}
+
+// logMentions says which node logs mention point, for a failure message.
+func logMentions(dir, point string) string {
+	paths, _ := filepath.Glob(filepath.Join(dir, "nodes", "*.log"))
+	var out []string
+	for _, p := range paths {
+		data, _ := os.ReadFile(p)
+		out = append(out, filepath.Base(p)+": "+strconv.Itoa(strings.Count(string(data), point)))
+	}
+	return strings.Join(out, ", ")
 }
