@@ -6,7 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -45,7 +45,23 @@ func startSession(t *testing.T, mode string) *runner.Session {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Close)
+	t.Cleanup(func() { dumpLogsOnFailure(t, s) }) // runs before Close
 	return s
+}
+
+// dumpLogsOnFailure logs the warnings and errors of every process.
+func dumpLogsOnFailure(t *testing.T, s *runner.Session) {
+	if !t.Failed() {
+		return
+	}
+	for _, p := range s.Cluster().All() {
+		b, _ := os.ReadFile(p.LogPath)
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.Contains(l, `"level":"warn"`) || strings.Contains(l, `"level":"error"`) || strings.Contains(l, "leader") {
+				t.Logf("%s: %.300s", p.Name, l)
+			}
+		}
+	}
 }
 
 func inspect(t *testing.T, s *runner.Session, name string) *arbiterpb.InspectResponse {
@@ -175,10 +191,18 @@ func requireHeld(t *testing.T, run *history.Run, kind string) {
 
 // A phase-2 message from an old leader, held on the old leader -> bank
 // link until a new leader (higher term) has been elected and has finished
-// the same transactions at that bank, arrives late: the bank must refuse it
-// as stale (ErrStaleTerm, logged "stale coordinator term") and nothing may
-// change. Supersedes TestScenarioDelayedPhase2FromOldLeader, whose 20-100 ms
-// latency is shorter than an election, so nothing arrived after a failover.
+// the same transaction at that bank, arrives late: the bank must refuse it
+// as stale (ErrStaleTerm, logged "stale coordinator term") and the outcome
+// must not change. Supersedes TestScenarioDelayedPhase2FromOldLeader, whose
+// 20-100 ms latency is shorter than an election, so nothing arrived after a
+// failover.
+//
+// The script makes the held message certain: bank2's Prepare is held until
+// bank1 has voted, then the leader -> bank1 link is held and bank2
+// released, so the only thing the leader sends bank1 afterwards is phase 2.
+// The old leader is then paused (SIGSTOP): a leader that steps down cancels
+// its calls, and the cancellation would follow the held message; paused, it
+// cancels nothing, and the others elect a new leader meanwhile.
 func TestScenarioHeldPhase2FromOldLeaderRefusedAfterFailover(t *testing.T) {
 	s := startSession(t, "")
 	ctx := context.Background()
@@ -187,57 +211,52 @@ func TestScenarioHeldPhase2FromOldLeaderRefusedAfterFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("old leader %s, term %d, mode %s", old.Name, info.GetTerm(), s.NetMode())
-	stop := load(t, s)
-	time.Sleep(time.Second) // traffic on every link
-	if err := s.Mesh().Hold(old.Name, "bank1"); err != nil {
+	mesh := s.Mesh()
+	if err := mesh.Hold(old.Name, "bank2"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "old leader -> bank1 traffic held", func() bool { return s.Mesh().Held(old.Name, "bank1") > 0 })
-	time.Sleep(300 * time.Millisecond) // decisions of in-flight transactions queue behind the hold
-	for _, c := range s.Cluster().Coords {
-		if c != old {
-			if err := s.Mesh().Cut(old.Name, c.Name); err != nil {
-				t.Fatal(err)
-			}
-		}
+	done := make(chan string, 1)
+	go func() {
+		id, out, why := transfer(t, s, "bank1", "bank2", 30*time.Second)
+		done <- id + " " + out + " " + why
+	}()
+	waitFor(t, 5*time.Second, "bank1 voted yes", func() bool { return len(inspect(t, s, "bank1").GetPrepared()) == 1 })
+	txID := inspect(t, s, "bank1").GetPrepared()[0].GetTxId()
+	if err := mesh.Hold(old.Name, "bank1"); err != nil {
+		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "bank1 fenced at a newer term", func() bool {
-		return inspect(t, s, "bank1").GetHighestTerm() > info.GetTerm()
+	mesh.Release(old.Name, "bank2")
+	waitFor(t, 5*time.Second, "phase 2 to bank1 held", func() bool { return mesh.Held(old.Name, "bank1") > 0 })
+	if err := old.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer old.Signal(syscall.SIGCONT)
+	waitFor(t, 15*time.Second, "a new leader finished "+txID+" at bank1", func() bool {
+		r := inspect(t, s, "bank1")
+		return r.GetHighestTerm() > info.GetTerm() && len(r.GetPrepared()) == 0
 	})
-	s.Mesh().Release(old.Name, "bank1")
-	log := waitLog(t, s, "bank1", "stale coordinator term", 10*time.Second)
-	t.Logf("bank1 refused: %s", log)
-	stop()
+	mesh.Release(old.Name, "bank1")
+	line := waitLog(t, s, "bank1", "stale coordinator term", 10*time.Second)
+	t.Logf("bank1 refused the old leader's message: %.300s", line)
+	if err := old.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-done:
+		t.Logf("client saw: %s", r)
+	case <-time.After(40 * time.Second):
+		t.Fatal("the transfer never returned")
+	}
 	healAndSettle(t, s)
+	st, err := s.Client().Status(ctx, txID)
+	if err != nil || st.GetState() != arbiterpb.TxState_TX_STATE_COMMITTED {
+		t.Fatalf("status of %s after the stale message: %v, %v; want COMMITTED", txID, st.GetState(), err)
+	}
 	total, err := s.Total(ctx)
 	if want := int64(3 * 16 * 100); err != nil || total != want {
 		t.Fatalf("money after the stale message: %d, %v; want %d", total, err, want)
 	}
 	mustCommit(t, s, "bank1", "bank2")
-}
-
-// load runs coordinator-driven transfers bank1 <-> bank2 from 4 workers
-// until the returned stop is called (which waits for them).
-func load(t *testing.T, s *runner.Session) func() {
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	for i := range 4 {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				from, to := "bank1", "bank2"
-				if i%2 == 1 {
-					from, to = to, from
-				}
-				tctx, c := context.WithTimeout(ctx, 5*time.Second)
-				s.Transfer(tctx, from, to, 1)
-				c()
-			}
-		})
-	}
-	var once sync.Once
-	stop := func() { once.Do(func() { cancel(); wg.Wait() }) }
-	t.Cleanup(stop)
-	return stop
 }
 
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
