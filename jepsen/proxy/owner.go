@@ -34,14 +34,33 @@ func SocketOwner(addr net.Addr, candidates map[int]string) (string, error) {
 	return "", fmt.Errorf("%w: %v", ErrNoOwner, addr)
 }
 
-// socketInode looks addr up as a local address in /proc/net/tcp.
+// socketInode looks addr up as a local address in /proc/net/tcp, then in
+// /proc/net/tcp6 (an IPv4 address on a dual-stack socket is v4-mapped).
 func socketInode(addr net.Addr) (string, error) {
 	ta, ok := addr.(*net.TCPAddr)
 	if !ok || ta.IP.To4() == nil {
 		return "", fmt.Errorf("proxy: socket owner of %v: want a TCP IPv4 address", addr)
 	}
-	key := procAddr(ta)
-	f, err := os.Open("/proc/net/tcp")
+	v4 := procAddr(ta)
+	for _, t := range []struct{ file, key string }{
+		{"/proc/net/tcp", v4},
+		{"/proc/net/tcp6", "0000000000000000FFFF0000" + v4},
+	} {
+		inode, err := findInode(t.file, t.key)
+		if err != nil || inode != "" {
+			return inode, err
+		}
+	}
+	return "", fmt.Errorf("%w: %v not in /proc/net/tcp{,6}", ErrNoOwner, addr)
+}
+
+// findInode returns the inode of the socket whose local address is key in
+// a /proc/net/tcp-format file, "" if none.
+func findInode(file, key string) (string, error) {
+	f, err := os.Open(file)
+	if os.IsNotExist(err) {
+		return "", nil
+	}
 	if err != nil {
 		return "", err
 	}
@@ -54,10 +73,7 @@ func socketInode(addr net.Addr) (string, error) {
 			return fs[9], nil
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return "", err
-	}
-	return "", fmt.Errorf("%w: %v not in /proc/net/tcp", ErrNoOwner, addr)
+	return "", sc.Err()
 }
 
 // procAddr formats an address as /proc/net/tcp does: the IPv4 address as
