@@ -41,6 +41,7 @@ type Op struct {
 	Read         map[string]int64 `json:"read,omitempty"`   // account -> balance, reads only
 	Status       string           `json:"status,omitempty"` // status ops: ACTIVE, COMMITTED, ABORTED, NOT_FOUND
 	Mode         string           `json:"mode,omitempty"`   // coordinator-driven or service-driven
+	Node         string           `json:"node,omitempty"`   // status ops sent to one coordinator directly
 	Err          string           `json:"err,omitempty"`
 	// Attempts counts the client's Commit and Abort calls on the wire for
 	// the tx before this op ended (all kinds but status).

@@ -24,7 +24,13 @@ type recorder struct {
 	// tries: tx ID -> the client's Commit and Abort attempts for it, until
 	// an op of that tx takes them (see op).
 	tries map[string]history.Attempts
+	// decided is a ring of the last txs a commit or abort op learned the
+	// decision of, for status reads of other workers' txs.
+	decided []string
 }
+
+// recentDecided is the size of recorder.decided.
+const recentDecided = 4
 
 func newRecorder() *recorder {
 	return &recorder{start: time.Now(), tries: map[string]history.Attempts{}}
@@ -65,6 +71,7 @@ func (r *recorder) op(op history.Op) {
 		delete(r.tries, op.TxID)
 	}
 	r.ops = append(r.ops, op)
+	r.noteDecided(op)
 	switch op.Outcome {
 	case history.OutcomeCommit:
 		r.committed++
@@ -91,4 +98,21 @@ func (r *recorder) snapshot() ([]history.Op, []history.Fault) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]history.Op(nil), r.ops...), append([]history.Fault(nil), r.flt...)
+}
+
+func (r *recorder) noteDecided(op history.Op) {
+	if (op.Kind == history.KindCommit || op.Kind == history.KindAbort) &&
+		(op.Outcome == history.OutcomeCommit || op.Outcome == history.OutcomeAbort) {
+		r.decided = append(r.decided, op.TxID)
+		if len(r.decided) > recentDecided {
+			r.decided = r.decided[1:]
+		}
+	}
+}
+
+// recent returns the last txs whose decision a client learned.
+func (r *recorder) recent() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.decided...)
 }

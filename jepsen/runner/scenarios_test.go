@@ -156,9 +156,58 @@ func TestScenarioRecoveryRacingLateCommit(t *testing.T) {
 // A paused leader wakes up believing it still leads; it must not answer
 // "no decision" (ACTIVE) for a transaction another leader decided.
 func TestScenarioPausedLeaderServesNoStaleNoDecision(t *testing.T) {
-	run, res := runScenario(t, runner.Config{Workload: "status", Nemeses: []string{"pause-leader"}, Interval: 4 * time.Second})
+	// Pauses outlast the client's 2 s attempt timeout and an election, so
+	// that a new leader decides transactions while the old one sleeps.
+	run, res := runScenario(t, runner.Config{Workload: "status", Nemeses: []string{"pause-leader"},
+		Interval: 8 * time.Second, Hold: 6 * time.Second, Duration: 20 * time.Second})
 	requireFault(t, run, "pause-leader")
-	requirePass(t, res)
+	asked := 0
+	for _, f := range run.Faults {
+		if f.Kind == "pause-leader" && len(f.Targets) == 1 {
+			asked += requireNoStaleAnswer(t, run, f)
+		}
+	}
+	if asked == 0 {
+		t.Fatal("the resumed old leader was never asked directly about a transaction decided while it was paused")
+	}
+	t.Logf("direct Status answers from resumed old leaders about transactions decided during their pause: %d", asked)
+	requirePass(t, res) // linearizable includes the direct Status ops
+}
+
+// requireNoStaleAnswer checks the Status calls sent straight to the node f
+// paused and answered after it resumed, about transactions some client saw
+// decided during the pause: none may say ACTIVE (no decision). It returns
+// how many such answers there were.
+func requireNoStaleAnswer(t *testing.T, run *history.Run, f history.Fault) int {
+	t.Helper()
+	decidedAt := map[string]time.Duration{} // tx -> when a client first learned its decision
+	for _, op := range run.Ops {
+		if (op.Kind == history.KindCommit || op.Kind == history.KindAbort) &&
+			(op.Outcome == history.OutcomeCommit || op.Outcome == history.OutcomeAbort) {
+			if at, ok := decidedAt[op.TxID]; !ok || op.End < at {
+				decidedAt[op.TxID] = op.End
+			}
+		}
+	}
+	n := 0
+	answers := map[string]int{}
+	for _, op := range run.Ops {
+		at, ok := decidedAt[op.TxID]
+		if op.Node != f.Targets[0] || !ok || at < f.Start || at > f.End || op.Start < at || op.End < f.End {
+			continue
+		}
+		answers[op.Status+" "+op.Err]++
+		if op.Status == "" {
+			continue // refused (not leader, deposed) or no answer: not stale
+		}
+		n++
+		if op.Status == "ACTIVE" {
+			t.Errorf("op %d: %s, resumed after its pause, answered ACTIVE for tx %s, decided at %s during the pause",
+				op.Index, op.Node, op.TxID, at)
+		}
+	}
+	t.Logf("%s paused %s-%s: direct Status answers after it resumed: %v", f.Targets[0], f.Start, f.End, answers)
+	return n
 }
 
 // Parallel commit: the leader is killed right after answering COMMIT for a

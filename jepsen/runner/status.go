@@ -7,11 +7,13 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/arbiter-tx/arbiter/client"
 	"github.com/arbiter-tx/arbiter/jepsen/history"
+	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
 
 // statusWorker runs the transaction-status workload: it prepares a small
@@ -19,16 +21,52 @@ import (
 // same ID from several goroutines. Every call is recorded; the history of
 // each ID is checked for linearizability against a write-once register.
 type statusWorker struct {
-	id  int
-	env *env
-	rng *rand.Rand
+	id    int
+	env   *env
+	rng   *rand.Rand
+	nodes []node
 }
 
 func (w *statusWorker) loop(ctx context.Context) {
+	nodes, closeNodes := w.dialNodes()
+	defer closeNodes()
+	w.nodes = nodes
 	for ctx.Err() == nil {
 		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 12*time.Second)
 		w.once(tctx)
 		cancel()
+	}
+}
+
+// node is a connection to one coordinator, bypassing the client's leader
+// routing, so that Status can be asked of a node that believes it leads.
+type node struct {
+	name string
+	cli  arbiterpb.CoordinatorClient
+}
+
+// dialNodes connects to every coordinator; a node that cannot be dialled
+// is left out.
+func (w *statusWorker) dialNodes() ([]node, func()) {
+	creds, err := w.env.cluster.DialOption("jepsen")
+	if err != nil {
+		return nil, func() {}
+	}
+	var nodes []node
+	var conns []*grpc.ClientConn
+	addrs := w.env.cluster.CoordAddrs()
+	for i, c := range w.env.cluster.Coords {
+		cc, err := grpc.NewClient(addrs[i], creds)
+		if err != nil {
+			continue
+		}
+		conns = append(conns, cc)
+		nodes = append(nodes, node{name: c.Name, cli: arbiterpb.NewCoordinatorClient(cc)})
+	}
+	return nodes, func() {
+		for _, cc := range conns {
+			_ = cc.Close()
+		}
 	}
 }
 
@@ -76,6 +114,36 @@ func (w *statusWorker) race(ctx context.Context, txID string, parts []string, ap
 	}
 	wg.Wait()
 	w.call(ctx, history.KindStatus, txID, parts)
+	w.askEveryNode(ctx, txID, parts)
+	for _, id := range w.env.rec.recent() {
+		if id != txID {
+			w.askEveryNode(ctx, id, nil)
+		}
+	}
+}
+
+// askEveryNode sends Status for txID straight to each coordinator in turn.
+// A node paused meanwhile answers once it resumes, possibly still believing
+// it leads: it must not report a decided tx ACTIVE.
+func (w *statusWorker) askEveryNode(ctx context.Context, txID string, parts []string) {
+	for _, n := range w.nodes {
+		w.direct(ctx, n, txID, parts)
+	}
+}
+
+// directTimeout bounds a Status sent to one node: longer than a pause, so
+// that a paused node answers after it resumes.
+const directTimeout = 5 * time.Second
+
+// direct asks one node for the tx's status and records the answer as a
+// status op with Op.Node set; an error is recorded as no answer.
+func (w *statusWorker) direct(ctx context.Context, n node, txID string, parts []string) {
+	op := history.Op{Worker: w.id, Kind: history.KindStatus, TxID: txID, Start: w.env.rec.since(), Participants: parts, Node: n.name}
+	dctx, cancel := context.WithTimeout(ctx, directTimeout)
+	defer cancel()
+	resp, err := n.cli.Status(dctx, &arbiterpb.StatusRequest{TxId: txID})
+	recordStatus(&op, resp.GetTx(), err)
+	w.env.rec.op(op)
 }
 
 func (w *statusWorker) call(ctx context.Context, kind, txID string, parts []string) {
@@ -93,6 +161,11 @@ func (w *statusWorker) call(ctx context.Context, kind, txID string, parts []stri
 
 func (w *statusWorker) status(ctx context.Context, op *history.Op) {
 	info, err := w.env.cli.Status(ctx, op.TxID)
+	recordStatus(op, info, err)
+}
+
+// recordStatus fills a status op from an answer or an error.
+func recordStatus(op *history.Op, info *arbiterpb.TxInfo, err error) {
 	switch {
 	case err == nil:
 		op.Status = stateName(info.GetState())
