@@ -167,7 +167,7 @@ func TestNonCoordinatorCannotDriveParticipant(t *testing.T) {
 		role security.Role
 		id   string
 	}{{security.RoleParticipant, "b"}, {security.RoleClient, "test"}, {security.RoleAdmin, "ops"}} {
-		pc := arbiterpb.NewParticipantClient(c.dial(a.addr, who.role, who.id))
+		pc := arbiterpb.NewParticipantClient(c.dialPart(a, who.role, who.id))
 		name := string(who.role) + "/" + who.id
 		_, err := pc.Prepare(ctx, &arbiterpb.PrepareRequest{TxId: tx, Payload: a.branch(1).Payload, Term: 1})
 		wantCode(t, name+" prepares at a", err, codes.PermissionDenied, "only from [coordinator]")
@@ -176,10 +176,10 @@ func TestNonCoordinatorCannotDriveParticipant(t *testing.T) {
 		_, err = pc.Abort(ctx, &arbiterpb.DecisionRequest{TxId: tx, Term: 1 << 40})
 		wantCode(t, name+" aborts at a", err, codes.PermissionDenied, "only from [coordinator]")
 	}
-	pc := arbiterpb.NewParticipantClient(c.dial(a.addr, security.RoleParticipant, "b"))
+	pc := arbiterpb.NewParticipantClient(c.dialPart(a, security.RoleParticipant, "b"))
 	_, err = pc.Inspect(ctx, &arbiterpb.InspectRequest{})
 	wantCode(t, "b inspects a", err, codes.PermissionDenied, "only from [coordinator admin]")
-	admin := arbiterpb.NewParticipantClient(c.dial(a.addr, security.RoleAdmin, "ops"))
+	admin := arbiterpb.NewParticipantClient(c.dialPart(a, security.RoleAdmin, "ops"))
 	resp, err := admin.Inspect(ctx, &arbiterpb.InspectRequest{})
 	if err != nil || resp.GetHighestTerm() >= 1<<40 {
 		t.Fatalf("admin Inspect: %v, %v (a refused call must not have raised the term)", resp, err)
