@@ -65,15 +65,15 @@ func unknownSet(set []string) string {
 // Durability checks invariant 2 against what clients were told. An op
 // acknowledged as committed needs a commit decision, no abort decision, and
 // commit applied at every participant of the op. An op acknowledged as
-// aborted needs no commit anywhere. Status ops report rather than decide,
-// so they are left to Linearizable.
+// aborted needs no commit anywhere. Status and resolve ops report rather
+// than acknowledge, so they are left to Linearizable.
 func Durability(run *history.Run) Result {
 	var ev evidence
 	dec := verdicts(run.Final)
 	sets := members(run.Ops)
 	checked := 0
 	for _, op := range run.Ops {
-		if op.Kind == history.KindStatus {
+		if op.Kind == history.KindStatus || op.Kind == history.KindResolve {
 			continue
 		}
 		switch op.Outcome {

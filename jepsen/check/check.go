@@ -48,7 +48,7 @@ func All(run *history.Run) []Result {
 		results = append(results, ExactlyOnce(run))
 	}
 	results = append(results, Liveness(run), FinalTx(run))
-	if hasKind(run, history.KindCommit, history.KindAbort, history.KindStatus) {
+	if hasKind(run, history.KindCommit, history.KindAbort, history.KindStatus, history.KindResolve) {
 		res, _ := Linearizable(run)
 		results = append(results, res)
 	}

@@ -85,9 +85,9 @@ func describeReturn(ret int64) string {
 	return time.Duration(ret).String()
 }
 
-// linOperations turns the commit, abort and status ops into porcupine
-// operations. A commit or abort whose outcome is unknown stays pending
-// forever with output "unknown". So does one that failed: "fail" should
+// linOperations turns the commit, abort, status and resolve ops into
+// porcupine operations. A commit, abort or resolve whose outcome is unknown
+// stays pending forever with output "unknown". So does one that failed: "fail" should
 // mean no effect, but a pending op is the conservative reading, and it
 // costs no precision a status op would otherwise give. A status op without
 // an answer tells nothing and is dropped.
@@ -105,9 +105,9 @@ func linOperations(ops []history.Op) []porcupine.Operation {
 			Metadata: fmt.Sprintf("op %d", op.Index),
 		}
 		switch {
-		case op.Kind == history.KindStatus && answered(op.Outcome) && op.Status != "":
+		case (op.Kind == history.KindStatus || op.Kind == history.KindResolve) && answered(op.Outcome) && op.Status != "":
 			o.Output = op.Status
-		case op.Kind != history.KindCommit && op.Kind != history.KindAbort:
+		case op.Kind != history.KindCommit && op.Kind != history.KindAbort && op.Kind != history.KindResolve:
 			continue
 		case answered(op.Outcome):
 			o.Output = op.Outcome

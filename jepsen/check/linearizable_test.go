@@ -13,10 +13,14 @@ import (
 const unknown = history.OutcomeUnknown
 
 // op is one status-workload op on tx "t1", from start to end milliseconds.
-// For status ops the outcome is "commit" and status is the answer.
+// For status ops the outcome is "commit" and status is the answer; so for
+// answered resolve ops, with no outcome.
 func op(kind, outcome, status string, start, end int) history.Op {
-	if kind == history.KindStatus {
+	switch {
+	case kind == history.KindStatus:
 		outcome, status = commit, outcome
+	case kind == history.KindResolve && outcome != unknown:
+		outcome, status = "", outcome
 	}
 	return history.Op{Kind: kind, TxID: "t1", Outcome: outcome, Status: status,
 		Start: time.Duration(start) * time.Millisecond, End: time.Duration(end) * time.Millisecond}
@@ -33,6 +37,7 @@ const (
 	cmt = history.KindCommit
 	abt = history.KindAbort
 	sts = history.KindStatus
+	rsv = history.KindResolve
 )
 
 func TestLinearizable(t *testing.T) {
@@ -62,8 +67,28 @@ func TestLinearizable(t *testing.T) {
 		{"concurrent abort and commit may order either way",
 			[]history.Op{op(abt, abort, "", 10, 40), op(cmt, abort, "", 20, 30), op(sts, "ABORTED", "", 50, 60)}, ""},
 		{"deadline abort observed by status", []history.Op{op(sts, "ABORTED", "", 10, 20)}, ""},
-		{"not found is always legal",
+		{"not found after a decision (finished, forgotten)",
 			[]history.Op{op(cmt, commit, "", 10, 20), op(sts, "NOT_FOUND", "", 30, 40)}, ""},
+		{"not found while undecided",
+			[]history.Op{op(sts, "NOT_FOUND", "", 0, 5), op(sts, "ACTIVE", "", 10, 20)}, "status->NOT_FOUND"},
+		{"not found, then commit returned commit",
+			[]history.Op{op(sts, "NOT_FOUND", "", 0, 5), op(cmt, commit, "", 10, 20)}, "tx t1: not linearizable"},
+		{"resolve pending, then commit",
+			[]history.Op{op(rsv, "PENDING", "", 0, 5), op(cmt, commit, "", 10, 20), op(sts, "COMMITTED", "", 30, 40)}, ""},
+		{"resolve pending after commit returned",
+			[]history.Op{op(cmt, commit, "", 10, 20), op(rsv, "PENDING", "", 30, 40)}, "resolve->PENDING"},
+		{"resolve abort to a non-member of a committed tx",
+			[]history.Op{op(cmt, commit, "", 10, 20), op(rsv, "ABORT", "", 30, 40), op(sts, "COMMITTED", "", 50, 60)}, ""},
+		{"resolve decided abort, then commit returned commit",
+			[]history.Op{op(rsv, "ABORT", "", 0, 5), op(cmt, commit, "", 10, 20)}, "commit->commit"},
+		{"resolve decided abort, then status active",
+			[]history.Op{op(rsv, "ABORT", "", 0, 5), op(sts, "ACTIVE", "", 10, 20)}, "status->ACTIVE"},
+		{"resolve answers commit to a non-member",
+			[]history.Op{op(cmt, commit, "", 0, 5), op(rsv, "COMMIT", "", 10, 20)}, "resolve->COMMIT"},
+		{"unanswered resolve may have decided abort",
+			[]history.Op{op(rsv, unknown, "", 0, 5), op(sts, "ABORTED", "", 10, 20)}, ""},
+		{"unanswered resolve may have done nothing",
+			[]history.Op{op(rsv, unknown, "", 0, 5), op(cmt, commit, "", 10, 20)}, ""},
 		{"unanswered status is dropped",
 			[]history.Op{op(cmt, commit, "", 10, 20), {Kind: sts, TxID: "t1", Outcome: unknown, Start: 30, End: 40}}, ""},
 	}

@@ -179,8 +179,11 @@ func answersAgree(ev *evidence, ops []history.Op, id string, d *firstDecision) {
 			continue
 		}
 		got := op.Outcome
-		if op.Kind == history.KindStatus {
+		switch op.Kind {
+		case history.KindStatus:
 			got = map[string]string{statusCommitted: history.OutcomeCommit, statusAborted: history.OutcomeAbort}[op.Status]
+		case history.KindResolve: // ABORT is also the answer to a non-member of a committed tx
+			got = map[string]string{resolveCommit: history.OutcomeCommit}[op.Status]
 		}
 		if (got == history.OutcomeCommit || got == history.OutcomeAbort) && got != d.outcome {
 			ev.addf("tx %s: first decided %s (%s@%d), a later DECIDE (%v) took effect: op %d (%s) was answered %s",

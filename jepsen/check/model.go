@@ -16,6 +16,13 @@ const (
 	statusNotFound  = "NOT_FOUND"
 )
 
+// Resolve answers, as the status workload records them in Op.Status.
+const (
+	resolveCommit  = "COMMIT"
+	resolveAbort   = "ABORT"
+	resolvePending = "PENDING"
+)
+
 // decision is the state of one tx's write-once decision register.
 type decision uint8
 
@@ -29,7 +36,8 @@ func (d decision) String() string {
 	return [...]string{"UNDECIDED", "COMMIT", "ABORT"}[d]
 }
 
-// linInput is one op on the register: commit, abort or status of a tx.
+// linInput is one op on the register: commit, abort, status or resolve of
+// a tx.
 type linInput struct {
 	Kind string
 	TxID string
@@ -61,6 +69,8 @@ func step(s decision, kind, out string) []any {
 		return stepCommit(s, out)
 	case history.KindAbort:
 		return stepAbort(s, out)
+	case history.KindResolve:
+		return stepResolve(s, out)
 	default:
 		return stepStatus(s, out)
 	}
@@ -101,18 +111,43 @@ func stepAbort(s decision, out string) []any {
 // stepStatus: Status reports the register. ABORTED is also legal while
 // UNDECIDED: the coordinator aborts an undecided tx on its own when its
 // deadline passes (DESIGN.md, presumed abort), an internal step no op
-// records, so the first op to observe it takes that step. NOT_FOUND is
-// legal in any state and changes nothing: every tx was begun before its
-// first op, so NOT_FOUND means the FSM forgot it after it finished, which
-// says nothing about how it finished.
+// records, so the first op to observe it takes that step. NOT_FOUND needs a
+// decision: every tx was begun (Begin acknowledged) before its first op, so
+// the only way to lose its record is to finish and be forgotten, which a
+// decided tx may do (an internal step that changes no answer the model
+// checks) and an undecided one may not.
 func stepStatus(s decision, out string) []any {
 	switch {
 	case out == statusActive && s == undecided,
 		out == statusCommitted && s == committed,
-		out == statusNotFound:
+		out == statusNotFound && s != undecided:
 		return []any{s}
 	case out == statusAborted && s != committed:
 		return []any{aborted}
+	}
+	return nil
+}
+
+// stepResolve: Resolve as a participant the tx does not name. A decision
+// that exists is the answer, except that COMMIT is answered ABORT to a
+// non-member ("not part of what committed"), so COMMIT is never legal.
+// Without a decision the answer is PENDING while the tx may still commit
+// (within its deadline, or while a commit runs: neither is visible here, so
+// PENDING is legal in any undecided state), or else the leader decides
+// ABORT (write-once) and answers it. A Resolve without an answer may have
+// decided ABORT, or nothing.
+func stepResolve(s decision, out string) []any {
+	switch {
+	case out == resolvePending && s == undecided:
+		return []any{undecided}
+	case out == resolveAbort && s == undecided:
+		return []any{aborted}
+	case out == resolveAbort:
+		return []any{s}
+	case out == history.OutcomeUnknown && s == undecided:
+		return []any{undecided, aborted}
+	case out == history.OutcomeUnknown:
+		return []any{s}
 	}
 	return nil
 }

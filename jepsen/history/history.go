@@ -9,6 +9,7 @@ const (
 	KindCommit   = "commit"   // status workload: Commit(tx)
 	KindAbort    = "abort"    // status workload: Abort(tx)
 	KindStatus   = "status"   // status workload: Status(tx)
+	KindResolve  = "resolve"  // status workload: Resolve(tx) as a participant outside the tx; Op.Status holds the answer
 	KindFinal    = "final"    // the transaction run after the heal
 )
 
@@ -39,7 +40,7 @@ type Op struct {
 	Participants []string         `json:"participants,omitempty"`
 	Deltas       []Delta          `json:"deltas,omitempty"`
 	Read         map[string]int64 `json:"read,omitempty"`   // account -> balance, reads only
-	Status       string           `json:"status,omitempty"` // status ops: ACTIVE, COMMITTED, ABORTED, NOT_FOUND
+	Status       string           `json:"status,omitempty"` // status ops: ACTIVE, COMMITTED, ABORTED, NOT_FOUND; resolve ops: COMMIT, ABORT, PENDING
 	Mode         string           `json:"mode,omitempty"`   // coordinator-driven or service-driven
 	Node         string           `json:"node,omitempty"`   // status ops sent to one coordinator directly
 	Err          string           `json:"err,omitempty"`

@@ -149,6 +149,7 @@ func writeLinearization(dir string, run *history.Run) error {
 
 func hasStatusOps(run *history.Run) bool {
 	return slices.ContainsFunc(run.Ops, func(op history.Op) bool {
-		return op.Kind == history.KindCommit || op.Kind == history.KindAbort || op.Kind == history.KindStatus
+		return op.Kind == history.KindCommit || op.Kind == history.KindAbort || op.Kind == history.KindStatus ||
+			op.Kind == history.KindResolve
 	})
 }

@@ -16,7 +16,8 @@ import (
 var outcomes = []string{history.OutcomeCommit, history.OutcomeAbort, history.OutcomeUnknown, history.OutcomeFail}
 
 // tally counts a run's ops. Txns, Committed, Aborted and Unknown count the
-// ops that run or decide a tx (every kind but status, which only asks).
+// ops that run or decide a tx (every kind but status and resolve, which
+// ask).
 type tally struct {
 	Ops, Txns, Committed, Aborted, Unknown, Failed int
 	ByKind                                         map[string]map[string]int // kind -> outcome -> ops
@@ -29,7 +30,7 @@ func countOps(ops []history.Op) tally {
 			t.ByKind[op.Kind] = map[string]int{}
 		}
 		t.ByKind[op.Kind][op.Outcome]++
-		if op.Kind != history.KindStatus {
+		if op.Kind != history.KindStatus && op.Kind != history.KindResolve {
 			t.add(op.Outcome)
 		}
 	}

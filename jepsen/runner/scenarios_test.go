@@ -171,7 +171,24 @@ func TestScenarioPausedLeaderServesNoStaleNoDecision(t *testing.T) {
 		t.Fatal("the resumed old leader was never asked directly about a transaction decided while it was paused")
 	}
 	t.Logf("direct Status answers from resumed old leaders about transactions decided during their pause: %d", asked)
+	requireResolves(t, run)
 	requirePass(t, res) // linearizable includes the direct Status ops
+}
+
+// requireResolves fails unless the status workload's Resolve calls got
+// answers (so linearizable checked them).
+func requireResolves(t *testing.T, run *history.Run) {
+	t.Helper()
+	answers := map[string]int{}
+	for _, op := range run.Ops {
+		if op.Kind == history.KindResolve {
+			answers[op.Status]++
+		}
+	}
+	if answers["PENDING"]+answers["ABORT"] == 0 {
+		t.Fatalf("no Resolve call was answered: %v", answers)
+	}
+	t.Logf("Resolve answers: %v", answers)
 }
 
 // requireNoStaleAnswer checks the Status calls sent straight to the node f

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/arbiter-tx/arbiter/client"
+	"github.com/arbiter-tx/arbiter/internal/security"
 	"github.com/arbiter-tx/arbiter/jepsen/history"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
@@ -25,12 +26,18 @@ type statusWorker struct {
 	env   *env
 	rng   *rand.Rand
 	nodes []node
+	// resolver calls Resolve as participant resolverID, which no tx
+	// names: Resolve must answer it pending or ABORT, never COMMIT.
+	resolver   arbiterpb.CoordinatorClient
+	resolverID string
 }
 
 func (w *statusWorker) loop(ctx context.Context) {
 	nodes, closeNodes := w.dialNodes()
 	defer closeNodes()
 	w.nodes = nodes
+	closeResolver := w.dialResolver()
+	defer closeResolver()
 	for ctx.Err() == nil {
 		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 12*time.Second)
 		w.once(tctx)
@@ -92,6 +99,24 @@ func (w *statusWorker) once(ctx context.Context) {
 	w.race(ctx, txID, parts, applied)
 }
 
+// dialResolver connects to one coordinator (a follower forwards) with a
+// participant certificate of the worker's own; without one, no resolve ops
+// are made.
+func (w *statusWorker) dialResolver() func() {
+	w.resolverID = "jepsen-resolver-" + itoa(w.id)
+	src, err := w.env.cluster.Source(security.RoleParticipant, w.resolverID)
+	if err != nil {
+		return func() {}
+	}
+	addrs := w.env.cluster.CoordAddrs()
+	cc, err := grpc.NewClient(addrs[w.id%len(addrs)], security.DialTo(src, security.Identity{Role: security.RoleCoordinator}))
+	if err != nil {
+		return func() {}
+	}
+	w.resolver = arbiterpb.NewCoordinatorClient(cc)
+	return func() { _ = cc.Close() }
+}
+
 // race issues Commit (only if every part was applied) and Abort
 // concurrently with a few Status reads.
 func (w *statusWorker) race(ctx context.Context, txID string, parts []string, applied bool) {
@@ -101,6 +126,9 @@ func (w *statusWorker) race(ctx context.Context, txID string, parts []string, ap
 	}
 	if !applied || w.rng.IntN(2) == 0 {
 		kinds = append(kinds, history.KindAbort)
+	}
+	if w.resolver != nil && w.rng.IntN(2) == 0 {
+		kinds = append(kinds, history.KindResolve)
 	}
 	var wg sync.WaitGroup
 	for i, k := range kinds {
@@ -153,6 +181,8 @@ func (w *statusWorker) call(ctx context.Context, kind, txID string, parts []stri
 		op.Outcome, op.Err = classify(w.env.commit(ctx, txID))
 	case history.KindAbort:
 		op.Outcome, op.Err = classify(w.env.cli.Abort(ctx, txID))
+	case history.KindResolve:
+		w.resolve(ctx, &op)
 	default:
 		w.status(ctx, &op)
 	}
@@ -176,5 +206,26 @@ func recordStatus(op *history.Op, info *arbiterpb.TxInfo, err error) {
 		op.Outcome, op.Err = history.OutcomeUnknown, err.Error()
 	default:
 		op.Outcome, op.Err = history.OutcomeUnknown, err.Error()
+	}
+}
+
+// resolve asks the coordinators, as a participant the tx does not name,
+// how the tx ended; the answer goes to Op.Status, an error makes the op's
+// outcome unknown (it may still have decided ABORT).
+func (w *statusWorker) resolve(ctx context.Context, op *history.Op) {
+	rctx, cancel := context.WithTimeout(ctx, directTimeout)
+	defer cancel()
+	resp, err := w.resolver.Resolve(rctx, &arbiterpb.ResolveRequest{TxId: op.TxID, ParticipantId: w.resolverID})
+	if err != nil {
+		op.Outcome, op.Err = history.OutcomeUnknown, err.Error()
+		return
+	}
+	switch resp.GetOutcome() {
+	case arbiterpb.Outcome_OUTCOME_COMMIT:
+		op.Status = "COMMIT"
+	case arbiterpb.Outcome_OUTCOME_ABORT:
+		op.Status = "ABORT"
+	default:
+		op.Status = "PENDING"
 	}
 }
