@@ -289,3 +289,25 @@ func waitLog(t *testing.T, s *runner.Session, name, substr string, d time.Durati
 	})
 	return line
 }
+
+// A nemesis whose every injection failed (or that never ran) fails the
+// faults-injected check, naming it; crash points and injected faults pass.
+func TestCheckFaultsFailsNemesisNeverInjected(t *testing.T) {
+	run := &history.Run{Nemeses: []string{"kill-leader", "partition-leader", "latency", runner.CrashPoints},
+		Faults: []history.Fault{
+			{Kind: "kill-leader", Detail: "injected at attempt 2"},
+			{Kind: "partition-leader", Detail: "inject: no leader to target (gave up after 12 attempts)"},
+		}}
+	r := runner.CheckFaults(run)
+	if r.Pass || r.Anomalies != 2 || r.Checked != 3 {
+		t.Fatalf("CheckFaults = %+v; want a failure for partition-leader and latency", r)
+	}
+	got := strings.Join(r.Evidence, "\n")
+	if !strings.Contains(got, "partition-leader never injected (1 failed attempts") || !strings.Contains(got, "latency never injected (0") {
+		t.Errorf("evidence does not name the missing faults:\n%s", got)
+	}
+	run.Nemeses = []string{"kill-leader", runner.CrashPoints}
+	if r := runner.CheckFaults(run); !r.Pass {
+		t.Errorf("CheckFaults failed a run whose faults happened: %v", r.Evidence)
+	}
+}
