@@ -58,7 +58,10 @@ func TestClusterScript(t *testing.T) {
 		t.Fatalf("start: %v\n%s", err, out)
 	}
 	pids := readPids(t, dir)
-	checkTxCommands(t, bin, "127.0.0.1:"+p[3]+",127.0.0.1:"+p[4])
+	if _, err := os.Stat(filepath.Join(dir, "certs", "ca.crt")); err != nil {
+		t.Fatalf("start made no dev CA (the cluster must run on TLS by default): %v", err)
+	}
+	checkTxCommands(t, bin, "127.0.0.1:"+p[3]+",127.0.0.1:"+p[4], filepath.Join(dir, "certs"))
 	for _, port := range p[6:] { // every node serves its status page and metrics
 		for _, path := range []string{"/", "/metrics"} {
 			resp, err := http.Get("http://127.0.0.1:" + port + path)
@@ -100,14 +103,20 @@ func readPids(t *testing.T, dir string) []int {
 }
 
 // checkTxCommands runs `arbiter tx list` (with --progress) and `tx show`
-// against the cluster.
-func checkTxCommands(t *testing.T, bin, addrs string) {
+// against the cluster as its admin, over mutual TLS with the certificates
+// in certs; and checks that plaintext is refused.
+func checkTxCommands(t *testing.T, bin, addrs, certs string) {
 	t.Helper()
 	run := func(args ...string) (string, error) {
 		cmd := exec.Command(bin, append(args, "--addr", addrs)...)
-		cmd.Env = append(os.Environ(), "ARBITER_INSECURE=true")
+		cmd.Env = append(os.Environ(), "ARBITER_TLS_CERT="+filepath.Join(certs, "admin-admin.crt"),
+			"ARBITER_TLS_KEY="+filepath.Join(certs, "admin-admin.key"), "ARBITER_TLS_CA="+filepath.Join(certs, "ca.crt"))
 		out, err := cmd.CombinedOutput()
 		return string(out), err
+	}
+	plain := exec.Command(bin, "tx", "list", "--addr", addrs, "--insecure")
+	if out, err := plain.CombinedOutput(); err == nil {
+		t.Errorf("a plaintext tx list was answered: %s", out)
 	}
 	if out, err := run("tx", "list", "--state", "in-doubt", "--output", "json"); err != nil || out != "[]\n" {
 		t.Errorf("tx list: %v %q", err, out)

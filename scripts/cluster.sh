@@ -13,7 +13,9 @@
 #   CLUSTER_RAFT_PORTS  Raft ports of n1 n2 n3              ("7001 7002 7003")
 #   CLUSTER_GRPC_PORTS  gRPC ports of n1 n2 n3              ("8001 8002 8003")
 #   CLUSTER_HTTP_PORTS  status page and /metrics of n1..n3  ("8081 8082 8083"; "none" for none)
-#   CLUSTER_TLS_DIR     certificates from scripts/gen-certs.sh; unset: plaintext
+#   CLUSTER_TLS_DIR     certificates from scripts/gen-certs.sh  ($CLUSTER_DIR/certs, made by
+#                       `start` with `arbiter certs` when missing: the cluster runs on mutual TLS)
+#   CLUSTER_INSECURE    1: plaintext instead (every node and the CLI log a warning)
 #   CLUSTER_WAIT        seconds `start` waits for a leader  (30)
 #   ARBITER_BIN         the binary                          (./bin/arbiter)
 #   ARBITER_LOG_LEVEL   and every other ARBITER_<FLAG>: passed to `arbiter serve`
@@ -26,6 +28,7 @@ read -r -a raft_ports <<<"${CLUSTER_RAFT_PORTS:-7001 7002 7003}"
 read -r -a grpc_ports <<<"${CLUSTER_GRPC_PORTS:-8001 8002 8003}"
 read -r -a http_ports <<<"${CLUSTER_HTTP_PORTS:-8081 8082 8083}"
 bin="${ARBITER_BIN:-$root/bin/arbiter}"
+tls_dir="${CLUSTER_TLS_DIR:-$dir/certs}"
 nodes=(n1 n2 n3)
 
 # peers prints the --peers list: n1=HOST:RAFT/HOST:GRPC,...
@@ -44,14 +47,24 @@ addrs() {
   echo "$out"
 }
 
-# tls_env ROLE ID exports the TLS settings for one identity, or plaintext.
+# tls_env ROLE ID exports the TLS settings for one identity (plaintext only
+# when CLUSTER_INSECURE=1).
 tls_env() {
-  if [[ -n "${CLUSTER_TLS_DIR:-}" ]]; then
-    export ARBITER_TLS_CERT="$CLUSTER_TLS_DIR/$1-$2.crt" ARBITER_TLS_KEY="$CLUSTER_TLS_DIR/$1-$2.key"
-    export ARBITER_TLS_CA="$CLUSTER_TLS_DIR/ca.crt"
-  elif [[ -z "${ARBITER_TLS_CERT:-}" ]]; then
-    export ARBITER_INSECURE=true # ignored by builds without the flag
+  if [[ "${CLUSTER_INSECURE:-}" == 1 ]]; then
+    export ARBITER_INSECURE=true
+  else
+    export ARBITER_TLS_CERT="$tls_dir/$1-$2.crt" ARBITER_TLS_KEY="$tls_dir/$1-$2.key"
+    export ARBITER_TLS_CA="$tls_dir/ca.crt"
   fi
+}
+
+# certs makes a dev CA and the cluster's certificates in $tls_dir unless it
+# already holds them (or the cluster runs plaintext).
+certs() {
+  if [[ "${CLUSTER_INSECURE:-}" == 1 || -f "$tls_dir/ca.crt" ]]; then return; fi
+  echo "making a dev CA and certificates in $tls_dir"
+  "$bin" certs --dir "$tls_dir" --coordinators n1,n2,n3 --participants "${PARTICIPANTS:-bank1,bank2,bank3}" \
+    --clients "${CLIENTS:-demo}" --admins admin --hosts "$host,localhost" >/dev/null
 }
 
 # build rebuilds bin/arbiter when it is missing or older than any Go file.
@@ -104,6 +117,7 @@ cli() { (tls_env admin admin && exec "$bin" "$@" --addr "$(addrs)"); }
 
 cmd_start() {
   build
+  certs
   for i in 0 1 2; do start_node "$i"; done
   wait_leader
   cli status
