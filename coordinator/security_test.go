@@ -260,6 +260,9 @@ func TestMaxBranchesRefusedClearly(t *testing.T) {
 		}
 	}
 	enlisted := snapshotTable(leader)
+	third := arbiterpb.NewCoordinatorClient(c.dial(c.members[leader.id], security.RoleParticipant, "c"))
+	_, err = third.Enlist(ctx, &arbiterpb.EnlistRequest{TxId: tx, ParticipantId: "c"})
+	wantCode(t, "a third enlistment", err, codes.InvalidArgument, "already has 2 participants, the limit")
 	_, err = raw.Commit(ctx, &arbiterpb.CommitRequest{TxId: tx, Branches: []*arbiterpb.Branch{p3.branch(0)}})
 	wantCode(t, "two enlisted plus one branch", err, codes.InvalidArgument, "3 participants exceeds the limit of 2")
 	if after := snapshotTable(leader); !proto.Equal(after, enlisted) || a.calls.Load()+b.calls.Load()+p3.calls.Load() != 0 {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
@@ -166,12 +167,27 @@ func (c *Coordinator) Enlist(ctx context.Context, req *arbiterpb.EnlistRequest) 
 	if c.running(req.GetTxId()) {
 		return nil, toStatus(fmt.Errorf("%w: transaction %s is committing; enlist before the client calls Commit", ErrCommitStarted, req.GetTxId()))
 	}
+	if err := c.enlistFits(req.GetTxId(), req.GetParticipantId()); err != nil {
+		return nil, toStatus(err)
+	}
 	cmd := &arbiterpb.EnlistCommand{TxId: req.GetTxId(), ParticipantId: req.GetParticipantId()}
 	res, err := c.apply(ctx, arbiterpb.CommandType_COMMAND_TYPE_ENLIST, cmd)
 	if err != nil {
 		return nil, toStatus(enlistErr(req.GetTxId(), res, err))
 	}
 	return &arbiterpb.EnlistResponse{DeadlineUnixNanos: res.Tx.GetDeadlineUnixNanos()}, nil
+}
+
+// enlistFits refuses an enlistment that would take the transaction past
+// MaxBranches participants, so the service learns it now rather than from a
+// Commit refused later (Commit checks again: two enlistments may race).
+func (c *Coordinator) enlistFits(txID, participant string) error {
+	rec, ok := c.node.FSM().Get(txID)
+	if !ok || slices.Contains(rec.GetParticipants(), participant) || len(rec.GetParticipants()) < c.cfg.MaxBranches {
+		return nil
+	}
+	return fmt.Errorf("%w: transaction %s already has %d participants, the limit (--max-branches); roll back the local work",
+		ErrInvalid, txID, len(rec.GetParticipants()))
 }
 
 func enlistErr(txID string, res raftlog.Result, err error) error {
