@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"net"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,17 +19,5 @@ func serveHTTP(ctx context.Context, addr string, reg *prometheus.Registry, src w
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.Handle("/", webui.Handler(src, log))
-	procutil.ServeHTTP(ctx, loopbackByDefault(addr), mux, log)
-}
-
-// loopbackByDefault binds an address without a host (":9090") to
-// 127.0.0.1 rather than every interface: the plaintext, unauthenticated
-// HTTP endpoints are exposed beyond this machine only when the operator
-// names a host (0.0.0.0:9090, or an interface address).
-func loopbackByDefault(addr string) string {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil || host != "" {
-		return addr // empty (off) or explicit; a malformed one fails at listen
-	}
-	return net.JoinHostPort("127.0.0.1", port)
+	procutil.ServeHTTP(ctx, addr, mux, log)
 }

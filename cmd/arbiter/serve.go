@@ -85,7 +85,7 @@ func serve(f serveFlags) error {
 	if err := f.fill(); err != nil {
 		return err
 	}
-	debugserver.ServePprof(loopbackByDefault(f.pprofAddr), log)
+	debugserver.ServePprof(f.pprofAddr, log)
 	shutdownTracing, err := tracing.Setup(context.Background(), "arbiter-coordinator", log)
 	if err != nil {
 		return fmt.Errorf("tracing: %w", err)

@@ -37,18 +37,3 @@ func TestInsecureWarns(t *testing.T) {
 		t.Fatalf("a refused flag combination warned: %q", stderr.String())
 	}
 }
-
-// The unauthenticated HTTP endpoints bind loopback unless a host is named.
-func TestHTTPAddrDefaultsToLoopback(t *testing.T) {
-	for in, want := range map[string]string{
-		"":             "",
-		":9090":        "127.0.0.1:9090",
-		"0.0.0.0:9090": "0.0.0.0:9090",
-		"[::]:9090":    "[::]:9090",
-		"10.0.0.5:80":  "10.0.0.5:80",
-	} {
-		if got := loopbackByDefault(in); got != want {
-			t.Errorf("loopbackByDefault(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

@@ -6,14 +6,18 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/arbiter-tx/arbiter/cmd/internal/procutil"
 )
 
-// ServePprof exposes Go's profiler on addr (off when addr is empty), for
-// profiling a running process: go tool pprof http://ADDR/debug/pprof/profile
+// ServePprof exposes Go's profiler on addr (off when addr is empty;
+// loopback only when it names no host), for profiling a running process:
+// go tool pprof http://ADDR/debug/pprof/profile
 func ServePprof(addr string, log *zap.Logger) {
 	if addr == "" {
 		return
 	}
+	addr = procutil.LoopbackByDefault(addr)
 	srv := &http.Server{Addr: addr, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		log.Info("pprof listening", zap.String("pprof-addr", addr))

@@ -3,6 +3,7 @@ package procutil
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"time"
 
@@ -30,11 +31,13 @@ func NewLogger(level string) (*zap.Logger, error) {
 	return cfg.Build()
 }
 
-// ServeHTTP serves h on addr (off when addr is empty) until ctx ends.
+// ServeHTTP serves h on addr (off when addr is empty; loopback only when
+// it names no host, see LoopbackByDefault) until ctx ends.
 func ServeHTTP(ctx context.Context, addr string, h http.Handler, log *zap.Logger) {
 	if addr == "" {
 		return
 	}
+	addr = LoopbackByDefault(addr)
 	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()
@@ -48,4 +51,17 @@ func ServeHTTP(ctx context.Context, addr string, h http.Handler, log *zap.Logger
 			log.Error("http server stopped", zap.Error(err))
 		}
 	}()
+}
+
+// LoopbackByDefault binds an address without a host (":9090") to
+// 127.0.0.1 rather than every interface: the plaintext, unauthenticated
+// HTTP endpoints (metrics, status page, pprof) are exposed beyond this
+// machine only when the operator names a host (0.0.0.0:9090, or an
+// interface address).
+func LoopbackByDefault(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || host != "" {
+		return addr // empty (off) or explicit; a malformed one fails at listen
+	}
+	return net.JoinHostPort("127.0.0.1", port)
 }

@@ -57,3 +57,18 @@ func TestNewLoggerRejectsUnknownLevel(t *testing.T) {
 		t.Fatalf("NewLogger(loud) = %v, want an error naming --log-level", err)
 	}
 }
+
+// The unauthenticated HTTP endpoints bind loopback unless a host is named.
+func TestHTTPAddrDefaultsToLoopback(t *testing.T) {
+	for in, want := range map[string]string{
+		"":             "",
+		":9090":        "127.0.0.1:9090",
+		"0.0.0.0:9090": "0.0.0.0:9090",
+		"[::]:9090":    "[::]:9090",
+		"10.0.0.5:80":  "10.0.0.5:80",
+	} {
+		if got := LoopbackByDefault(in); got != want {
+			t.Errorf("LoopbackByDefault(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
