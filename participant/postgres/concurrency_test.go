@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -110,4 +111,32 @@ func increment(e *env, s *postgres.Store, txID string) error {
 	}
 	time.Sleep(300 * time.Millisecond) // the decision arrives after lock_timeout
 	return s.Commit(bg, txID)
+}
+
+// A lock wait ends before the caller's deadline with lock_timeout (55P03),
+// even when Options.LockTimeout is longer: the agent can then vote no and
+// write its tombstone instead of running into the coordinator's Prepare
+// deadline with a broken connection.
+func TestLockWaitEndsBeforeTheCallersDeadline(t *testing.T) {
+	e := newEnv(t, sharedServer(t).DSN)
+	s := e.open(t, postgres.Options{LockTimeout: 10 * time.Second})
+	e.store = s
+	_, err := e.pool.Exec(bg, "INSERT INTO "+e.accounts()+" VALUES ('a', 0)")
+	must(t, err)
+	e.prepared(t, "holder", "a", 1)
+
+	ctx, cancel := context.WithTimeout(bg, 2*time.Second)
+	defer cancel()
+	tx, err := s.Begin(ctx, "waiter")
+	must(t, err)
+	start := time.Now()
+	_, err = tx.Exec(ctx, "UPDATE "+e.accounts()+" SET n = n + 1 WHERE id = 'a'")
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "55P03" || ctx.Err() != nil {
+		t.Fatalf("UPDATE of a prepared row = %v after %v (ctx: %v), want lock_timeout (55P03) before the 2s deadline",
+			err, time.Since(start), ctx.Err())
+	}
+	must(t, s.Rollback(ctx, "waiter", tx))
+	must(t, s.Abort(ctx, "waiter")) // the tombstone can still be written
+	must(t, s.Commit(bg, "holder"))
 }

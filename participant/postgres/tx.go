@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/arbiter-tx/arbiter/participant"
 	"github.com/jackc/pgx/v5"
@@ -155,11 +156,31 @@ func (s *Store) begin(ctx context.Context, txID string) (*Tx, error) {
 }
 
 func (s *Store) setTimeouts(ctx context.Context, tx pgx.Tx) error {
-	lock := max(s.opts.LockTimeout.Milliseconds(), 0)
+	lock := s.lockTimeout(ctx)
 	stmt := max(s.opts.StatementTimeout.Milliseconds(), 0)
 	_, err := tx.Exec(ctx, `SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)`,
 		fmt.Sprintf("%dms", lock), fmt.Sprintf("%dms", stmt))
 	return err
+}
+
+// lockTimeout is Options.LockTimeout in milliseconds (0: no limit),
+// shortened to three quarters of the time left before ctx's deadline (the
+// coordinator's Prepare deadline). A lock wait then ends with SQLSTATE
+// 55P03, a clean no vote whose abort tombstone can still be written, rather
+// than with the caller's deadline, which breaks the connection and leaves
+// no vote and no tombstone, so the coordinator's retried Prepare runs the
+// handler again and waits again until the transaction's deadline.
+func (s *Store) lockTimeout(ctx context.Context) int64 {
+	lock := max(s.opts.LockTimeout, 0)
+	if dl, ok := ctx.Deadline(); ok {
+		if left := max(time.Until(dl)*3/4, time.Millisecond); lock == 0 || left < lock {
+			lock = left
+		}
+	}
+	if lock == 0 {
+		return 0
+	}
+	return max(lock.Milliseconds(), 1)
 }
 
 // Rollback discards an unprepared local transaction, which releases its
