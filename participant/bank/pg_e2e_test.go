@@ -38,8 +38,12 @@ type pgBank struct {
 func startPGBank(t *testing.T, ctx context.Context, dsn, coordAddr, id string, accounts ...string) *pgBank {
 	t.Helper()
 	b := &pgBank{id: id}
-	var err error
-	if b.pool, err = pgxpool.New(ctx, dsn); err != nil {
+	pcfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcfg.MaxConns = 32 // as cmd/bank: more than the concurrent local transactions, or COMMIT PREPARED waits for a connection
+	if b.pool, err = pgxpool.NewWithConfig(ctx, pcfg); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(b.pool.Close)
