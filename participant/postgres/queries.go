@@ -37,8 +37,10 @@ func newQueries(schema string) queries {
 			r.Replace(`CREATE TABLE IF NOT EXISTS $outcomes (participant text NOT NULL, tx_id text NOT NULL,
 				outcome "char" NOT NULL CHECK (outcome IN ('C', 'A')), recorded_at timestamptz NOT NULL,
 				decided_at timestamptz, PRIMARY KEY (participant, tx_id))`),
-			// Tables created before decided_at existed get it (NULL: stamped by the next GC).
-			r.Replace(`ALTER TABLE $outcomes ADD COLUMN IF NOT EXISTS decided_at timestamptz`),
+			// No ALTER TABLE here, even with IF NOT EXISTS: it takes an
+			// ACCESS EXCLUSIVE lock, which waits behind every prepared
+			// transaction's marker row, so a participant restarting with
+			// work in doubt would hang before it could resolve it.
 			r.Replace(`CREATE TABLE IF NOT EXISTS $meta (participant text PRIMARY KEY, term bigint NOT NULL)`),
 		},
 		term: r.Replace(`SELECT term FROM $meta WHERE participant = $1`),
