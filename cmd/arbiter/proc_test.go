@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
-	"io"
 	"math/big"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +16,7 @@ import (
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/arbiter-tx/arbiter/cmd/internal/junk"
 	"github.com/arbiter-tx/arbiter/internal/security"
 	"github.com/arbiter-tx/arbiter/internal/security/sectest"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
@@ -260,16 +258,16 @@ func TestSIGHUPReloadsCertificateOnGRPCAndRaftPorts(t *testing.T) {
 func TestServeSurvivesJunkOnHTTPPorts(t *testing.T) {
 	n := startSingleNode(t)
 	for _, u := range []string{"http://" + n.http + "/metrics", "http://" + n.pprof + "/debug/pprof/"} {
-		waitUntil(t, 10*time.Second, u, func() bool { return httpOK(u) })
+		waitUntil(t, 10*time.Second, u, func() bool { return junk.HTTPOK(u) })
 	}
-	held := junk(t, n.http, n.pprof)
+	held := junk.Send(t, n.http, n.pprof)
 	defer func() {
 		for _, c := range held {
 			_ = c.Close()
 		}
 	}()
 	for _, u := range []string{"http://" + n.http + "/metrics", "http://" + n.http + "/", "http://" + n.pprof + "/debug/pprof/"} {
-		if !httpOK(u) {
+		if !junk.HTTPOK(u) {
 			t.Errorf("%s no longer answers after junk", u)
 		}
 	}
@@ -277,46 +275,4 @@ func TestServeSurvivesJunkOnHTTPPorts(t *testing.T) {
 		t.Fatalf("the node died:\n%s", n.p.log())
 	}
 	n.beginAndAbort(t)
-}
-
-// junk sends each address 20 bad connections and returns those it holds
-// open.
-func junk(t *testing.T, addrs ...string) []net.Conn {
-	t.Helper()
-	var held []net.Conn
-	for _, addr := range addrs {
-		for i := range 20 {
-			conn, err := net.DialTimeout("tcp", addr, time.Second)
-			if err != nil {
-				t.Fatalf("dial %s: %v", addr, err)
-			}
-			switch i % 4 {
-			case 0: // random bytes
-				b := make([]byte, 1+i*97)
-				_, _ = rand.Read(b)
-				_, _ = conn.Write(b)
-				_ = conn.Close()
-			case 1: // say nothing, stay connected
-				held = append(held, conn)
-			case 2: // a request line that never ends
-				_, _ = conn.Write([]byte("GET /metrics HTTP/1.1\r\nHost: x\r\nX-Junk: " + strings.Repeat("a", 4096)))
-				held = append(held, conn)
-			case 3: // a malformed request
-				_, _ = conn.Write([]byte("\x00\x01BREW /coffee HTCPCP/9\r\n\r\n"))
-				_ = conn.Close()
-			}
-		}
-	}
-	return held
-}
-
-func httpOK(u string) bool {
-	c := http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	resp, err := c.Get(u)
-	if err != nil {
-		return false
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, resp.Body)
-	return resp.StatusCode == http.StatusOK
 }
