@@ -73,7 +73,7 @@ func startNode(t *testing.T, coord *fakeCoord, dir string, tweaks ...func(*parti
 	if n.agent, err = participant.New(cfg, participant.Resource[*embedded.Tx](store), n.kvHandler, zaptest.NewLogger(t)); err != nil {
 		t.Fatal(err)
 	}
-	opts := append(security.ServerOption(cfg.TLS), n.agent.ServerOptions()...)
+	opts := n.agent.ServerOptions()
 	n.srv = grpc.NewServer(append(opts, grpc.UnaryInterceptor(client.UnaryServerInterceptor()))...)
 	n.agent.RegisterService(n.srv)
 	go func() { _ = n.srv.Serve(lis) }()

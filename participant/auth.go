@@ -17,14 +17,14 @@ import (
 // admins. Forwarded-caller metadata is never consulted here: coordinators
 // call participants directly. A call over plaintext has no identity to
 // check: it is allowed only when the agent runs with Config.Insecure, and
-// refused otherwise (a server started without security.ServerOption).
+// refused otherwise (a server started without agent.ServerOptions()).
 func (a *Agent[T]) authorize(ctx context.Context, method string, roles ...security.Role) error {
 	id, tlsOn, err := security.PeerIdentity(ctx)
 	switch {
 	case !tlsOn && a.cfg.Insecure:
 		return nil
 	case !tlsOn:
-		return status.Errorf(codes.Unauthenticated, "participant %s: %s arrived over plaintext; serve the agent with TLS (security.ServerOption), or set Config.Insecure for development", a.cfg.ID, method)
+		return status.Errorf(codes.Unauthenticated, "participant %s: %s arrived over plaintext; serve the agent with grpc.NewServer(agent.ServerOptions()...), which adds TLS, or set Config.Insecure for development", a.cfg.ID, method)
 	case err != nil:
 		return status.Errorf(codes.Unauthenticated, "participant %s: %v", a.cfg.ID, err)
 	case !id.Is(roles...):
@@ -34,10 +34,12 @@ func (a *Agent[T]) authorize(ctx context.Context, method string, roles ...securi
 	return nil
 }
 
-// ServerOptions are the options the agent's gRPC server needs besides its
-// credentials: the request size limit (Config.MaxMessageBytes).
+// ServerOptions are the options the agent's gRPC server needs: mutual TLS
+// over Config.TLS (none when Insecure) and the request size limit
+// (Config.MaxMessageBytes). A service outside this module serves the agent
+// with grpc.NewServer(agent.ServerOptions()...), plus its own options.
 func (a *Agent[T]) ServerOptions() []grpc.ServerOption {
-	return []grpc.ServerOption{grpc.MaxRecvMsgSize(a.cfg.MaxMessageBytes)}
+	return append(security.ServerOption(a.cfg.TLS), grpc.MaxRecvMsgSize(a.cfg.MaxMessageBytes))
 }
 
 // warnInsecure logs, once at New, that the agent runs without TLS.

@@ -36,7 +36,7 @@ type Config struct {
 	DialOptions []grpc.DialOption
 	// TLS, when set, is this agent's certificate source (client.LoadTLS):
 	// it dials the coordinators with mutual TLS. Serve the agent's gRPC
-	// server with TLS too (security.ServerOption); whenever a call arrives
+	// server with agent.ServerOptions(), which adds TLS; whenever a call arrives
 	// over TLS, the agent accepts Prepare/Commit/Abort only from coordinator
 	// identities and Inspect only from coordinators and admins.
 	TLS *security.Source

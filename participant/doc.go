@@ -20,7 +20,7 @@
 //	cfg.ID, cfg.Address, cfg.Coordinators = "orders", ":7001", coords
 //	cfg.TLS, _ = client.LoadTLS(certFile, keyFile, caFile) // or cfg.Insecure = true (development only)
 //	agent, _ := participant.New(cfg, store, handler, logger)
-//	grpcServer := grpc.NewServer(append(security.ServerOption(cfg.TLS), agent.ServerOptions()...)...)
+//	grpcServer := grpc.NewServer(agent.ServerOptions()...) // mutual TLS over cfg.TLS, size limit
 //	agent.RegisterService(grpcServer)
 //	go grpcServer.Serve(lis)
 //	_ = agent.Start(ctx)

@@ -92,7 +92,7 @@ func plainAgent(t *testing.T, cfg participant.Config, log *zap.Logger) arbiterpb
 		t.Fatal(err)
 	}
 	t.Cleanup(agent.Close)
-	srv := grpc.NewServer(agent.ServerOptions()...)
+	srv := grpc.NewServer() // plaintext on purpose: not agent.ServerOptions(), which would add TLS
 	agent.RegisterService(srv)
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)

@@ -131,7 +131,7 @@ func serve[T any](ctx context.Context, f flags, log *zap.Logger, res participant
 	if err != nil {
 		return fmt.Errorf("listen on --listen %s: %w", f.listen, err)
 	}
-	opts := append(security.ServerOption(src), agent.ServerOptions()...)
+	opts := agent.ServerOptions() // mutual TLS over cfg.TLS, size limit
 	srv := grpc.NewServer(append(opts, grpc.UnaryInterceptor(client.UnaryServerInterceptor()), tracing.ServerOptionIfOn())...)
 	agent.RegisterService(srv)
 	bankpb.RegisterBankServer(srv, svc(agent))
