@@ -6,17 +6,24 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/arbiter-tx/arbiter/client"
 )
 
-// leaderIs is a follower's answer naming the leader, worded as
-// coordinator.noLeader words it (UNAVAILABLE; "the leader is <id> at <addr>").
+// leaderIs is a follower's answer naming the leader, as
+// coordinator/forward.go gives it: UNAVAILABLE with a NOT_LEADER detail.
 func leaderIs(addr string) func(context.Context, int) error {
 	return func(context.Context, int) error {
-		return status.Error(codes.Unavailable, "no leader available: node n2 does not lead; the leader is n1 at "+addr)
+		st, err := status.New(codes.Unavailable, "no leader available: node n2 does not lead; the leader is n1 at "+addr).
+			WithDetails(&errdetails.ErrorInfo{Reason: "NOT_LEADER", Domain: "arbiter",
+				Metadata: map[string]string{"leader-id": "n1", "leader-addr": addr}})
+		if err != nil {
+			panic(err)
+		}
+		return st.Err()
 	}
 }
 

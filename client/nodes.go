@@ -3,9 +3,9 @@ package client
 import (
 	"fmt"
 	"net"
-	"regexp"
 	"sync"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -78,7 +78,7 @@ func (n *nodes) prefer(i int) {
 // preferred by later calls too), else the next node in turn. hinted says
 // which.
 func (n *nodes) after(i int, err error) (next int, hinted bool) {
-	if addr := leaderHint(err); addr != "" {
+	if addr := LeaderHint(err); addr != "" {
 		if j, ok := n.leader(addr); ok && j != i {
 			return j, true
 		}
@@ -125,24 +125,24 @@ func (n *nodes) close() {
 	}
 }
 
-// leaderAt matches the end of a coordinator's "not leader" message
-// (coordinator.noLeader: "node n2 does not lead; the leader is n1 at
-// 10.0.0.1:7001").
-var leaderAt = regexp.MustCompile(`the leader is \S+ at (\S+)$`)
-
-// leaderHint returns the leader address that err, a coordinator's
-// UNAVAILABLE answer, names, or "" if it names none.
-func leaderHint(err error) string {
+// LeaderHint returns the leader address that err, a coordinator's
+// UNAVAILABLE answer, names in its ErrorInfo detail (reason NOT_LEADER,
+// metadata leader-addr: coordinator/forward.go), or "" if it names none.
+func LeaderHint(err error) string {
 	st, ok := status.FromError(err)
 	if !ok || st.Code() != codes.Unavailable {
 		return ""
 	}
-	m := leaderAt.FindStringSubmatch(st.Message())
-	if m == nil {
-		return ""
+	for _, d := range st.Details() {
+		info, ok := d.(*errdetails.ErrorInfo)
+		if !ok || info.GetReason() != "NOT_LEADER" {
+			continue
+		}
+		addr := info.GetMetadata()["leader-addr"]
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return ""
+		}
+		return addr
 	}
-	if _, _, err := net.SplitHostPort(m[1]); err != nil {
-		return ""
-	}
-	return m[1]
+	return ""
 }

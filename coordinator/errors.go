@@ -44,6 +44,10 @@ func toStatus(err error) error {
 	if _, ok := status.FromError(err); ok {
 		return err
 	}
+	var nl *notLeader
+	if errors.As(err, &nl) {
+		return nl.status().Err()
+	}
 	return status.Error(codeOf(err), err.Error())
 }
 

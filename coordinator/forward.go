@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	"github.com/arbiter-tx/arbiter/internal/security"
 )
@@ -57,5 +60,27 @@ func (c *Coordinator) noLeader() error {
 		return fmt.Errorf("%w: node %s does not lead and knows no leader; retry shortly", ErrNoLeader, c.node.ID())
 	}
 	addr, _ := c.members.get(id)
-	return fmt.Errorf("%w: node %s does not lead; the leader is %s at %s", ErrNoLeader, c.node.ID(), id, addr)
+	return &notLeader{err: fmt.Errorf("%w: node %s does not lead; the leader is %s at %s", ErrNoLeader, c.node.ID(), id, addr),
+		leaderID: id, leaderAddr: addr}
+}
+
+// notLeader is ErrNoLeader naming the leader; toStatus turns it into an
+// UNAVAILABLE status with an ErrorInfo detail (reason NOT_LEADER, metadata
+// leader-id and leader-addr) that the client SDK follows.
+type notLeader struct {
+	err                  error
+	leaderID, leaderAddr string
+}
+
+func (e *notLeader) Error() string { return e.err.Error() }
+func (e *notLeader) Unwrap() error { return e.err }
+
+func (e *notLeader) status() *status.Status {
+	st := status.New(codes.Unavailable, e.Error())
+	info := &errdetails.ErrorInfo{Reason: "NOT_LEADER", Domain: "arbiter",
+		Metadata: map[string]string{"leader-id": e.leaderID, "leader-addr": e.leaderAddr}}
+	if withInfo, err := st.WithDetails(info); err == nil {
+		return withInfo
+	}
+	return st
 }

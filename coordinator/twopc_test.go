@@ -5,6 +5,12 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/arbiter-tx/arbiter/client"
+	"github.com/arbiter-tx/arbiter/internal/security"
 	"github.com/arbiter-tx/arbiter/participant"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
@@ -126,6 +132,15 @@ func TestFollowerForwardsToLeader(t *testing.T) {
 	}
 	if info, err := cli.Status(ctx, other); err != nil || info.GetState() != arbiterpb.TxState_TX_STATE_ABORTED {
 		t.Fatalf("status after abort through follower: %v, %v; want ABORTED", info, err)
+	}
+	// A follower that may not forward (the call was forwarded once already)
+	// answers UNAVAILABLE with a detail naming the leader's address, which
+	// the client SDK follows.
+	raw := arbiterpb.NewCoordinatorClient(c.dial(c.members[f.id], security.RoleClient, "test"))
+	_, err = raw.Begin(metadata.AppendToOutgoingContext(ctx, "arbiter-forwarded", "1"), &arbiterpb.BeginRequest{})
+	leader := c.waitLeader()
+	if got := client.LeaderHint(err); status.Code(err) != codes.Unavailable || got != c.members[leader.id] {
+		t.Fatalf("a follower that cannot forward answered %v; the client SDK reads leader %q from it, want %q", err, got, c.members[leader.id])
 	}
 	assertStillFollower(t, f, term)
 }
