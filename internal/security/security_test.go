@@ -2,8 +2,10 @@ package security_test
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"net"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,6 +37,17 @@ func TestParseIdentity(t *testing.T) {
 // the client saw in the server's certificate.
 func handshake(t *testing.T, server *security.Source, client *security.Source) (security.Identity, error) {
 	t.Helper()
+	cert, err := servedCert(t, server, client)
+	if err != nil {
+		return security.Identity{}, err
+	}
+	return security.FromCert(cert)
+}
+
+// servedCert connects client to a server over src and returns the
+// certificate the server presented.
+func servedCert(t *testing.T, server *security.Source, client *security.Source) (*x509.Certificate, error) {
+	t.Helper()
 	lis, err := tls.Listen("tcp", "127.0.0.1:0", server.ServerTLS())
 	if err != nil {
 		t.Fatal(err)
@@ -49,10 +62,10 @@ func handshake(t *testing.T, server *security.Source, client *security.Source) (
 	}()
 	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 2 * time.Second}, "tcp", lis.Addr().String(), client.ClientTLS("127.0.0.1"))
 	if err != nil {
-		return security.Identity{}, err
+		return nil, err
 	}
 	defer conn.Close()
-	return security.FromCert(conn.ConnectionState().PeerCertificates[0])
+	return conn.ConnectionState().PeerCertificates[0], nil
 }
 
 // Reload swaps the certificate for new connections without a restart.
@@ -64,24 +77,30 @@ func TestReloadServesNewCertificate(t *testing.T) {
 		t.Fatal(err)
 	}
 	cli := pki.Source(security.RoleClient, "c")
-	if id, err := handshake(t, src, cli); err != nil || id.ID != "n1" {
-		t.Fatalf("before reload: %v, %v", id, err)
+	before, err := servedCert(t, src, cli)
+	if err != nil {
+		t.Fatal(err)
 	}
-	other := pki.Files(security.RoleCoordinator, "n1-renewed")
-	for from, to := range map[string]string{other.Cert: files.Cert, other.Key: files.Key} {
-		b, err := os.ReadFile(from)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(to, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
+	n1 := security.Identity{Role: security.RoleCoordinator, ID: "n1"}
+	certPEM, keyPEM, err := pki.CA.Issue(n1, sectest.Loopback, time.Now(), time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
 	}
+	replace(t, files, certPEM, keyPEM)
 	if err := src.Reload(); err != nil {
 		t.Fatal(err)
 	}
-	if id, err := handshake(t, src, cli); err != nil || id.ID != "n1-renewed" {
-		t.Fatalf("after reload: %v, %v", id, err)
+	after, err := servedCert(t, src, cli)
+	if err != nil || after.SerialNumber.Cmp(before.SerialNumber) == 0 {
+		t.Fatalf("after reload the server still presents serial %v (%v)", before.SerialNumber, err)
+	}
+	// A reload renews the certificate; it cannot change who the process is.
+	other := pki.Files(security.RoleCoordinator, "n2")
+	otherCert, _ := os.ReadFile(other.Cert)
+	otherKey, _ := os.ReadFile(other.Key)
+	replace(t, files, otherCert, otherKey)
+	if err := src.Reload(); err == nil || !strings.Contains(err.Error(), "cannot change who the process is") {
+		t.Fatalf("a certificate for another identity reloaded: %v", err)
 	}
 	if err := os.WriteFile(files.Cert, []byte("garbage"), 0o600); err != nil {
 		t.Fatal(err)
@@ -89,8 +108,18 @@ func TestReloadServesNewCertificate(t *testing.T) {
 	if err := src.Reload(); err == nil {
 		t.Fatal("a broken certificate file reloaded")
 	}
-	if src.Identity().ID != "n1-renewed" {
-		t.Fatal("a failed reload dropped the working certificate")
+	if now, err := servedCert(t, src, cli); err != nil || now.SerialNumber.Cmp(after.SerialNumber) != 0 || src.Identity() != n1 {
+		t.Fatalf("a failed reload dropped the working certificate: %v %v", src.Identity(), err)
+	}
+}
+
+// replace overwrites the certificate and key files of f.
+func replace(t *testing.T, f security.Files, certPEM, keyPEM []byte) {
+	t.Helper()
+	for path, b := range map[string][]byte{f.Cert: certPEM, f.Key: keyPEM} {
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

@@ -44,11 +44,16 @@ func Load(certFile, keyFile, caFile string) (*Source, error) {
 	return s, nil
 }
 
-// Reload re-reads the files. On error the previous material stays in use.
+// Reload re-reads the files. On error the previous material stays in use;
+// a certificate naming another identity than the current one is an error.
 func (s *Source) Reload() error {
 	m, err := readMaterial(s.certFile, s.keyFile, s.caFile)
 	if err != nil {
 		return err
+	}
+	if cur := s.cur.Load(); cur != nil && m.ident != cur.ident {
+		return fmt.Errorf("security: reload: %s names %s but this process is %s: a reload renews the certificate, it cannot change who the process is (restart to do that)",
+			s.certFile, m.ident, cur.ident)
 	}
 	s.cur.Store(m)
 	return nil
