@@ -234,3 +234,30 @@ func TestResolveUnknownLeavesPrepared(t *testing.T) {
 		t.Fatalf("state = %v after UNKNOWN, want prepared", st)
 	}
 }
+
+// A Prepare whose caller gives up while the handler waits on a lock still
+// leaves its abort tombstone: the no vote is recorded with a context of its
+// own, so a retry of the same Prepare is refused without running the
+// handler again.
+func TestNoVoteIsRecordedAfterTheCallerGaveUp(t *testing.T) {
+	n := startNode(t, startFakeCoord(t), t.TempDir())
+	if r := n.prepare(t, "holder", "a=1"); r.GetVote() != arbiterpb.Vote_VOTE_YES {
+		t.Fatalf("holder vote = %v (%s)", r.GetVote(), r.GetReason())
+	}
+	ctx, cancel := context.WithTimeout(bg, 40*time.Millisecond) // shorter than the 100 ms lock wait
+	defer cancel()
+	_, err := n.pc.Prepare(ctx, &arbiterpb.PrepareRequest{TxId: "late", Payload: []byte("a=2"),
+		DeadlineUnixNanos: time.Now().Add(time.Minute).UnixNano(), Term: 1})
+	wantCode(t, err, codes.DeadlineExceeded)
+	deadline := time.Now().Add(5 * time.Second)
+	for n.state(t, "late") != participant.StateAborted {
+		if time.Now().After(deadline) {
+			t.Fatalf("state of the abandoned Prepare = %v, want aborted (a tombstone)", n.state(t, "late"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	calls := n.calls.Load()
+	if r := n.prepare(t, "late", "a=2"); r.GetVote() != arbiterpb.Vote_VOTE_NO || n.calls.Load() != calls {
+		t.Fatalf("retried Prepare: vote %v, handler runs %d -> %d; want no, without running the handler", r.GetVote(), calls, n.calls.Load())
+	}
+}

@@ -130,6 +130,11 @@ func (a *Agent[T]) prepareLocal(ctx context.Context, txID string, tx T, deadline
 // cannot be written the vote is still no (safe: presumed abort) but the
 // error is returned so that the coordinator retries.
 func (a *Agent[T]) refuse(ctx context.Context, txID string, cause error) (*arbiterpb.PrepareResponse, error) {
+	// The tombstone is written even when the caller has given up (often
+	// the cause: a lock wait that ran into its deadline), so a late retry
+	// of this Prepare is refused rather than run again.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refuseTimeout)
+	defer cancel()
 	if err := a.res.Abort(ctx, txID); err != nil && !errors.Is(err, ErrAlreadyAborted) {
 		return nil, fmt.Errorf("record abort after %v: %w", cause, err)
 	}
@@ -137,6 +142,9 @@ func (a *Agent[T]) refuse(ctx context.Context, txID string, cause error) (*arbit
 	a.log.Info("voted no", zap.String("tx-id", txID), zap.String("reason", cause.Error()))
 	return voteNo(cause.Error()), nil
 }
+
+// refuseTimeout bounds the tombstone write of a no vote.
+const refuseTimeout = 5 * time.Second
 
 func (a *Agent[T]) deadline(unixNanos int64) time.Time {
 	if unixNanos <= 0 {
