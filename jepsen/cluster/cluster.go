@@ -3,10 +3,12 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -269,8 +271,14 @@ func (c *Cluster) CoordAddrs() []string {
 // processes dial them (through Options.Expose; CoordAddrs without it).
 func (c *Cluster) DialCoordAddrs() []string { return append([]string(nil), c.coordDial...) }
 
-// freePorts asks the kernel for n distinct free loopback ports.
+// freePorts picks n distinct loopback ports that are free now, below the
+// kernel's ephemeral range (ip_local_port_range): a port from that range
+// can be taken by any outgoing connection, or any listener on port 0, in
+// the moment between picking it and the process binding it, and the
+// process then fails to start. Below the range only another picker of
+// fixed ports can collide, and the pick is random.
 func freePorts(n int) ([]int, error) {
+	lo, hi := 20000, ephemeralStart()
 	var ls []net.Listener
 	defer func() {
 		for _, l := range ls {
@@ -278,15 +286,33 @@ func freePorts(n int) ([]int, error) {
 		}
 	}()
 	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	for tries := 0; len(ports) < n; tries++ {
+		if tries > 100*n {
+			return nil, fmt.Errorf("no %d free ports in %d-%d", n, lo, hi-1)
+		}
+		port := lo + rand.IntN(hi-lo)
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 		if err != nil {
-			return nil, err
+			continue // taken
 		}
 		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		ports = append(ports, port)
 	}
 	return ports, nil
+}
+
+// ephemeralStart is the first port of the kernel's ephemeral range (32768
+// when it cannot be read, Linux's default), at least 21000.
+func ephemeralStart() int {
+	start := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if v, err := strconv.Atoi(f[0]); err == nil {
+				start = v
+			}
+		}
+	}
+	return max(start, 21000)
 }
 
 // FreePorts asks the kernel for n distinct free loopback ports (for

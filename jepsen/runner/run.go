@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/arbiter-tx/arbiter/jepsen/crash"
 	"github.com/arbiter-tx/arbiter/jepsen/history"
 	"github.com/arbiter-tx/arbiter/jepsen/netns"
+	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
 
 // Build compiles the binaries the suite runs, with the crash points and
@@ -138,7 +140,9 @@ func (e *env) start(ctx context.Context) error {
 	return e.dialBanks()
 }
 
-// waitReady waits for a leader that knows every bank.
+// waitReady waits for a leader that knows every bank. If none comes, the
+// error names the banks the leader does not know, whether each process
+// still runs, and the last line of its log.
 func (e *env) waitReady(ctx context.Context) error {
 	for {
 		_, info, err := e.cluster.Leader(ctx)
@@ -146,9 +150,37 @@ func (e *env) waitReady(ctx context.Context) error {
 			return nil
 		}
 		if !sleepCtx(ctx, 100*time.Millisecond) {
-			return fmt.Errorf("cluster not ready (leader with every bank registered): %v", err)
+			return fmt.Errorf("cluster not ready (leader with every bank registered): %v%s", err, e.missingBanks(info))
 		}
 	}
+}
+
+// missingBanks describes the banks info (the leader's view; nil if none)
+// does not list.
+func (e *env) missingBanks(info *arbiterpb.ClusterResponse) string {
+	known := info.GetParticipants() // participant ID -> address
+	var b strings.Builder
+	for _, p := range e.cluster.Banks {
+		if _, ok := known[p.Name]; !ok {
+			fmt.Fprintf(&b, "; %s not registered (running %v, log %s: %s)", p.Name, p.Running(), p.LogPath, lastLine(p.LogPath))
+		}
+	}
+	return b.String()
+}
+
+// lastLine returns the last non-empty line of the file at path (at most
+// 300 bytes of it), or why it cannot.
+func lastLine(path string) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	line := lines[len(lines)-1]
+	if len(line) > 300 {
+		line = line[:300]
+	}
+	return line
 }
 
 // drive runs the workers and the nemesis schedule for the duration.
