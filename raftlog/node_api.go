@@ -62,13 +62,20 @@ func (n *Node) Barrier(ctx context.Context) error {
 	return n.wait(ctx, n.raft.Barrier(n.timeout(ctx)), false)
 }
 
-// VerifyLeader confirms with a quorum that this node is still the leader;
-// ErrNotLeader if it is not.
+// VerifyLeader confirms with a quorum that this node is still the leader,
+// and that its FSM holds everything committed so far; ErrNotLeader if it
+// is not. It is a read barrier (an entry of this node's term that a quorum
+// stores), not hashicorp/raft's VerifyLeader: that one counts any
+// heartbeat answer that arrives after the call, and a leader resumed from a
+// pause (SIGSTOP, a long GC) can read answers its followers sent before
+// they elected a new leader, confirm itself, and then serve a stale "no
+// decision" (the fault suite's paused-leader scenario caught it). An entry
+// appended now cannot be stored by a quorum that has moved to a newer term.
 func (n *Node) VerifyLeader(ctx context.Context) error {
 	if err := n.checkOpen(ctx); err != nil {
 		return err
 	}
-	err := n.wait(ctx, n.raft.VerifyLeader(), false)
+	err := n.wait(ctx, n.raft.Barrier(n.timeout(ctx)), false)
 	if errors.Is(err, ErrOutcomeUnknown) && ctx.Err() == nil {
 		return fmt.Errorf("%w: %w", ErrNotLeader, err)
 	}
