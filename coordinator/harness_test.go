@@ -79,6 +79,11 @@ func (c *testCluster) startNode(n *testNode) {
 	rc.ID, rc.DataDir, rc.Peers = n.id, n.dir, c.peers
 	rc.BindAddr = c.peerAddr(n.id)
 	rc.Join = n.join
+	// Twice raft's low-latency defaults: the race detector, two cores and
+	// the other test packages running at once can stall a leader past a
+	// 250 ms lease, and an election in the middle of a test that is not
+	// about elections makes it fail for the wrong reason.
+	rc.HeartbeatTimeout, rc.ElectionTimeout, rc.LeaderLeaseTimeout = time.Second, time.Second, 500*time.Millisecond
 	src := c.pki.Source(security.RoleCoordinator, n.id)
 	rc.TLS = src
 	log := zaptest.NewLogger(c.t, zaptest.Level(testLogLevel())).With(zap.String("node", n.id))
