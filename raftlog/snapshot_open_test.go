@@ -157,3 +157,56 @@ func TestOpenRefusesCorruptNewestOfTwoSnapshots(t *testing.T) {
 	rewriteSnapshot(t, dirs[0], bytes.Repeat([]byte{0x42}, 64))
 	wantRefused(t, cfg, "bad magic")
 }
+
+// The newest snapshot's meta.json is truncated: raft's file store skips
+// such a directory when listing (with a warning only) and would hand back
+// the older snapshot. Open refuses instead and names the directory.
+func TestOpenRefusesNewestSnapshotWithUnreadableMeta(t *testing.T) {
+	n, cfg := openSolo(t, testConfig(t, "solo"))
+	snapshotEach(t, n, "t1", "t2")
+	_ = n.Close()
+	dirs := snapshotDirs(t, cfg.DataDir)
+	if len(dirs) != 2 {
+		t.Fatalf("want two snapshots, found %v", dirs)
+	}
+	meta := filepath.Join(dirs[0], "meta.json")
+	raw, err := os.ReadFile(meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(meta, raw[:len(raw)/2], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n, err = Open(cfg, testLogger(t))
+	if err == nil {
+		_ = n.Close()
+		t.Fatal("a node started from its older snapshot although the newest one's meta.json is unreadable")
+	}
+	if !errors.Is(err, ErrSnapshotUnusable) || !strings.Contains(err.Error(), filepath.Base(dirs[0])) || !strings.Contains(err.Error(), "meta.json") {
+		t.Fatalf("open error %q: want ErrSnapshotUnusable naming %s and its meta.json", err, filepath.Base(dirs[0]))
+	}
+}
+
+// An older snapshot directory left half removed (the store reaps old
+// snapshots with os.RemoveAll, and a crash can stop it midway) does not
+// stop the node: it starts from the newest snapshot, which is intact.
+func TestOpenIgnoresHalfRemovedOlderSnapshot(t *testing.T) {
+	n, cfg := openSolo(t, testConfig(t, "solo"))
+	snapshotEach(t, n, "t1", "t2")
+	_ = n.Close()
+	dirs := snapshotDirs(t, cfg.DataDir)
+	if len(dirs) != 2 {
+		t.Fatalf("want two snapshots, found %v", dirs)
+	}
+	if err := os.Remove(filepath.Join(dirs[1], "meta.json")); err != nil {
+		t.Fatal(err)
+	}
+	n, err := Open(cfg, testLogger(t))
+	if err != nil {
+		t.Fatalf("a half-removed older snapshot stopped the node: %v", err)
+	}
+	defer n.Close()
+	if _, ok := n.FSM().Get("t2"); !ok {
+		t.Fatal("the node did not restore its newest snapshot (t2 missing)")
+	}
+}

@@ -1,7 +1,12 @@
 package raftlog
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/hashicorp/raft"
 	"go.uber.org/zap"
@@ -19,6 +24,9 @@ func (n *Node) restoreNewest() error {
 	metas, err := n.deps.Snaps.List()
 	if err != nil {
 		return fmt.Errorf("raftlog: list snapshots: %w", err)
+	}
+	if err := n.checkUnlisted(metas); err != nil {
+		return err
 	}
 	if len(metas) == 0 {
 		return nil
@@ -40,4 +48,68 @@ func (n *Node) restoreFrom(m *raft.SnapshotMeta) error {
 		return fmt.Errorf("open: %w", err)
 	}
 	return n.fsm.Restore(rc)
+}
+
+// checkUnlisted refuses a snapshot directory that the file store's List
+// skipped (it only logs a warning for a meta.json it cannot read) when that
+// directory is newer than every listed snapshot: List would otherwise hand
+// restoreNewest an older snapshot, or none, while the log before the
+// skipped one may be compacted away. An older unreadable directory is left
+// alone: the store removes old snapshots with os.RemoveAll, and a crash in
+// the middle of that leaves a partly removed directory behind.
+func (n *Node) checkUnlisted(listed []*raft.SnapshotMeta) error {
+	dir := filepath.Join(n.cfg.DataDir, "snapshots")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil
+		}
+		return fmt.Errorf("raftlog: read %s: %w", dir, err)
+	}
+	ok := map[string]bool{}
+	for _, m := range listed {
+		ok[m.ID] = true
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if !e.IsDir() || ok[name] || strings.HasSuffix(name, ".tmp") {
+			continue
+		}
+		term, index, named := snapshotName(name)
+		if !named {
+			continue // not a snapshot directory; the store ignores it too
+		}
+		if len(listed) > 0 && (term < listed[0].Term || term == listed[0].Term && index <= listed[0].Index) {
+			continue // older than the newest readable one
+		}
+		return fmt.Errorf("%w: snapshot %s (index %d, term %d) in %s is newer than every readable snapshot but its meta.json cannot be read (%v); restore the directory from a backup, or remove the node's data directory and let it rejoin from the others",
+			ErrSnapshotUnusable, name, index, term, dir, readMeta(filepath.Join(dir, name, "meta.json")))
+	}
+	return nil
+}
+
+// snapshotName parses the file store's directory name, term-index-millis.
+func snapshotName(name string) (term, index uint64, ok bool) {
+	parts := strings.Split(name, "-")
+	if len(parts) != 3 {
+		return 0, 0, false
+	}
+	var err1, err2, err3 error
+	term, err1 = strconv.ParseUint(parts[0], 10, 64)
+	index, err2 = strconv.ParseUint(parts[1], 10, 64)
+	_, err3 = strconv.ParseUint(parts[2], 10, 64)
+	return term, index, err1 == nil && err2 == nil && err3 == nil
+}
+
+// readMeta says why path is not a readable snapshot meta.json.
+func readMeta(path string) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var m raft.SnapshotMeta
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return fmt.Errorf("parse: %w", err)
+	}
+	return fmt.Errorf("unsupported snapshot version %d", m.Version)
 }
