@@ -15,11 +15,11 @@ import (
 )
 
 type flags struct {
-	workload, nemeses, matrix, out, broken, commitMode string
-	duration, interval                                 time.Duration
-	concurrency                                        int
-	seed                                               int64
-	postgres                                           bool
+	workload, nemeses, matrix, out, broken, commitMode, net string
+	duration, interval                                      time.Duration
+	concurrency                                             int
+	seed                                                    int64
+	postgres                                                bool
 }
 
 func main() {
@@ -35,6 +35,7 @@ func main() {
 	flag.StringVar(&f.broken, "broken", "", "run a deliberately broken coordinator (commit-despite-no, ack-before-decide, second-decision): the checkers must report anomalies")
 	flag.StringVar(&f.commitMode, "commit-mode", "standard", "how workers commit: standard (Begin, then Commit), one-shot (transfers in one Commit call, no Begin) or parallel (parallel commit)")
 	flag.BoolVar(&f.postgres, "postgres", false, "run the banks on PostgreSQL, one server per bank started by the suite (needs the PostgreSQL server binaries)")
+	flag.StringVar(&f.net, "net", "", "how partitions, latency and loss are made: netns (root: a network namespace per process, iptables DROP plus a proxy per link), proxy (a userspace proxy per link on loopback, no root needed) or empty: $"+runner.NetEnv+" if set, else netns when available")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
