@@ -199,9 +199,12 @@ func (s *Store) Rollback(ctx context.Context, txID string, tx pgx.Tx) error {
 	}
 	defer s.forget(txID, t)
 	defer t.conn.Release() // destroyed by the pool if still in a transaction
-	if err := t.Tx.Rollback(ctx); err != nil && !errors.Is(err, pgx.ErrTxClosed) {
+	if err := t.Tx.Rollback(ctx); err != nil && !errors.Is(err, pgx.ErrTxClosed) && !t.conn.Conn().IsClosed() {
 		return fmt.Errorf("postgres: rollback %s: %w", txID, err)
 	}
+	// A closed connection (pgx closes one whose query was cancelled) is a
+	// rollback too: the server discards an unprepared transaction when its
+	// session ends.
 	return nil
 }
 
