@@ -30,12 +30,19 @@ type statusWorker struct {
 	// names: Resolve must answer it pending or ABORT, never COMMIT.
 	resolver   arbiterpb.CoordinatorClient
 	resolverID string
+	// directs tracks the Status calls sent straight to one node, which run
+	// in the background (at most cap(slots) at a time) so that a paused
+	// node holds its questions, as a real paused leader would, while the
+	// worker goes on deciding transactions through the live ones.
+	directs sync.WaitGroup
+	slots   chan struct{}
 }
 
 func (w *statusWorker) loop(ctx context.Context) {
 	nodes, closeNodes := w.dialNodes()
 	defer closeNodes()
 	w.nodes = nodes
+	w.slots = make(chan struct{}, maxDirects)
 	closeResolver := w.dialResolver()
 	defer closeResolver()
 	for ctx.Err() == nil {
@@ -43,6 +50,7 @@ func (w *statusWorker) loop(ctx context.Context) {
 		w.once(tctx)
 		cancel()
 	}
+	w.directs.Wait() // every op is recorded before the history is read
 }
 
 // node is a connection to one coordinator, bypassing the client's leader
@@ -159,19 +167,32 @@ func (w *statusWorker) askEveryNode(ctx context.Context, txID string, parts []st
 	}
 }
 
-// directTimeout bounds a Status sent to one node: longer than a pause, so
-// that a paused node answers after it resumes.
-const directTimeout = 5 * time.Second
+// maxDirects bounds a worker's Status calls in flight to single nodes.
+const maxDirects = 16
 
-// direct asks one node for the tx's status and records the answer as a
-// status op with Op.Node set; an error is recorded as no answer.
-func (w *statusWorker) direct(ctx context.Context, n node, txID string, parts []string) {
+// directTimeout bounds a Status sent to one node (and a Resolve): longer
+// than a fault is held, so that a paused node answers after it resumes
+// rather than the call giving up first.
+func (w *statusWorker) directTimeout() time.Duration {
+	return max(5*time.Second, w.env.cfg.Hold+4*time.Second)
+}
+
+// direct asks one node for the tx's status in the background and records
+// the answer as a status op with Op.Node set; an error is recorded as no
+// answer. The call does not end with the transaction's context: a paused
+// node answers when it resumes.
+func (w *statusWorker) direct(_ context.Context, n node, txID string, parts []string) {
+	w.slots <- struct{}{}
+	w.directs.Add(1)
 	op := history.Op{Worker: w.id, Kind: history.KindStatus, TxID: txID, Start: w.env.rec.since(), Participants: parts, Node: n.name}
-	dctx, cancel := context.WithTimeout(ctx, directTimeout)
-	defer cancel()
-	resp, err := n.cli.Status(dctx, &arbiterpb.StatusRequest{TxId: txID})
-	recordStatus(&op, resp.GetTx(), err)
-	w.env.rec.op(op)
+	go func() {
+		defer func() { <-w.slots; w.directs.Done() }()
+		dctx, cancel := context.WithTimeout(context.Background(), w.directTimeout())
+		defer cancel()
+		resp, err := n.cli.Status(dctx, &arbiterpb.StatusRequest{TxId: txID})
+		recordStatus(&op, resp.GetTx(), err)
+		w.env.rec.op(op)
+	}()
 }
 
 func (w *statusWorker) call(ctx context.Context, kind, txID string, parts []string) {
@@ -213,7 +234,7 @@ func recordStatus(op *history.Op, info *arbiterpb.TxInfo, err error) {
 // how the tx ended; the answer goes to Op.Status, an error makes the op's
 // outcome unknown (it may still have decided ABORT).
 func (w *statusWorker) resolve(ctx context.Context, op *history.Op) {
-	rctx, cancel := context.WithTimeout(ctx, directTimeout)
+	rctx, cancel := context.WithTimeout(ctx, w.directTimeout())
 	defer cancel()
 	resp, err := w.resolver.Resolve(rctx, &arbiterpb.ResolveRequest{TxId: op.TxID, ParticipantId: w.resolverID})
 	if err != nil {
