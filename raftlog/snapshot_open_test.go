@@ -91,6 +91,21 @@ func rewriteSnapshot(t *testing.T, dir string, data []byte) {
 	}
 }
 
+// twoSnapshots leaves a closed single-voter node with two snapshots, t1
+// and then t2, and returns its config and the snapshot directories, newest
+// first.
+func twoSnapshots(t *testing.T) (Config, []string) {
+	t.Helper()
+	n, cfg := openSolo(t, testConfig(t, "solo"))
+	snapshotEach(t, n, "t1", "t2")
+	_ = n.Close()
+	dirs := snapshotDirs(t, cfg.DataDir)
+	if len(dirs) != 2 {
+		t.Fatalf("want two snapshots, found %v", dirs)
+	}
+	return cfg, dirs
+}
+
 // wantRefused checks Open failed on the snapshot and named the parser's
 // reason, not only raft's generic "failed to load any existing snapshots".
 func wantRefused(t *testing.T, cfg Config, reason string) {
@@ -147,13 +162,7 @@ func TestOpenRefusesSemanticallyCorruptSnapshot(t *testing.T) {
 // With two snapshots kept, a corrupt newest one does not make the node fall
 // back to the older one (whose later log entries may be compacted away).
 func TestOpenRefusesCorruptNewestOfTwoSnapshots(t *testing.T) {
-	n, cfg := openSolo(t, testConfig(t, "solo"))
-	snapshotEach(t, n, "t1", "t2")
-	_ = n.Close()
-	dirs := snapshotDirs(t, cfg.DataDir)
-	if len(dirs) != 2 {
-		t.Fatalf("want two snapshots, found %v", dirs)
-	}
+	cfg, dirs := twoSnapshots(t)
 	rewriteSnapshot(t, dirs[0], bytes.Repeat([]byte{0x42}, 64))
 	wantRefused(t, cfg, "bad magic")
 }
@@ -162,13 +171,7 @@ func TestOpenRefusesCorruptNewestOfTwoSnapshots(t *testing.T) {
 // such a directory when listing (with a warning only) and would hand back
 // the older snapshot. Open refuses instead and names the directory.
 func TestOpenRefusesNewestSnapshotWithUnreadableMeta(t *testing.T) {
-	n, cfg := openSolo(t, testConfig(t, "solo"))
-	snapshotEach(t, n, "t1", "t2")
-	_ = n.Close()
-	dirs := snapshotDirs(t, cfg.DataDir)
-	if len(dirs) != 2 {
-		t.Fatalf("want two snapshots, found %v", dirs)
-	}
+	cfg, dirs := twoSnapshots(t)
 	meta := filepath.Join(dirs[0], "meta.json")
 	raw, err := os.ReadFile(meta)
 	if err != nil {
@@ -177,7 +180,7 @@ func TestOpenRefusesNewestSnapshotWithUnreadableMeta(t *testing.T) {
 	if err := os.WriteFile(meta, raw[:len(raw)/2], 0o600); err != nil {
 		t.Fatal(err)
 	}
-	n, err = Open(cfg, testLogger(t))
+	n, err := Open(cfg, testLogger(t))
 	if err == nil {
 		_ = n.Close()
 		t.Fatal("a node started from its older snapshot although the newest one's meta.json is unreadable")
@@ -191,13 +194,7 @@ func TestOpenRefusesNewestSnapshotWithUnreadableMeta(t *testing.T) {
 // snapshots with os.RemoveAll, and a crash can stop it midway) does not
 // stop the node: it starts from the newest snapshot, which is intact.
 func TestOpenIgnoresHalfRemovedOlderSnapshot(t *testing.T) {
-	n, cfg := openSolo(t, testConfig(t, "solo"))
-	snapshotEach(t, n, "t1", "t2")
-	_ = n.Close()
-	dirs := snapshotDirs(t, cfg.DataDir)
-	if len(dirs) != 2 {
-		t.Fatalf("want two snapshots, found %v", dirs)
-	}
+	cfg, dirs := twoSnapshots(t)
 	if err := os.Remove(filepath.Join(dirs[1], "meta.json")); err != nil {
 		t.Fatal(err)
 	}
