@@ -238,3 +238,29 @@ func TestOpenWithoutPreparedTransactions(t *testing.T) {
 		t.Fatalf("error %q does not say what to do", err)
 	}
 }
+
+// A statement cancelled by its context makes pgx close the connection;
+// rolling back that transaction afterwards is not an error (the server
+// discarded it with the session) and frees the ID.
+func TestRollbackAfterCancelledStatement(t *testing.T) {
+	e := newEnv(t, sharedServer(t).DSN)
+	tx, err := e.store.Begin(bg, "t1")
+	must(t, err)
+	e.put(t, tx, "a", 1)
+	ctx, cancel := context.WithTimeout(bg, 100*time.Millisecond)
+	defer cancel()
+	if _, err := tx.Exec(ctx, "SELECT pg_sleep(10)"); err == nil {
+		t.Fatal("pg_sleep(10) finished within a 100 ms context")
+	}
+	if !tx.Conn().IsClosed() {
+		t.Fatal("pgx kept the connection of a cancelled statement open; this test needs it closed")
+	}
+	must(t, e.store.Rollback(bg, "t1", tx))
+	e.wantState(t, "t1", participant.StateNone)
+	if v := e.value(t, "a"); v != -1 {
+		t.Fatalf("write of the dropped session visible: %d", v)
+	}
+	tx, err = e.store.Begin(bg, "t1") // the ID is free again
+	must(t, err)
+	must(t, e.store.Rollback(bg, "t1", tx))
+}
