@@ -150,20 +150,21 @@ func (w *statusWorker) race(ctx context.Context, txID string, parts []string, ap
 	}
 	wg.Wait()
 	w.call(ctx, history.KindStatus, txID, parts)
-	w.askEveryNode(ctx, txID, parts)
+	w.askEveryNode(txID, parts)
 	for _, id := range w.env.rec.recent() {
 		if id != txID {
-			w.askEveryNode(ctx, id, nil)
+			w.askEveryNode(id, nil)
 		}
 	}
 }
 
-// askEveryNode sends Status for txID straight to each coordinator in turn.
+// askEveryNode sends Status for txID straight to each coordinator, in the
+// background (see direct).
 // A node paused meanwhile answers once it resumes, possibly still believing
 // it leads: it must not report a decided tx ACTIVE.
-func (w *statusWorker) askEveryNode(ctx context.Context, txID string, parts []string) {
+func (w *statusWorker) askEveryNode(txID string, parts []string) {
 	for _, n := range w.nodes {
-		w.direct(ctx, n, txID, parts)
+		w.direct(n, txID, parts)
 	}
 }
 
@@ -181,7 +182,7 @@ func (w *statusWorker) directTimeout() time.Duration {
 // the answer as a status op with Op.Node set; an error is recorded as no
 // answer. The call does not end with the transaction's context: a paused
 // node answers when it resumes.
-func (w *statusWorker) direct(_ context.Context, n node, txID string, parts []string) {
+func (w *statusWorker) direct(n node, txID string, parts []string) {
 	w.slots <- struct{}{}
 	w.directs.Add(1)
 	op := history.Op{Worker: w.id, Kind: history.KindStatus, TxID: txID, Start: w.env.rec.since(), Participants: parts, Node: n.name}
