@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
@@ -46,16 +47,20 @@ func TestClientAndServerSpansShareTrace(t *testing.T) {
 	if _, err := healthpb.NewHealthClient(cc).Check(context.Background(), &healthpb.HealthCheckRequest{}); err != nil {
 		t.Fatal(err)
 	}
-	srv.Stop() // the server span ends when the handler returns; Stop waits for it
-
+	// The server span ends after the response reached the client (grpc's
+	// stats handler reports the RPC's end once the handler has returned and
+	// the status is written), so wait for it, up to 5 s.
 	var client, server *tracetest.SpanStub
-	spans := exp.GetSpans()
-	for i := range spans {
-		switch spans[i].SpanKind {
-		case trace.SpanKindClient:
-			client = &spans[i]
-		case trace.SpanKindServer:
-			server = &spans[i]
+	var spans tracetest.SpanStubs
+	for end := time.Now().Add(5 * time.Second); (client == nil || server == nil) && time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		spans = exp.GetSpans()
+		for i := range spans {
+			switch spans[i].SpanKind {
+			case trace.SpanKindClient:
+				client = &spans[i]
+			case trace.SpanKindServer:
+				server = &spans[i]
+			}
 		}
 	}
 	if client == nil || server == nil {
