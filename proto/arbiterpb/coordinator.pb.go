@@ -566,9 +566,14 @@ func (x *RegisterRequest) GetAddress() string {
 }
 
 type RegisterResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// uniqueness_window_millis is the cluster's uniqueness window: a decided
+	// ID is remembered, and never decided again, for at least this long, and
+	// an older one-shot ID is refused. A participant keeps its outcome records
+	// at least this long (it learns the window here).
+	UniquenessWindowMillis int64 `protobuf:"varint,1,opt,name=uniqueness_window_millis,json=uniquenessWindowMillis,proto3" json:"uniqueness_window_millis,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *RegisterResponse) Reset() {
@@ -599,6 +604,13 @@ func (x *RegisterResponse) ProtoReflect() protoreflect.Message {
 // Deprecated: Use RegisterResponse.ProtoReflect.Descriptor instead.
 func (*RegisterResponse) Descriptor() ([]byte, []int) {
 	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *RegisterResponse) GetUniquenessWindowMillis() int64 {
+	if x != nil {
+		return x.UniquenessWindowMillis
+	}
+	return 0
 }
 
 type EnlistRequest struct {
@@ -1189,8 +1201,9 @@ const file_arbiter_v1_coordinator_proto_rawDesc = "" +
 	"\x02tx\x18\x01 \x01(\v2\x12.arbiter.v1.TxInfoR\x02tx\"R\n" +
 	"\x0fRegisterRequest\x12%\n" +
 	"\x0eparticipant_id\x18\x01 \x01(\tR\rparticipantId\x12\x18\n" +
-	"\aaddress\x18\x02 \x01(\tR\aaddress\"\x12\n" +
-	"\x10RegisterResponse\"K\n" +
+	"\aaddress\x18\x02 \x01(\tR\aaddress\"L\n" +
+	"\x10RegisterResponse\x128\n" +
+	"\x18uniqueness_window_millis\x18\x01 \x01(\x03R\x16uniquenessWindowMillis\"K\n" +
 	"\rEnlistRequest\x12\x13\n" +
 	"\x05tx_id\x18\x01 \x01(\tR\x04txId\x12%\n" +
 	"\x0eparticipant_id\x18\x02 \x01(\tR\rparticipantId\"@\n" +

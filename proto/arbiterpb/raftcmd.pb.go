@@ -201,8 +201,12 @@ type DecideCommand struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	TxId    string                 `protobuf:"bytes,1,opt,name=tx_id,json=txId,proto3" json:"tx_id,omitempty"`
 	Outcome Outcome                `protobuf:"varint,2,opt,name=outcome,proto3,enum=arbiter.v1.Outcome" json:"outcome,omitempty"`
-	// participants is the full set the decision applies to (enlisted plus
-	// branches). For COMMIT it must be every participant that voted yes.
+	// participants is the set the decision applies to. For COMMIT it is
+	// exactly the participants whose durable yes vote the decision was built
+	// from: the FSM refuses a COMMIT (ErrUnvoted) when the record names a
+	// participant that is in neither participants nor read_only. For ABORT it
+	// is every participant that may hold prepared work; the record's are
+	// added.
 	Participants []string `protobuf:"bytes,3,rep,name=participants,proto3" json:"participants,omitempty"`
 	Reason       string   `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
 	// presumed marks an ABORT chosen without a no vote or a refusal (a
@@ -214,8 +218,11 @@ type DecideCommand struct {
 	// DECIDE for an unknown ID fails with "unknown transaction".
 	CreateDeadlineUnixNanos int64  `protobuf:"varint,6,opt,name=create_deadline_unix_nanos,json=createDeadlineUnixNanos,proto3" json:"create_deadline_unix_nanos,omitempty"`
 	CreateClientId          string `protobuf:"bytes,7,opt,name=create_client_id,json=createClientId,proto3" json:"create_client_id,omitempty"`
-	unknownFields           protoimpl.UnknownFields
-	sizeCache               protoimpl.SizeCache
+	// read_only are the participants that voted READ_ONLY for this COMMIT:
+	// they hold nothing, are not named by the decision and get no phase 2.
+	ReadOnly      []string `protobuf:"bytes,8,rep,name=read_only,json=readOnly,proto3" json:"read_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DecideCommand) Reset() {
@@ -297,9 +304,20 @@ func (x *DecideCommand) GetCreateClientId() string {
 	return ""
 }
 
+func (x *DecideCommand) GetReadOnly() []string {
+	if x != nil {
+		return x.ReadOnly
+	}
+	return nil
+}
+
 // StageCommand starts parallel commit: it records the participants and
 // moves the transaction to STAGING (creating the record when the one-shot
-// Commit had no BEGIN) while the participants prepare.
+// Commit had no BEGIN) while the participants prepare. participants is the
+// whole set the run prepares: the FSM refuses a STAGE that leaves out a
+// participant the record names (ErrUnvoted) and, once STAGING, any STAGE
+// with another set (ErrParticipantsDiffer). A STAGING record's set is
+// closed: ENLIST is refused (ErrCommitting).
 type StageCommand struct {
 	state             protoimpl.MessageState `protogen:"open.v1"`
 	TxId              string                 `protobuf:"bytes,1,opt,name=tx_id,json=txId,proto3" json:"tx_id,omitempty"`
@@ -376,8 +394,15 @@ type FinishCommand struct {
 	// participant voted yes) and whose participants all acknowledged COMMIT:
 	// they are recorded COMMITTED and finished at once.
 	ImplicitCommitTxIds []string `protobuf:"bytes,2,rep,name=implicit_commit_tx_ids,json=implicitCommitTxIds,proto3" json:"implicit_commit_tx_ids,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// now_unix_nanos is the leader's clock when it proposed the entry: the
+	// finish time of every record this entry finishes.
+	NowUnixNanos int64 `protobuf:"varint,3,opt,name=now_unix_nanos,json=nowUnixNanos,proto3" json:"now_unix_nanos,omitempty"`
+	// forget_before_unix_nanos: finished records whose finish time is older
+	// are forgotten (the leader's clock minus the uniqueness window). 0
+	// forgets nothing.
+	ForgetBeforeUnixNanos int64 `protobuf:"varint,4,opt,name=forget_before_unix_nanos,json=forgetBeforeUnixNanos,proto3" json:"forget_before_unix_nanos,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *FinishCommand) Reset() {
@@ -422,6 +447,20 @@ func (x *FinishCommand) GetImplicitCommitTxIds() []string {
 		return x.ImplicitCommitTxIds
 	}
 	return nil
+}
+
+func (x *FinishCommand) GetNowUnixNanos() int64 {
+	if x != nil {
+		return x.NowUnixNanos
+	}
+	return 0
+}
+
+func (x *FinishCommand) GetForgetBeforeUnixNanos() int64 {
+	if x != nil {
+		return x.ForgetBeforeUnixNanos
+	}
+	return 0
 }
 
 type RegisterCommand struct {
@@ -556,6 +595,13 @@ type TxRecord struct {
 	Reason            string                 `protobuf:"bytes,7,opt,name=reason,proto3" json:"reason,omitempty"`
 	ClientId          string                 `protobuf:"bytes,8,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
 	Finished          bool                   `protobuf:"varint,9,opt,name=finished,proto3" json:"finished,omitempty"`
+	// read_only are participants that voted READ_ONLY for the COMMIT (not
+	// named by it, no phase 2).
+	ReadOnly []string `protobuf:"bytes,10,rep,name=read_only,json=readOnly,proto3" json:"read_only,omitempty"`
+	// finished_unix_nanos is when the FINISH that finished the record was
+	// proposed (the leader's clock); the record is kept for the uniqueness
+	// window after it.
+	FinishedUnixNanos int64 `protobuf:"varint,11,opt,name=finished_unix_nanos,json=finishedUnixNanos,proto3" json:"finished_unix_nanos,omitempty"`
 	unknownFields     protoimpl.UnknownFields
 	sizeCache         protoimpl.SizeCache
 }
@@ -653,6 +699,20 @@ func (x *TxRecord) GetFinished() bool {
 	return false
 }
 
+func (x *TxRecord) GetReadOnly() []string {
+	if x != nil {
+		return x.ReadOnly
+	}
+	return nil
+}
+
+func (x *TxRecord) GetFinishedUnixNanos() int64 {
+	if x != nil {
+		return x.FinishedUnixNanos
+	}
+	return 0
+}
+
 type ParticipantRecord struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	ParticipantId string                 `protobuf:"bytes,1,opt,name=participant_id,json=participantId,proto3" json:"participant_id,omitempty"`
@@ -717,7 +777,7 @@ const file_arbiter_v1_raftcmd_proto_rawDesc = "" +
 	"\tclient_id\x18\x03 \x01(\tR\bclientId\"K\n" +
 	"\rEnlistCommand\x12\x13\n" +
 	"\x05tx_id\x18\x01 \x01(\tR\x04txId\x12%\n" +
-	"\x0eparticipant_id\x18\x02 \x01(\tR\rparticipantId\"\x92\x02\n" +
+	"\x0eparticipant_id\x18\x02 \x01(\tR\rparticipantId\"\xaf\x02\n" +
 	"\rDecideCommand\x12\x13\n" +
 	"\x05tx_id\x18\x01 \x01(\tR\x04txId\x12-\n" +
 	"\aoutcome\x18\x02 \x01(\x0e2\x13.arbiter.v1.OutcomeR\aoutcome\x12\"\n" +
@@ -725,15 +785,18 @@ const file_arbiter_v1_raftcmd_proto_rawDesc = "" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\x12\x1a\n" +
 	"\bpresumed\x18\x05 \x01(\bR\bpresumed\x12;\n" +
 	"\x1acreate_deadline_unix_nanos\x18\x06 \x01(\x03R\x17createDeadlineUnixNanos\x12(\n" +
-	"\x10create_client_id\x18\a \x01(\tR\x0ecreateClientId\"\x94\x01\n" +
+	"\x10create_client_id\x18\a \x01(\tR\x0ecreateClientId\x12\x1b\n" +
+	"\tread_only\x18\b \x03(\tR\breadOnly\"\x94\x01\n" +
 	"\fStageCommand\x12\x13\n" +
 	"\x05tx_id\x18\x01 \x01(\tR\x04txId\x12\"\n" +
 	"\fparticipants\x18\x02 \x03(\tR\fparticipants\x12.\n" +
 	"\x13deadline_unix_nanos\x18\x03 \x01(\x03R\x11deadlineUnixNanos\x12\x1b\n" +
-	"\tclient_id\x18\x04 \x01(\tR\bclientId\"[\n" +
+	"\tclient_id\x18\x04 \x01(\tR\bclientId\"\xba\x01\n" +
 	"\rFinishCommand\x12\x15\n" +
 	"\x06tx_ids\x18\x01 \x03(\tR\x05txIds\x123\n" +
-	"\x16implicit_commit_tx_ids\x18\x02 \x03(\tR\x13implicitCommitTxIds\"R\n" +
+	"\x16implicit_commit_tx_ids\x18\x02 \x03(\tR\x13implicitCommitTxIds\x12$\n" +
+	"\x0enow_unix_nanos\x18\x03 \x01(\x03R\fnowUnixNanos\x127\n" +
+	"\x18forget_before_unix_nanos\x18\x04 \x01(\x03R\x15forgetBeforeUnixNanos\"R\n" +
 	"\x0fRegisterCommand\x12%\n" +
 	"\x0eparticipant_id\x18\x01 \x01(\tR\rparticipantId\x12\x18\n" +
 	"\aaddress\x18\x02 \x01(\tR\aaddress\"\x99\x01\n" +
@@ -741,7 +804,7 @@ const file_arbiter_v1_raftcmd_proto_rawDesc = "" +
 	"\aversion\x18\x01 \x01(\rR\aversion\x12\x19\n" +
 	"\btx_count\x18\x02 \x01(\x04R\atxCount\x12+\n" +
 	"\x11participant_count\x18\x03 \x01(\x04R\x10participantCount\x12%\n" +
-	"\x0efinished_count\x18\x04 \x01(\x04R\rfinishedCount\"\xb5\x02\n" +
+	"\x0efinished_count\x18\x04 \x01(\x04R\rfinishedCount\"\x82\x03\n" +
 	"\bTxRecord\x12\x13\n" +
 	"\x05tx_id\x18\x01 \x01(\tR\x04txId\x12)\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x13.arbiter.v1.TxStateR\x05state\x12.\n" +
@@ -752,7 +815,10 @@ const file_arbiter_v1_raftcmd_proto_rawDesc = "" +
 	"\rdecided_index\x18\x06 \x01(\x04R\fdecidedIndex\x12\x16\n" +
 	"\x06reason\x18\a \x01(\tR\x06reason\x12\x1b\n" +
 	"\tclient_id\x18\b \x01(\tR\bclientId\x12\x1a\n" +
-	"\bfinished\x18\t \x01(\bR\bfinished\"T\n" +
+	"\bfinished\x18\t \x01(\bR\bfinished\x12\x1b\n" +
+	"\tread_only\x18\n" +
+	" \x03(\tR\breadOnly\x12.\n" +
+	"\x13finished_unix_nanos\x18\v \x01(\x03R\x11finishedUnixNanos\"T\n" +
 	"\x11ParticipantRecord\x12%\n" +
 	"\x0eparticipant_id\x18\x01 \x01(\tR\rparticipantId\x12\x18\n" +
 	"\aaddress\x18\x02 \x01(\tR\aaddress*\xbd\x01\n" +
