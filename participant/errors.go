@@ -35,6 +35,11 @@ var (
 	// ErrLockTimeout: a key lock could not be taken in time; retry the
 	// transaction.
 	ErrLockTimeout = errors.New("participant: lock wait timed out")
+	// ErrInvalidWrite: a key or value breaks the store's limits (an empty
+	// key, or one longer than the store accepts); such a write could never
+	// commit, so it is refused where it is written and a branch making it
+	// votes no.
+	ErrInvalidWrite = errors.New("participant: key or value outside the store's limits")
 	// ErrClosed: the agent or the resource is closed.
 	ErrClosed = errors.New("participant: closed")
 	// ErrHeuristicRollback: Commit found the prepared work rolled back
@@ -98,7 +103,7 @@ func heuristicStatus(reason string, err error) error {
 
 func codeOf(err error) codes.Code {
 	switch {
-	case errors.Is(err, ErrNoTxID):
+	case errors.Is(err, ErrNoTxID), errors.Is(err, ErrInvalidWrite):
 		return codes.InvalidArgument
 	case errors.Is(err, ErrNotPrepared), errors.Is(err, ErrAlreadyAborted),
 		errors.Is(err, ErrAlreadyCommitted), errors.Is(err, ErrStaleTerm):

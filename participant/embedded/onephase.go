@@ -17,6 +17,9 @@ func (s *Store) CommitOnePhase(ctx context.Context, txID string, tx *Tx) error {
 		return err
 	}
 	writes, _ := tx.snapshot()
+	if err := checkWrites(writes); err != nil {
+		return err
+	}
 	err := s.group.write(func(btx *bolt.Tx) error {
 		if err := stateErr(txState(btx, txID), txID); err != nil {
 			return err

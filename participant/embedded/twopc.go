@@ -10,15 +10,23 @@ import (
 )
 
 // Prepare writes tx's buffered writes and the keys it only read as a
-// durable intent (fsync'd) with deadline. tx keeps its locks until Commit or Abort. It refuses with
-// participant.ErrAlreadyAborted if txID was aborted. Calls for one txID must
-// not run concurrently (the agent serializes them).
+// durable intent (fsync'd) with deadline. tx keeps its locks until Commit
+// or Abort. It first checks everything Commit will need (every key and
+// value within bbolt's limits), so a prepared intent always commits. It
+// refuses with participant.ErrAlreadyAborted if txID was aborted. Calls
+// for one txID must not run concurrently (the agent serializes them).
 func (s *Store) Prepare(ctx context.Context, txID string, tx *Tx, deadline time.Time) error {
 	if err := usable(ctx, "prepare", txID, tx); err != nil {
 		return err
 	}
 	writes, reads := tx.snapshot()
+	if err := checkWrites(writes); err != nil {
+		return err
+	}
 	rec := intent{deadline: deadline, writes: writes, reads: reads}.encode()
+	if err := checkIntent(txID, rec); err != nil {
+		return err
+	}
 	err := s.group.write(func(btx *bolt.Tx) error {
 		if err := stateErr(txState(btx, txID), txID); err != nil {
 			return err
@@ -99,8 +107,8 @@ func (s *Store) Abort(ctx context.Context, txID string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if txID == "" {
-		return errEmptyTxID
+	if err := checkTxID(txID); err != nil {
+		return err
 	}
 	err := s.group.write(func(btx *bolt.Tx) error {
 		switch st := txState(btx, txID); st {

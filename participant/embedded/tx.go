@@ -41,8 +41,14 @@ func (t *Tx) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	return t.s.Read(key)
 }
 
-// Put takes key's exclusive lock and buffers the write until Prepare.
+// Put takes key's exclusive lock and buffers the write until Prepare. A
+// key or value bbolt cannot store (an empty key, a key over 32768 bytes, a
+// value over bbolt's MaxValueSize) is refused with ErrInvalidWrite, which
+// names the limit: the commit could never apply it.
 func (t *Tx) Put(ctx context.Context, key string, value []byte) error {
+	if err := checkWrite(key, value); err != nil {
+		return err
+	}
 	if err := t.lock(ctx, key); err != nil {
 		return err
 	}
@@ -119,8 +125,8 @@ func (t *Tx) snapshot() (writes map[string][]byte, reads []string) {
 // participant.ErrTxExists if txID already has local work here, and with
 // ErrAlreadyAborted / ErrAlreadyCommitted if txID was decided here.
 func (s *Store) Begin(ctx context.Context, txID string) (*Tx, error) {
-	if txID == "" {
-		return nil, errEmptyTxID
+	if err := checkTxID(txID); err != nil {
+		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
