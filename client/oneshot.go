@@ -2,10 +2,9 @@ package client
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"time"
 
+	"github.com/arbiter-tx/arbiter/internal/txid"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
 
@@ -35,12 +34,11 @@ type RunOptions struct {
 	TxID string
 }
 
-// NewTxID returns a fresh transaction ID for Run: 128 random bits in hex.
-func NewTxID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
+// NewTxID returns a fresh transaction ID for Run: a UUIDv7 in 32 hex
+// digits (its creation time, then 74 random bits). The coordinators read the
+// time: a one-shot ID older than the cluster's uniqueness window is refused
+// rather than run a second time, and one-shot IDs made otherwise are refused.
+func NewTxID() string { return txid.New(time.Now()) }
 
 // Run commits branches as one transaction in a single call, with no Begin
 // (a one-shot transaction): the coordinator prepares every branch and

@@ -39,6 +39,12 @@ func (a *adminServer) RetryPhase2(ctx context.Context, req *arbiterpb.RetryPhase
 	if !ok {
 		return nil, toStatus(unknownTx(req.GetTxId()))
 	}
+	if rec = c.settled(rec); rec.GetState() == arbiterpb.TxState_TX_STATE_STAGING {
+		var err error // a parallel commit with no decision yet: settle it by asking its participants
+		if rec, err = c.awaitStaging(ctx, ls, rec); err != nil {
+			return nil, toStatus(fmt.Errorf("transaction %s is staging (parallel commit): recovery is asking every participant and had no answer yet (%w); run this again, or read `arbiter tx show %s`", req.GetTxId(), err, req.GetTxId()))
+		}
+	}
 	out := outcomeOf(rec)
 	if out == arbiterpb.Outcome_OUTCOME_UNKNOWN {
 		return nil, toStatus(fmt.Errorf("%w: transaction %s has no decision, so there is nothing to deliver; decide it with `arbiter tx resolve %s --abort` or wait for its deadline", ErrUndecided, rec.GetTxId(), rec.GetTxId()))

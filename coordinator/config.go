@@ -23,6 +23,13 @@ type Config struct {
 	MinTimeout time.Duration
 	// MaxTimeout is the longest lifetime Begin accepts.
 	MaxTimeout time.Duration
+	// UniquenessWindow is how long a decided transaction is remembered
+	// after it finished (so it is never decided again), and the oldest a
+	// one-shot ID may be (by the creation time it carries, see client.NewTxID):
+	// an older one is refused. Participants learn it at Register and keep
+	// their outcome records at least as long. It must exceed MaxTimeout;
+	// the margin covers clock skew between coordinators and clients.
+	UniquenessWindow time.Duration
 	// MaxPayloadBytes bounds one branch's payload.
 	MaxPayloadBytes int
 	// MaxBranches bounds the participants of one transaction.
@@ -58,7 +65,8 @@ type Config struct {
 	// Admin.TraceTx, `arbiter tx show`); the oldest is evicted first. 0
 	// turns tracing off.
 	TraceCapacity int
-	// Now is the clock traces are stamped with; nil means time.Now.
+	// Now is the clock traces, FINISH entries and the uniqueness window
+	// read; nil means time.Now.
 	Now func() time.Time
 	// Broken deliberately breaks the protocol so the fault suite can show
 	// that its checkers catch the anomalies. Never set in production; the
@@ -66,40 +74,24 @@ type Config struct {
 	Broken BrokenMode
 }
 
-// BrokenMode names a deliberate protocol bug.
-type BrokenMode string
-
-const (
-	// BrokenNone is the correct protocol.
-	BrokenNone BrokenMode = ""
-	// BrokenCommitDespiteNo decides COMMIT even when a participant voted no.
-	BrokenCommitDespiteNo BrokenMode = "commit-despite-no"
-	// BrokenAckBeforeDecide tells the client COMMIT as soon as every vote
-	// is yes, and proposes the decision a second later.
-	BrokenAckBeforeDecide BrokenMode = "ack-before-decide"
-	// BrokenSecondDecision, after a COMMIT decision, proposes an ABORT for
-	// the same ID (the FSM ignores it: write-once) and then sends ABORT to
-	// the participants anyway, as if the second decision took effect.
-	BrokenSecondDecision BrokenMode = "second-decision"
-)
-
 // DefaultConfig returns settings suited to a cluster on one network.
 func DefaultConfig() Config {
 	return Config{
-		DefaultTimeout:  5 * time.Second,
-		MinTimeout:      50 * time.Millisecond, // a few fsynced Raft rounds and a LAN prepare round trip, with room for load
-		MaxTimeout:      10 * time.Minute,
-		MaxPayloadBytes: 1 << 20,
-		MaxBranches:     64,
-		MaxInFlight:     10000,
-		MaxMessageBytes: 8 << 20,
-		RPCTimeout:      2 * time.Second,
-		RetryMin:        20 * time.Millisecond,
-		RetryMax:        time.Second,
-		ScanInterval:    200 * time.Millisecond,
-		FinishBatch:     256,
-		FinishDelay:     50 * time.Millisecond,
-		TraceCapacity:   10000,
+		DefaultTimeout:   5 * time.Second,
+		MinTimeout:       50 * time.Millisecond, // a few fsynced Raft rounds and a LAN prepare round trip, with room for load
+		MaxTimeout:       10 * time.Minute,
+		UniquenessWindow: 15 * time.Minute,
+		MaxPayloadBytes:  1 << 20,
+		MaxBranches:      64,
+		MaxInFlight:      10000,
+		MaxMessageBytes:  8 << 20,
+		RPCTimeout:       2 * time.Second,
+		RetryMin:         20 * time.Millisecond,
+		RetryMax:         time.Second,
+		ScanInterval:     200 * time.Millisecond,
+		FinishBatch:      256,
+		FinishDelay:      50 * time.Millisecond,
+		TraceCapacity:    10000,
 	}
 }
 
@@ -108,6 +100,8 @@ func (c Config) Validate() error {
 	switch {
 	case c.MinTimeout <= 0 || c.DefaultTimeout < c.MinTimeout || c.MaxTimeout < c.DefaultTimeout:
 		return fmt.Errorf("coordinator config: need 0 < MinTimeout (%v) <= DefaultTimeout (%v) <= MaxTimeout (%v)", c.MinTimeout, c.DefaultTimeout, c.MaxTimeout)
+	case c.UniquenessWindow <= c.MaxTimeout:
+		return fmt.Errorf("coordinator config: UniquenessWindow (%v) must exceed MaxTimeout (%v): a transaction must be remembered longer than it can run", c.UniquenessWindow, c.MaxTimeout)
 	case c.MaxPayloadBytes <= 0 || c.MaxBranches <= 0:
 		return fmt.Errorf("coordinator config: MaxPayloadBytes and MaxBranches must be positive")
 	case c.MaxInFlight < 0 || c.MaxMessageBytes <= 0:
@@ -118,7 +112,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("coordinator config: ScanInterval and FinishBatch must be positive")
 	case c.TraceCapacity < 0:
 		return fmt.Errorf("coordinator config: TraceCapacity %d must not be negative (0: no traces)", c.TraceCapacity)
-	case !slices.Contains([]BrokenMode{BrokenNone, BrokenCommitDespiteNo, BrokenAckBeforeDecide, BrokenSecondDecision}, c.Broken):
+	case !slices.Contains([]BrokenMode{BrokenNone, BrokenCommitDespiteNo, BrokenAckBeforeDecide, BrokenSecondDecision, BrokenEnlistIntoCommit}, c.Broken):
 		return fmt.Errorf("coordinator config: unknown broken mode %q", c.Broken)
 	}
 	return nil

@@ -28,6 +28,12 @@ var (
 	ErrNoLeader = errors.New("no leader available")
 	// ErrCommitStarted: a participant tried to enlist after commit began.
 	ErrCommitStarted = errors.New("commit already started")
+	// ErrBranchesDiffer: a retried Commit names a participant that the
+	// transaction's staged set, decision or run in progress does not.
+	ErrBranchesDiffer = errors.New("branches differ from the transaction's")
+	// ErrTooOld: an ID whose creation time is older than the uniqueness
+	// window: its outcome may have been forgotten, so it is never run.
+	ErrTooOld = errors.New("transaction ID older than the uniqueness window")
 	// ErrOverloaded: Begin refused because MaxInFlight transactions are
 	// undecided; retry later.
 	ErrOverloaded = errors.New("too many transactions in flight")
@@ -58,7 +64,8 @@ func codeOf(err error) codes.Code {
 	case errors.Is(err, ErrUnknownTx), errors.Is(err, raftlog.ErrUnknownTx), errors.Is(err, raftlog.ErrUnknownMember):
 		return codes.NotFound
 	case errors.Is(err, ErrDecided), errors.Is(err, ErrUndecided), errors.Is(err, ErrCommitStarted), errors.Is(err, raftlog.ErrNotActive),
-		errors.Is(err, raftlog.ErrStaging):
+		errors.Is(err, raftlog.ErrStaging), errors.Is(err, ErrBranchesDiffer), errors.Is(err, ErrTooOld),
+		errors.Is(err, raftlog.ErrCommitting), errors.Is(err, raftlog.ErrParticipantsDiffer), errors.Is(err, raftlog.ErrUnvoted):
 		return codes.FailedPrecondition
 	case errors.Is(err, ErrNoLeader), errors.Is(err, raftlog.ErrNotLeader),
 		errors.Is(err, raftlog.ErrOutcomeUnknown), errors.Is(err, raftlog.ErrClosed), errors.Is(err, ErrOutcomeUnknown):

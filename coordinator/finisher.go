@@ -28,8 +28,7 @@ func (c *Coordinator) runFinisher(ctx context.Context) {
 			continue
 		}
 		explicit, implicit := c.implicitCommits(batch)
-		_, err := c.node.Apply(ls.ctx, arbiterpb.CommandType_COMMAND_TYPE_FINISH,
-			&arbiterpb.FinishCommand{TxIds: explicit, ImplicitCommitTxIds: implicit})
+		_, err := c.node.Apply(ls.ctx, arbiterpb.CommandType_COMMAND_TYPE_FINISH, c.finishCommand(explicit, implicit))
 		if err != nil {
 			c.log.Info("finish batch not recorded", zap.Int("count", len(batch)), zap.Error(err))
 		} else {
@@ -69,4 +68,13 @@ func (c *Coordinator) fillBatch(ctx context.Context, batch []string) []string {
 		}
 	}
 	return batch
+}
+
+// finishCommand stamps a FINISH with this leader's clock and the uniqueness
+// window's cut: the FSM forgets finished records older than the cut, so an
+// ID is remembered for at least the window after it finished.
+func (c *Coordinator) finishCommand(explicit, implicit []string) *arbiterpb.FinishCommand {
+	now := c.cfg.clock()()
+	return &arbiterpb.FinishCommand{TxIds: explicit, ImplicitCommitTxIds: implicit,
+		NowUnixNanos: now.UnixNano(), ForgetBeforeUnixNanos: now.Add(-c.cfg.UniquenessWindow).UnixNano()}
 }

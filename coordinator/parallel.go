@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -24,29 +25,41 @@ import (
 // recovery asks every participant (Refuse) and aborts only when one of them
 // has durably refused, which a participant with a yes vote never does.
 
-// executeParallel runs the prepares and the STAGE side by side.
+// executeParallel runs the prepares and the STAGE side by side. A STAGE
+// the FSM refuses because a participant enlisted after the run read the
+// record (raftlog.ErrUnvoted) is proposed again, after the newcomers have
+// prepared, with the whole set: a STAGING record names exactly the
+// participants whose votes the run holds.
 func (c *Coordinator) executeParallel(ls *leaderState, r *run, payloads map[string][]byte) {
-	staged := make(chan raftlog.Result, 1)
-	var stageErr error
+	staged := make(chan stageResult, 1)
 	start := time.Now()
-	go func() {
-		res, err := c.node.Apply(ls.ctx, arbiterpb.CommandType_COMMAND_TYPE_STAGE, &arbiterpb.StageCommand{
-			TxId: r.txID, Participants: r.parts, DeadlineUnixNanos: r.deadline, ClientId: r.clientID,
-		})
-		stageErr = err
-		staged <- res
-	}()
+	go func() { staged <- c.stage(ls, r) }()
 	v := c.prepareAll(ls, r, payloads, false)
 	c.cfg.Metrics.observe("prepare", start)
-	res := <-staged
+	st := <-staged
+	for st.err == nil && errors.Is(st.res.Err, raftlog.ErrUnvoted) && v.out == arbiterpb.Outcome_OUTCOME_COMMIT {
+		late := c.prepareLate(ls, r, payloads)
+		if late.out == arbiterpb.Outcome_OUTCOME_UNKNOWN {
+			break
+		}
+		if v = late; v.out == arbiterpb.Outcome_OUTCOME_COMMIT {
+			st = c.stage(ls, r)
+		}
+	}
 	switch {
-	case stageErr != nil:
-		r.err = stageErr // the STAGE may or may not apply: recovery settles it
+	case st.err != nil:
+		r.err = st.err // the STAGE may or may not apply: recovery settles it
 		return
-	case res.AlreadyDecided:
+	case st.res.AlreadyDecided:
 		c.tracker.event(r.txID, "already decided when staged")
-		r.out, r.why = outcomeOf(res.Tx), "decided earlier by another path"
-		c.startPhase2(ls, r.txID, r.out, res.Tx.GetParticipants())
+		r.out, r.why = outcomeOf(st.res.Tx), "decided earlier by another path"
+		c.startPhase2(ls, r.txID, r.out, st.res.Tx.GetParticipants())
+		return
+	case errors.Is(st.res.Err, raftlog.ErrUnvoted) && v.out != arbiterpb.Outcome_OUTCOME_COMMIT:
+		r.err = c.decideAndFinish(ls, r, v.out, v.why, !v.certain) // never staged: an ordinary abort
+		return
+	case st.res.Err != nil:
+		r.err = fmt.Errorf("stage %s: %w", r.txID, st.res.Err)
 		return
 	}
 	c.tracker.event(r.txID, "staged (parallel commit)")
@@ -57,8 +70,21 @@ func (c *Coordinator) executeParallel(ls *leaderState, r *run, payloads map[stri
 	case !v.certain:
 		c.recoverStaging(ls, r) // a silent participant: ask everyone
 	default:
-		c.decideAndFinish(ls, r, want, r.parts, v.why, false)
+		r.err = c.decideAndFinish(ls, r, want, v.why, false)
 	}
+}
+
+type stageResult struct {
+	res raftlog.Result
+	err error
+}
+
+// stage proposes STAGE with the run's participants.
+func (c *Coordinator) stage(ls *leaderState, r *run) stageResult {
+	res, err := c.node.Apply(ls.ctx, arbiterpb.CommandType_COMMAND_TYPE_STAGE, &arbiterpb.StageCommand{
+		TxId: r.txID, Participants: r.parts, DeadlineUnixNanos: r.deadline, ClientId: r.clientID,
+	})
+	return stageResult{res, err}
 }
 
 // commitImplicitly answers COMMIT and starts phase 2 with no DECIDE entry:
@@ -159,7 +185,7 @@ func (c *Coordinator) recoverStaging(ls *leaderState, r *run) {
 		}
 	}
 	c.log.Info("recovered staging transaction", zap.String("tx-id", r.txID), zap.Stringer("outcome", want))
-	c.decideAndFinish(ls, r, want, r.parts, why, false)
+	r.err = c.decideAndFinish(ls, r, want, why, false)
 }
 
 // refuseAll asks every participant in parallel, retrying each until it
@@ -203,12 +229,15 @@ func (c *Coordinator) refuseOne(ctx context.Context, term uint64, txID, pid stri
 // progress, and returns the run to wait on.
 func (c *Coordinator) startRecovery(ls *leaderState, rec *arbiterpb.TxRecord) *run {
 	r := newRun(rec, rec.GetParticipants(), arbiterpb.CommitMode_COMMIT_MODE_PARALLEL)
-	return c.launch(ls, r, func() { c.recoverStaging(ls, r) })
+	got, _ := c.launch(ls, r, func() { c.recoverStaging(ls, r) }) // not one-shot: never an error
+	return got
 }
 
 // executeOnePhase commits a one-shot transaction with a single participant
-// there and only there: its local commit is the decision, and nothing is
-// written to Raft. Without an answer before the deadline the outcome is
+// there and only there: its local commit is the decision. The caller hears
+// COMMIT at once; the run then records it (recordOnePhase) before it ends,
+// so an Abort or Resolve of the ID, which joins a run in progress, never
+// presumes an abort of work that committed. Without an answer before the deadline the outcome is
 // unknown to the caller, who retries Commit with the ID and the same
 // branch; the participant answers from what it recorded.
 func (c *Coordinator) executeOnePhase(ls *leaderState, r *run, payload []byte) {
@@ -220,9 +249,10 @@ func (c *Coordinator) executeOnePhase(ls *leaderState, r *run, payload []byte) {
 	c.cfg.Metrics.observe("prepare", start)
 	switch vote {
 	case arbiterpb.Vote_VOTE_COMMITTED:
-		c.tracker.event(r.txID, "committed in one phase at "+r.parts[0]+" (no Raft write)")
-		r.out = arbiterpb.Outcome_OUTCOME_COMMIT
+		c.tracker.event(r.txID, "committed in one phase at "+r.parts[0])
+		r.answerEarly(arbiterpb.Outcome_OUTCOME_COMMIT)
 		c.cfg.Metrics.decided(r.out)
+		c.recordOnePhase(ls, r)
 	case arbiterpb.Vote_VOTE_NO:
 		r.out, r.why = arbiterpb.Outcome_OUTCOME_ABORT, why
 		c.cfg.Metrics.decided(r.out)
@@ -232,4 +262,23 @@ func (c *Coordinator) executeOnePhase(ls *leaderState, r *run, payload []byte) {
 			r.err = fmt.Errorf("%w: one-phase commit of %s: unexpected vote %v", ErrOutcomeUnknown, r.txID, vote)
 		}
 	}
+}
+
+// recordOnePhase writes the COMMIT a participant made in one phase (a DECIDE
+// that creates the record, naming it) and finishes it at once: the
+// participant already applied it, so there is no phase 2. Off the caller's
+// path; if it fails (leadership lost), the participant's record is the only
+// one, as before.
+func (c *Coordinator) recordOnePhase(ls *leaderState, r *run) {
+	res, err := c.apply(ls.ctx, arbiterpb.CommandType_COMMAND_TYPE_DECIDE, &arbiterpb.DecideCommand{
+		TxId: r.txID, Outcome: arbiterpb.Outcome_OUTCOME_COMMIT, Participants: r.parts,
+		Reason: "committed in one phase at " + r.parts[0], CreateDeadlineUnixNanos: r.deadline, CreateClientId: r.clientID,
+	})
+	if err != nil || outcomeOf(res.Tx) != arbiterpb.Outcome_OUTCOME_COMMIT {
+		c.log.Warn("one-phase commit not recorded", zap.String("tx-id", r.txID), zap.Error(err), zap.Stringer("recorded", outcomeOf(res.Tx)))
+		return
+	}
+	c.mu.Lock()
+	c.queueFinish(r.txID)
+	c.mu.Unlock()
 }

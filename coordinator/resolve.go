@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"time"
 
@@ -69,26 +70,74 @@ func (c *Coordinator) resolveStaging(ctx context.Context, ls *leaderState, rec *
 	return &arbiterpb.ResolveResponse{Outcome: arbiterpb.Outcome_OUTCOME_UNKNOWN, Term: ls.term}, nil
 }
 
-// resolveUnrecorded aborts a transaction that has no record and no run
-// (presumed abort), writing the ABORT record first: a one-shot Commit
-// retried later with the same ID then finds the decision instead of
-// committing what a participant was told to abort.
+// resolveUnrecorded answers a participant asking about an ID with no record
+// and no run: presumed abort (abortUnrecorded). An ID older than the
+// uniqueness window, or one without a creation time, is answered ABORT
+// without a write: no run can decide it any more. One from the future
+// (clock skew) is answered "pending" until it is not.
 func (c *Coordinator) resolveUnrecorded(ctx context.Context, ls *leaderState, txID, pid string) (*arbiterpb.ResolveResponse, error) {
-	out, parts, err := c.decideCmd(ctx, &arbiterpb.DecideCommand{
-		TxId: txID, Outcome: arbiterpb.Outcome_OUTCOME_ABORT, Participants: []string{pid}, Presumed: true,
-		Reason: "no record and no run: presumed abort", CreateDeadlineUnixNanos: time.Now().UnixNano(),
-	})
-	if err != nil {
+	out, err := c.abortUnrecorded(ctx, ls, txID, []string{pid}, "a participant asked; no record and no run: presumed abort")
+	switch {
+	case errors.Is(err, ErrTooOld), errors.Is(err, ErrUnknownTx):
+		return &arbiterpb.ResolveResponse{Outcome: arbiterpb.Outcome_OUTCOME_ABORT, Term: ls.term}, nil
+	case errors.Is(err, ErrInvalid):
+		return &arbiterpb.ResolveResponse{Outcome: arbiterpb.Outcome_OUTCOME_UNKNOWN, Term: ls.term}, nil
+	case err != nil:
 		return nil, toStatus(err)
 	}
-	if out == arbiterpb.Outcome_OUTCOME_ABORT {
-		// The asking participant applies this answer itself and asks again
-		// if it crashes first, so no phase 2: the record can be retired.
-		c.queueFinish(txID)
-	} else {
-		c.startPhase2(ls, txID, out, parts)
+	if rec, ok := c.node.FSM().Get(txID); ok {
+		return c.resolved(c.settled(rec), pid), nil
 	}
-	return c.resolved(&arbiterpb.TxRecord{TxId: txID, State: stateOf(out), Participants: parts}, pid), nil
+	return &arbiterpb.ResolveResponse{Outcome: out, Term: ls.term}, nil
+}
+
+// abortUnrecorded decides ABORT for an ID that has no record, writing the
+// record (a presumed-abort DECIDE that creates it) so that a one-shot Commit
+// retried later finds the decision instead of committing what was aborted.
+// It goes through a run: a one-shot run of the same ID in progress is
+// joined (its outcome is returned), and none can launch while this one is
+// deciding. An ID without a creation time is ErrUnknownTx with no write:
+// no one-shot can run it (oneShotID) and Begin makes dated IDs, so nothing
+// ever happened under it. One outside the window is refused (idAge).
+func (c *Coordinator) abortUnrecorded(ctx context.Context, ls *leaderState, txID string, parts []string, reason string) (arbiterpb.Outcome, error) {
+	dated, err := c.idAge(txID)
+	switch {
+	case err != nil:
+		return arbiterpb.Outcome_OUTCOME_UNKNOWN, err
+	case !dated:
+		return arbiterpb.Outcome_OUTCOME_UNKNOWN, unknownTx(txID)
+	}
+	rec := &arbiterpb.TxRecord{TxId: txID, DeadlineUnixNanos: time.Now().UnixNano()}
+	r := newRun(rec, parts, arbiterpb.CommitMode_COMMIT_MODE_STANDARD)
+	r.oneShot = true
+	got, err := c.launch(ls, r, func() { c.presumeAbort(ls, r, reason) })
+	if err != nil {
+		return arbiterpb.Outcome_OUTCOME_UNKNOWN, err
+	}
+	out, _, err := got.wait(ctx)
+	return out, err
+}
+
+// presumeAbort is abortUnrecorded's run. The record it writes is finished
+// at once: the asking participant (if any) applies the answer itself and
+// asks again if it crashes first, so there is no phase 2 for an ABORT.
+func (c *Coordinator) presumeAbort(ls *leaderState, r *run, reason string) {
+	out, parts, err := c.decideCmd(ls.ctx, &arbiterpb.DecideCommand{
+		TxId: r.txID, Outcome: arbiterpb.Outcome_OUTCOME_ABORT, Participants: r.parts, Presumed: true,
+		Reason: reason, CreateDeadlineUnixNanos: r.deadline,
+	})
+	if err != nil {
+		r.err = err
+		return
+	}
+	r.out, r.why = out, reason
+	if out != arbiterpb.Outcome_OUTCOME_ABORT {
+		c.startPhase2(ls, r.txID, out, parts)
+		return
+	}
+	c.mu.Lock()
+	c.queueFinish(r.txID)
+	c.mu.Unlock()
 }
 
 func (c *Coordinator) mayStillCommit(rec *arbiterpb.TxRecord) bool {

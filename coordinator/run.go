@@ -2,15 +2,17 @@ package coordinator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
-	"sync"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
+	"github.com/arbiter-tx/arbiter/raftlog"
 )
 
 // run is one commit attempt on this leader: phase 1 and the decision (or
@@ -41,7 +43,7 @@ type run struct {
 // newRun is a run of rec over parts in mode, not started.
 func newRun(rec *arbiterpb.TxRecord, parts []string, mode arbiterpb.CommitMode) *run {
 	return &run{txID: rec.GetTxId(), parts: parts, mode: mode, deadline: rec.GetDeadlineUnixNanos(),
-		clientID: rec.GetClientId(), done: make(chan struct{}), early: make(chan struct{})}
+		clientID: rec.GetClientId(), readOnly: map[string]bool{}, done: make(chan struct{}), early: make(chan struct{})}
 }
 
 // answerEarly gives the caller its answer before the run ends (parallel
@@ -49,6 +51,16 @@ func newRun(rec *arbiterpb.TxRecord, parts []string, mode arbiterpb.CommitMode) 
 func (r *run) answerEarly(out arbiterpb.Outcome) {
 	r.out = out
 	close(r.early)
+}
+
+// covers reports whether every ID of want is in have.
+func covers(have, want []string) bool {
+	for _, id := range want {
+		if !slices.Contains(have, id) {
+			return false
+		}
+	}
+	return true
 }
 
 // commitSpec is what a Commit asks for beyond the record.
@@ -117,23 +129,38 @@ func (c *Coordinator) startRun(ctx context.Context, ls *leaderState, rec *arbite
 	case r.mode == arbiterpb.CommitMode_COMMIT_MODE_PARALLEL:
 		exec = func() { c.executeParallel(ls, r, payloads) }
 	}
-	return c.launch(ls, r, exec), nil
+	got, err := c.launch(ls, r, exec)
+	if err == nil && got != r && !covers(got.parts, parts) {
+		err = fmt.Errorf("%w: a commit of %s over %v is in progress and this Commit names %v: retry with the branches of the first attempt",
+			ErrBranchesDiffer, r.txID, got.parts, without(parts, got.parts))
+	}
+	return got, err
 }
 
 // launch registers r and runs exec in the background, unless a run for the
-// same ID is in progress: that one is returned instead.
-func (c *Coordinator) launch(ls *leaderState, r *run, exec func()) *run {
+// same ID is in progress: that one is returned instead. A one-shot run
+// (which starts from "no record") is not launched once a record exists:
+// another run's decision landed since the caller looked, and is answered.
+func (c *Coordinator) launch(ls *leaderState, r *run, exec func()) (*run, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if old, ok := c.runs[r.txID]; ok {
-		return old
+		return old, nil
+	}
+	if rec, ok := c.node.FSM().Get(r.txID); ok && r.oneShot {
+		if outcomeOf(rec) == arbiterpb.Outcome_OUTCOME_UNKNOWN {
+			return nil, fmt.Errorf("%w: %s was recorded (%v) while this call started: retry with the same ID", ErrOutcomeUnknown, r.txID, rec.GetState())
+		}
+		r.out, r.why = outcomeOf(rec), rec.GetReason()
+		close(r.done)
+		return r, nil
 	}
 	c.runs[r.txID] = r
 	c.goBackground(func() {
 		defer c.endRun(r)
 		exec()
 	})
-	return r
+	return r, nil
 }
 
 func (c *Coordinator) endRun(r *run) {
@@ -143,35 +170,65 @@ func (c *Coordinator) endRun(r *run) {
 	close(r.done)
 }
 
-// execute is phase 1 plus the decision, then hands over to phase 2.
+// execute is phase 1 plus the decision, then hands over to phase 2. A
+// COMMIT the FSM refuses because a participant enlisted while it was being
+// proposed (raftlog.ErrUnvoted) is not answered: the newcomers are
+// prepared, and the decision is proposed again with their votes.
 func (c *Coordinator) execute(ls *leaderState, r *run, payloads map[string][]byte) {
 	start := time.Now()
 	v := c.prepareAll(ls, r, payloads, true)
 	c.cfg.Metrics.observe("prepare", start)
 	c.cfg.failpoint("before-decide", r.txID)
-	want := c.breakDecision(r, v.out)
-	writers := r.writers()
-	if want == arbiterpb.Outcome_OUTCOME_COMMIT && len(writers) == 0 && r.oneShot {
-		r.out = want // read-only everywhere and no record to settle: no Raft write
-		return
+	for {
+		want := c.breakDecision(r, v.out)
+		if want == arbiterpb.Outcome_OUTCOME_COMMIT && len(r.writers()) == 0 && r.oneShot {
+			r.out = want // read-only everywhere and no record to settle: no Raft write
+			return
+		}
+		err := c.decideAndFinish(ls, r, want, v.why, !v.certain)
+		if !errors.Is(err, raftlog.ErrUnvoted) {
+			r.err = err
+			return
+		}
+		if v = c.prepareLate(ls, r, payloads); v.out == arbiterpb.Outcome_OUTCOME_UNKNOWN {
+			r.err = err
+			return
+		}
 	}
-	c.decideAndFinish(ls, r, want, writers, v.why, !v.certain)
 }
 
-// decideAndFinish proposes the decision, records it in r and starts phase 2
-// for parts (plus whatever the applied record names).
-func (c *Coordinator) decideAndFinish(ls *leaderState, r *run, want arbiterpb.Outcome, parts []string, why string, presumed bool) {
+// prepareLate prepares the participants the record names that the run did
+// not ask (they enlisted while the decision was being proposed) and returns
+// their verdict; UNKNOWN when there are none to ask.
+func (c *Coordinator) prepareLate(ls *leaderState, r *run, payloads map[string][]byte) verdict {
+	rec, _ := c.node.FSM().Get(r.txID)
+	late := without(rec.GetParticipants(), r.parts)
+	if len(late) == 0 {
+		return verdict{}
+	}
+	c.tracker.event(r.txID, "enlisted while the commit was decided, asked to prepare now: "+strings.Join(late, ", "))
+	r.parts = unionSorted(r.parts, late)
+	return c.prepareSome(ls, r, late, payloads, r.mode != arbiterpb.CommitMode_COMMIT_MODE_PARALLEL)
+}
+
+// decideAndFinish proposes the decision over the run's votes, records it in
+// r and starts phase 2. A COMMIT names the yes voters and lists the
+// read-only ones; an ABORT names every participant that may have prepared.
+// The error is the proposal's: r is left unanswered.
+func (c *Coordinator) decideAndFinish(ls *leaderState, r *run, want arbiterpb.Outcome, why string, presumed bool) error {
 	decideStart := time.Now()
-	cmd := &arbiterpb.DecideCommand{TxId: r.txID, Outcome: want, Participants: parts, Reason: why,
+	cmd := &arbiterpb.DecideCommand{TxId: r.txID, Outcome: want, Participants: r.writers(), Reason: why,
 		Presumed: presumed && want == arbiterpb.Outcome_OUTCOME_ABORT}
+	if want == arbiterpb.Outcome_OUTCOME_COMMIT {
+		cmd.ReadOnly = without(r.parts, cmd.Participants)
+	}
 	if r.oneShot {
 		cmd.CreateDeadlineUnixNanos, cmd.CreateClientId = r.deadline, r.clientID
 	}
-	out, applied, err := c.decideCmd(ls.ctx, cmd)
+	out, applied, err := c.decideCmd(ls.ctx, c.breakUnvoted(cmd))
 	c.cfg.Metrics.observe("decide", decideStart)
 	if err != nil {
-		r.err = err
-		return
+		return err
 	}
 	if r.out == arbiterpb.Outcome_OUTCOME_UNKNOWN {
 		r.out, r.why = out, why
@@ -181,8 +238,9 @@ func (c *Coordinator) decideAndFinish(ls *leaderState, r *run, want arbiterpb.Ou
 	}
 	c.log.Debug("decided", zap.String("tx-id", r.txID), zap.Stringer("outcome", out), zap.String("reason", r.why))
 	c.cfg.failpoint("after-decide", r.txID)
-	out = c.breakPhase2(ls, r.txID, out, parts)
-	c.startPhase2(ls, r.txID, out, unionSorted(applied, parts))
+	out = c.breakPhase2(ls, r.txID, out, cmd.Participants)
+	c.startPhase2(ls, r.txID, out, applied)
+	return nil
 }
 
 // writers are the participants that did not vote read-only.
@@ -196,91 +254,6 @@ func (r *run) writers() []string {
 	return out
 }
 
-// verdict is phase 1's result: the outcome to propose, why, and whether it
-// is certain (every vote heard, or a no vote) rather than presumed (a
-// participant did not answer before the deadline).
-type verdict struct {
-	out     arbiterpb.Outcome
-	why     string
-	certain bool
-}
-
-// prepareAll sends Prepare to every participant in parallel, bounded by the
-// transaction's deadline. readOnlyOK lets participants vote read-only.
-func (c *Coordinator) prepareAll(ls *leaderState, r *run, payloads map[string][]byte, readOnlyOK bool) verdict {
-	ctx, cancel := context.WithDeadline(trace.ContextWithSpanContext(ls.ctx, r.span), time.Unix(0, r.deadline))
-	defer cancel()
-	var mu sync.Mutex
-	v := verdict{out: arbiterpb.Outcome_OUTCOME_COMMIT, certain: true}
-	r.readOnly = make(map[string]bool)
-	var wg sync.WaitGroup
-	for _, p := range r.parts {
-		wg.Go(func() {
-			req := &arbiterpb.PrepareRequest{TxId: r.txID, Payload: payloads[p], DeadlineUnixNanos: r.deadline,
-				Term: ls.term, ReadOnlyOk: readOnlyOK}
-			vote, why, err := c.prepareOne(ctx, ls, p, req)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case vote == arbiterpb.Vote_VOTE_READ_ONLY:
-				r.readOnly[p] = true
-			case vote == arbiterpb.Vote_VOTE_YES:
-			case v.out == arbiterpb.Outcome_OUTCOME_COMMIT || (vote == arbiterpb.Vote_VOTE_NO && !v.certain):
-				v = verdict{out: arbiterpb.Outcome_OUTCOME_ABORT, why: why, certain: err == nil}
-				cancel()
-			}
-		})
-	}
-	wg.Wait()
-	return v
-}
-
-// callPrepare sends one Prepare: through pid's batching queue, or directly
-// when the transaction is traced (a batch call cannot carry one trace per
-// transaction). ErrUnknownParticipant is not retried.
-func (c *Coordinator) callPrepare(ctx context.Context, ls *leaderState, pid string, req *arbiterpb.PrepareRequest) (*arbiterpb.PrepareResponse, error) {
-	if !trace.SpanContextFromContext(ctx).IsValid() {
-		return c.sendPrepare(ctx, ls, pid, req)
-	}
-	cli, err := c.participant(pid)
-	if err != nil {
-		return nil, err
-	}
-	actx, cancel := context.WithTimeout(ctx, c.cfg.RPCTimeout)
-	defer cancel()
-	return cli.Prepare(actx, req)
-}
-
-// prepareOne returns the participant's vote, or VOTE_UNKNOWN with the last
-// error when none came before the deadline; why explains anything but yes.
-// Transport errors are retried until the deadline: Prepare is idempotent.
-func (c *Coordinator) prepareOne(ctx context.Context, ls *leaderState, pid string, req *arbiterpb.PrepareRequest) (arbiterpb.Vote, string, error) {
-	var lastErr error
-	for b := c.newBackoff(); ctx.Err() == nil; b.wait(ctx) {
-		c.tracker.prepareSent(req.GetTxId(), pid)
-		resp, err := c.callPrepare(ctx, ls, pid, req)
-		if err == nil {
-			vote := resp.GetVote()
-			c.tracker.vote(req.GetTxId(), pid, vote, resp.GetReason())
-			c.cfg.Metrics.vote(vote != arbiterpb.Vote_VOTE_NO)
-			if vote == arbiterpb.Vote_VOTE_NO {
-				return vote, fmt.Sprintf("participant %s voted no: %s", pid, resp.GetReason()), nil
-			}
-			return vote, "", nil
-		}
-		lastErr = err
-		if !retryable(err) {
-			break
-		}
-	}
-	c.cfg.Metrics.vote(false)
-	if lastErr == nil {
-		lastErr = ctx.Err()
-	}
-	c.tracker.event(req.GetTxId(), "no vote from "+pid+" before the deadline: "+clip(lastErr.Error()))
-	return arbiterpb.Vote_VOTE_UNKNOWN, fmt.Sprintf("participant %s did not vote before the deadline: %v", pid, lastErr), lastErr
-}
-
 func keys(m map[string][]byte) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
@@ -289,32 +262,19 @@ func keys(m map[string][]byte) []string {
 	return out
 }
 
+// without returns the IDs of a that are not in b.
+func without(a, b []string) []string {
+	var out []string
+	for _, id := range a {
+		if !slices.Contains(b, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 func unionSorted(a, b []string) []string {
 	out := append(slices.Clone(a), b...)
 	slices.Sort(out)
 	return slices.Compact(out)
-}
-
-// breakDecision applies a deliberately broken mode (fault-suite self-test).
-func (c *Coordinator) breakDecision(r *run, want arbiterpb.Outcome) arbiterpb.Outcome {
-	switch c.cfg.Broken {
-	case BrokenCommitDespiteNo:
-		return arbiterpb.Outcome_OUTCOME_COMMIT
-	case BrokenAckBeforeDecide:
-		if want == arbiterpb.Outcome_OUTCOME_COMMIT {
-			r.answerEarly(want)
-			time.Sleep(time.Second)
-		}
-	}
-	return want
-}
-
-// breakPhase2 applies BrokenSecondDecision (fault-suite self-test): a
-// second, opposite DECIDE for a committed tx, then phase 2 with it.
-func (c *Coordinator) breakPhase2(ls *leaderState, txID string, out arbiterpb.Outcome, parts []string) arbiterpb.Outcome {
-	if c.cfg.Broken != BrokenSecondDecision || out != arbiterpb.Outcome_OUTCOME_COMMIT {
-		return out
-	}
-	_, _, _ = c.decide(ls.ctx, txID, arbiterpb.Outcome_OUTCOME_ABORT, parts, "broken: second decision")
-	return arbiterpb.Outcome_OUTCOME_ABORT
 }

@@ -2,11 +2,10 @@ package coordinator
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
@@ -27,7 +26,7 @@ func (c *Coordinator) Begin(ctx context.Context, req *arbiterpb.BeginRequest) (*
 		return nil, toStatus(err)
 	}
 	cmd := &arbiterpb.BeginCommand{
-		TxId:              newTxID(),
+		TxId:              c.newTxID(),
 		DeadlineUnixNanos: time.Now().Add(timeout).UnixNano(),
 		ClientId:          req.GetClientId(),
 	}
@@ -37,7 +36,11 @@ func (c *Coordinator) Begin(ctx context.Context, req *arbiterpb.BeginRequest) (*
 	return &arbiterpb.BeginResponse{TxId: cmd.TxId, DeadlineUnixNanos: cmd.DeadlineUnixNanos}, nil
 }
 
-// Commit runs 2PC, or reports the decision if one exists.
+// Commit runs 2PC, or reports the decision if one exists. The request is
+// validated once, then routed: a decided ID is answered from its record (any
+// node); without an ID, a one-shot with an ID this node chooses; on the
+// leader, an ID without a record (a one-shot, or a run in progress), a
+// STAGING record with no run (recovery), or a run over the record.
 func (c *Coordinator) Commit(ctx context.Context, req *arbiterpb.CommitRequest) (*arbiterpb.CommitResponse, error) {
 	if err := c.validateCommit(req); err != nil {
 		return nil, toStatus(err)
@@ -46,7 +49,7 @@ func (c *Coordinator) Commit(ctx context.Context, req *arbiterpb.CommitRequest) 
 		return c.commitOneShot(ctx, req)
 	}
 	if rec, ok := c.node.FSM().Get(req.GetTxId()); ok && outcomeOf(rec) != arbiterpb.Outcome_OUTCOME_UNKNOWN {
-		return &arbiterpb.CommitResponse{Outcome: outcomeOf(rec), Reason: rec.GetReason(), TxId: rec.GetTxId()}, nil
+		return answerDecided(rec, req.GetBranches())
 	}
 	ls := c.leader()
 	if ls == nil {
@@ -57,12 +60,46 @@ func (c *Coordinator) Commit(ctx context.Context, req *arbiterpb.CommitRequest) 
 	if !ok {
 		return c.commitUnrecorded(ctx, ls, req)
 	}
-	rec = c.settled(rec)
+	if rec = c.settled(rec); outcomeOf(rec) != arbiterpb.Outcome_OUTCOME_UNKNOWN {
+		return answerDecided(rec, req.GetBranches())
+	}
+	if err := branchesFit(rec, req.GetBranches()); err != nil {
+		return nil, toStatus(err)
+	}
 	spec := commitSpec{branches: req.GetBranches(), mode: req.GetMode()}
 	if rec.GetState() == arbiterpb.TxState_TX_STATE_STAGING && !c.running(rec.GetTxId()) {
 		return commitResponse(rec.GetTxId())(c.startRecovery(ls, rec).wait(ctx))
 	}
 	return commitResponse(rec.GetTxId())(c.commit(ctx, ls, rec, spec))
+}
+
+// answerDecided answers a Commit from a decided record, unless the Commit
+// names a participant the decision does not cover (rule 3: a retry must
+// name the branches of the first attempt; it is never merged).
+func answerDecided(rec *arbiterpb.TxRecord, branches []*arbiterpb.Branch) (*arbiterpb.CommitResponse, error) {
+	if err := branchesFit(rec, branches); err != nil {
+		return nil, toStatus(err)
+	}
+	return &arbiterpb.CommitResponse{Outcome: outcomeOf(rec), Reason: rec.GetReason(), TxId: rec.GetTxId()}, nil
+}
+
+// branchesFit refuses branches naming a participant that a STAGING or
+// COMMITTED record does not name (as a yes or read-only voter). An ACTIVE
+// record takes new branches (nothing is decided), and an ABORTED one is
+// answered as it is: nothing runs for it again.
+func branchesFit(rec *arbiterpb.TxRecord, branches []*arbiterpb.Branch) error {
+	st := rec.GetState()
+	if st != arbiterpb.TxState_TX_STATE_STAGING && st != arbiterpb.TxState_TX_STATE_COMMITTED {
+		return nil
+	}
+	named := unionSorted(rec.GetParticipants(), rec.GetReadOnly())
+	for _, b := range branches {
+		if !slices.Contains(named, b.GetParticipantId()) {
+			return fmt.Errorf("%w: transaction %s is %s over participants %v and this Commit names %q: retry with the branches of the first attempt, or start a new transaction for the new branch",
+				ErrBranchesDiffer, rec.GetTxId(), strings.TrimPrefix(st.String(), "TX_STATE_"), named, b.GetParticipantId())
+		}
+	}
+	return nil
 }
 
 func commitResponse(txID string) func(arbiterpb.Outcome, string, error) (*arbiterpb.CommitResponse, error) {
@@ -75,6 +112,9 @@ func commitResponse(txID string) func(arbiterpb.Outcome, string, error) (*arbite
 }
 
 // Abort decides ABORT unless a decision exists, and returns the decision.
+// An ID without a record is aborted through a run (abortUnrecorded), so a
+// one-shot run of the same ID is joined rather than raced, and the ABORT is
+// written so that no later run can commit it.
 func (c *Coordinator) Abort(ctx context.Context, req *arbiterpb.AbortRequest) (*arbiterpb.AbortResponse, error) {
 	if err := validID("tx_id", req.GetTxId()); err != nil {
 		return nil, toStatus(err)
@@ -89,7 +129,11 @@ func (c *Coordinator) Abort(ctx context.Context, req *arbiterpb.AbortRequest) (*
 	}
 	rec, ok := c.node.FSM().Get(req.GetTxId())
 	if !ok {
-		return nil, toStatus(unknownTx(req.GetTxId()))
+		out, err := c.abortUnrecorded(ctx, ls, req.GetTxId(), nil, "aborted by the client before any record")
+		if err != nil {
+			return nil, toStatus(err)
+		}
+		return &arbiterpb.AbortResponse{Outcome: out}, nil
 	}
 	if rec = c.settled(rec); outcomeOf(rec) != arbiterpb.Outcome_OUTCOME_UNKNOWN {
 		return &arbiterpb.AbortResponse{Outcome: outcomeOf(rec)}, nil
@@ -137,8 +181,9 @@ func (c *Coordinator) Register(ctx context.Context, req *arbiterpb.RegisterReque
 	if err := validateRegister(req); err != nil {
 		return nil, toStatus(err)
 	}
+	registered := &arbiterpb.RegisterResponse{UniquenessWindowMillis: c.cfg.UniquenessWindow.Milliseconds()}
 	if addr, ok := c.node.FSM().Participant(req.GetParticipantId()); ok && addr == req.GetAddress() {
-		return &arbiterpb.RegisterResponse{}, nil
+		return registered, nil
 	}
 	if c.leader() == nil {
 		resp, err := forward[arbiterpb.RegisterRequest, arbiterpb.RegisterResponse](ctx, c, arbiterpb.Coordinator_Register_FullMethodName, req)
@@ -148,11 +193,14 @@ func (c *Coordinator) Register(ctx context.Context, req *arbiterpb.RegisterReque
 	if _, err := c.apply(ctx, arbiterpb.CommandType_COMMAND_TYPE_REGISTER, cmd); err != nil {
 		return nil, toStatus(err)
 	}
-	return &arbiterpb.RegisterResponse{}, nil
+	return registered, nil
 }
 
-// Enlist adds a participant that has already prepared its work to an
-// undecided transaction whose commit has not started on this leader.
+// Enlist adds a participant to an undecided transaction whose commit has
+// not started. The leader refuses it while a run is in progress; the FSM
+// refuses it once the set is staged (parallel), and refuses a COMMIT that
+// does not carry the newcomer's vote (standard): a run whose decision lost
+// that race prepares the newcomer and decides again.
 func (c *Coordinator) Enlist(ctx context.Context, req *arbiterpb.EnlistRequest) (*arbiterpb.EnlistResponse, error) {
 	if err := errors.Join(validID("tx_id", req.GetTxId()), validID("participant_id", req.GetParticipantId())); err != nil {
 		return nil, toStatus(err)
@@ -165,7 +213,7 @@ func (c *Coordinator) Enlist(ctx context.Context, req *arbiterpb.EnlistRequest) 
 		return nil, toStatus(fmt.Errorf("%w: %q must register before it enlists", ErrUnknownParticipant, req.GetParticipantId()))
 	}
 	if c.running(req.GetTxId()) {
-		return nil, toStatus(fmt.Errorf("%w: transaction %s is committing; enlist before the client calls Commit", ErrCommitStarted, req.GetTxId()))
+		return nil, toStatus(committingWithout(req.GetTxId()))
 	}
 	if err := c.enlistFits(req.GetTxId(), req.GetParticipantId()); err != nil {
 		return nil, toStatus(err)
@@ -196,20 +244,20 @@ func enlistErr(txID string, res raftlog.Result, err error) error {
 		return unknownTx(txID)
 	case errors.Is(err, raftlog.ErrNotActive):
 		return fmt.Errorf("%w: transaction %s was decided (%v); roll back the local work", ErrDecided, txID, outcomeOf(res.Tx))
+	case errors.Is(err, raftlog.ErrCommitting):
+		return committingWithout(txID)
 	}
 	return err
 }
 
-func unknownTx(txID string) error {
-	return fmt.Errorf("%w: %s: begin a transaction first (or it finished long ago and was forgotten)", ErrUnknownTx, txID)
+// committingWithout is Enlist's answer once a commit has started: the
+// participant set is closed (rule 2).
+func committingWithout(txID string) error {
+	return fmt.Errorf("%w: transaction %s is committing without you: its participant set is closed; roll back your local work (enlist before the client calls Commit)", ErrCommitStarted, txID)
 }
 
-// newTxID returns 128 random bits in hex, chosen by the leader before it
-// proposes anything.
-func newTxID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+func unknownTx(txID string) error {
+	return fmt.Errorf("%w: %s: begin a transaction first (or it finished long ago and was forgotten)", ErrUnknownTx, txID)
 }
 
 func txInfo(rec *arbiterpb.TxRecord) *arbiterpb.TxInfo {

@@ -2,7 +2,9 @@ package coordinator
 
 import (
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
@@ -17,6 +19,9 @@ func validID(kind, id string) error {
 	}
 	if len(id) > maxIDLen || !utf8.ValidString(id) {
 		return fmt.Errorf("%w: %s must be valid UTF-8 of at most %d bytes", ErrInvalid, kind, maxIDLen)
+	}
+	if i := strings.IndexFunc(id, unicode.IsControl); i >= 0 {
+		return fmt.Errorf("%w: %s has a control character (%U) at byte %d: use printable characters (databases such as PostgreSQL refuse NUL)", ErrInvalid, kind, []rune(id[i:])[0], i)
 	}
 	return nil
 }

@@ -40,4 +40,17 @@ var (
 	// met a STAGING record, which may already be committed: recover it by
 	// asking its participants instead.
 	ErrStaging = errors.New("raftlog: transaction is staging (parallel commit): its participants must be asked before it can abort; Commit or Status gives its outcome")
+	// ErrUnvoted means a COMMIT (DECIDE or STAGE) left out a participant
+	// the record names: that participant never voted yes for this decision
+	// (it enlisted while the commit was being decided). Nothing changed:
+	// prepare the newcomer and propose again with its vote, or abort.
+	ErrUnvoted = errors.New("raftlog: commit refused: the record names a participant that did not vote yes for it")
+	// ErrCommitting means ENLIST met a STAGING record: a parallel commit
+	// has started with a closed participant set. The enlisting participant
+	// must roll back its local work.
+	ErrCommitting = errors.New("raftlog: transaction is committing: its participant set is closed")
+	// ErrParticipantsDiffer means a STAGE named another participant set
+	// than the STAGING record's: a retried parallel commit must name the
+	// same branches as the first attempt.
+	ErrParticipantsDiffer = errors.New("raftlog: transaction is staged with another participant set")
 )

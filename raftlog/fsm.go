@@ -18,20 +18,15 @@ import (
 // previous state. The read methods return clones and are safe to call
 // concurrently with Apply.
 type FSM struct {
-	mu        sync.RWMutex
-	s         *state
-	retention int
+	mu sync.RWMutex
+	s  *state
 }
 
 var _ raft.FSM = (*FSM)(nil)
 
-// NewFSM returns an empty FSM that remembers FinishedRetention finished
-// transactions.
-func NewFSM() *FSM { return newFSM(FinishedRetention) }
-
-func newFSM(retention int) *FSM {
-	return &FSM{s: newState(retention), retention: retention}
-}
+// NewFSM returns an empty FSM. Finished transactions are remembered until
+// a FINISH entry's uniqueness-window cut passes them.
+func NewFSM() *FSM { return &FSM{s: newState()} }
 
 // Apply applies one committed log entry and returns a Result. It panics when
 // a command entry does not decode: replicas must never silently diverge.
@@ -138,7 +133,7 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 // and validated into fresh state first; on error the FSM is unchanged.
 func (f *FSM) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
-	s, err := readSnapshot(rc, f.retention)
+	s, err := readSnapshot(rc)
 	if err != nil {
 		return err
 	}

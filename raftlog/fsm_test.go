@@ -18,8 +18,8 @@ type testFSM struct {
 	index uint64
 }
 
-func newTestFSM(t *testing.T, retention int) *testFSM {
-	return &testFSM{t: t, f: newFSM(retention)}
+func newTestFSM(t *testing.T) *testFSM {
+	return &testFSM{t: t, f: NewFSM()}
 }
 
 func (h *testFSM) apply(ct pb.CommandType, m proto.Message) Result {
@@ -72,7 +72,7 @@ func mustErr(t *testing.T, r Result, want error) {
 }
 
 func TestBegin(t *testing.T) {
-	h := newTestFSM(t, 10)
+	h := newTestFSM(t)
 	r := h.begin("t1")
 	mustState(t, r, pb.TxState_TX_STATE_ACTIVE)
 	if r.Tx.BeginIndex != 1 || r.Tx.DeadlineUnixNanos != 100 || r.Tx.ClientId != "cli" {
@@ -89,7 +89,7 @@ func TestBegin(t *testing.T) {
 }
 
 func TestEnlist(t *testing.T) {
-	h := newTestFSM(t, 10)
+	h := newTestFSM(t)
 	mustErr(t, h.enlist("nope", "p"), ErrUnknownTx)
 	h.begin("t1")
 	h.enlist("t1", "b")
@@ -110,7 +110,7 @@ func TestEnlist(t *testing.T) {
 }
 
 func TestDecide(t *testing.T) {
-	h := newTestFSM(t, 10)
+	h := newTestFSM(t)
 	mustErr(t, h.decide("nope", commit), ErrUnknownTx)
 	h.begin("t1")
 	h.enlist("t1", "b")
@@ -134,7 +134,7 @@ func TestDecide(t *testing.T) {
 func TestDecideWriteOnce(t *testing.T) {
 	for _, order := range [][2]pb.Outcome{{commit, abort}, {abort, commit}, {abort, abort}} {
 		t.Run(order[0].String()+"_then_"+order[1].String(), func(t *testing.T) {
-			h := newTestFSM(t, 10)
+			h := newTestFSM(t)
 			h.begin("t1")
 			first := h.decide("t1", order[0], "p1")
 			second := h.decide("t1", order[1], "p2")
@@ -151,7 +151,7 @@ func TestDecideWriteOnce(t *testing.T) {
 }
 
 func TestFinish(t *testing.T) {
-	h := newTestFSM(t, 10)
+	h := newTestFSM(t)
 	h.begin("active")
 	h.begin("done")
 	h.decide("done", commit)
@@ -174,29 +174,35 @@ func TestFinish(t *testing.T) {
 	h.finish("done") // again: no-op
 }
 
-func TestFinishedRingEviction(t *testing.T) {
-	h := newTestFSM(t, 3)
-	for _, id := range []string{"a", "b", "c", "d"} {
+// Finished records are forgotten by the uniqueness window's cut that a
+// FINISH carries (the leader's clock minus the window), never by count: a
+// record stays until a cut passes its finish time, however many finish
+// after it.
+func TestFinishedStoreForgetsByTheWindowCut(t *testing.T) {
+	h := newTestFSM(t)
+	for i, id := range []string{"a", "b", "c", "d"} {
 		h.begin(id)
 		h.decide(id, abort)
-		h.finish(id)
+		h.apply(pb.CommandType_COMMAND_TYPE_FINISH, &pb.FinishCommand{TxIds: []string{id}, NowUnixNanos: int64(100 * (i + 1))})
 	}
-	if _, ok := h.f.Get("a"); ok {
-		t.Fatal("oldest finished record not evicted")
+	if rec, ok := h.f.Get("a"); !ok || rec.FinishedUnixNanos != 100 {
+		t.Fatalf("a: %v %v, want kept with its finish time", rec, ok)
 	}
-	for _, id := range []string{"b", "c", "d"} {
-		if _, ok := h.f.Get(id); !ok {
-			t.Fatalf("%s evicted early", id)
+	h.apply(pb.CommandType_COMMAND_TYPE_FINISH, &pb.FinishCommand{NowUnixNanos: 500, ForgetBeforeUnixNanos: 201})
+	for id, kept := range map[string]bool{"a": false, "b": false, "c": true, "d": true} {
+		if _, ok := h.f.Get(id); ok != kept {
+			t.Fatalf("%s kept=%v, want %v (cut at 201)", id, ok, kept)
 		}
 	}
 	mustErr(t, h.decide("a", commit), ErrUnknownTx)
-	if NewFSM().s.finished.len() != 0 || len(NewFSM().s.finished.buf) != FinishedRetention {
-		t.Fatal("NewFSM does not use FinishedRetention")
+	h.apply(pb.CommandType_COMMAND_TYPE_FINISH, &pb.FinishCommand{})
+	if _, ok := h.f.Get("c"); !ok {
+		t.Fatal("a FINISH without a cut forgot a record")
 	}
 }
 
 func TestRegisterAndReads(t *testing.T) {
-	h := newTestFSM(t, 10)
+	h := newTestFSM(t)
 	h.apply(pb.CommandType_COMMAND_TYPE_REGISTER, &pb.RegisterCommand{ParticipantId: "p", Address: "a:1"})
 	h.apply(pb.CommandType_COMMAND_TYPE_REGISTER, &pb.RegisterCommand{ParticipantId: "p", Address: "a:2"})
 	if a, ok := h.f.Participant("p"); !ok || a != "a:2" {

@@ -24,7 +24,7 @@ func ids(recs []*pb.TxRecord) []string {
 // pagingFSM holds, in listing order: b@1, a@2 (one-shot DECIDE created
 // it), s@3 (STAGE created it), d@5 (decided), c@7; f@6 finished and left.
 func pagingFSM(t *testing.T) *testFSM {
-	h := newTestFSM(t, 10)
+	h := newTestFSM(t)
 	h.begin("b")
 	h.apply(pb.CommandType_COMMAND_TYPE_DECIDE, &pb.DecideCommand{TxId: "a", Outcome: commit, CreateDeadlineUnixNanos: 9})
 	h.stage("s", "p1")
@@ -82,7 +82,7 @@ func TestPendingAfterClones(t *testing.T) {
 // The order survives a snapshot round trip (Restore rebuilds it).
 func TestPendingAfterRestored(t *testing.T) {
 	h := pagingFSM(t)
-	got := newFSM(10)
+	got := NewFSM()
 	if err := got.Restore(io.NopCloser(bytes.NewReader(persist(t, h.f)))); err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestPendingAfterRestored(t *testing.T) {
 // once, in order; and the order index stays bounded by its tombstones.
 func TestPendingAfterUnderChurn(t *testing.T) {
 	for seed := uint64(1); seed <= 20; seed++ {
-		h := newTestFSM(t, 50)
+		h := newTestFSM(t)
 		rng := rand.New(rand.NewPCG(seed, 0))
 		next := 0
 		churn(h, rng, &next, 200)
@@ -179,7 +179,7 @@ func assertOrderBounded(t *testing.T, f *FSM) {
 // A page from the middle of a 100,000-record table: a binary search and
 // the page's clones, where Pending clones and sorts the whole table.
 func BenchmarkPendingAfter(b *testing.B) {
-	f := newFSM(10)
+	f := NewFSM()
 	index := uint64(0)
 	for i := range 100_000 {
 		index++

@@ -61,14 +61,15 @@ func begin(s *state, index uint64, c *arbiterpb.BeginCommand) Result {
 
 func enlist(s *state, c *arbiterpb.EnlistCommand) Result {
 	old, ok := s.lookup(c.GetTxId())
-	if !ok {
+	switch {
+	case !ok:
 		return Result{Err: ErrUnknownTx}
-	}
-	if decided(old) {
+	case decided(old):
 		return Result{Tx: clone(old), Err: ErrNotActive}
-	}
-	if slices.Contains(old.Participants, c.GetParticipantId()) {
+	case slices.Contains(old.Participants, c.GetParticipantId()):
 		return Result{Tx: clone(old)}
+	case old.GetState() == arbiterpb.TxState_TX_STATE_STAGING:
+		return Result{Tx: clone(old), Err: ErrCommitting} // rule 2: the staged set is closed
 	}
 	rec := clone(old)
 	rec.Participants = union(rec.Participants, []string{c.GetParticipantId()})
@@ -89,15 +90,22 @@ func decide(s *state, index uint64, c *arbiterpb.DecideCommand) Result {
 		old = &arbiterpb.TxRecord{TxId: c.GetTxId(), DeadlineUnixNanos: c.GetCreateDeadlineUnixNanos(),
 			BeginIndex: index, ClientId: c.GetCreateClientId()}
 	}
-	if decided(old) {
+	switch {
+	case decided(old):
 		return Result{Tx: clone(old), AlreadyDecided: true}
-	}
-	if old.GetState() == arbiterpb.TxState_TX_STATE_STAGING && c.GetPresumed() {
+	case old.GetState() == arbiterpb.TxState_TX_STATE_STAGING && c.GetPresumed():
 		return Result{Tx: clone(old), Err: ErrStaging}
+	case st == arbiterpb.TxState_TX_STATE_COMMITTED && !covers(union(c.GetParticipants(), c.GetReadOnly()), old.GetParticipants()):
+		return Result{Tx: clone(old), Err: ErrUnvoted} // rule 1
 	}
 	rec := clone(old)
 	rec.State = st
-	rec.Participants = union(rec.Participants, c.GetParticipants())
+	if st == arbiterpb.TxState_TX_STATE_COMMITTED {
+		rec.Participants = union(c.GetParticipants(), nil) // rule 4: the yes voters only
+		rec.ReadOnly = union(c.GetReadOnly(), nil)
+	} else {
+		rec.Participants = union(rec.Participants, c.GetParticipants())
+	}
 	rec.DecidedIndex = index
 	rec.Reason = c.GetReason()
 	s.decidedLive++
@@ -105,28 +113,41 @@ func decide(s *state, index uint64, c *arbiterpb.DecideCommand) Result {
 	return Result{Tx: clone(rec)}
 }
 
-// stage moves an active transaction (or a new one) to STAGING with its
-// participants. A STAGING record is returned as it is (a retried STAGE); a
-// decided one is returned with AlreadyDecided.
+// stage moves an active transaction (or a new one) to STAGING with exactly
+// the participants the run prepares. A STAGING record is returned as it is
+// for a STAGE naming the same set (a retried STAGE) and refused for any
+// other (rule 3); a decided one is returned with AlreadyDecided. A STAGE
+// that leaves out a participant the record names is refused (rule 1: the
+// implicit commit would name a participant that never voted).
 func stage(s *state, index uint64, c *arbiterpb.StageCommand) Result {
 	old, ok := s.lookup(c.GetTxId())
 	if !ok {
 		old = &arbiterpb.TxRecord{TxId: c.GetTxId(), DeadlineUnixNanos: c.GetDeadlineUnixNanos(),
 			BeginIndex: index, ClientId: c.GetClientId()}
 	}
-	if decided(old) {
+	parts := union(c.GetParticipants(), nil)
+	switch {
+	case decided(old):
 		return Result{Tx: clone(old), AlreadyDecided: true}
-	}
-	if old.GetState() == arbiterpb.TxState_TX_STATE_STAGING {
+	case old.GetState() == arbiterpb.TxState_TX_STATE_STAGING && slices.Equal(old.GetParticipants(), parts):
 		return Result{Tx: clone(old)}
+	case old.GetState() == arbiterpb.TxState_TX_STATE_STAGING:
+		return Result{Tx: clone(old), Err: ErrParticipantsDiffer}
+	case len(parts) == 0 || !covers(parts, old.GetParticipants()):
+		return Result{Tx: clone(old), Err: ErrUnvoted}
 	}
 	rec := clone(old)
 	rec.State = arbiterpb.TxState_TX_STATE_STAGING
-	rec.Participants = union(rec.Participants, c.GetParticipants())
+	rec.Participants = parts
 	s.put(rec)
 	return Result{Tx: clone(rec)}
 }
 
+// finish records implicit commits (a STAGING record's set is exactly the
+// staged set, every member of which voted yes for it: rule 1 holds by
+// construction), moves decided records to the finished store stamped with
+// the entry's time, and forgets finished records older than the uniqueness
+// window's cut.
 func finish(s *state, index uint64, c *arbiterpb.FinishCommand) Result {
 	for _, id := range c.GetImplicitCommitTxIds() {
 		if old, ok := s.live[id]; ok && old.GetState() == arbiterpb.TxState_TX_STATE_STAGING {
@@ -143,11 +164,12 @@ func finish(s *state, index uint64, c *arbiterpb.FinishCommand) Result {
 			continue
 		}
 		rec := clone(old)
-		rec.Finished = true
+		rec.Finished, rec.FinishedUnixNanos = true, c.GetNowUnixNanos()
 		s.remove(id)
 		s.decidedLive--
 		s.finished.push(rec)
 	}
+	s.finished.forgetBefore(c.GetForgetBeforeUnixNanos())
 	return Result{}
 }
 
@@ -165,6 +187,16 @@ func decidedState(o arbiterpb.Outcome) (arbiterpb.TxState, bool) {
 func decided(r *arbiterpb.TxRecord) bool {
 	return r.GetState() == arbiterpb.TxState_TX_STATE_COMMITTED ||
 		r.GetState() == arbiterpb.TxState_TX_STATE_ABORTED
+}
+
+// covers reports whether every ID in want is in have (both sorted).
+func covers(have, want []string) bool {
+	for _, id := range want {
+		if _, found := slices.BinarySearch(have, id); !found {
+			return false
+		}
+	}
+	return true
 }
 
 // union returns the sorted, deduplicated union of a and b, without empty IDs.

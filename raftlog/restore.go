@@ -13,13 +13,13 @@ import (
 )
 
 // readSnapshot parses and validates a whole snapshot into fresh state.
-func readSnapshot(r io.Reader, retention int) (*state, error) {
+func readSnapshot(r io.Reader) (*state, error) {
 	br := bufio.NewReader(r)
 	hdr, applied, err := readHeader(br)
 	if err != nil {
 		return nil, err
 	}
-	s := newState(retention)
+	s := newState()
 	s.applied = applied
 	if err := readLive(br, s, hdr.GetTxCount()); err != nil {
 		return nil, err

@@ -17,7 +17,7 @@ import (
 
 // seedFSM is a small FSM with a live, a decided and a finished record.
 func seedFSM(tb testing.TB) *FSM {
-	f := newFSM(4)
+	f := NewFSM()
 	var index uint64
 	for _, c := range []struct {
 		ct pb.CommandType
@@ -74,7 +74,7 @@ func FuzzRestore(f *testing.F) {
 			return
 		}
 		once := persistTB(t, fsm)
-		again := newFSM(4)
+		again := NewFSM()
 		if err := again.Restore(io.NopCloser(bytes.NewReader(once))); err != nil {
 			t.Fatalf("a snapshot this FSM wrote does not restore: %v", err)
 		}

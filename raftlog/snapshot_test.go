@@ -31,7 +31,7 @@ func (s *bufSink) Close() error  { s.closed = true; return nil }
 func (s *bufSink) Cancel() error { s.cancelled = true; return nil }
 
 func populated(t *testing.T) *testFSM {
-	h := newTestFSM(t, 4)
+	h := newTestFSM(t)
 	h.apply(pb.CommandType_COMMAND_TYPE_REGISTER, &pb.RegisterCommand{ParticipantId: "p2", Address: "b:1"})
 	h.apply(pb.CommandType_COMMAND_TYPE_REGISTER, &pb.RegisterCommand{ParticipantId: "p1", Address: "a:1"})
 	for _, id := range []string{"f1", "f2", "f3", "f4", "f5"} {
@@ -66,7 +66,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	if !bytes.HasPrefix(data, []byte("ARBSNAP\n")) {
 		t.Fatal("missing magic")
 	}
-	got := newFSM(4)
+	got := NewFSM()
 	if err := got.Restore(io.NopCloser(bytes.NewReader(data))); err != nil {
 		t.Fatal(err)
 	}

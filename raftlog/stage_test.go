@@ -13,38 +13,45 @@ func (h *testFSM) stage(id string, ps ...string) Result {
 }
 
 func TestStageCreatesOrMovesToStaging(t *testing.T) {
-	h := newTestFSM(t, 10)
+	h := newTestFSM(t)
 	// No BEGIN (a one-shot commit): STAGE creates the record.
 	r := h.stage("new", "b", "a")
 	mustState(t, r, pb.TxState_TX_STATE_STAGING)
 	if r.Tx.GetClientId() != "one-shot" || r.Tx.GetDeadlineUnixNanos() != 50 || !slices.Equal(r.Tx.GetParticipants(), []string{"a", "b"}) {
 		t.Fatalf("created record %v", r.Tx)
 	}
-	// After BEGIN: ACTIVE becomes STAGING, participants merged, BEGIN's
-	// deadline and client kept.
+	// After BEGIN: ACTIVE becomes STAGING with the run's set, which must
+	// cover every enlisted participant; BEGIN's deadline and client kept.
 	h.begin("begun")
 	h.enlist("begun", "c")
-	r = h.stage("begun", "a")
+	mustErr(t, h.stage("begun", "a"), ErrUnvoted)
+	r = h.stage("begun", "a", "c")
 	mustState(t, r, pb.TxState_TX_STATE_STAGING)
 	if r.Tx.GetClientId() != "cli" || !slices.Equal(r.Tx.GetParticipants(), []string{"a", "c"}) {
 		t.Fatalf("staged record %v", r.Tx)
 	}
-	// A retried STAGE changes nothing.
-	if r2 := h.stage("begun", "z"); !slices.Equal(r2.Tx.GetParticipants(), []string{"a", "c"}) || r2.Err != nil {
+	// A retried STAGE with the same set changes nothing; another set is
+	// refused, and the staged set is closed to ENLIST.
+	if r2 := h.stage("begun", "c", "a"); !slices.Equal(r2.Tx.GetParticipants(), []string{"a", "c"}) || r2.Err != nil {
 		t.Fatalf("retried stage %v %v", r2.Tx, r2.Err)
+	}
+	mustErr(t, h.stage("begun", "a", "c", "z"), ErrParticipantsDiffer)
+	mustErr(t, h.enlist("begun", "z"), ErrCommitting)
+	if rec, _ := h.f.Get("begun"); !slices.Equal(rec.GetParticipants(), []string{"a", "c"}) {
+		t.Fatalf("refused stage or enlist changed the record: %v", rec)
 	}
 	if active, unfinished := h.f.Counts(); active != 2 || unfinished != 0 {
 		t.Fatalf("Counts = %d active, %d unfinished; want 2, 0", active, unfinished)
 	}
 	// A decided transaction is not staged again.
-	h.decide("begun", commit)
+	h.decide("begun", commit, "a", "c")
 	if r := h.stage("begun", "a"); !r.AlreadyDecided || r.Tx.GetState() != pb.TxState_TX_STATE_COMMITTED {
 		t.Fatalf("stage after decide: %+v", r)
 	}
 }
 
 func TestPresumedAbortRefusedForStaging(t *testing.T) {
-	h := newTestFSM(t, 10)
+	h := newTestFSM(t)
 	h.stage("tx", "a", "b")
 	r := h.apply(pb.CommandType_COMMAND_TYPE_DECIDE, &pb.DecideCommand{TxId: "tx", Outcome: abort, Presumed: true})
 	if !errors.Is(r.Err, ErrStaging) || r.Tx.GetState() != pb.TxState_TX_STATE_STAGING {
@@ -54,7 +61,8 @@ func TestPresumedAbortRefusedForStaging(t *testing.T) {
 	r = h.apply(pb.CommandType_COMMAND_TYPE_DECIDE, &pb.DecideCommand{TxId: "tx", Outcome: abort, Reason: "b refused"})
 	mustState(t, r, pb.TxState_TX_STATE_ABORTED)
 	h.stage("tx2", "a")
-	mustState(t, h.decide("tx2", commit), pb.TxState_TX_STATE_COMMITTED)
+	mustErr(t, h.decide("tx2", commit), ErrUnvoted)
+	mustState(t, h.decide("tx2", commit, "a"), pb.TxState_TX_STATE_COMMITTED)
 	// A presumed abort of an ACTIVE record is fine.
 	h.begin("tx3")
 	r = h.apply(pb.CommandType_COMMAND_TYPE_DECIDE, &pb.DecideCommand{TxId: "tx3", Outcome: abort, Presumed: true})
@@ -62,7 +70,7 @@ func TestPresumedAbortRefusedForStaging(t *testing.T) {
 }
 
 func TestDecideCreatesRecordOnlyWhenAsked(t *testing.T) {
-	h := newTestFSM(t, 10)
+	h := newTestFSM(t)
 	if r := h.decide("ghost", abort); !errors.Is(r.Err, ErrUnknownTx) {
 		t.Fatalf("decide of an unknown ID without create: %+v", r)
 	}
@@ -86,7 +94,7 @@ func TestDecideCreatesRecordOnlyWhenAsked(t *testing.T) {
 }
 
 func TestFinishRecordsImplicitCommits(t *testing.T) {
-	h := newTestFSM(t, 10)
+	h := newTestFSM(t)
 	h.stage("p1", "a", "b")
 	h.stage("p2", "a")
 	h.begin("active")

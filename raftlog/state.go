@@ -4,12 +4,6 @@ import (
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
 
-// FinishedRetention is how many finished transactions the FSM remembers, so
-// a late DECIDE or status query still sees the outcome. Eviction is by
-// count, oldest first, so every replica forgets the same records at the same
-// log index.
-const FinishedRetention = 100_000
-
 // state is the FSM's data. Records are copy-on-write: a *TxRecord stored in
 // live or finished is never mutated again, so a shallow copy of the maps and
 // the ring is an immutable view.
@@ -26,10 +20,10 @@ type state struct {
 	order liveOrder
 }
 
-func newState(retention int) *state {
+func newState() *state {
 	return &state{
 		live:         map[string]*arbiterpb.TxRecord{},
-		finished:     newRing(retention),
+		finished:     newRing(),
 		participants: map[string]string{},
 	}
 }
@@ -82,51 +76,63 @@ func (s *state) view() *state {
 	return v
 }
 
-// ring is a fixed-capacity FIFO of finished records with an index by ID.
+// ring is the finished store: a FIFO of finished records, in the order
+// they finished, with an index by ID. It grows with what finishes and
+// shrinks only when a FINISH entry carries the uniqueness window's cut
+// (forgetBefore), so every replica forgets the same records at the same log
+// index and no record is forgotten sooner than the window after it
+// finished, however fast transactions finish.
 type ring struct {
-	buf   []*arbiterpb.TxRecord
-	head  int // index of the oldest record
-	n     int
+	buf   []*arbiterpb.TxRecord // buf[head:] are the records, oldest first
+	head  int
 	index map[string]*arbiterpb.TxRecord
 }
 
-func newRing(capacity int) *ring {
-	return &ring{buf: make([]*arbiterpb.TxRecord, capacity), index: map[string]*arbiterpb.TxRecord{}}
+func newRing() *ring {
+	return &ring{index: map[string]*arbiterpb.TxRecord{}}
 }
 
-func (r *ring) len() int { return r.n }
+func (r *ring) len() int { return len(r.buf) - r.head }
 
 func (r *ring) get(txID string) (*arbiterpb.TxRecord, bool) {
 	rec, ok := r.index[txID]
 	return rec, ok
 }
 
-// push appends rec, evicting the oldest record when the ring is full.
+// push appends rec as the newest record.
 func (r *ring) push(rec *arbiterpb.TxRecord) {
-	if len(r.buf) == 0 {
-		return
-	}
-	if r.n == len(r.buf) {
-		old := r.buf[r.head]
-		delete(r.index, old.GetTxId())
-		r.buf[r.head] = nil
-		r.head = (r.head + 1) % len(r.buf)
-		r.n--
-	}
-	r.buf[(r.head+r.n)%len(r.buf)] = rec
-	r.n++
+	r.buf = append(r.buf, rec)
 	r.index[rec.GetTxId()] = rec
+}
+
+// forgetBefore drops the oldest records while they finished before t
+// (unix nanoseconds; 0 forgets nothing). Finish times follow the log order
+// except across leaders with skewed clocks; a record behind a newer one is
+// kept until that one goes, which only lengthens its stay.
+func (r *ring) forgetBefore(t int64) {
+	for r.head < len(r.buf) && r.buf[r.head].GetFinishedUnixNanos() < t {
+		old := r.buf[r.head]
+		if r.index[old.GetTxId()] == old {
+			delete(r.index, old.GetTxId())
+		}
+		r.buf[r.head] = nil
+		r.head++
+	}
+	if r.head > 1024 && r.head*2 > len(r.buf) { // reclaim the dropped prefix
+		r.buf = append([]*arbiterpb.TxRecord(nil), r.buf[r.head:]...)
+		r.head = 0
+	}
 }
 
 // each calls fn for every record, oldest first.
 func (r *ring) each(fn func(*arbiterpb.TxRecord)) {
-	for i := 0; i < r.n; i++ {
-		fn(r.buf[(r.head+i)%len(r.buf)])
+	for _, rec := range r.buf[r.head:] {
+		fn(rec)
 	}
 }
 
 func (r *ring) clone() *ring {
-	c := newRing(len(r.buf))
+	c := &ring{buf: make([]*arbiterpb.TxRecord, 0, r.len()), index: make(map[string]*arbiterpb.TxRecord, r.len())}
 	r.each(c.push)
 	return c
 }
