@@ -23,6 +23,7 @@ type Agent[T any] struct {
 	log     *zap.Logger
 	coord   *coordClient
 	txs     *txMutex
+	doomed  *doomedSet // refused, abort not yet recorded (doomed.go)
 
 	committed atomic.Uint64 // decisions applied since New
 	aborted   atomic.Uint64
@@ -60,7 +61,7 @@ func New[T any](cfg Config, res Resource[T], h Handler[T], logger *zap.Logger) (
 	warnInsecure(cfg, logger)
 	life, cancel := context.WithCancel(context.Background())
 	return &Agent[T]{
-		cfg: cfg, res: res, handler: h, coord: coord, txs: newTxMutex(),
+		cfg: cfg, res: res, handler: h, coord: coord, txs: newTxMutex(), doomed: newDoomedSet(),
 		log:  logger.With(zap.String("participant-id", cfg.ID)),
 		life: life, cancel: cancel,
 	}, nil
@@ -122,6 +123,11 @@ func (a *Agent[T]) commit(ctx context.Context, txID string) error {
 		return err
 	}
 	defer unlock()
+	return a.commitLocked(ctx, txID)
+}
+
+// commitLocked applies COMMIT under txID's lock.
+func (a *Agent[T]) commitLocked(ctx context.Context, txID string) error {
 	a.cfg.failpoint("commit-before-apply")
 	if err := a.res.Commit(ctx, txID); err != nil {
 		a.countHeuristic(err)
@@ -139,10 +145,17 @@ func (a *Agent[T]) abort(ctx context.Context, txID string) error {
 		return err
 	}
 	defer unlock()
+	return a.abortLocked(ctx, txID)
+}
+
+// abortLocked applies ABORT under txID's lock; once recorded, txID is no
+// longer doomed.
+func (a *Agent[T]) abortLocked(ctx context.Context, txID string) error {
 	if err := a.res.Abort(ctx, txID); err != nil {
 		a.countHeuristic(err)
 		return err
 	}
+	a.doomed.remove(txID)
 	a.aborted.Add(1)
 	return nil
 }

@@ -54,6 +54,14 @@ func (n *node) kvHandler(ctx context.Context, tx *embedded.Tx, payload []byte) e
 
 func startNode(t *testing.T, coord *fakeCoord, dir string, tweaks ...func(*participant.Config)) *node {
 	t.Helper()
+	return startNodeWith(t, coord, dir, nil, tweaks...)
+}
+
+// startNodeWith starts a node whose agent serves wrap(store) instead of the
+// store itself (nil wrap: the store).
+func startNodeWith(t *testing.T, coord *fakeCoord, dir string, wrap func(*embedded.Store) participant.Resource[*embedded.Tx],
+	tweaks ...func(*participant.Config)) *node {
+	t.Helper()
 	store, err := embedded.Open(filepath.Join(dir, "p.db"), embedded.Options{LockTimeout: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +78,11 @@ func startNode(t *testing.T, coord *fakeCoord, dir string, tweaks ...func(*parti
 	for _, tweak := range tweaks {
 		tweak(&cfg)
 	}
-	if n.agent, err = participant.New(cfg, participant.Resource[*embedded.Tx](store), n.kvHandler, zaptest.NewLogger(t)); err != nil {
+	res := participant.Resource[*embedded.Tx](store)
+	if wrap != nil {
+		res = wrap(store)
+	}
+	if n.agent, err = participant.New(cfg, res, n.kvHandler, zaptest.NewLogger(t)); err != nil {
 		t.Fatal(err)
 	}
 	opts := n.agent.ServerOptions()

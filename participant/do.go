@@ -22,8 +22,11 @@ import (
 // and nothing the coordinator knows about: the local transaction is simply
 // rolled back. The other order would leave prepared work that the
 // coordinator may or may not know about when an Enlist times out. If Prepare
-// fails after a successful Enlist, Do records an abort tombstone, so the
-// coordinator's Prepare is answered no and the transaction aborts.
+// fails after a successful Enlist, Do records an abort tombstone before any
+// coordinator Prepare or Refuse can look, so they answer no and the
+// transaction aborts. If even the tombstone cannot be written, Do fails
+// with codes.Unknown (ErrAbortNotRecorded): the agent votes no for the
+// transaction and retries the abort.
 //
 // Without a transaction ID, Do returns a codes.InvalidArgument status. An
 // error from fn is returned as is; every other error carries a gRPC status
@@ -48,7 +51,8 @@ func (a *Agent[T]) Do(ctx context.Context, fn func(ctx context.Context, tx T) er
 	return nil
 }
 
-// work runs fn, enlists and prepares. Any error leaves tx unprepared.
+// work runs fn, enlists and prepares. Any error leaves tx unprepared, or
+// prepared and doomed (ErrAbortNotRecorded).
 func (a *Agent[T]) work(ctx context.Context, txID string, tx T, fn func(context.Context, T) error) error {
 	if err := fn(ctx, tx); err != nil {
 		return err
@@ -57,11 +61,7 @@ func (a *Agent[T]) work(ctx context.Context, txID string, tx T, fn func(context.
 	if err != nil {
 		return err
 	}
-	if err := a.prepareEnlisted(ctx, txID, tx, deadline); err != nil {
-		a.tombstone(txID)
-		return StatusError(fmt.Errorf("participant: prepare %s: %w", txID, err))
-	}
-	return nil
+	return a.prepareEnlisted(ctx, txID, tx, deadline)
 }
 
 func (a *Agent[T]) enlist(ctx context.Context, txID string) (time.Time, error) {
@@ -81,21 +81,23 @@ func (a *Agent[T]) enlist(ctx context.Context, txID string) (time.Time, error) {
 	return a.deadline(resp.GetDeadlineUnixNanos()), nil
 }
 
+// prepareEnlisted prepares tx and, if that fails, records the abort, all
+// under one hold of txID's lock: a failed prepare may still have made the
+// work durable (a connection broken during PREPARE TRANSACTION), and a
+// coordinator Prepare or a Refuse let in between would see it prepared and
+// answer yes for work about to be aborted.
 func (a *Agent[T]) prepareEnlisted(ctx context.Context, txID string, tx T, deadline time.Time) error {
 	unlock, err := a.txs.lock(ctx, txID)
 	if err != nil {
-		return err
+		return StatusError(err)
 	}
 	defer unlock()
-	return a.prepareLocal(ctx, txID, tx, deadline)
-}
-
-// tombstone records an abort for txID after a failed prepare, on a fresh
-// context: the caller's may be the reason the prepare failed.
-func (a *Agent[T]) tombstone(txID string) {
-	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.RPCTimeout)
-	defer cancel()
-	if err := a.abort(ctx, txID); err != nil {
-		a.log.Warn("abort tombstone after failed prepare", zap.String("tx-id", txID), zap.Error(err))
+	perr := a.prepareLocal(ctx, txID, tx, deadline)
+	if perr == nil {
+		return nil
 	}
+	if err := a.recordAbort(ctx, txID); err != nil {
+		return StatusError(fmt.Errorf("%w: %s: prepare: %v; abort: %v", ErrAbortNotRecorded, txID, perr, err))
+	}
+	return StatusError(fmt.Errorf("participant: prepare %s: %w", txID, perr))
 }

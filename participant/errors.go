@@ -40,6 +40,13 @@ var (
 	// commit, so it is refused where it is written and a branch making it
 	// votes no.
 	ErrInvalidWrite = errors.New("participant: key or value outside the store's limits")
+	// ErrAbortNotRecorded: this agent refused a transaction (its local
+	// prepare failed) but could not write the abort tombstone, so the work
+	// may be durable and prepared. The agent votes no (or answers an error)
+	// for it and retries the abort every ResolveInterval; only if the agent
+	// restarts before the abort is written may that work still commit, on
+	// the coordinators' word. Check the store.
+	ErrAbortNotRecorded = errors.New("participant: the local prepare failed and its abort is not recorded yet: this participant will not vote yes and keeps retrying the abort, but a restart before it succeeds leaves the outcome to the coordinators")
 	// ErrClosed: the agent or the resource is closed.
 	ErrClosed = errors.New("participant: closed")
 	// ErrHeuristicRollback: Commit found the prepared work rolled back
@@ -114,6 +121,8 @@ func codeOf(err error) codes.Code {
 		return codes.Aborted
 	case errors.Is(err, ErrClosed):
 		return codes.Unavailable
+	case errors.Is(err, ErrAbortNotRecorded):
+		return codes.Unknown
 	case errors.Is(err, context.DeadlineExceeded):
 		return codes.DeadlineExceeded
 	case errors.Is(err, context.Canceled):

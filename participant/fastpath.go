@@ -115,6 +115,9 @@ func (s *service[T]) Refuse(ctx context.Context, req *arbiterpb.RefuseRequest) (
 		return nil, StatusError(err)
 	}
 	defer unlock()
+	if err := s.a.settleDoomed(ctx, req.GetTxId()); err != nil {
+		return nil, StatusError(err)
+	}
 	st, err := s.a.refuseLocked(ctx, req.GetTxId())
 	if err != nil {
 		return nil, StatusError(err)

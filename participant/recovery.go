@@ -22,6 +22,7 @@ func (a *Agent[T]) recoveryLoop() {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
+			a.settleAllDoomed(ctx)
 			a.resolvePass(ctx, now)
 		}
 	}

@@ -48,6 +48,9 @@ func (a *Agent[T]) prepareOne(ctx context.Context, req *arbiterpb.PrepareRequest
 		return nil, StatusError(err)
 	}
 	defer unlock()
+	if err := a.settleDoomed(ctx, req.GetTxId()); err != nil {
+		return nil, StatusError(err)
+	}
 	prepare := a.prepare
 	if req.GetOnePhase() {
 		prepare = a.prepareOnePhase
@@ -127,18 +130,16 @@ func (a *Agent[T]) prepareLocal(ctx context.Context, txID string, tx T, deadline
 
 // refuse records an abort tombstone, so that a late or retried Prepare is
 // refused too, and votes no with cause as the reason. If the tombstone
-// cannot be written the vote is still no (safe: presumed abort) but the
-// error is returned so that the coordinator retries.
+// cannot be written, no vote is given: the error is returned so that the
+// coordinator retries, and txID is doomed (doomed.go), so no retry votes
+// yes before the abort is recorded.
 func (a *Agent[T]) refuse(ctx context.Context, txID string, cause error) (*arbiterpb.PrepareResponse, error) {
 	// The tombstone is written even when the caller has given up (often
 	// the cause: a lock wait that ran into its deadline), so a late retry
 	// of this Prepare is refused rather than run again.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refuseTimeout)
-	defer cancel()
-	if err := a.res.Abort(ctx, txID); err != nil && !errors.Is(err, ErrAlreadyAborted) {
-		return nil, fmt.Errorf("record abort after %v: %w", cause, err)
+	if err := a.recordAbort(ctx, txID); err != nil {
+		return nil, fmt.Errorf("%w: %s: no vote after %v; abort: %v", ErrAbortNotRecorded, txID, cause, err)
 	}
-	a.aborted.Add(1)
 	a.log.Info("voted no", zap.String("tx-id", txID), zap.String("reason", cause.Error()))
 	return voteNo(cause.Error()), nil
 }
