@@ -61,6 +61,7 @@ func (a *Agent[T]) work(ctx context.Context, txID string, tx T, fn func(context.
 	if err != nil {
 		return err
 	}
+	a.cfg.failpoint("do-after-enlist")
 	return a.prepareEnlisted(ctx, txID, tx, deadline)
 }
 
