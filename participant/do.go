@@ -98,7 +98,7 @@ func (a *Agent[T]) prepareEnlisted(ctx context.Context, txID string, tx T, deadl
 		return nil
 	}
 	if err := a.recordAbort(ctx, txID); err != nil {
-		return StatusError(fmt.Errorf("%w: %s: prepare: %v; abort: %v", ErrAbortNotRecorded, txID, perr, err))
+		return StatusError(fmt.Errorf("participant: prepare %s: %v; then abort: %w", txID, perr, err))
 	}
 	return StatusError(fmt.Errorf("participant: prepare %s: %w", txID, perr))
 }

@@ -2,6 +2,7 @@ package participant
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -55,17 +56,20 @@ func (d *doomedSet) list() []string {
 // recordAbort writes txID's abort tombstone after this agent refused it,
 // with a context of its own (the caller's may be why the work failed). It
 // runs under txID's lock. If the tombstone cannot be written, txID is
-// doomed: no later Prepare or Refuse answers yes for it until it is.
+// doomed (no later Prepare or Refuse answers yes for it until it is) and
+// the error wraps ErrAbortNotRecorded. An ErrAlreadyCommitted (the work
+// committed after all) is returned as is: there is nothing to retry.
 func (a *Agent[T]) recordAbort(ctx context.Context, txID string) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refuseTimeout)
 	defer cancel()
-	if err := a.abortLocked(ctx, txID); err != nil {
-		a.doomed.add(txID)
-		a.log.Error("abort of a refused transaction not recorded; retrying, and voting no meanwhile",
-			zap.String("tx-id", txID), zap.Error(err))
+	err := a.abortLocked(ctx, txID)
+	if err == nil || errors.Is(err, ErrAlreadyCommitted) {
 		return err
 	}
-	return nil
+	a.doomed.add(txID)
+	a.log.Error("abort of a refused transaction not recorded; retrying, and voting no meanwhile",
+		zap.String("tx-id", txID), zap.Error(err))
+	return fmt.Errorf("%w: %s: %v", ErrAbortNotRecorded, txID, err)
 }
 
 // settleDoomed retries the tombstone of a doomed txID, under its lock. It
@@ -75,7 +79,7 @@ func (a *Agent[T]) settleDoomed(ctx context.Context, txID string) error {
 		return nil
 	}
 	if err := a.recordAbort(ctx, txID); err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrAbortNotRecorded, txID, err)
+		return err
 	}
 	a.log.Info("abort of a refused transaction recorded", zap.String("tx-id", txID))
 	return nil

@@ -138,7 +138,7 @@ func (a *Agent[T]) refuse(ctx context.Context, txID string, cause error) (*arbit
 	// the cause: a lock wait that ran into its deadline), so a late retry
 	// of this Prepare is refused rather than run again.
 	if err := a.recordAbort(ctx, txID); err != nil {
-		return nil, fmt.Errorf("%w: %s: no vote after %v; abort: %v", ErrAbortNotRecorded, txID, cause, err)
+		return nil, fmt.Errorf("participant: no vote on %s after %v; then abort: %w", txID, cause, err)
 	}
 	a.log.Info("voted no", zap.String("tx-id", txID), zap.String("reason", cause.Error()))
 	return voteNo(cause.Error()), nil
