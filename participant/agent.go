@@ -160,6 +160,24 @@ func (a *Agent[T]) abortLocked(ctx context.Context, txID string) error {
 	return nil
 }
 
+// applyFenced applies a phase-2 decision for txID (apply is commitLocked
+// or abortLocked) after the term check, both under txID's lock: no newer
+// decision for txID can record its term between the check and the apply,
+// so a stale decision is either applied before the newer term is seen or
+// refused.
+func (a *Agent[T]) applyFenced(ctx context.Context, txID string, term uint64, apply func(context.Context, string) error) error {
+	unlock, err := a.txs.lock(ctx, txID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := a.fence(ctx, term); err != nil {
+		a.log.Warn("decision refused", zap.String("tx-id", txID), zap.Error(err))
+		return err
+	}
+	return apply(ctx, txID)
+}
+
 // fence refuses a term lower than the highest seen (ErrStaleTerm) and
 // durably records a higher one.
 func (a *Agent[T]) fence(ctx context.Context, term uint64) error {

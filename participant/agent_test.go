@@ -34,13 +34,19 @@ type node struct {
 	srv   *grpc.Server
 	conn  *grpc.ClientConn
 	pc    arbiterpb.ParticipantClient
-	calls atomic.Int32 // handler runs
+	calls atomic.Int32  // handler runs
+	hold  chan struct{} // a "hold" element waits until it is closed
 }
 
-// kvHandler runs payloads "k=v;k=v", failing on a "fail" element.
+// kvHandler runs payloads "k=v;k=v", failing on a "fail" element and
+// waiting on n.hold at a "hold" element.
 func (n *node) kvHandler(ctx context.Context, tx *embedded.Tx, payload []byte) error {
 	n.calls.Add(1)
 	for _, op := range strings.Split(string(payload), ";") {
+		if op == "hold" {
+			<-n.hold
+			continue
+		}
 		k, v, ok := strings.Cut(op, "=")
 		if !ok {
 			return errors.New("handler failed: " + op)
@@ -72,7 +78,7 @@ func startNodeWith(t *testing.T, coord *fakeCoord, dir string, wrap func(*embedd
 	}
 	cfg := participant.DefaultConfig()
 	cfg.TLS = coord.pki.Source(security.RoleParticipant, "p1")
-	n := &node{store: store}
+	n := &node{store: store, hold: make(chan struct{})}
 	cfg.ID, cfg.Address, cfg.Coordinators = "p1", lis.Addr().String(), []string{coord.addr}
 	cfg.ResolveInterval = 20 * time.Millisecond
 	for _, tweak := range tweaks {

@@ -15,9 +15,11 @@ import (
 // maxBatchItems bounds one DecideBatch request.
 const maxBatchItems = 4096
 
-// DecideBatch applies many decisions after one fencing check. Items run
-// concurrently, so the resource can group their durable writes (the
-// embedded store shares one fsync among them); each gets its own result.
+// DecideBatch applies many decisions. A stale term refuses the whole batch
+// and changes nothing; each item checks the term again under its lock.
+// Items run concurrently, so the resource can group their durable writes
+// (the embedded store shares one fsync among them); each gets its own
+// result.
 func (s *service[T]) DecideBatch(ctx context.Context, req *arbiterpb.DecideBatchRequest) (*arbiterpb.DecideBatchResponse, error) {
 	if err := s.a.authorize(ctx, "DecideBatch", security.RoleCoordinator); err != nil {
 		return nil, err
@@ -35,7 +37,7 @@ func (s *service[T]) DecideBatch(ctx context.Context, req *arbiterpb.DecideBatch
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			resp.Results[i] = s.a.decideItem(ctx, item)
+			resp.Results[i] = s.a.decideItem(ctx, req.GetTerm(), item)
 		}()
 	}
 	wg.Wait()
@@ -69,16 +71,18 @@ func (s *service[T]) PrepareBatch(ctx context.Context, req *arbiterpb.PrepareBat
 	return resp, nil
 }
 
-func (a *Agent[T]) decideItem(ctx context.Context, item *arbiterpb.DecisionItem) *arbiterpb.DecisionResult {
+// decideItem applies one decision of a batch; the batch's term is checked
+// again under the item's lock (applyFenced).
+func (a *Agent[T]) decideItem(ctx context.Context, term uint64, item *arbiterpb.DecisionItem) *arbiterpb.DecisionResult {
 	res := &arbiterpb.DecisionResult{TxId: item.GetTxId()}
 	var err error
 	switch {
 	case item.GetTxId() == "":
 		err = status.Error(codes.InvalidArgument, "tx_id is required")
 	case item.GetOutcome() == arbiterpb.Outcome_OUTCOME_COMMIT:
-		err = a.commit(ctx, item.GetTxId())
+		err = a.applyFenced(ctx, item.GetTxId(), term, a.commitLocked)
 	case item.GetOutcome() == arbiterpb.Outcome_OUTCOME_ABORT:
-		err = a.abort(ctx, item.GetTxId())
+		err = a.applyFenced(ctx, item.GetTxId(), term, a.abortLocked)
 	default:
 		err = status.Errorf(codes.InvalidArgument, "outcome %v: want COMMIT or ABORT", item.GetOutcome())
 	}

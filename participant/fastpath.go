@@ -107,14 +107,14 @@ func (s *service[T]) Refuse(ctx context.Context, req *arbiterpb.RefuseRequest) (
 	if req.GetTxId() == "" {
 		return nil, status.Error(codes.InvalidArgument, "tx_id is required")
 	}
-	if err := s.a.fence(ctx, req.GetTerm()); err != nil {
-		return nil, StatusError(err)
-	}
 	unlock, err := s.a.txs.lock(ctx, req.GetTxId())
 	if err != nil {
 		return nil, StatusError(err)
 	}
 	defer unlock()
+	if err := s.a.fence(ctx, req.GetTerm()); err != nil {
+		return nil, StatusError(err)
+	}
 	if err := s.a.settleDoomed(ctx, req.GetTxId()); err != nil {
 		return nil, StatusError(err)
 	}

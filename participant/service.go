@@ -159,7 +159,7 @@ func (s *service[T]) Commit(ctx context.Context, req *arbiterpb.DecisionRequest)
 	if err := s.a.authorize(ctx, "Commit", security.RoleCoordinator); err != nil {
 		return nil, err
 	}
-	return s.decide(ctx, req, s.a.commit)
+	return s.decide(ctx, req, s.a.commitLocked)
 }
 
 // Abort discards a transaction after checking the fencing term.
@@ -167,18 +167,16 @@ func (s *service[T]) Abort(ctx context.Context, req *arbiterpb.DecisionRequest) 
 	if err := s.a.authorize(ctx, "Abort", security.RoleCoordinator); err != nil {
 		return nil, err
 	}
-	return s.decide(ctx, req, s.a.abort)
+	return s.decide(ctx, req, s.a.abortLocked)
 }
 
+// decide applies a phase-2 decision after the term check, in one step
+// under the transaction's lock (applyFenced).
 func (s *service[T]) decide(ctx context.Context, req *arbiterpb.DecisionRequest, apply func(context.Context, string) error) (*arbiterpb.DecisionResponse, error) {
 	if req.GetTxId() == "" {
 		return nil, status.Error(codes.InvalidArgument, "tx_id is required")
 	}
-	if err := s.a.fence(ctx, req.GetTerm()); err != nil {
-		s.a.log.Warn("decision refused", zap.String("tx-id", req.GetTxId()), zap.Error(err))
-		return nil, StatusError(err)
-	}
-	if err := apply(ctx, req.GetTxId()); err != nil {
+	if err := s.a.applyFenced(ctx, req.GetTxId(), req.GetTerm(), apply); err != nil {
 		return nil, StatusError(err)
 	}
 	return &arbiterpb.DecisionResponse{}, nil
