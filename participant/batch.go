@@ -85,9 +85,9 @@ func (s *service[T]) PrepareBatch(ctx context.Context, req *arbiterpb.PrepareBat
 func (a *Agent[T]) decideItem(ctx context.Context, term uint64, item *arbiterpb.DecisionItem) *arbiterpb.DecisionResult {
 	res := &arbiterpb.DecisionResult{TxId: item.GetTxId()}
 	var err error
-	switch {
-	case item.GetTxId() == "":
-		err = status.Error(codes.InvalidArgument, "tx_id is required")
+	switch verr := validTxID(item.GetTxId()); {
+	case verr != nil:
+		err = verr
 	case item.GetOutcome() == arbiterpb.Outcome_OUTCOME_COMMIT:
 		err = a.applyFenced(ctx, item.GetTxId(), term, a.commitLocked)
 	case item.GetOutcome() == arbiterpb.Outcome_OUTCOME_ABORT:

@@ -28,7 +28,8 @@ import (
 // with codes.Unknown (ErrAbortNotRecorded): the agent votes no for the
 // transaction and retries the abort.
 //
-// Without a transaction ID, Do returns a codes.InvalidArgument status. An
+// Without a transaction ID, or with one the coordinators would not issue
+// (validTxID), Do returns a codes.InvalidArgument status. An
 // error from fn is returned as is; every other error carries a gRPC status
 // (StatusError) and may be returned from a gRPC handler unchanged. One
 // global transaction has at most one local transaction per participant: a
@@ -37,6 +38,9 @@ func (a *Agent[T]) Do(ctx context.Context, fn func(ctx context.Context, tx T) er
 	txID, ok := client.TxIDFromContext(ctx)
 	if !ok {
 		return StatusError(ErrNoTxID)
+	}
+	if err := validTxID(txID); err != nil {
+		return StatusError(err)
 	}
 	tx, err := a.res.Begin(ctx, txID)
 	if err != nil {

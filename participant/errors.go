@@ -32,6 +32,10 @@ var (
 	// ErrNoTxID: Do was called without a transaction ID in the context; the
 	// caller must send one (client.WithTxID + client.UnaryClientInterceptor).
 	ErrNoTxID = errors.New("participant: no transaction ID in context")
+	// ErrInvalidTxID: a transaction ID that is empty, longer than 128
+	// bytes, not UTF-8 or with a control character (NUL included): the
+	// coordinator never issues one, and a database may refuse it.
+	ErrInvalidTxID = errors.New("participant: invalid transaction ID")
 	// ErrLockTimeout: a key lock could not be taken in time; retry the
 	// transaction.
 	ErrLockTimeout = errors.New("participant: lock wait timed out")
@@ -110,7 +114,7 @@ func heuristicStatus(reason string, err error) error {
 
 func codeOf(err error) codes.Code {
 	switch {
-	case errors.Is(err, ErrNoTxID), errors.Is(err, ErrInvalidWrite):
+	case errors.Is(err, ErrNoTxID), errors.Is(err, ErrInvalidTxID), errors.Is(err, ErrInvalidWrite):
 		return codes.InvalidArgument
 	case errors.Is(err, ErrNotPrepared), errors.Is(err, ErrAlreadyAborted),
 		errors.Is(err, ErrAlreadyCommitted), errors.Is(err, ErrStaleTerm):

@@ -104,8 +104,8 @@ func (s *service[T]) Refuse(ctx context.Context, req *arbiterpb.RefuseRequest) (
 	if err := s.a.authorize(ctx, "Refuse", security.RoleCoordinator); err != nil {
 		return nil, err
 	}
-	if req.GetTxId() == "" {
-		return nil, status.Error(codes.InvalidArgument, "tx_id is required")
+	if err := validTxID(req.GetTxId()); err != nil {
+		return nil, StatusError(err)
 	}
 	unlock, err := s.a.txs.lock(ctx, req.GetTxId())
 	if err != nil {

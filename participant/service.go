@@ -9,8 +9,6 @@ import (
 	"github.com/arbiter-tx/arbiter/internal/security"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 	"go.uber.org/zap"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 )
 
 // service implements arbiterpb.ParticipantServer for an Agent.
@@ -40,8 +38,8 @@ func (s *service[T]) Prepare(ctx context.Context, req *arbiterpb.PrepareRequest)
 
 // prepareOne handles one authorized Prepare request (alone or in a batch).
 func (a *Agent[T]) prepareOne(ctx context.Context, req *arbiterpb.PrepareRequest) (*arbiterpb.PrepareResponse, error) {
-	if req.GetTxId() == "" {
-		return nil, status.Error(codes.InvalidArgument, "tx_id is required")
+	if err := validTxID(req.GetTxId()); err != nil {
+		return nil, StatusError(err)
 	}
 	unlock, err := a.txs.lock(ctx, req.GetTxId())
 	if err != nil {
@@ -173,8 +171,8 @@ func (s *service[T]) Abort(ctx context.Context, req *arbiterpb.DecisionRequest) 
 // decide applies a phase-2 decision after the term check, in one step
 // under the transaction's lock (applyFenced).
 func (s *service[T]) decide(ctx context.Context, req *arbiterpb.DecisionRequest, apply func(context.Context, string) error) (*arbiterpb.DecisionResponse, error) {
-	if req.GetTxId() == "" {
-		return nil, status.Error(codes.InvalidArgument, "tx_id is required")
+	if err := validTxID(req.GetTxId()); err != nil {
+		return nil, StatusError(err)
 	}
 	if err := s.a.applyFenced(ctx, req.GetTxId(), req.GetTerm(), apply); err != nil {
 		return nil, StatusError(err)
