@@ -39,6 +39,8 @@ type testParticipant struct {
 	delay atomic.Int64 // nanoseconds the handler sleeps first
 	// batches counts PrepareBatch calls received (phase 1 batched).
 	batches atomic.Int64
+	// failpoint, when set before start, is the agent's crash-point hook.
+	failpoint func(name string)
 }
 
 // addParticipant starts a bank participant holding account "<id>-a" with
@@ -72,6 +74,7 @@ func (p *testParticipant) start() {
 	cfg.ID, cfg.Address, cfg.Coordinators = p.id, p.addr, p.c.coordAddrs()
 	cfg.ResolveInterval = 200 * time.Millisecond
 	cfg.TLS = p.c.pki.Source(security.RoleParticipant, p.id)
+	cfg.Failpoint = p.failpoint
 	log := zaptest.NewLogger(p.t, zaptest.Level(testLogLevel())).With(zap.String("participant", p.id))
 	agent, err := participant.New(cfg, st, p.handler, log)
 	if err != nil {
