@@ -65,7 +65,8 @@ the state in --data-dir. Every flag can also be set as ARBITER_<FLAG>
 	fs.StringVar(&f.pprofAddr, "pprof-addr", "", "host:port serving Go's profiler at /debug/pprof, unauthenticated (off when empty; a bare :PORT binds 127.0.0.1 only)")
 	fs.DurationVar(&f.coord.DefaultTimeout, "default-timeout", f.coord.DefaultTimeout, "transaction lifetime when Begin asks for none")
 	fs.DurationVar(&f.coord.MinTimeout, "min-timeout", f.coord.MinTimeout, "shortest transaction lifetime Begin accepts; shorter deadlines abort before participants can prepare (INVALID_ARGUMENT)")
-	fs.DurationVar(&f.coord.MaxTimeout, "max-timeout", f.coord.MaxTimeout, "longest transaction lifetime Begin accepts")
+	fs.DurationVar(&f.coord.MaxTimeout, "max-timeout", f.coord.MaxTimeout, "longest transaction lifetime Begin (or a one-shot Commit) accepts; must be less than --uniqueness-window")
+	fs.DurationVar(&f.coord.UniquenessWindow, "uniqueness-window", f.coord.UniquenessWindow, "how long a decided transaction ID is remembered after it finished, so it is never decided again, and the oldest a one-shot ID (client.NewTxID carries its creation time) may be: an older one is refused with FAILED_PRECONDITION instead of running again (participants learn the window when they register); must exceed --max-timeout (the margin covers clock skew between clients and coordinators)")
 	fs.IntVar(&f.coord.MaxPayloadBytes, "max-payload-bytes", f.coord.MaxPayloadBytes, "largest branch payload accepted")
 	fs.IntVar(&f.coord.MaxBranches, "max-branches", f.coord.MaxBranches, "most participants in one transaction")
 	fs.IntVar(&f.coord.MaxInFlight, "max-in-flight", f.coord.MaxInFlight, "most undecided transactions on the leader; past it Begin fails with RESOURCE_EXHAUSTED (0: no limit)")
@@ -83,6 +84,9 @@ func serve(f serveFlags) error {
 	}
 	defer func() { _ = log.Sync() }()
 	if err := f.fill(); err != nil {
+		return err
+	}
+	if err := f.coord.Validate(); err != nil { // before anything opens: a bad flag combination changes nothing
 		return err
 	}
 	debugserver.ServePprof(f.pprofAddr, log)
