@@ -32,6 +32,7 @@ type Agent[T any] struct {
 	resolved  atomic.Uint64 // in-doubt transactions settled by asking (Resolve)
 	heurRB    atomic.Uint64 // decisions refused with ErrHeuristicRollback
 	heurCM    atomic.Uint64 // decisions refused with ErrHeuristicCommit
+	retention atomic.Int64  // outcome record retention (ns); 0: unknown, no pruning
 
 	startOnce sync.Once
 	closeOnce sync.Once
@@ -74,9 +75,11 @@ func (a *Agent[T]) RegisterService(s grpc.ServiceRegistrar) {
 }
 
 // Start registers the agent with the coordinators, retrying until it
-// succeeds or ctx is done, then starts the recovery loop: one pass over all
-// prepared work now, then every ResolveInterval until Close. ctx only bounds
-// registration; the loop runs until Close.
+// succeeds or ctx is done (the answer carries the uniqueness window, the
+// floor of the outcome retention), then starts the recovery loop: one pass
+// over all prepared work now, then every ResolveInterval until Close; and,
+// with a Resource that implements OutcomePruner, the prune loop. ctx only
+// bounds registration; the loops run until Close.
 func (a *Agent[T]) Start(ctx context.Context) error {
 	if err := a.register(ctx); err != nil {
 		return err
@@ -84,6 +87,10 @@ func (a *Agent[T]) Start(ctx context.Context) error {
 	a.startOnce.Do(func() {
 		a.wg.Add(1)
 		go a.recoveryLoop()
+		if p, ok := a.res.(OutcomePruner); ok && a.cfg.OutcomePruneInterval > 0 {
+			a.wg.Add(1)
+			go a.pruneLoop(p)
+		}
 	})
 	return nil
 }
@@ -91,12 +98,14 @@ func (a *Agent[T]) Start(ctx context.Context) error {
 func (a *Agent[T]) register(ctx context.Context) error {
 	req := &arbiterpb.RegisterRequest{ParticipantId: a.cfg.ID, Address: a.cfg.Address}
 	for backoff := coordBackoff; ; backoff = min(2*backoff, 2*time.Second) {
-		err := a.coord.call(ctx, func(ctx context.Context, c arbiterpb.CoordinatorClient) error {
-			_, err := c.Register(ctx, req)
+		var resp *arbiterpb.RegisterResponse
+		err := a.coord.call(ctx, func(ctx context.Context, c arbiterpb.CoordinatorClient) (err error) {
+			resp, err = c.Register(ctx, req)
 			return err
 		})
 		if err == nil {
 			a.log.Info("registered with coordinators", zap.String("address", a.cfg.Address))
+			a.learnWindow(resp.GetUniquenessWindowMillis())
 			return nil
 		}
 		a.log.Warn("register failed, retrying", zap.Error(err))

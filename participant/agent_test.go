@@ -17,7 +17,10 @@ import (
 	"github.com/arbiter-tx/arbiter/participant/embedded"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 	"go.uber.org/goleak"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -34,8 +37,9 @@ type node struct {
 	srv   *grpc.Server
 	conn  *grpc.ClientConn
 	pc    arbiterpb.ParticipantClient
-	calls atomic.Int32  // handler runs
-	hold  chan struct{} // a "hold" element waits until it is closed
+	calls atomic.Int32           // handler runs
+	hold  chan struct{}          // a "hold" element waits until it is closed
+	logs  *observer.ObservedLogs // the agent's warnings and errors
 }
 
 // kvHandler runs payloads "k=v;k=v", failing on a "fail" element and
@@ -60,15 +64,20 @@ func (n *node) kvHandler(ctx context.Context, tx *embedded.Tx, payload []byte) e
 
 func startNode(t *testing.T, coord *fakeCoord, dir string, tweaks ...func(*participant.Config)) *node {
 	t.Helper()
-	return startNodeWith(t, coord, dir, nil, tweaks...)
+	return startNodeWith(t, coord, dir, nodeSetup{}, tweaks...)
 }
 
-// startNodeWith starts a node whose agent serves wrap(store) instead of the
-// store itself (nil wrap: the store).
-func startNodeWith(t *testing.T, coord *fakeCoord, dir string, wrap func(*embedded.Store) participant.Resource[*embedded.Tx],
-	tweaks ...func(*participant.Config)) *node {
+// nodeSetup changes what startNodeWith builds; the zero value changes
+// nothing.
+type nodeSetup struct {
+	wrap func(*embedded.Store) participant.Resource[*embedded.Tx] // the agent serves wrap(store)
+	now  func() time.Time                                         // the store's clock
+}
+
+// startNodeWith starts a node as startNode does, changed by setup.
+func startNodeWith(t *testing.T, coord *fakeCoord, dir string, setup nodeSetup, tweaks ...func(*participant.Config)) *node {
 	t.Helper()
-	store, err := embedded.Open(filepath.Join(dir, "p.db"), embedded.Options{LockTimeout: 100 * time.Millisecond})
+	store, err := embedded.Open(filepath.Join(dir, "p.db"), embedded.Options{LockTimeout: 100 * time.Millisecond, Now: setup.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,10 +94,13 @@ func startNodeWith(t *testing.T, coord *fakeCoord, dir string, wrap func(*embedd
 		tweak(&cfg)
 	}
 	res := participant.Resource[*embedded.Tx](store)
-	if wrap != nil {
-		res = wrap(store)
+	if setup.wrap != nil {
+		res = setup.wrap(store)
 	}
-	if n.agent, err = participant.New(cfg, res, n.kvHandler, zaptest.NewLogger(t)); err != nil {
+	core, logs := observer.New(zapcore.WarnLevel)
+	n.logs = logs
+	logger := zap.New(zapcore.NewTee(core, zaptest.NewLogger(t).Core()))
+	if n.agent, err = participant.New(cfg, res, n.kvHandler, logger); err != nil {
 		t.Fatal(err)
 	}
 	opts := n.agent.ServerOptions()

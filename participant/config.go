@@ -51,6 +51,17 @@ type Config struct {
 	// request fails with RESOURCE_EXHAUSTED before any handler runs.
 	// Default 8 MiB.
 	MaxMessageBytes int
+	// OutcomeRetention is how long after its decision an outcome record is
+	// kept before it is pruned (with a Resource that implements
+	// OutcomePruner). The coordinators' uniqueness window, learnt at
+	// Register, is the floor: a shorter value is raised to it (with a
+	// warning), a longer one is kept. 0 means the window. With neither a
+	// window nor a retention, nothing is pruned.
+	OutcomeRetention time.Duration
+	// OutcomePruneInterval is how often outcome records past the retention
+	// are pruned. 0 disables pruning: every record is kept forever.
+	// Default 1 min.
+	OutcomePruneInterval time.Duration
 	// Failpoint, if not nil, is called at named crash points for fault
 	// injection: "prepare-before-durable", "prepare-after-durable",
 	// "commit-before-apply", "commit-after-apply", "vote-after-send".
@@ -65,6 +76,8 @@ func DefaultConfig() Config {
 		RPCTimeout:       5 * time.Second,
 		FallbackDeadline: 30 * time.Second,
 		MaxMessageBytes:  8 << 20,
+
+		OutcomePruneInterval: time.Minute,
 	}
 }
 
@@ -85,6 +98,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("participant: config: FallbackDeadline must be positive, got %v", c.FallbackDeadline)
 	case c.MaxMessageBytes <= 0:
 		return fmt.Errorf("participant: config: MaxMessageBytes must be positive, got %d", c.MaxMessageBytes)
+	case c.OutcomeRetention < 0 || c.OutcomePruneInterval < 0:
+		return fmt.Errorf("participant: config: OutcomeRetention (%v) and OutcomePruneInterval (%v) must not be negative", c.OutcomeRetention, c.OutcomePruneInterval)
 	case c.TLS == nil && !c.Insecure:
 		return errors.New("participant: config: TLS is nil: set TLS (client.LoadTLS) for mutual TLS, or Insecure to run plaintext with no authentication (development only)")
 	case c.TLS != nil && c.Insecure:

@@ -61,7 +61,7 @@ func putA(ctx context.Context, tx *embedded.Tx) error { return tx.Put(ctx, "a", 
 // decided under one hold of the lock.
 func TestDoFailedPrepareNeverVotesYes(t *testing.T) {
 	b := newBrokenPrepare()
-	n := startNodeWith(t, startFakeCoord(t), t.TempDir(), b.wrap)
+	n := startNodeWith(t, startFakeCoord(t), t.TempDir(), nodeSetup{wrap: b.wrap})
 	doErr := make(chan error, 1)
 	go func() { doErr <- n.agent.Do(client.WithTxID(bg, "svc"), putA) }()
 	select {
@@ -109,7 +109,7 @@ func TestDoUnrecordedAbortNeverVotesYes(t *testing.T) {
 	b := newBrokenPrepare()
 	close(b.release)
 	b.failAborts.Store(true)
-	n := startNodeWith(t, startFakeCoord(t), t.TempDir(), b.wrap)
+	n := startNodeWith(t, startFakeCoord(t), t.TempDir(), nodeSetup{wrap: b.wrap})
 	err := n.agent.Do(client.WithTxID(bg, "svc"), putA)
 	if status.Code(err) != codes.Unknown || !strings.Contains(err.Error(), "abort is not recorded") {
 		t.Fatalf("Do = %v, want codes.Unknown saying the abort is not recorded", err)

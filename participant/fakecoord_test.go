@@ -30,6 +30,7 @@ type fakeCoord struct {
 	resolves  map[string]int
 	outcome   arbiterpb.Outcome
 	term      uint64
+	window    time.Duration // the uniqueness window Register answers
 }
 
 func startFakeCoord(t *testing.T) *fakeCoord {
@@ -51,7 +52,7 @@ func (f *fakeCoord) Register(context.Context, *arbiterpb.RegisterRequest) (*arbi
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.registers++
-	return &arbiterpb.RegisterResponse{}, nil
+	return &arbiterpb.RegisterResponse{UniquenessWindowMillis: f.window.Milliseconds()}, nil
 }
 
 func (f *fakeCoord) Enlist(_ context.Context, req *arbiterpb.EnlistRequest) (*arbiterpb.EnlistResponse, error) {

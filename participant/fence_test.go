@@ -41,10 +41,10 @@ func (p *termProbe) Abort(ctx context.Context, txID string) error {
 // applies after.
 func TestTermCheckIsAtomicWithApply(t *testing.T) {
 	probe := &termProbe{staleTerm: 3}
-	n := startNodeWith(t, startFakeCoord(t), t.TempDir(), func(s *embedded.Store) participant.Resource[*embedded.Tx] {
+	n := startNodeWith(t, startFakeCoord(t), t.TempDir(), nodeSetup{wrap: func(s *embedded.Store) participant.Resource[*embedded.Tx] {
 		probe.Resource = s
 		return probe
-	})
+	}})
 	if _, err := n.pc.Abort(bg, &arbiterpb.DecisionRequest{TxId: "other", Term: 3}); err != nil {
 		t.Fatal(err)
 	}

@@ -102,3 +102,18 @@ type OnePhaseCommitter[T any] interface {
 type ReadOnlyReporter[T any] interface {
 	ReadOnly(tx T) bool
 }
+
+// OutcomePruner is implemented by a Resource that can forget old outcome
+// records (commit markers, abort tombstones). Those records answer a
+// retried Prepare, Commit or Abort after the decision, so they must outlive
+// every retry the coordinators make: the agent prunes only records decided
+// longer ago than the coordinators' uniqueness window, learnt at Register
+// (or than Config.OutcomeRetention if that is longer), every
+// Config.OutcomePruneInterval.
+type OutcomePruner interface {
+	// PruneOutcomes deletes the outcome records whose decision is older
+	// than olderThan, in bounded batches (each its own durable write), and
+	// returns how many it deleted. Age counts from the decision, never from
+	// the prepare, and nothing of prepared (in-doubt) work is deleted.
+	PruneOutcomes(ctx context.Context, olderThan time.Duration) (int, error)
+}

@@ -30,6 +30,7 @@ type flags struct {
 	id, listen, advertise, coordinators, dataDir, logLevel, pprofAddr, httpAddr string
 	accounts                                                                    int
 	opening                                                                     int64
+	retention, pruneInterval                                                    time.Duration
 	tls                                                                         tlsFlags
 	pg                                                                          pgFlags
 }
@@ -46,6 +47,8 @@ func main() {
 	flag.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	flag.StringVar(&f.httpAddr, "http-addr", "", "host:port serving Prometheus /metrics (off when empty; :PORT binds 127.0.0.1 only)")
 	flag.StringVar(&f.pprofAddr, "pprof-addr", "", "host:port serving Go's profiler at /debug/pprof (off when empty; :PORT binds 127.0.0.1 only)")
+	flag.DurationVar(&f.retention, "outcome-retention", 0, "keep each transaction's outcome record (commit marker, abort tombstone) this long after its decision; 0 = the coordinators' uniqueness window, learnt at registration, which is also the floor (a shorter value is raised to it). Longer covers a phase-2 retry that arrives later (e.g. after a long partition): past the retention it finds no record")
+	flag.DurationVar(&f.pruneInterval, "outcome-gc-interval", time.Minute, "how often outcome records older than the retention are deleted (0 keeps them forever)")
 	f.tls.register()
 	f.pg.register()
 	flag.Parse()
@@ -58,6 +61,9 @@ func main() {
 func run(f flags) error {
 	if f.id == "" || (f.dataDir == "" && f.pg.dsn == "") {
 		return fmt.Errorf("--id and --data-dir (or --postgres) are required (see bank --help)")
+	}
+	if f.retention < 0 || f.pruneInterval < 0 {
+		return fmt.Errorf("--outcome-retention (%v) and --outcome-gc-interval (%v) must not be negative", f.retention, f.pruneInterval)
 	}
 	log, err := procutil.NewLogger(f.logLevel)
 	if err != nil {
@@ -101,6 +107,7 @@ func serve[T any](ctx context.Context, f flags, log *zap.Logger, res participant
 		cfg.Address = f.listen
 	}
 	cfg.Coordinators = strings.Split(f.coordinators, ",")
+	cfg.OutcomeRetention, cfg.OutcomePruneInterval = f.retention, f.pruneInterval
 	src, err := f.tls.load(log)
 	if err != nil {
 		return err

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -21,27 +19,20 @@ import (
 
 // pgFlags select PostgreSQL instead of the embedded store.
 type pgFlags struct {
-	dsn        string
-	schema     string
-	maxConns   int
-	retention  time.Duration
-	gcInterval time.Duration
+	dsn      string
+	schema   string
+	maxConns int
 }
 
 func (p *pgFlags) register() {
 	flag.StringVar(&p.dsn, "postgres", os.Getenv("ARBITER_POSTGRES"), "keep the accounts in PostgreSQL at this DSN instead of the embedded store (env ARBITER_POSTGRES); the server needs max_prepared_transactions > 0")
 	flag.StringVar(&p.schema, "postgres-schema", postgres.DefaultSchema, "schema of the participant adapter's tables (arbiter_outcomes, arbiter_meta)")
 	flag.IntVar(&p.maxConns, "postgres-max-conns", 32, "connection pool size, unless the DSN sets pool_max_conns; must exceed the concurrent local transactions")
-	flag.DurationVar(&p.retention, "outcome-retention", 7*24*time.Hour, "keep each transaction's commit marker / abort tombstone this long after its outcome; must exceed the longest a coordinator may keep retrying phase 2 to this bank (e.g. a partition), or a retried commit reports a false heuristic rollback")
-	flag.DurationVar(&p.gcInterval, "outcome-gc-interval", time.Hour, "how often markers and tombstones older than --outcome-retention are deleted (0 disables the GC)")
 }
 
 // runPostgres serves the bank with its accounts in PostgreSQL: the adapter
 // prepares each branch as a PostgreSQL prepared transaction.
 func runPostgres(ctx context.Context, f flags, log *zap.Logger) error {
-	if f.pg.gcInterval < 0 || (f.pg.gcInterval > 0 && f.pg.retention <= 0) {
-		return fmt.Errorf("--outcome-gc-interval (%v) must be >= 0 and --outcome-retention (%v) positive", f.pg.gcInterval, f.pg.retention)
-	}
 	pcfg, err := pgxpool.ParseConfig(f.pg.dsn)
 	if err != nil {
 		return fmt.Errorf("--postgres: %w", err)
@@ -62,11 +53,8 @@ func runPostgres(ctx context.Context, f flags, log *zap.Logger) error {
 		return fmt.Errorf("seed accounts: %w", err)
 	}
 	log.Info("accounts in PostgreSQL", zap.String("server", redact(pcfg)), zap.String("schema", f.pg.schema))
-	gcCtx, stopGC := context.WithCancel(ctx)
-	var gc sync.WaitGroup
-	gc.Go(func() { store.RunGC(gcCtx, f.pg.retention, f.pg.gcInterval) })
-	defer gc.Wait() // before pool.Close
-	defer stopGC()
+	// The agent prunes markers and tombstones (store.PruneOutcomes) by
+	// --outcome-retention, raised to the coordinators' uniqueness window.
 	return serve(ctx, f, log, store, bank.PGHandler, func(a *participant.Agent[pgx.Tx]) bankpb.BankServer {
 		return &bank.PGService{Agent: a, Pool: pool}
 	})

@@ -11,6 +11,7 @@
 // can see around in-doubt work nor change what a prepared one read.
 //
 // Buckets: "data" (committed values), "intents" (tx ID -> deadline, writes
-// and read keys), "outcomes" (tx ID -> committed or aborted), "meta" (highest
-// fencing term).
+// and read keys), "outcomes" (tx ID -> committed or aborted, and when),
+// "decided" (decision time + tx ID, the order PruneOutcomes deletes in),
+// "meta" (highest fencing term).
 package embedded

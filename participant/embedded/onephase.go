@@ -20,11 +20,12 @@ func (s *Store) CommitOnePhase(ctx context.Context, txID string, tx *Tx) error {
 	if err := checkWrites(writes); err != nil {
 		return err
 	}
+	at := s.opts.Now()
 	err := s.group.write(func(btx *bolt.Tx) error {
 		if err := stateErr(txState(btx, txID), txID); err != nil {
 			return err
 		}
-		return applyCommitted(btx, txID, writes)
+		return applyCommitted(btx, txID, writes, at)
 	})
 	if err != nil {
 		return err

@@ -19,6 +19,7 @@ var (
 	bucketData     = []byte("data")
 	bucketIntents  = []byte("intents")
 	bucketOutcomes = []byte("outcomes")
+	bucketDecided  = []byte("decided") // decision time + tx ID: the prune order
 	bucketMeta     = []byte("meta")
 	keyTerm        = []byte("term")
 )
@@ -39,6 +40,9 @@ type Options struct {
 	// LockTimeout is the longest a Get or Put waits for a key lock when its
 	// context has no deadline. 0 means DefaultLockTimeout.
 	LockTimeout time.Duration
+	// Now is the clock that stamps decisions and ages them for
+	// PruneOutcomes. Nil means time.Now.
+	Now func() time.Time
 }
 
 // Store is a durable key-value store whose writes commit only through
@@ -63,6 +67,9 @@ func Open(path string, opts Options) (*Store, error) {
 	if opts.LockTimeout <= 0 {
 		opts.LockTimeout = DefaultLockTimeout
 	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	// The free-page list is rebuilt at open rather than written on every
 	// commit (NoFreelistSync): less to write per fsync, same durability.
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
@@ -74,6 +81,10 @@ func Open(path string, opts Options) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
+	if err := s.stampLegacyOutcomes(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
 	s.group = newGroupCommitter(db)
 	return s, nil
 }
@@ -81,7 +92,7 @@ func Open(path string, opts Options) (*Store, error) {
 // init creates the buckets and re-locks the keys of prepared intents.
 func (s *Store) init() error {
 	return s.db.Update(func(btx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketData, bucketIntents, bucketOutcomes, bucketMeta} {
+		for _, name := range [][]byte{bucketData, bucketIntents, bucketOutcomes, bucketDecided, bucketMeta} {
 			if _, err := btx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("embedded: create bucket %s: %w", name, err)
 			}
@@ -166,11 +177,8 @@ func readTerm(btx *bolt.Tx) uint64 {
 
 // txState reads txID's durable state inside btx.
 func txState(btx *bolt.Tx, txID string) participant.State {
-	switch o := btx.Bucket(bucketOutcomes).Get([]byte(txID)); {
-	case len(o) == 1 && o[0] == outcomeCommitted:
-		return participant.StateCommitted
-	case len(o) == 1 && o[0] == outcomeAborted:
-		return participant.StateAborted
+	if st, ok := outcomeState(btx.Bucket(bucketOutcomes).Get([]byte(txID))); ok {
+		return st
 	}
 	if btx.Bucket(bucketIntents).Get([]byte(txID)) != nil {
 		return participant.StatePrepared

@@ -47,6 +47,7 @@ func (s *Store) Commit(ctx context.Context, txID string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	at := s.opts.Now()
 	err := s.group.write(func(btx *bolt.Tx) error {
 		switch st := txState(btx, txID); st {
 		case participant.StateCommitted:
@@ -56,7 +57,7 @@ func (s *Store) Commit(ctx context.Context, txID string) error {
 		case participant.StateAborted:
 			return stateErr(st, txID)
 		}
-		return applyIntent(btx, txID)
+		return applyIntent(btx, txID, at)
 	})
 	if err != nil {
 		return err
@@ -76,7 +77,7 @@ func usable(ctx context.Context, op, txID string, tx *Tx) error {
 	return tx.finished()
 }
 
-func applyIntent(btx *bolt.Tx, txID string) error {
+func applyIntent(btx *bolt.Tx, txID string, at time.Time) error {
 	in, err := decodeIntent(btx.Bucket(bucketIntents).Get([]byte(txID)))
 	if err != nil {
 		return fmt.Errorf("embedded: commit %s: %w", txID, err)
@@ -84,19 +85,19 @@ func applyIntent(btx *bolt.Tx, txID string) error {
 	if err := btx.Bucket(bucketIntents).Delete([]byte(txID)); err != nil {
 		return err
 	}
-	return applyCommitted(btx, txID, in.writes)
+	return applyCommitted(btx, txID, in.writes, at)
 }
 
 // applyCommitted writes a transaction's writes to the data and records it
-// committed, inside btx.
-func applyCommitted(btx *bolt.Tx, txID string, writes map[string][]byte) error {
+// committed at at, inside btx.
+func applyCommitted(btx *bolt.Tx, txID string, writes map[string][]byte, at time.Time) error {
 	data := btx.Bucket(bucketData)
 	for k, v := range writes {
 		if err := data.Put([]byte(k), v); err != nil {
 			return err
 		}
 	}
-	return btx.Bucket(bucketOutcomes).Put([]byte(txID), []byte{outcomeCommitted})
+	return recordOutcome(btx, txID, outcomeCommitted, at)
 }
 
 // Abort discards txID's work (its intent, or an active local transaction,
@@ -110,6 +111,7 @@ func (s *Store) Abort(ctx context.Context, txID string) error {
 	if err := checkTxID(txID); err != nil {
 		return err
 	}
+	at := s.opts.Now()
 	err := s.group.write(func(btx *bolt.Tx) error {
 		switch st := txState(btx, txID); st {
 		case participant.StateAborted:
@@ -120,7 +122,7 @@ func (s *Store) Abort(ctx context.Context, txID string) error {
 		if err := btx.Bucket(bucketIntents).Delete([]byte(txID)); err != nil {
 			return err
 		}
-		return btx.Bucket(bucketOutcomes).Put([]byte(txID), []byte{outcomeAborted})
+		return recordOutcome(btx, txID, outcomeAborted, at)
 	})
 	if err != nil {
 		return err

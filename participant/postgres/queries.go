@@ -65,7 +65,10 @@ func newQueries(schema string) queries {
 		// never before the commit. Prepared markers are invisible: untouched.
 		stampDecided: r.Replace(`UPDATE $outcomes SET decided_at = clock_timestamp()
 			WHERE participant = $1 AND decided_at IS NULL`),
-		gc: r.Replace(`DELETE FROM $outcomes WHERE participant = $1
-			AND decided_at < clock_timestamp() - make_interval(secs => $2)`),
+		// At most $3 rows per statement: a long backlog is deleted in
+		// short transactions.
+		gc: r.Replace(`DELETE FROM $outcomes WHERE participant = $1 AND tx_id IN (
+			SELECT tx_id FROM $outcomes WHERE participant = $1
+			AND decided_at < clock_timestamp() - make_interval(secs => $2) LIMIT $3)`),
 	}
 }

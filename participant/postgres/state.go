@@ -81,7 +81,8 @@ func (s *Store) Prepared(ctx context.Context) ([]participant.PreparedTx, error) 
 }
 
 // GC deletes this participant's marker rows and abort tombstones whose
-// outcome is older than olderThan, and returns how many rows it deleted.
+// outcome is older than olderThan, gcBatch rows per statement, and returns
+// how many rows it deleted.
 // A marker is what tells a retried Commit "already committed" from a
 // heuristic rollback, and a tombstone is what refuses a late Prepare, so
 // age counts from the outcome, not from the prepare: a tombstone is stamped
@@ -92,8 +93,8 @@ func (s *Store) Prepared(ctx context.Context) ([]participant.PreparedTx, error) 
 // never touched. olderThan must exceed how long after an outcome a retried
 // Commit or Abort can still arrive: the longest a coordinator leader may
 // keep retrying phase 2 to this participant (a partition between them),
-// plus one GC interval. Days are a safe order of magnitude; RunGC runs it
-// on a timer.
+// plus one GC interval. The agent runs it (PruneOutcomes) with at least
+// the coordinators' uniqueness window; RunGC runs it on a timer of its own.
 func (s *Store) GC(ctx context.Context, olderThan time.Duration) (int64, error) {
 	if olderThan <= 0 {
 		return 0, fmt.Errorf("postgres: GC retention must be positive, got %v", olderThan)
@@ -101,11 +102,30 @@ func (s *Store) GC(ctx context.Context, olderThan time.Duration) (int64, error) 
 	if _, err := s.pool.Exec(ctx, s.sql.stampDecided, s.id); err != nil {
 		return 0, fmt.Errorf("postgres: GC: stamp outcome times: %w", err)
 	}
-	tag, err := s.pool.Exec(ctx, s.sql.gc, s.id, olderThan.Seconds())
-	if err != nil {
-		return 0, fmt.Errorf("postgres: GC: %w", err)
+	var total int64
+	for {
+		tag, err := s.pool.Exec(ctx, s.sql.gc, s.id, olderThan.Seconds(), gcBatch)
+		if err != nil {
+			return total, fmt.Errorf("postgres: GC: %w", err)
+		}
+		total += tag.RowsAffected()
+		if tag.RowsAffected() < gcBatch {
+			return total, nil
+		}
 	}
-	return tag.RowsAffected(), nil
+}
+
+// gcBatch bounds the rows one GC statement deletes.
+const gcBatch = 1000
+
+var _ participant.OutcomePruner = (*Store)(nil)
+
+// PruneOutcomes is GC for the agent (participant.OutcomePruner), which
+// runs it every Config.OutcomePruneInterval with the coordinators'
+// uniqueness window as the floor of olderThan.
+func (s *Store) PruneOutcomes(ctx context.Context, olderThan time.Duration) (int, error) {
+	n, err := s.GC(ctx, olderThan)
+	return int(n), err
 }
 
 // RunGC runs GC(retention) every interval until ctx is done, logging what
