@@ -64,7 +64,8 @@ type Config struct {
 	OutcomePruneInterval time.Duration
 	// Failpoint, if not nil, is called at named crash points for fault
 	// injection: "prepare-before-durable", "prepare-after-durable",
-	// "commit-before-apply", "commit-after-apply", "vote-after-send".
+	// "commit-before-apply", "commit-after-apply", "vote-after-send",
+	// "do-after-enlist" (in Do, between Enlist and the local prepare).
 	Failpoint func(name string)
 }
 
