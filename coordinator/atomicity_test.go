@@ -389,3 +389,43 @@ func TestRetryPhase2OfAnImplicitCommit(t *testing.T) {
 		return a.state(tx) == participant.StateCommitted && b.state(tx) == participant.StateCommitted
 	})
 }
+
+// After a parallel commit was answered COMMIT (STAGING applied, every vote
+// yes) and its leader died before FINISH, a participant that tries to
+// enlist on the new leader is refused: the staged set is closed, so
+// recovery asks only the participants that voted, and commits. (Before,
+// the late participant was added, answered REFUSED to recovery, and the
+// transaction the client heard COMMIT for aborted.)
+func TestEnlistAfterImplicitCommitIsRefused(t *testing.T) {
+	c := newTestCluster(t)
+	a, b := c.addParticipant("a"), c.addParticipant("b")
+	c.addParticipant("late")
+	old := c.waitLeader()
+	hits := c.fail.arm(old.id, "before-decide")
+	defer c.fail.releaseAll()
+	ctx := ctxT(t, 40*time.Second)
+	tx := client.NewTxID()
+	done := make(chan arbiterpb.Outcome, 1)
+	go func() {
+		_, out, _ := c.client().Run(ctx, client.RunOptions{TxID: tx, Mode: client.Parallel, Timeout: 10 * time.Second}, a.branch(-4), b.branch(4))
+		done <- out
+	}()
+	waitHit(t, hits, "the implicit commit")
+	if out := recv(t, done, 10*time.Second, "the client's answer"); out != arbiterpb.Outcome_OUTCOME_COMMIT {
+		t.Fatalf("parallel commit answered %v", out)
+	}
+	c.kill(old)
+	leader := c.waitLeader()
+	pc := arbiterpb.NewCoordinatorClient(c.dial(c.members[leader.id], security.RoleParticipant, "late"))
+	_, err := pc.Enlist(ctx, &arbiterpb.EnlistRequest{TxId: tx, ParticipantId: "late"})
+	if st, _ := status.FromError(err); st.Code() != codes.FailedPrecondition || !strings.Contains(st.Message(), "committing without you") {
+		t.Fatalf("enlist into a staged transaction on the new leader: %v %q; want FailedPrecondition", st.Code(), st.Message())
+	}
+	info, err := c.client().Status(ctx, tx)
+	if err != nil || info.GetState() != arbiterpb.TxState_TX_STATE_COMMITTED || slices.Contains(info.GetParticipants(), "late") {
+		t.Fatalf("status after recovery: %v %v; want COMMITTED over a and b (the client heard COMMIT)", info, err)
+	}
+	waitFor(t, 20*time.Second, "a and b committed", func() bool {
+		return a.state(tx) == participant.StateCommitted && b.state(tx) == participant.StateCommitted
+	})
+}
