@@ -94,7 +94,7 @@ func serve(f serveFlags) error {
 	if err != nil {
 		return fmt.Errorf("tracing: %w", err)
 	}
-	defer flushTracing(shutdownTracing, log)
+	defer tracing.Flush(shutdownTracing, log)
 	src, err := f.tls.load(log)
 	if err != nil {
 		return err
@@ -170,15 +170,6 @@ func serveGRPC(f serveFlags, co *coordinator.Coordinator, node *raftlog.Node, sr
 	}()
 	log.Info("serving", zap.String("grpc-addr", lis.Addr().String()))
 	return srv.Serve(lis)
-}
-
-// flushTracing exports the spans still buffered (no-op with tracing off).
-func flushTracing(shutdown func(context.Context) error, log *zap.Logger) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := shutdown(ctx); err != nil {
-		log.Warn("tracing shutdown", zap.Error(err))
-	}
 }
 
 // trackHealth reports SERVING while the node knows a leader.

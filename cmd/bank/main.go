@@ -75,7 +75,7 @@ func run(f flags) error {
 	if err != nil {
 		return fmt.Errorf("tracing: %w", err)
 	}
-	defer flushTracing(shutdownTracing, log)
+	defer tracing.Flush(shutdownTracing, log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if f.pg.dsn != "" {
@@ -153,15 +153,6 @@ func serve[T any](ctx context.Context, f flags, log *zap.Logger, res participant
 	}()
 	log.Info("serving", zap.String("listen", lis.Addr().String()))
 	return srv.Serve(lis)
-}
-
-// flushTracing exports the spans still buffered (no-op with tracing off).
-func flushTracing(shutdown func(context.Context) error, log *zap.Logger) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := shutdown(ctx); err != nil {
-		log.Warn("tracing shutdown", zap.Error(err))
-	}
 }
 
 func accountNames(id string, n int) []string {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/otel"
@@ -117,4 +118,15 @@ func DialOptionIfOn() grpc.DialOption {
 		return DialOption()
 	}
 	return grpc.EmptyDialOption{}
+}
+
+// Flush runs shutdown (from Setup) with a 5 s bound, exporting the spans
+// still buffered, and logs a failure; with tracing off it does nothing. A
+// process calls it once on its way out.
+func Flush(shutdown func(context.Context) error, log *zap.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := shutdown(ctx); err != nil {
+		log.Warn("tracing shutdown", zap.Error(err))
+	}
 }
