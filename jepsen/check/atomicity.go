@@ -73,7 +73,7 @@ func Durability(run *history.Run) Result {
 	sets := members(run.Ops)
 	checked := 0
 	for _, op := range run.Ops {
-		if op.Kind == history.KindStatus || op.Kind == history.KindResolve {
+		if history.Asks(op.Kind) {
 			continue
 		}
 		switch op.Outcome {

@@ -19,6 +19,11 @@ const (
 	NameLiveness     = "liveness"
 	NameFinalTx      = "final-tx"
 	NameLinearizable = "linearizable"
+	// NameVotesBeforeCommit and NameExpectedAnswers are the race
+	// workload's: VotesBeforeCommit runs on every run, ExpectedAnswers on
+	// runs whose ops carry Op.Expect.
+	NameVotesBeforeCommit = "votes-before-commit"
+	NameExpectedAnswers   = "expected-answers"
 )
 
 // maxEvidence bounds Result.Evidence; further anomalies are only counted.
@@ -36,11 +41,12 @@ type Result struct {
 }
 
 // All runs every checker that applies to the run, in a fixed order:
-// atomicity, durability, uniqueness, conservation (bank ops only),
-// exactly-once (transfers only), liveness, final-tx, linearizable (status
-// ops only).
+// atomicity, durability, uniqueness, votes-before-commit, conservation
+// (bank ops only), exactly-once (transfers only), liveness, final-tx,
+// linearizable (commit, abort, status and resolve ops only),
+// expected-answers (ops with Op.Expect only).
 func All(run *history.Run) []Result {
-	results := []Result{Atomicity(run), Durability(run), Uniqueness(run)}
+	results := []Result{Atomicity(run), Durability(run), Uniqueness(run), VotesBeforeCommit(run)}
 	if hasKind(run, history.KindRead, history.KindTransfer) {
 		results = append(results, Conservation(run))
 	}
@@ -48,9 +54,12 @@ func All(run *history.Run) []Result {
 		results = append(results, ExactlyOnce(run))
 	}
 	results = append(results, Liveness(run), FinalTx(run))
-	if hasKind(run, history.KindCommit, history.KindAbort, history.KindStatus, history.KindResolve) {
+	if hasKind(run, history.KindCommit, history.KindAbort, history.KindStatus, history.KindResolve, history.KindResolveMember) {
 		res, _ := Linearizable(run)
 		results = append(results, res)
+	}
+	if slices.ContainsFunc(run.Ops, func(op history.Op) bool { return op.Expect != "" }) {
+		results = append(results, ExpectedAnswers(run))
 	}
 	return results
 }

@@ -33,7 +33,10 @@ type txDelta struct {
 // as the coordinators decided it when every node that decided agrees, and
 // either way when no node decided it; the final balance must then equal
 // the certain sum plus some subset of those unknown deltas (exact subset
-// sum, or an interval when the search would exceed maxReachable sums).
+// sum, or an interval when the search would exceed maxReachable sums). A
+// delta of an op whose outcome the client did not learn, in a tx that
+// committed, counts only if the COMMIT names its participant (see
+// VotesBeforeCommit): a late enlistee the COMMIT left out rolled back.
 // The check is per account, so it cannot see one unknown transfer counted
 // on one side and not the other; Conservation sees the total. Runs without
 // transfers pass with Checked 0.
@@ -51,14 +54,15 @@ func ExactlyOnce(run *history.Run) Result {
 	return ev.result(NameExactlyOnce, len(accts))
 }
 
-// ledgers sorts every transfer's deltas into certain, unknown and excluded.
+// ledgers sorts every op's deltas into certain, unknown and excluded. Any
+// op kind may carry deltas (the race workload's Commit calls do); a
+// workload puts each change of a tx on exactly one op.
 func ledgers(run *history.Run) map[string]*ledger {
 	dec := verdicts(run.Final)
+	var scratch evidence // disagreements are other checkers' to report
+	named, _ := namedByCommit(&scratch, run)
 	books := map[string]*ledger{}
 	for _, op := range run.Ops {
-		if op.Kind != history.KindTransfer && op.Kind != history.KindFinal {
-			continue
-		}
 		applied, known := transferApplied(op, dec[op.TxID])
 		for _, d := range op.Deltas {
 			b := books[d.Account]
@@ -66,7 +70,11 @@ func ledgers(run *history.Run) map[string]*ledger {
 				b = &ledger{}
 				books[d.Account] = b
 			}
-			b.add(op.TxID, d.Delta, applied, known)
+			a := applied
+			if parts, ok := named[op.TxID]; ok && applied && op.Outcome != history.OutcomeCommit {
+				a = slices.Contains(parts, d.Participant) // the decision says; the COMMIT says where
+			}
+			b.add(op.TxID, d.Delta, a, known)
 		}
 	}
 	return books

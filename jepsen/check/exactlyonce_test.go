@@ -20,6 +20,17 @@ func ledgerRun(r *history.Run) {
 	r.Ops[3].Deltas = move("b", "a", 7) // failed: never began
 }
 
+// lateT6 adds t6: a commit of nothing at bank-a and bank-b (op 5) and
+// bank-c's own move of 4 between c1 and c2 under the same tx (op 6),
+// whose outcome the client did not learn.
+func lateT6(r *history.Run) {
+	r.Ops = append(r.Ops,
+		history.Op{Index: 5, Kind: history.KindCommit, TxID: "t6", Outcome: commit, Participants: []string{"bank-a", "bank-b"}},
+		history.Op{Index: 6, Kind: history.KindTransfer, TxID: "t6", Outcome: history.OutcomeUnknown,
+			Deltas: []history.Delta{{Participant: "bank-c", Account: "c1", Delta: -4}, {Participant: "bank-c", Account: "c2", Delta: 4}}})
+	r.Final.Balances["c1"], r.Final.Balances["c2"] = 100, 100
+}
+
 func TestExactlyOnce(t *testing.T) {
 	withLedger := func(mutate func(*history.Run)) func(*history.Run) {
 		return func(r *history.Run) {
@@ -64,6 +75,27 @@ func TestExactlyOnce(t *testing.T) {
 				r.Final.Balances = map[string]int64{"a": 87, "b": 113}
 			}),
 			want: "(as if tx t5, which did not commit, applied -3)"},
+		{name: "a late enlistee the COMMIT does not name did not apply",
+			mutate: withLedger(withLog(func(r *history.Run) {
+				lateT6(r)
+				appendEv(r, "n1", begin(40, "t6"), commitEv(41, "t6", "bank-a", "bank-b"))
+				r.Final.Decisions["n1"]["t6"] = commit
+			}))},
+		{name: "a late enlistee the COMMIT does not name, applied anyway",
+			mutate: withLedger(withLog(func(r *history.Run) {
+				lateT6(r)
+				appendEv(r, "n1", begin(40, "t6"), commitEv(41, "t6", "bank-a", "bank-b"))
+				r.Final.Decisions["n1"]["t6"] = commit
+				r.Final.Balances["c1"], r.Final.Balances["c2"] = 96, 104
+			})),
+			want: "account c1: final 96, opening 100 + 0 committed = 100; 0 unknown transfer(s) cannot make up -4"},
+		{name: "a late enlistee the COMMIT names applied",
+			mutate: withLedger(withLog(func(r *history.Run) {
+				lateT6(r)
+				appendEv(r, "n1", begin(40, "t6"), commitEv(41, "t6", "bank-a", "bank-b", "bank-c"))
+				r.Final.Decisions["n1"]["t6"] = commit
+				r.Final.Balances["c1"], r.Final.Balances["c2"] = 96, 104
+			}))},
 		{name: "account missing from the final balances",
 			mutate: withLedger(func(r *history.Run) { delete(r.Final.Balances, "b") }),
 			want:   "account b: transfers touched it but the final balances lack it"},

@@ -85,7 +85,8 @@ func describeReturn(ret int64) string {
 	return time.Duration(ret).String()
 }
 
-// linOperations turns the commit, abort, status and resolve ops into
+// linOperations turns the commit, abort, status and resolve (and
+// resolve-member) ops into
 // porcupine operations. A commit, abort or resolve whose outcome is unknown
 // stays pending forever with output "unknown". So does one that failed: "fail" should
 // mean no effect, but a pending op is the conservative reading, and it
@@ -105,9 +106,10 @@ func linOperations(ops []history.Op) []porcupine.Operation {
 			Metadata: fmt.Sprintf("op %d", op.Index),
 		}
 		switch {
-		case (op.Kind == history.KindStatus || op.Kind == history.KindResolve) && answered(op.Outcome) && op.Status != "":
+		case history.Asks(op.Kind) && answered(op.Outcome) && op.Status != "":
 			o.Output = op.Status
-		case op.Kind != history.KindCommit && op.Kind != history.KindAbort && op.Kind != history.KindResolve:
+		case op.Kind != history.KindCommit && op.Kind != history.KindAbort && op.Kind != history.KindResolve &&
+			op.Kind != history.KindResolveMember:
 			continue
 		case answered(op.Outcome):
 			o.Output = op.Outcome

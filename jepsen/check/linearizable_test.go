@@ -19,7 +19,7 @@ func op(kind, outcome, status string, start, end int) history.Op {
 	switch {
 	case kind == history.KindStatus:
 		outcome, status = commit, outcome
-	case kind == history.KindResolve && outcome != unknown:
+	case history.Asks(kind) && outcome != unknown:
 		outcome, status = "", outcome
 	}
 	return history.Op{Kind: kind, TxID: "t1", Outcome: outcome, Status: status,
@@ -38,6 +38,7 @@ const (
 	abt = history.KindAbort
 	sts = history.KindStatus
 	rsv = history.KindResolve
+	rsm = history.KindResolveMember
 )
 
 func TestLinearizable(t *testing.T) {
@@ -89,6 +90,18 @@ func TestLinearizable(t *testing.T) {
 			[]history.Op{op(rsv, unknown, "", 0, 5), op(sts, "ABORTED", "", 10, 20)}, ""},
 		{"unanswered resolve may have done nothing",
 			[]history.Op{op(rsv, unknown, "", 0, 5), op(cmt, commit, "", 10, 20)}, ""},
+		{"member resolve pending early, then commit, then member resolve commit",
+			[]history.Op{op(rsm, "PENDING", "", 0, 5), op(cmt, commit, "", 10, 20), op(rsm, "COMMIT", "", 30, 40)}, ""},
+		{"member resolve aborts an undecided one-shot, the run joins the abort",
+			[]history.Op{op(rsm, "ABORT", "", 0, 5), op(cmt, abort, "", 3, 20)}, ""},
+		{"member resolve decided abort, then commit returned commit",
+			[]history.Op{op(rsm, "ABORT", "", 0, 5), op(cmt, commit, "", 10, 20)}, "commit->commit"},
+		{"member resolve commit after commit returned abort",
+			[]history.Op{op(cmt, abort, "", 0, 5), op(rsm, "COMMIT", "", 10, 20)}, "resolve-member->COMMIT"},
+		{"member resolve abort after commit returned commit",
+			[]history.Op{op(cmt, commit, "", 0, 5), op(rsm, "ABORT", "", 10, 20)}, "resolve-member->ABORT"},
+		{"member resolve pending after commit returned",
+			[]history.Op{op(cmt, commit, "", 0, 5), op(rsm, "PENDING", "", 10, 20)}, "resolve-member->PENDING"},
 		{"unanswered status is dropped",
 			[]history.Op{op(cmt, commit, "", 10, 20), {Kind: sts, TxID: "t1", Outcome: unknown, Start: 30, End: 40}}, ""},
 	}

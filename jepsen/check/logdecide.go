@@ -6,102 +6,58 @@ import (
 	"github.com/arbiter-tx/arbiter/jepsen/history"
 )
 
-// logTx is one tx as re-derived from one node's log: whether a record
-// exists, whether it is STAGING, its first decision and the opposite
-// DECIDE entries that came after it.
-type logTx struct {
-	known, staged bool
-	outcome       string // "" while undecided
-	index         uint64
-	later         []uint64 // indexes of later DECIDEs with the other outcome
-}
-
-// logDecisions re-derives one node's write-once decisions from its decoded
-// log events, without the FSM's code: a record exists once BEGIN, STAGE or
-// a creating DECIDE is applied; the first DECIDE with a valid outcome
-// decides it, except a presumed ABORT of a STAGING record (refused); a
-// FINISH naming a STAGING tx as implicitly committed commits it. Txs whose
-// first event needs a record the visible log never created are left out
-// when the node has a snapshot (their record was compacted into it) and
-// ignored otherwise, as the FSM ignores them.
-func logDecisions(events []history.LogEvent, snapshot uint64) (txs map[string]*logTx, compacted int) {
-	txs = map[string]*logTx{}
-	skip := map[string]bool{}
-	for _, e := range events {
-		if skip[e.TxID] {
-			continue
-		}
-		t := txs[e.TxID]
-		if t == nil && e.Kind != history.LogBegin && e.Kind != history.LogStage && !e.Create && snapshot > 0 {
-			skip[e.TxID] = true
-			compacted++
-			continue
-		}
-		if t == nil {
-			t = &logTx{}
-			txs[e.TxID] = t
-		}
-		t.apply(e)
-	}
-	return txs, compacted
-}
-
-func (t *logTx) apply(e history.LogEvent) {
-	switch e.Kind {
-	case history.LogBegin:
-		t.known = true
-	case history.LogStage:
-		t.known, t.staged = true, t.staged || t.outcome == ""
-	case history.LogImplicitCommit:
-		if t.staged && t.outcome == "" {
-			t.outcome, t.index = history.OutcomeCommit, e.Index
-		}
-	case history.LogDecide:
-		t.decide(e)
-	}
-}
-
-func (t *logTx) decide(e history.LogEvent) {
-	switch {
-	case e.Outcome == "" || (!t.known && !e.Create):
-		return // invalid outcome, or no record: the FSM refuses it
-	case t.outcome != "":
-		if e.Outcome != t.outcome {
-			t.later = append(t.later, e.Index)
-		}
-	case t.staged && e.Presumed && e.Outcome == history.OutcomeAbort:
-		return // refused for STAGING
-	default:
-		t.known, t.outcome, t.index = true, e.Outcome, e.Index
-	}
-}
-
 // firstDecision is one tx's first decision across the nodes' logs, with
 // the later opposite DECIDEs any log holds.
 type firstDecision struct {
 	outcome, node string
 	index         uint64
+	named         []string // a COMMIT's participants, as node's log names them
 	later         []string // "n1@52", ...
 }
 
 // logUniqueness re-derives every node's decisions from its log events and
 // checks them: the nodes agree, each node's FSM replay agrees with its own
-// log, and no later opposite DECIDE took effect at a participant or in an
+// log, no record forgotten after the uniqueness window was created again,
+// and no later opposite DECIDE took effect at a participant or in an
 // answer to a client. It returns the merged first decisions.
 func logUniqueness(ev *evidence, run *history.Run) map[string]*firstDecision {
-	merged := map[string]*firstDecision{}
-	compacted := 0
-	for _, node := range sortedKeys(run.Final.LogEvents) {
-		txs, n := logDecisions(run.Final.LogEvents[node], run.Final.SnapshotIndex[node])
-		compacted += n
+	merged, compacted := fromLogs(run, func(node string, txs map[string]*logTx) {
 		replayAgrees(ev, node, txs, run.Final.Decisions[node])
-		mergeDecisions(ev, merged, node, txs)
-	}
+		ranAgain(ev, node, txs)
+	}, ev)
 	if compacted > 0 {
 		ev.notef("%d tx event(s) referred to records compacted into a snapshot: their decisions are the FSM's", compacted)
 	}
 	secondTookEffect(ev, run, merged)
 	return merged
+}
+
+// fromLogs re-derives every node's table (see logModel), calls each with
+// it, and merges the first decisions, reporting on ev nodes that disagree.
+func fromLogs(run *history.Run, each func(node string, txs map[string]*logTx), ev *evidence) (map[string]*firstDecision, int) {
+	merged := map[string]*firstDecision{}
+	compacted := 0
+	for _, node := range sortedKeys(run.Final.LogEvents) {
+		txs, n := logDecisions(run.Final.LogEvents[node], run.Final.SnapshotIndex[node])
+		compacted += n
+		if each != nil {
+			each(node, txs)
+		}
+		mergeDecisions(ev, merged, node, txs)
+	}
+	return merged, compacted
+}
+
+// ranAgain reports records created anew after the window's cut forgot
+// them: an ID decided, finished and forgotten was run again, which the
+// uniqueness window exists to refuse (an ID older than it is never run).
+func ranAgain(ev *evidence, node string, txs map[string]*logTx) {
+	for _, id := range sortedKeys(txs) {
+		if t := txs[id]; len(t.again) > 0 {
+			ev.addf("tx %s: first decided %s (%s@%d), forgotten after the uniqueness window, then recorded again at %s@%v: a forgotten ID ran again",
+				id, orUndecided(t.outcome), node, t.index, node, t.again)
+		}
+	}
 }
 
 // replayAgrees compares the re-derived decisions with the FSM replay's.
@@ -129,7 +85,7 @@ func mergeDecisions(ev *evidence, merged map[string]*firstDecision, node string,
 		}
 		d := merged[id]
 		if d == nil {
-			d = &firstDecision{outcome: t.outcome, node: node, index: t.index}
+			d = &firstDecision{outcome: t.outcome, node: node, index: t.index, named: t.named}
 			merged[id] = d
 		} else if d.outcome != t.outcome {
 			ev.addf("tx %s: first decided %s in %s's log (index %d) but %s in %s's (index %d)",

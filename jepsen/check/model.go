@@ -71,6 +71,8 @@ func step(s decision, kind, out string) []any {
 		return stepAbort(s, out)
 	case history.KindResolve:
 		return stepResolve(s, out)
+	case history.KindResolveMember:
+		return stepResolveMember(s, out)
 	default:
 		return stepStatus(s, out)
 	}
@@ -146,6 +148,27 @@ func stepResolve(s decision, out string) []any {
 		return []any{s}
 	case out == history.OutcomeUnknown && s == undecided:
 		return []any{undecided, aborted}
+	case out == history.OutcomeUnknown:
+		return []any{s}
+	}
+	return nil
+}
+
+// stepResolveMember: Resolve as a participant the tx names. As stepResolve,
+// except that COMMIT is this participant's answer once the tx committed.
+// COMMIT is legal while UNDECIDED too: a Resolve of a STAGING tx (parallel
+// commit) past its deadline starts the recovery that asks every
+// participant, which commits a tx all of them prepared.
+func stepResolveMember(s decision, out string) []any {
+	switch {
+	case out == resolveCommit && s != aborted:
+		return []any{committed}
+	case out == resolveAbort && s != committed:
+		return []any{aborted}
+	case out == resolvePending && s == undecided:
+		return []any{undecided}
+	case out == history.OutcomeUnknown && s == undecided:
+		return []any{undecided, committed, aborted}
 	case out == history.OutcomeUnknown:
 		return []any{s}
 	}

@@ -64,7 +64,7 @@ func TestEvidenceIsBounded(t *testing.T) {
 }
 
 func TestAllOrder(t *testing.T) {
-	want := []string{NameAtomicity, NameDurability, NameUniqueness, NameConservation, NameExactlyOnce, NameLiveness, NameFinalTx}
+	want := []string{NameAtomicity, NameDurability, NameUniqueness, NameVotesBeforeCommit, NameConservation, NameExactlyOnce, NameLiveness, NameFinalTx}
 	bank := All(bankRun())
 	assertNames(t, bank, want)
 	for _, res := range bank {
@@ -73,7 +73,10 @@ func TestAllOrder(t *testing.T) {
 		}
 	}
 	status := statusRun(op(history.KindCommit, commit, "", 0, 10))
-	want = []string{NameAtomicity, NameDurability, NameUniqueness, NameLiveness, NameFinalTx, NameLinearizable}
+	want = []string{NameAtomicity, NameDurability, NameUniqueness, NameVotesBeforeCommit, NameLiveness, NameFinalTx, NameLinearizable}
+	assertNames(t, All(status), want)
+	status.Ops[0].Expect = history.ExpectNotCommitted
+	want = append(want, NameExpectedAnswers)
 	assertNames(t, All(status), want)
 }
 

@@ -11,6 +11,33 @@ const (
 	KindStatus   = "status"   // status workload: Status(tx)
 	KindResolve  = "resolve"  // status workload: Resolve(tx) as a participant outside the tx; Op.Status holds the answer
 	KindFinal    = "final"    // the transaction run after the heal
+	// KindResolveMember is race workload's Resolve(tx) as a participant
+	// the tx names, asked early (before its deadline); Op.Status holds the
+	// answer (COMMIT, ABORT or PENDING).
+	KindResolveMember = "resolve-member"
+)
+
+// Asks reports whether ops of kind only ask about a tx (status, resolve,
+// resolve-member) rather than run or decide it.
+func Asks(kind string) bool {
+	return kind == KindStatus || kind == KindResolve || kind == KindResolveMember
+}
+
+// What an op's answer must be (Op.Expect), for the race workload's ops
+// that probe a refusal.
+const (
+	// ExpectRefused: refused with FAILED_PRECONDITION (a retry naming a
+	// participant a COMMIT does not name).
+	ExpectRefused = "refused"
+	// ExpectNotCommitted: anything but COMMIT (a branch that can never
+	// apply: an empty or oversized key; a retry of an aborted tx with
+	// other branches).
+	ExpectNotCommitted = "not-committed"
+	// ExpectRefusedOrRecorded: refused with FAILED_PRECONDITION as older
+	// than the uniqueness window, or answered from a record the
+	// coordinators still remember; never run again (a one-shot retried
+	// past the window).
+	ExpectRefusedOrRecorded = "refused-or-recorded"
 )
 
 // Outcomes of an operation as the client learned it.
@@ -44,6 +71,11 @@ type Op struct {
 	Mode         string           `json:"mode,omitempty"`   // coordinator-driven or service-driven
 	Node         string           `json:"node,omitempty"`   // status ops sent to one coordinator directly
 	Err          string           `json:"err,omitempty"`
+	// Case names the race workload's case the op belongs to (bad-key,
+	// late-enlist, ...); Expect, if set, what its answer must be (see
+	// ExpectRefused and the others).
+	Case   string `json:"case,omitempty"`
+	Expect string `json:"expect,omitempty"`
 	// Attempts counts the client's Commit and Abort calls on the wire for
 	// the tx before this op ended (all kinds but status).
 	Attempts Attempts `json:"attempts,omitzero"`
@@ -86,6 +118,12 @@ type Final struct {
 	// decisions from them.
 	LogEvents     map[string][]LogEvent `json:"log_events,omitempty"`
 	SnapshotIndex map[string]uint64     `json:"snapshot_index,omitempty"`
+	// Committed: coordinator node -> tx ID -> the participants its
+	// COMMIT names, for every committed record the node's replayed table
+	// still holds (live, or finished and remembered for the uniqueness
+	// window); the record of a COMMIT compacted into a snapshot is only
+	// here.
+	Committed map[string]map[string][]string `json:"committed,omitempty"`
 	// LogConflicts lists indexes where two coordinators' logs hold
 	// different entries (within the prefix every node has).
 	LogConflicts []string `json:"log_conflicts"`
@@ -103,22 +141,34 @@ type Final struct {
 // Kinds of LogEvent.
 const (
 	LogBegin          = "begin"           // BEGIN: creates the record
-	LogStage          = "stage"           // STAGE: parallel commit's STAGING record
+	LogEnlist         = "enlist"          // ENLIST: adds Participants[0] to the record
+	LogStage          = "stage"           // STAGE: parallel commit's STAGING record over Participants
 	LogDecide         = "decide"          // DECIDE
 	LogImplicitCommit = "implicit-commit" // FINISH naming a STAGING tx committed implicitly
+	LogFinish         = "finish"          // FINISH naming a decided tx finished at At
+	LogForget         = "forget"          // FINISH's cut: finished records older than ForgetBefore are forgotten (no TxID)
 )
 
-// LogEvent is one tx's part of one Raft log entry that can create or
-// decide it.
+// LogEvent is one tx's part of one Raft log entry that can create, change,
+// decide, finish or forget it.
 type LogEvent struct {
 	Index   uint64 `json:"index"`
 	Kind    string `json:"kind"`
-	TxID    string `json:"tx_id"`
+	TxID    string `json:"tx_id,omitempty"`
 	Outcome string `json:"outcome,omitempty"` // decide: "commit" | "abort" | "" (invalid)
+	// Participants: enlist's participant, stage's set, decide's set (for
+	// COMMIT the yes voters it names); ReadOnly: a COMMIT's read-only
+	// voters.
+	Participants []string `json:"participants,omitempty"`
+	ReadOnly     []string `json:"read_only,omitempty"`
 	// Presumed marks an ABORT with no vote behind it (refused for STAGING);
 	// Create marks a DECIDE that creates a missing record (one-shot).
 	Presumed bool `json:"presumed,omitempty"`
 	Create   bool `json:"create,omitempty"`
+	// At is a finish's time and ForgetBefore a forget's cut, the leader's
+	// clock in unix nanoseconds.
+	At           int64 `json:"at,omitempty"`
+	ForgetBefore int64 `json:"forget_before,omitempty"`
 }
 
 // Run is everything about one run.

@@ -150,6 +150,6 @@ func writeLinearization(dir string, run *history.Run) error {
 func hasStatusOps(run *history.Run) bool {
 	return slices.ContainsFunc(run.Ops, func(op history.Op) bool {
 		return op.Kind == history.KindCommit || op.Kind == history.KindAbort || op.Kind == history.KindStatus ||
-			op.Kind == history.KindResolve
+			op.Kind == history.KindResolve || op.Kind == history.KindResolveMember
 	})
 }

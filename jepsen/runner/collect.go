@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,9 +42,11 @@ func (e *env) collect(ctx context.Context, f *history.Final) error {
 }
 
 // collectLogs replays each coordinator's Raft log (the FSM's view of its
-// decisions) and, separately, decodes its decision-bearing entries.
+// decisions, and the participants each COMMIT its table still holds names)
+// and, separately, decodes its decision-bearing entries.
 func collectLogs(coords []*cluster.Proc, f *history.Final) error {
 	f.Decisions = map[string]map[string]string{}
+	f.Committed = map[string]map[string][]string{}
 	f.LogEvents = map[string][]history.LogEvent{}
 	f.SnapshotIndex = map[string]uint64{}
 	logs := map[string][]raft.Log{}
@@ -52,7 +55,11 @@ func collectLogs(coords []*cluster.Proc, f *history.Final) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", c.Name, err)
 		}
+		if err := noteImplicitCommits(c.DataDir, r); err != nil {
+			return fmt.Errorf("%s: %w", c.Name, err)
+		}
 		f.Decisions[c.Name] = r.Decisions
+		f.Committed[c.Name] = committedNamed(r.FSM)
 		f.SnapshotIndex[c.Name] = r.SnapshotIndex
 		logs[c.Name] = r.Entries
 		if f.LogEvents[c.Name], err = logEvents(r.Entries); err != nil {
@@ -63,9 +70,21 @@ func collectLogs(coords []*cluster.Proc, f *history.Final) error {
 	return nil
 }
 
-// logEvents decodes the entries that can create or decide a tx, with the
-// codec only: no FSM code runs, so the checkers can re-derive the
-// write-once rule independently of it.
+// committedNamed lists the participants every committed record of the
+// table names.
+func committedNamed(fsm *raftlog.FSM) map[string][]string {
+	out := map[string][]string{}
+	for id, outcome := range fsm.Decisions() {
+		if rec, ok := fsm.Get(id); ok && outcome == history.OutcomeCommit {
+			out[id] = rec.GetParticipants()
+		}
+	}
+	return out
+}
+
+// logEvents decodes the entries that can create, change, decide, finish or
+// forget a tx, with the codec only: no FSM code runs, so the checkers can
+// re-derive the FSM's rules independently of it.
 func logEvents(entries []raft.Log) ([]history.LogEvent, error) {
 	var out []history.LogEvent
 	for _, l := range entries {
@@ -82,19 +101,34 @@ func eventsOf(index uint64, m proto.Message) []history.LogEvent {
 	switch c := m.(type) {
 	case *arbiterpb.BeginCommand:
 		return []history.LogEvent{{Index: index, Kind: history.LogBegin, TxID: c.GetTxId()}}
+	case *arbiterpb.EnlistCommand:
+		return []history.LogEvent{{Index: index, Kind: history.LogEnlist, TxID: c.GetTxId(), Participants: []string{c.GetParticipantId()}}}
 	case *arbiterpb.StageCommand:
-		return []history.LogEvent{{Index: index, Kind: history.LogStage, TxID: c.GetTxId()}}
+		return []history.LogEvent{{Index: index, Kind: history.LogStage, TxID: c.GetTxId(), Participants: c.GetParticipants()}}
 	case *arbiterpb.DecideCommand:
 		return []history.LogEvent{{Index: index, Kind: history.LogDecide, TxID: c.GetTxId(),
-			Outcome: outcomeName(c.GetOutcome()), Presumed: c.GetPresumed(), Create: c.GetCreateDeadlineUnixNanos() != 0}}
+			Outcome: outcomeName(c.GetOutcome()), Participants: c.GetParticipants(), ReadOnly: c.GetReadOnly(),
+			Presumed: c.GetPresumed(), Create: c.GetCreateDeadlineUnixNanos() != 0}}
 	case *arbiterpb.FinishCommand:
-		var out []history.LogEvent
-		for _, id := range c.GetImplicitCommitTxIds() {
-			out = append(out, history.LogEvent{Index: index, Kind: history.LogImplicitCommit, TxID: id})
-		}
-		return out
+		return finishEvents(index, c)
 	}
 	return nil
+}
+
+// finishEvents is a FINISH in the order the FSM applies it: implicit
+// commits, then every finished tx, then the window's cut.
+func finishEvents(index uint64, c *arbiterpb.FinishCommand) []history.LogEvent {
+	var out []history.LogEvent
+	for _, id := range c.GetImplicitCommitTxIds() {
+		out = append(out, history.LogEvent{Index: index, Kind: history.LogImplicitCommit, TxID: id})
+	}
+	for _, id := range slices.Concat(c.GetTxIds(), c.GetImplicitCommitTxIds()) {
+		out = append(out, history.LogEvent{Index: index, Kind: history.LogFinish, TxID: id, At: c.GetNowUnixNanos()})
+	}
+	if c.GetForgetBeforeUnixNanos() != 0 {
+		out = append(out, history.LogEvent{Index: index, Kind: history.LogForget, ForgetBefore: c.GetForgetBeforeUnixNanos()})
+	}
+	return out
 }
 
 func outcomeName(o arbiterpb.Outcome) string {

@@ -66,7 +66,7 @@ func (r *recorder) op(op history.Op) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	op.Index = len(r.ops)
-	if op.Kind != history.KindStatus && op.Kind != history.KindResolve && op.TxID != "" {
+	if !history.Asks(op.Kind) && op.TxID != "" {
 		op.Attempts = r.tries[op.TxID]
 		delete(r.tries, op.TxID)
 	}
