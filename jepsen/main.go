@@ -16,7 +16,7 @@ import (
 
 type flags struct {
 	workload, nemeses, matrix, out, broken, commitMode, net string
-	duration, interval                                      time.Duration
+	duration, interval, window                              time.Duration
 	concurrency                                             int
 	seed                                                    int64
 	postgres                                                bool
@@ -24,7 +24,7 @@ type flags struct {
 
 func main() {
 	var f flags
-	flag.StringVar(&f.workload, "workload", "bank", "workload: bank or status")
+	flag.StringVar(&f.workload, "workload", "bank", "workload: bank (transfers and reads), status (Commit, Abort, Status and Resolve racing on one ID) or race (every call raced against another on one ID: Abort against one-shots and Commit, late service-driven enlists against Commit, one-shot retries with other branches or past the uniqueness window, early Resolve by members, empty and 40,000-byte account names)")
 	flag.StringVar(&f.nemeses, "nemesis", "kill-leader", "comma-separated nemeses ("+strings.Join(runner.Nemeses(), ", ")+"), or none")
 	flag.StringVar(&f.matrix, "matrix", "", "run a predefined matrix instead: short (about 5 min) or standard (about 16 min, its last cell with the banks on PostgreSQL)")
 	flag.DurationVar(&f.duration, "duration", 30*time.Second, "workload duration of each run")
@@ -32,7 +32,8 @@ func main() {
 	flag.IntVar(&f.concurrency, "concurrency", 6, "client workers")
 	flag.Int64Var(&f.seed, "seed", time.Now().UnixNano()%100000, "seed of the fault schedule and the workload")
 	flag.StringVar(&f.out, "out", "jepsen-reports", "directory for reports and node data")
-	flag.StringVar(&f.broken, "broken", "", "run a deliberately broken coordinator (commit-despite-no, ack-before-decide, second-decision): the checkers must report anomalies")
+	flag.StringVar(&f.broken, "broken", "", "run a deliberately broken coordinator (commit-despite-no, ack-before-decide, second-decision, enlist-into-commit): the checkers must report anomalies")
+	flag.DurationVar(&f.window, "uniqueness-window", 0, "the coordinators' --uniqueness-window (their --max-timeout 2s shorter); 0: "+runner.RaceWindow.String()+" for the race workload, whose one-shots are retried past it within the run, else the coordinators' default")
 	flag.StringVar(&f.commitMode, "commit-mode", "standard", "how workers commit: standard (Begin, then Commit), one-shot (transfers in one Commit call, no Begin) or parallel (parallel commit)")
 	flag.BoolVar(&f.postgres, "postgres", false, "run the banks on PostgreSQL, one server per bank started by the suite (needs the PostgreSQL server binaries)")
 	flag.StringVar(&f.net, "net", "", "how partitions, latency and loss are made: netns (root: a network namespace per process, iptables DROP plus a proxy per link), proxy (a userspace proxy per link on loopback, no root needed) or empty: $"+runner.NetEnv+" if set, else netns when available")

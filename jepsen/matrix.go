@@ -11,7 +11,7 @@ import (
 // plan turns the flags into the runs to do.
 func plan(f flags) ([]runner.Config, error) {
 	base := runner.Config{Duration: f.duration, Interval: f.interval, Concurrency: f.concurrency, Seed: f.seed, Broken: f.broken,
-		Postgres: f.postgres, CommitMode: f.commitMode, Net: f.net}
+		Postgres: f.postgres, CommitMode: f.commitMode, Net: f.net, UniquenessWindow: f.window}
 	if f.net != "" && f.net != runner.NetNamespaces && f.net != runner.NetProxy {
 		return nil, fmt.Errorf("--net %q: want %s or %s", f.net, runner.NetNamespaces, runner.NetProxy)
 	}

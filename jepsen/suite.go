@@ -40,6 +40,9 @@ func (s *suite) run(ctx context.Context, cfg runner.Config) error {
 		return err
 	}
 	results := append(check.All(run), runner.CheckFaults(run))
+	if run.Workload == runner.WorkloadRace {
+		results = append(results, runner.CheckRaceCases(run))
+	}
 	logs := map[string]string{}
 	for _, n := range []string{"n1", "n2", "n3", "bank1", "bank2", "bank3"} {
 		logs[n] = filepath.Join(cfg.Dir, "nodes", n+".log")
@@ -53,7 +56,7 @@ func (s *suite) run(ctx context.Context, cfg runner.Config) error {
 		if !r.Pass {
 			verdict = "FAIL"
 		}
-		fmt.Printf("jepsen:   %-13s %s (checked %d)\n", r.Name, verdict, r.Checked)
+		fmt.Printf("jepsen:   %-19s %s (checked %d)\n", r.Name, verdict, r.Checked)
 		for _, ev := range r.Evidence {
 			fmt.Printf("jepsen:     %s\n", ev)
 		}

@@ -98,7 +98,7 @@ func writeSummary(w io.Writer, run *history.Run, results []check.Result) error {
 	writeCounts(w, countOps(run.Ops))
 	fmt.Fprintln(w, "\nCheckers")
 	for _, r := range results {
-		fmt.Fprintf(w, "  %-13s %s  (checked %d, anomalies %d)\n", r.Name, passFail(r.Pass), r.Checked, r.Anomalies)
+		fmt.Fprintf(w, "  %-19s %s  (checked %d, anomalies %d)\n", r.Name, passFail(r.Pass), r.Checked, r.Anomalies)
 		for _, e := range r.Evidence {
 			fmt.Fprintf(w, "      %s\n", e)
 		}

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
+	"github.com/arbiter-tx/arbiter/jepsen/crash"
 	"github.com/arbiter-tx/arbiter/jepsen/netns"
 )
 
@@ -13,7 +15,7 @@ import (
 type Config struct {
 	// Name labels the run and its report directory.
 	Name string
-	// Workload is "bank" or "status".
+	// Workload is "bank", "status" or "race" (see Workloads).
 	Workload string
 	// Nemeses are injected in turn, chosen by the seeded generator; empty
 	// means no faults.
@@ -42,6 +44,13 @@ type Config struct {
 	CoordFailpoints, BankFailpoints string
 	// TxTimeout is the lifetime workers ask for at Begin (default 5 s).
 	TxTimeout time.Duration
+	// UniquenessWindow, if set, runs the coordinators with
+	// --uniqueness-window UniquenessWindow and --max-timeout 2 s shorter
+	// (at least TxTimeout and the coordinators' 5 s default lifetime).
+	// The race workload defaults it to RaceWindow, so that its one-shots
+	// retried past the window are seen within a run; the others keep the
+	// coordinators' default (15 min).
+	UniquenessWindow time.Duration
 	// Postgres runs every bank on PostgreSQL (bank --postgres): one server
 	// per bank, started by the runner in the root namespace (listening on
 	// the bridge address too when the nemeses need network namespaces) and
@@ -75,10 +84,31 @@ const (
 // CommitModes lists the values Config.CommitMode accepts.
 func CommitModes() []string { return []string{CommitStandard, CommitOneShot, CommitParallel} }
 
+// The workloads of Config.Workload.
+const (
+	WorkloadBank   = "bank"
+	WorkloadStatus = "status"
+	WorkloadRace   = "race"
+)
+
+// Workloads lists the values Config.Workload accepts.
+func Workloads() []string { return []string{WorkloadBank, WorkloadStatus, WorkloadRace} }
+
+// RaceWindow is the race workload's default uniqueness window.
+const RaceWindow = 8 * time.Second
+
+// windowMargin is how much shorter than the uniqueness window the
+// coordinators' --max-timeout is (the clock skew margin).
+const windowMargin = 2 * time.Second
+
+// coordDefaultTimeout is the coordinators' default transaction lifetime,
+// which --max-timeout may not undercut.
+const coordDefaultTimeout = 5 * time.Second
+
 // Validate fills defaults and reports what cannot run.
 func (c *Config) Validate() error {
-	if c.Workload != "bank" && c.Workload != "status" {
-		return fmt.Errorf("workload %q: want bank or status", c.Workload)
+	if !slices.Contains(Workloads(), c.Workload) {
+		return fmt.Errorf("workload %q: want one of %v", c.Workload, Workloads())
 	}
 	if c.CommitMode == "" {
 		c.CommitMode = CommitStandard
@@ -103,22 +133,67 @@ func (c *Config) Validate() error {
 	if c.Accounts <= 0 {
 		c.Accounts = 16
 	}
+	if c.Workload == WorkloadRace && c.Accounts < 2 {
+		return fmt.Errorf("the race workload moves money between two accounts of one bank: want at least 2 accounts, not %d", c.Accounts)
+	}
 	if c.Opening <= 0 {
 		c.Opening = 100
 	}
 	if c.TxTimeout <= 0 {
 		c.TxTimeout = 5 * time.Second
 	}
+	if c.LivenessWait <= 0 {
+		c.LivenessWait = 10 * time.Second
+	}
+	if err := c.validateFailpoints(); err != nil {
+		return err
+	}
+	return c.validateWindow()
+}
+
+// validateFailpoints fills the default crash points and refuses names no
+// process reaches (see jepsen/crash).
+func (c *Config) validateFailpoints() error {
 	if c.CoordFailpoints == "" {
 		c.CoordFailpoints = "after-decide=0.01,phase2-mid=0.005,before-decide=0.005"
 	}
 	if c.BankFailpoints == "" {
-		c.BankFailpoints = "prepare-before-durable=0.003,prepare-after-durable=0.003,vote-after-send=0.003,commit-before-apply=0.003,commit-after-apply=0.003"
+		c.BankFailpoints = "prepare-before-durable=0.003,prepare-after-durable=0.003,vote-after-send=0.003,commit-before-apply=0.003,commit-after-apply=0.003,do-after-enlist=0.003"
+		if c.Workload == WorkloadRace { // its service-driven joins are the point: die between Enlist and prepare often
+			c.BankFailpoints = strings.Replace(c.BankFailpoints, "do-after-enlist=0.003", "do-after-enlist=0.01", 1)
+		}
 	}
-	if c.LivenessWait <= 0 {
-		c.LivenessWait = 10 * time.Second
+	if err := crash.CheckNames(c.CoordFailpoints, crash.CoordinatorPoints()); err != nil {
+		return fmt.Errorf("coordinator failpoints: %w", err)
+	}
+	if err := crash.CheckNames(c.BankFailpoints, crash.ParticipantPoints()); err != nil {
+		return fmt.Errorf("bank failpoints: %w", err)
 	}
 	return nil
+}
+
+// validateWindow fills the race workload's uniqueness window and checks
+// that the max timeout it implies leaves room for the workers' lifetime.
+func (c *Config) validateWindow() error {
+	if c.UniquenessWindow == 0 && c.Workload == WorkloadRace {
+		c.UniquenessWindow = RaceWindow
+	}
+	if c.UniquenessWindow == 0 {
+		return nil
+	}
+	if need := max(c.TxTimeout, coordDefaultTimeout) + windowMargin; c.UniquenessWindow < need {
+		return fmt.Errorf("uniqueness window %v: want at least %v (the %v transaction lifetime plus a %v margin)",
+			c.UniquenessWindow, need, max(c.TxTimeout, coordDefaultTimeout), windowMargin)
+	}
+	return nil
+}
+
+// coordArgs are the flags every coordinator gets for this run.
+func (c *Config) coordArgs() []string {
+	if c.UniquenessWindow == 0 {
+		return nil
+	}
+	return []string{"--uniqueness-window", c.UniquenessWindow.String(), "--max-timeout", (c.UniquenessWindow - windowMargin).String()}
 }
 
 // The network modes of Config.Net.

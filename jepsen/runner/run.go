@@ -41,7 +41,9 @@ func Run(ctx context.Context, cfg Config) (*history.Run, error) {
 		return nil, err
 	}
 	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x2bc))
-	e.drive(ctx, rng)
+	if err := e.drive(ctx, rng); err != nil {
+		return nil, err
+	}
 	final, err := e.finish(ctx)
 	if err != nil {
 		return nil, err
@@ -58,7 +60,7 @@ func setup(cfg Config) (e *env, err error) {
 		return nil, err
 	}
 	opts := cluster.Options{Dir: filepath.Join(cfg.Dir, "nodes"), BinDir: cfg.BinDir, Accounts: cfg.Accounts,
-		Opening: cfg.Opening, LogLevel: "info"}
+		Opening: cfg.Opening, LogLevel: "info", CoordArgs: cfg.coordArgs()}
 	if err := e.setupNet(&opts); err != nil {
 		return nil, err
 	}
@@ -184,7 +186,15 @@ func lastLine(path string) string {
 }
 
 // drive runs the workers and the nemesis schedule for the duration.
-func (e *env) drive(ctx context.Context, rng *rand.Rand) {
+func (e *env) drive(ctx context.Context, rng *rand.Rand) error {
+	var race *raceShared
+	if e.cfg.Workload == WorkloadRace {
+		var err error
+		if race, err = newRaceShared(e); err != nil {
+			return err
+		}
+		defer race.close()
+	}
 	wctx, cancel := context.WithTimeout(ctx, e.cfg.Duration)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -193,9 +203,12 @@ func (e *env) drive(ctx context.Context, rng *rand.Rand) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if e.cfg.Workload == "status" {
+			switch e.cfg.Workload {
+			case WorkloadStatus:
 				(&statusWorker{id: i, env: e, rng: wrng}).loop(wctx)
-			} else {
+			case WorkloadRace:
+				(&raceWorker{id: i, env: e, rng: wrng, race: race}).loop(wctx)
+			default:
 				(&bankWorker{id: i, env: e, rng: wrng}).loop(wctx)
 			}
 		}()
@@ -208,6 +221,7 @@ func (e *env) drive(ctx context.Context, rng *rand.Rand) {
 		go func() { defer wg.Done(); e.supervise(wctx) }()
 	}
 	wg.Wait()
+	return nil
 }
 
 func (e *env) ticker(ctx context.Context) {

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"math/rand/v2"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -57,7 +58,7 @@ func (e *env) supervise(ctx context.Context) {
 				continue
 			}
 			at := e.rec.since()
-			detail := "process died at a crash point; restarted"
+			detail := "process died at a crash point" + crashPointIn(p.LogPath) + "; restarted"
 			if err := p.Restart(); err != nil {
 				detail = "process died at a crash point; restart failed: " + err.Error()
 			}
@@ -92,3 +93,16 @@ func (e *env) progress(msg string) {
 }
 
 func hasCrashPoints(c Config) bool { return slices.Contains(c.Nemeses, CrashPoints) }
+
+// failpointField finds the crash point a process named in its last log
+// line before it killed itself (see jepsen/crash).
+var failpointField = regexp.MustCompile(`"failpoint":"([a-z0-9-]+)"`)
+
+// crashPointIn is " NAME" for the crash point the log at path names last,
+// or "".
+func crashPointIn(path string) string {
+	if m := failpointField.FindStringSubmatch(lastLine(path)); m != nil {
+		return " " + m[1]
+	}
+	return ""
+}
