@@ -15,6 +15,11 @@ const (
 	// the tx names, asked early (before its deadline); Op.Status holds the
 	// answer (COMMIT, ABORT or PENDING).
 	KindResolveMember = "resolve-member"
+	// KindEnlist is race workload's Enlist(tx) as a participant that then
+	// never prepares (it dies, or its local prepare fails, first): Op.Status
+	// is ENLISTED when it was accepted, and Outcome fail (refused) or
+	// unknown (no answer) otherwise. It decides nothing itself.
+	KindEnlist = "enlist"
 )
 
 // Asks reports whether ops of kind only ask about a tx (status, resolve,

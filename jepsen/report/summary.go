@@ -16,8 +16,8 @@ import (
 var outcomes = []string{history.OutcomeCommit, history.OutcomeAbort, history.OutcomeUnknown, history.OutcomeFail}
 
 // tally counts a run's ops. Txns, Committed, Aborted and Unknown count the
-// ops that run or decide a tx (every kind but those that only ask: see
-// history.Asks).
+// ops that run or decide a tx (every kind but those that only ask, see
+// history.Asks, and enlists).
 type tally struct {
 	Ops, Txns, Committed, Aborted, Unknown, Failed int
 	ByKind                                         map[string]map[string]int // kind -> outcome -> ops
@@ -30,7 +30,7 @@ func countOps(ops []history.Op) tally {
 			t.ByKind[op.Kind] = map[string]int{}
 		}
 		t.ByKind[op.Kind][op.Outcome]++
-		if !history.Asks(op.Kind) {
+		if !history.Asks(op.Kind) && op.Kind != history.KindEnlist {
 			t.add(op.Outcome)
 		}
 	}

@@ -160,7 +160,7 @@ func (c *Config) validateFailpoints() error {
 	if c.BankFailpoints == "" {
 		c.BankFailpoints = "prepare-before-durable=0.003,prepare-after-durable=0.003,vote-after-send=0.003,commit-before-apply=0.003,commit-after-apply=0.003,do-after-enlist=0.003"
 		if c.Workload == WorkloadRace { // its service-driven joins are the point: die between Enlist and prepare often
-			c.BankFailpoints = strings.Replace(c.BankFailpoints, "do-after-enlist=0.003", "do-after-enlist=0.01", 1)
+			c.BankFailpoints = strings.Replace(c.BankFailpoints, "do-after-enlist=0.003", "do-after-enlist=0.05", 1)
 		}
 	}
 	if err := crash.CheckNames(c.CoordFailpoints, crash.CoordinatorPoints()); err != nil {

@@ -199,6 +199,24 @@ func (w *raceWorker) resolveAs(ctx context.Context, c, txID, bank string) {
 	w.record(op)
 }
 
+// enlistAs enlists bank in txID as the bank itself would before its local
+// prepare, but no local work follows: a participant that dies (or whose
+// prepare fails) right after its Enlist, without killing a process. It
+// returns the error of the first coordinator that answered.
+func (w *raceWorker) enlistAs(ctx context.Context, txID, bank string) error {
+	nodes := w.race.members[bank]
+	var err error
+	for i := range nodes {
+		ectx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		_, err = nodes[(w.id+i)%len(nodes)].Enlist(ectx, &arbiterpb.EnlistRequest{TxId: txID, ParticipantId: bank})
+		cancel()
+		if c := status.Code(err); c != codes.Unavailable && c != codes.DeadlineExceeded {
+			return err
+		}
+	}
+	return err
+}
+
 // runOpts are the options of a one-shot Run of txID in the run's mode.
 func (w *raceWorker) runOpts(txID string) client.RunOptions {
 	opts := client.RunOptions{TxID: txID, Timeout: w.env.cfg.TxTimeout}

@@ -78,12 +78,18 @@ func (w *raceWorker) abortVsOneShot(ctx context.Context) {
 // before the Commit or up to 10 ms after it): c is either in before the
 // commit starts (and prepared with the others), prepared before the
 // decision, or refused ("committing without you", "already decided") and
-// rolls back; never named by a COMMIT it did not vote for. c's work moves money between two
-// of its own accounts, so the totals hold whichever way it goes.
+// rolls back; never named by a COMMIT it did not vote for. c's work moves
+// money between two of its own accounts, so the totals hold whichever way
+// it goes. A third of the time c only enlists and never prepares (see
+// ghostEnlist).
 func (w *raceWorker) lateEnlist(ctx context.Context) {
 	a, b, c := w.triple()
 	ab, cc := w.move(a, b), w.within(c)
 	lead := w.jitter(30) - 20*time.Millisecond // c starts up to 20 ms before the Commit, or up to 10 ms after
+	if w.rng.IntN(3) == 0 {
+		w.ghostEnlist(ctx, a, b, c, ab, lead)
+		return
+	}
 	op := w.op(history.KindCommit, caseLateEnlist, "")
 	op.Mode, op.Participants, op.Deltas = coordinatorDriven, []string{a, b}, ab
 	txID, err := w.env.cli.Begin(ctx, w.env.cfg.TxTimeout)
@@ -109,18 +115,61 @@ func (w *raceWorker) lateEnlist(ctx context.Context) {
 	w.record(late)
 }
 
+// ghostEnlist is lateEnlist with a c that enlists and then never prepares
+// (as if it died between its Enlist and its local prepare): once its
+// Enlist is accepted the tx cannot commit (c is asked to prepare before
+// the decision, and has nothing to prepare), so the Commit must not answer
+// COMMIT, and no COMMIT may name c.
+func (w *raceWorker) ghostEnlist(ctx context.Context, a, b, c string, ab []history.Delta, lead time.Duration) {
+	op := w.op(history.KindCommit, caseLateEnlist, "")
+	op.Mode, op.Participants, op.Deltas = coordinatorDriven, []string{a, b}, ab
+	txID, err := w.env.cli.Begin(ctx, w.env.cfg.TxTimeout)
+	if err != nil {
+		op.Outcome, op.Err = history.OutcomeFail, "begin: "+err.Error()
+		w.record(op)
+		return
+	}
+	op.TxID = txID
+	enlist := w.op(history.KindEnlist, caseLateEnlist, txID)
+	var enlistErr error
+	var bg after
+	bg.run(max(lead, 0), func() { enlistErr = w.enlistAs(ctx, txID, c) })
+	time.Sleep(max(-lead, 0))
+	op.Outcome, op.Err = classify(w.env.commit(ctx, txID, branchesOf(ab)...))
+	bg.wait()
+	switch {
+	case enlistErr == nil:
+		enlist.Status, op.Expect = "ENLISTED", history.ExpectNotCommitted
+	case lateRefused(enlistErr):
+		enlist.Outcome, enlist.Err = history.OutcomeFail, enlistErr.Error()
+	default:
+		enlist.Outcome, enlist.Err = history.OutcomeUnknown, enlistErr.Error()
+	}
+	w.record(enlist)
+	w.record(op)
+}
+
 // lateOutcome is the outcome of a late enlistee's part: the tx's, if its
 // Apply succeeded (it enlisted and prepared); none if it was refused
 // before anything was prepared; unknown if the answer was lost.
 func lateOutcome(applyErr error, txOutcome string) (string, string) {
-	if applyErr == nil {
+	switch {
+	case applyErr == nil:
 		return txOutcome, ""
-	}
-	switch status.Code(applyErr) {
-	case codes.FailedPrecondition, codes.InvalidArgument, codes.NotFound, codes.AlreadyExists:
+	case lateRefused(applyErr):
 		return history.OutcomeFail, applyErr.Error()
 	}
 	return history.OutcomeUnknown, applyErr.Error()
+}
+
+// lateRefused reports whether a late enlistee was refused before anything
+// was prepared (its work rolled back, or never done).
+func lateRefused(err error) bool {
+	switch status.Code(err) {
+	case codes.FailedPrecondition, codes.InvalidArgument, codes.NotFound, codes.AlreadyExists:
+		return true
+	}
+	return false
 }
 
 // changedRetry runs a one-shot, then runs it again under the same ID with
