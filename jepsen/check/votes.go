@@ -126,7 +126,11 @@ func opsOf(ops []history.Op, id string) string {
 			parts = append(parts, "...")
 			break
 		}
-		s := fmt.Sprintf("%d %s %v->%s", op.Index, op.Kind, op.Participants, orNone(op.Outcome))
+		answer := op.Outcome
+		if op.Status != "" {
+			answer = op.Status
+		}
+		s := fmt.Sprintf("%d %s %v->%s", op.Index, op.Kind, op.Participants, answer)
 		if op.Case != "" {
 			s += " [" + op.Case + "]"
 		}

@@ -71,6 +71,27 @@ func TestBrokenSecondDecisionIsCaught(t *testing.T) {
 	}
 }
 
+// A COMMIT naming a participant that enlisted while the commit was being
+// decided and never voted (the union the FSM took before rule 1; the race
+// workload's late enlists, a third of which never prepare) must be caught:
+// votes-before-commit finds the named participant holding nothing, and
+// expected-answers a Commit answered COMMIT although such an enlistee was
+// accepted.
+func TestBrokenEnlistIntoCommitIsCaught(t *testing.T) {
+	_, res := runScenario(t, runner.Config{Workload: runner.WorkloadRace, Broken: "enlist-into-commit",
+		Duration: 20 * time.Second, Concurrency: 6})
+	f := failed(res)
+	if !f[check.NameVotesBeforeCommit] {
+		t.Fatalf("votes-before-commit passed against a coordinator that names unvoted enlistees in its COMMIT; failed: %v", f)
+	}
+	if ev := evidenceOf(res, check.NameVotesBeforeCommit); !strings.Contains(ev, "which holds nothing for it") {
+		t.Fatalf("votes-before-commit evidence does not name a participant holding nothing:\n%s", ev)
+	}
+	if !f[check.NameExpectedAnswers] {
+		t.Fatalf("expected-answers passed although a Commit answered COMMIT over an accepted, unprepared enlistee; failed: %v", f)
+	}
+}
+
 func evidenceOf(results []check.Result, name string) string {
 	for _, r := range results {
 		if r.Name == name {

@@ -85,11 +85,11 @@ func (w *raceWorker) abortVsOneShot(ctx context.Context) {
 func (w *raceWorker) lateEnlist(ctx context.Context) {
 	a, b, c := w.triple()
 	ab, cc := w.move(a, b), w.within(c)
-	lead := w.jitter(30) - 20*time.Millisecond // c starts up to 20 ms before the Commit, or up to 10 ms after
 	if w.rng.IntN(3) == 0 {
-		w.ghostEnlist(ctx, a, b, c, ab, lead)
+		w.ghostEnlist(ctx, a, b, c, ab, w.jitter(10)-5*time.Millisecond) // an Enlist alone is quick: aim at the run itself
 		return
 	}
+	lead := w.jitter(30) - 20*time.Millisecond // c starts up to 20 ms before the Commit, or up to 10 ms after
 	op := w.op(history.KindCommit, caseLateEnlist, "")
 	op.Mode, op.Participants, op.Deltas = coordinatorDriven, []string{a, b}, ab
 	txID, err := w.env.cli.Begin(ctx, w.env.cfg.TxTimeout)
