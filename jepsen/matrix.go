@@ -25,12 +25,12 @@ func plan(f flags) ([]runner.Config, error) {
 		c.Name = name(c)
 		return []runner.Config{c}, nil
 	case "short":
-		return matrix(base, shortMatrix, 20*time.Second), nil
+		return matrix(base, shortMatrix, shortCell), nil
 	case "standard":
-		runs := matrix(base, standardMatrix, 45*time.Second)
+		runs := matrix(base, standardMatrix, standardCell)
 		pg := base
 		pg.Postgres = true
-		for _, r := range matrix(pg, standardPostgresMatrix, 45*time.Second) {
+		for _, r := range matrix(pg, standardPostgresMatrix, standardCell) {
 			n := len(runs) // number on after the other cells
 			r.Seed = base.Seed + int64(n)
 			r.Name = fmt.Sprintf("%02d-%s", n+1, name(r))
@@ -41,25 +41,35 @@ func plan(f flags) ([]runner.Config, error) {
 	return nil, fmt.Errorf("--matrix %q: want short or standard", f.matrix)
 }
 
+// The workload duration of each cell of the short and the standard matrix.
+const (
+	shortCell    = 20 * time.Second
+	standardCell = 45 * time.Second
+)
+
 type cell struct {
 	workload string
 	nemeses  []string
 	mode     string // commit mode; "" keeps --commit-mode
 }
 
-// shortMatrix runs every nemesis at least once (CI, about 5 minutes).
+// shortMatrix runs every nemesis at least once, and the race workload in
+// every commit mode (CI, about 5 minutes). A cell schedules at most three
+// nemeses besides crash-points: with 20 s cells and 5 s between fault
+// starts, each is injected at least once.
 var shortMatrix = []cell{
-	{"bank", []string{"kill-leader", "kill-participant"}, ""},
-	{"bank", []string{"kill-follower", "kill-coordinators"}, ""},
+	{"bank", []string{"kill-leader", "kill-follower", "kill-coordinators"}, ""},
 	{"bank", []string{"pause-leader", "latency", "loss"}, ""},
 	{"bank", []string{"partition-leader", "partition-halves", "partition-ring"}, ""},
 	{"status", []string{"partition-leader-participant", "partition-participant", "kill-leader"}, ""},
-	{"bank", []string{runner.CrashPoints, "kill-leader"}, ""},
 	{"bank", []string{"kill-leader", "partition-leader", runner.CrashPoints}, runner.CommitParallel},
 	{"status", []string{"kill-leader", "partition-participant"}, runner.CommitParallel},
+	{"race", []string{runner.CrashPoints, "kill-leader"}, runner.CommitStandard},
+	{"race", []string{runner.CrashPoints, "kill-participant", "partition-leader"}, runner.CommitOneShot},
+	{"race", []string{runner.CrashPoints, "kill-leader", "pause-leader"}, runner.CommitParallel},
 }
 
-// standardMatrix: each nemesis family against both workloads, longer.
+// standardMatrix: each nemesis family against every workload, longer.
 var standardMatrix = []cell{
 	{"bank", nil, ""},
 	{"bank", []string{"kill-leader", "kill-follower", "kill-participant"}, ""},
@@ -75,6 +85,9 @@ var standardMatrix = []cell{
 	{"bank", []string{"kill-leader", "kill-participant", "partition-leader"}, runner.CommitParallel},
 	{"status", []string{"pause-leader", "partition-participant", runner.CrashPoints}, runner.CommitParallel},
 	{"bank", []string{"kill-leader", "latency"}, runner.CommitOneShot},
+	{"race", []string{runner.CrashPoints, "kill-leader"}, runner.CommitStandard},
+	{"race", []string{runner.CrashPoints, "partition-participant", "pause-leader"}, runner.CommitOneShot},
+	{"race", []string{runner.CrashPoints, "kill-participant", "partition-leader-participant"}, runner.CommitParallel},
 }
 
 // standardPostgresMatrix is added to the standard matrix, with the banks on

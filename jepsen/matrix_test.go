@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -36,5 +37,63 @@ func TestPlanNet(t *testing.T) {
 	f.net = "tun"
 	if _, err := plan(f); err == nil || !strings.Contains(err.Error(), "want netns or proxy") {
 		t.Fatalf("--net tun: got %v, want a refusal naming netns and proxy", err)
+	}
+}
+
+// Both matrices: every planned run is valid; the short one injects every
+// nemesis, each cell schedules no more nemeses than its duration has fault
+// slots (so CheckFaults sees each injected), its workload time stays within
+// CI's budget (nine 20 s cells), and both run the race workload in every
+// commit mode whatever --commit-mode says.
+func TestMatrices(t *testing.T) {
+	f := flags{workload: "bank", duration: time.Second, interval: 5 * time.Second, concurrency: 6, commitMode: runner.CommitOneShot}
+	for _, m := range []string{"short", "standard"} {
+		f.matrix = m
+		runs, err := plan(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raceModes := map[string]bool{}
+		var total time.Duration
+		for _, r := range runs {
+			r.Dir, r.BinDir = t.TempDir(), t.TempDir()
+			if err := r.Validate(); err != nil {
+				t.Fatalf("%s %s: %v", m, r.Name, err)
+			}
+			if r.Workload == runner.WorkloadRace {
+				raceModes[r.CommitMode] = true
+			}
+			scheduled := len(slices.DeleteFunc(slices.Clone(r.Nemeses), func(n string) bool { return n == runner.CrashPoints }))
+			if slots := int(r.Duration / r.Interval); scheduled > slots-1 {
+				t.Errorf("%s %s: %d nemeses in %d fault slots: the last may never be injected", m, r.Name, scheduled, slots)
+			}
+			total += r.Duration
+		}
+		for _, mode := range runner.CommitModes() {
+			if !raceModes[mode] {
+				t.Errorf("%s matrix: no race cell in commit mode %s", m, mode)
+			}
+		}
+		if m == "short" {
+			if total > 9*shortCell {
+				t.Errorf("short matrix: %v of workload, over CI's budget of %v", total, 9*shortCell)
+			}
+			coversEveryNemesis(t, runs)
+		}
+	}
+}
+
+func coversEveryNemesis(t *testing.T, runs []runner.Config) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, r := range runs {
+		for _, n := range r.Nemeses {
+			seen[n] = true
+		}
+	}
+	for _, n := range runner.Nemeses() {
+		if !seen[n] {
+			t.Errorf("short matrix never injects %s", n)
+		}
 	}
 }

@@ -28,7 +28,7 @@ func CheckRaceCases(run *history.Run) check.Result {
 			byCase[op.Case] = map[string]int{}
 		}
 		answer := op.Outcome
-		if history.Asks(op.Kind) && op.Status != "" {
+		if op.Status != "" && op.Outcome == "" || history.Asks(op.Kind) && op.Status != "" {
 			answer = op.Status
 		}
 		byCase[op.Case][op.Kind+" "+answer]++
