@@ -6,6 +6,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/arbiter-tx/arbiter/coordinator/internal/txhistory"
 	"github.com/arbiter-tx/arbiter/internal/security"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
@@ -54,7 +55,7 @@ func (a *adminServer) RetryPhase2(ctx context.Context, req *arbiterpb.RetryPhase
 		return resp, nil
 	}
 	c.resetConnectBackoff(ctx, rec.GetParticipants())
-	c.tracker.event(rec.GetTxId(), "phase 2 restarted by "+operator(ctx))
+	c.history.Event(rec.GetTxId(), "phase 2 restarted by "+operator(ctx))
 	c.restartPhase2(ls, rec.GetTxId(), out, rec.GetParticipants())
 	c.log.Info("phase 2 restarted by an operator", zap.String("tx-id", rec.GetTxId()), zap.String("operator", operator(ctx)))
 	return resp, nil
@@ -81,14 +82,14 @@ func (a *adminServer) ForceDecide(ctx context.Context, req *arbiterpb.ForceDecid
 		return nil, toStatus(err)
 	}
 	reason := "forced by " + operator(ctx)
-	c.tracker.event(rec.GetTxId(), OutcomeName(req.GetOutcome())+" "+reason)
+	c.history.Event(rec.GetTxId(), OutcomeName(req.GetOutcome())+" "+reason)
 	out, parts, err := c.decide(ctx, rec.GetTxId(), req.GetOutcome(), rec.GetParticipants(), reason)
 	if err != nil {
-		c.tracker.event(rec.GetTxId(), "forced decision failed: "+clip(err.Error()))
+		c.history.Event(rec.GetTxId(), "forced decision failed: "+txhistory.Clip(err.Error()))
 		return nil, toStatus(err)
 	}
 	applied, _ := c.node.FSM().Get(rec.GetTxId())
-	c.tracker.decided(rec.GetTxId(), out, applied.GetDecidedIndex())
+	c.history.Decided(rec.GetTxId(), out, applied.GetDecidedIndex())
 	c.startPhase2(ls, rec.GetTxId(), out, parts)
 	c.log.Warn("decision forced by an operator", zap.String("tx-id", rec.GetTxId()), zap.String("operator", operator(ctx)),
 		zap.Stringer("outcome", out), zap.String("applied-reason", applied.GetReason()))

@@ -60,12 +60,12 @@ type Config struct {
 	Failpoint func(name, txID string)
 	// Metrics, when set, records Prometheus metrics (see NewMetrics).
 	Metrics *Metrics
-	// TraceCapacity is how many transactions this node, as leader, keeps
-	// an in-memory trace of (votes, acknowledgements, retries, a timeline;
-	// Admin.TraceTx, `arbiter tx show`); the oldest is evicted first. 0
-	// turns tracing off.
-	TraceCapacity int
-	// Now is the clock traces, FINISH entries and the uniqueness window
+	// HistoryCapacity is how many transactions this node, as leader, keeps
+	// an in-memory history of (votes, acknowledgements, retries, a
+	// timeline; Admin.TraceTx, `arbiter tx show`); the oldest is evicted
+	// first. 0 turns the history off.
+	HistoryCapacity int
+	// Now is the clock histories, FINISH entries and the uniqueness window
 	// read; nil means time.Now.
 	Now func() time.Time
 	// Broken deliberately breaks the protocol so the fault suite can show
@@ -91,7 +91,7 @@ func DefaultConfig() Config {
 		ScanInterval:     200 * time.Millisecond,
 		FinishBatch:      256,
 		FinishDelay:      50 * time.Millisecond,
-		TraceCapacity:    10000,
+		HistoryCapacity:  10000,
 	}
 }
 
@@ -110,8 +110,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("coordinator config: need positive RPCTimeout and 0 < RetryMin <= RetryMax")
 	case c.ScanInterval <= 0 || c.FinishBatch <= 0 || c.FinishDelay < 0:
 		return fmt.Errorf("coordinator config: ScanInterval and FinishBatch must be positive")
-	case c.TraceCapacity < 0:
-		return fmt.Errorf("coordinator config: TraceCapacity %d must not be negative (0: no traces)", c.TraceCapacity)
+	case c.HistoryCapacity < 0:
+		return fmt.Errorf("coordinator config: HistoryCapacity %d must not be negative (0: no history)", c.HistoryCapacity)
 	case !slices.Contains([]BrokenMode{BrokenNone, BrokenCommitDespiteNo, BrokenAckBeforeDecide, BrokenSecondDecision, BrokenEnlistIntoCommit}, c.Broken):
 		return fmt.Errorf("coordinator config: unknown broken mode %q", c.Broken)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/arbiter-tx/arbiter/coordinator/internal/txhistory"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 	"github.com/arbiter-tx/arbiter/raftlog"
 )
@@ -22,8 +23,9 @@ type Coordinator struct {
 	conns *connPool
 	// members is every coordinator's gRPC address (see memberAddrs).
 	members *memberAddrs
-	// tracker keeps the traces of transactions run here (nil: tracing off).
-	tracker *tracker
+	// history keeps the histories of transactions run here, for
+	// Admin.TraceTx (nil: history off).
+	history *txhistory.History
 
 	mu      sync.Mutex
 	lead    *leaderState // nil unless this node leads and has caught up
@@ -51,7 +53,7 @@ func New(cfg Config, node *raftlog.Node, logger *zap.Logger) (*Coordinator, erro
 		log:     logger.With(zap.String("node-id", node.ID())),
 		conns:   newConnPool(cfg.DialOptions, node.TLS()),
 		members: newMemberAddrs(cfg.Members),
-		tracker: newTracker(cfg.TraceCapacity, cfg.clock()),
+		history: txhistory.New(cfg.HistoryCapacity, cfg.clock()),
 		runs:    make(map[string]*run),
 		phase2:  make(map[string]*phase2),
 		finishQ: make(chan string, 4096),

@@ -37,7 +37,7 @@ func (c *Coordinator) decideCmd(ctx context.Context, cmd *arbiterpb.DecideComman
 	}
 	if !res.AlreadyDecided {
 		c.cfg.Metrics.decided(out)
-		c.tracker.decided(cmd.GetTxId(), out, res.Tx.GetDecidedIndex())
+		c.history.Decided(cmd.GetTxId(), out, res.Tx.GetDecidedIndex())
 	}
 	return out, res.Tx.GetParticipants(), nil
 }

@@ -6,6 +6,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/arbiter-tx/arbiter/coordinator/internal/txhistory"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
 
@@ -35,22 +36,22 @@ func (c *Coordinator) runFinisher(ctx context.Context) {
 			c.forgetImplicit(implicit)
 		}
 		c.finished(batch)
-		c.traceFinish(batch, err)
+		c.noteFinish(batch, err)
 	}
 }
 
-// traceFinish adds the FINISH to each transaction's trace (one string for
+// noteFinish adds the FINISH to each transaction's history (one string for
 // the whole batch).
-func (c *Coordinator) traceFinish(batch []string, err error) {
-	if c.tracker == nil {
+func (c *Coordinator) noteFinish(batch []string, err error) {
+	if c.history == nil {
 		return
 	}
 	what := "finished: every participant acknowledged"
 	if err != nil {
-		what = "finish not recorded (phase 2 is redriven): " + clip(err.Error())
+		what = "finish not recorded (phase 2 is redriven): " + txhistory.Clip(err.Error())
 	}
 	for _, id := range batch {
-		c.tracker.event(id, what)
+		c.history.Event(id, what)
 	}
 }
 

@@ -51,7 +51,7 @@ func (c *Coordinator) executeParallel(ls *leaderState, r *run, payloads map[stri
 		r.err = st.err // the STAGE may or may not apply: recovery settles it
 		return
 	case st.res.AlreadyDecided:
-		c.tracker.event(r.txID, "already decided when staged")
+		c.history.Event(r.txID, "already decided when staged")
 		r.out, r.why = outcomeOf(st.res.Tx), "decided earlier by another path"
 		c.startPhase2(ls, r.txID, r.out, st.res.Tx.GetParticipants())
 		return
@@ -62,7 +62,7 @@ func (c *Coordinator) executeParallel(ls *leaderState, r *run, payloads map[stri
 		r.err = fmt.Errorf("stage %s: %w", r.txID, st.res.Err)
 		return
 	}
-	c.tracker.event(r.txID, "staged (parallel commit)")
+	c.history.Event(r.txID, "staged (parallel commit)")
 	want := c.breakDecision(r, v.out)
 	switch {
 	case want == arbiterpb.Outcome_OUTCOME_COMMIT:
@@ -97,7 +97,7 @@ func (c *Coordinator) commitImplicitly(ls *leaderState, r *run) {
 	c.mu.Unlock()
 	r.answerEarly(arbiterpb.Outcome_OUTCOME_COMMIT)
 	c.cfg.Metrics.decided(arbiterpb.Outcome_OUTCOME_COMMIT)
-	c.tracker.event(r.txID, "committed implicitly: staged and every vote yes (answered; no DECIDE entry)")
+	c.history.Event(r.txID, "committed implicitly: staged and every vote yes (answered; no DECIDE entry)")
 	c.cfg.failpoint("before-decide", r.txID)
 	c.startPhase2(ls, r.txID, arbiterpb.Outcome_OUTCOME_COMMIT, r.parts)
 }
@@ -171,7 +171,7 @@ func (c *Coordinator) forgetImplicit(ids []string) {
 // (Refuse) until it answers; COMMIT if all have prepared, else ABORT. It
 // runs until the answers come or this node stops leading.
 func (c *Coordinator) recoverStaging(ls *leaderState, r *run) {
-	c.tracker.event(r.txID, "recovering staging transaction: asking every participant")
+	c.history.Event(r.txID, "recovering staging transaction: asking every participant")
 	states := c.refuseAll(ls.ctx, ls.term, r.txID, r.parts)
 	if ls.ctx.Err() != nil {
 		r.err = fmt.Errorf("%w: lost leadership while recovering %s", ErrNoLeader, r.txID)
@@ -249,7 +249,7 @@ func (c *Coordinator) executeOnePhase(ls *leaderState, r *run, payload []byte) {
 	c.cfg.Metrics.observe("prepare", start)
 	switch vote {
 	case arbiterpb.Vote_VOTE_COMMITTED:
-		c.tracker.event(r.txID, "committed in one phase at "+r.parts[0])
+		c.history.Event(r.txID, "committed in one phase at "+r.parts[0])
 		r.answerEarly(arbiterpb.Outcome_OUTCOME_COMMIT)
 		c.cfg.Metrics.decided(r.out)
 		c.recordOnePhase(ls, r)

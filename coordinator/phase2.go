@@ -83,12 +83,12 @@ func (c *Coordinator) deliver(ls *leaderState, p *phase2, txID, pid string, out 
 		err := c.sendDecision(ls, pid, out, txID)
 		if err == nil {
 			c.cfg.Metrics.observe("phase2", start)
-			c.tracker.acked(txID, pid, out)
+			c.history.Acked(txID, pid, out)
 			c.delivered(p, txID)
 			return
 		}
 		c.cfg.Metrics.retried()
-		c.tracker.retry(txID, pid, err)
+		c.history.Retry(txID, pid, err)
 		if kind := heuristicKind(err); kind != "" {
 			c.reportHeuristic(txID, pid, out, kind, attempts, !heuristic, err)
 			heuristic = true

@@ -8,6 +8,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/arbiter-tx/arbiter/coordinator/internal/txhistory"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
 
@@ -77,11 +78,11 @@ func (c *Coordinator) callPrepare(ctx context.Context, ls *leaderState, pid stri
 func (c *Coordinator) prepareOne(ctx context.Context, ls *leaderState, pid string, req *arbiterpb.PrepareRequest) (arbiterpb.Vote, string, error) {
 	var lastErr error
 	for b := c.newBackoff(); ctx.Err() == nil; b.wait(ctx) {
-		c.tracker.prepareSent(req.GetTxId(), pid)
+		c.history.PrepareSent(req.GetTxId(), pid)
 		resp, err := c.callPrepare(ctx, ls, pid, req)
 		if err == nil {
 			vote := resp.GetVote()
-			c.tracker.vote(req.GetTxId(), pid, vote, resp.GetReason())
+			c.history.Vote(req.GetTxId(), pid, vote, resp.GetReason())
 			c.cfg.Metrics.vote(vote != arbiterpb.Vote_VOTE_NO)
 			if vote == arbiterpb.Vote_VOTE_NO {
 				return vote, fmt.Sprintf("participant %s voted no: %s", pid, resp.GetReason()), nil
@@ -97,6 +98,6 @@ func (c *Coordinator) prepareOne(ctx context.Context, ls *leaderState, pid strin
 	if lastErr == nil {
 		lastErr = ctx.Err()
 	}
-	c.tracker.event(req.GetTxId(), "no vote from "+pid+" before the deadline: "+clip(lastErr.Error()))
+	c.history.Event(req.GetTxId(), "no vote from "+pid+" before the deadline: "+txhistory.Clip(lastErr.Error()))
 	return arbiterpb.Vote_VOTE_UNKNOWN, fmt.Sprintf("participant %s did not vote before the deadline: %v", pid, lastErr), lastErr
 }

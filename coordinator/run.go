@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 
+	"github.com/arbiter-tx/arbiter/coordinator/internal/txhistory"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 	"github.com/arbiter-tx/arbiter/raftlog"
 )
@@ -77,16 +78,16 @@ func (c *Coordinator) commit(ctx context.Context, ls *leaderState, rec *arbiterp
 	if out := outcomeOf(rec); out != arbiterpb.Outcome_OUTCOME_UNKNOWN {
 		return out, rec.GetReason(), nil
 	}
-	c.tracker.event(rec.GetTxId(), "commit requested ("+spec.mode.String()+")")
+	c.history.Event(rec.GetTxId(), "commit requested ("+spec.mode.String()+")")
 	r, err := c.startRun(ctx, ls, rec, spec)
 	if err != nil {
 		return arbiterpb.Outcome_OUTCOME_UNKNOWN, "", err
 	}
 	out, why, err := r.wait(ctx)
 	if err != nil {
-		c.tracker.event(rec.GetTxId(), "commit call ended without an answer (the caller retries by ID): "+clip(err.Error()))
+		c.history.Event(rec.GetTxId(), "commit call ended without an answer (the caller retries by ID): "+txhistory.Clip(err.Error()))
 	} else {
-		c.tracker.event(rec.GetTxId(), "commit answered: "+out.String())
+		c.history.Event(rec.GetTxId(), "commit answered: "+out.String())
 	}
 	return out, why, err
 }
@@ -206,7 +207,7 @@ func (c *Coordinator) prepareLate(ls *leaderState, r *run, payloads map[string][
 	if len(late) == 0 {
 		return verdict{}
 	}
-	c.tracker.event(r.txID, "enlisted while the commit was decided, asked to prepare now: "+strings.Join(late, ", "))
+	c.history.Event(r.txID, "enlisted while the commit was decided, asked to prepare now: "+strings.Join(late, ", "))
 	r.parts = unionSorted(r.parts, late)
 	return c.prepareSome(ls, r, late, payloads, r.mode != arbiterpb.CommitMode_COMMIT_MODE_PARALLEL)
 }

@@ -6,11 +6,13 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/arbiter-tx/arbiter/coordinator/internal/txhistory"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
 
-// TraceTx reports a transaction's record and this leader's trace of it.
-// Traces live in memory on the leader that ran the transaction, so a
+// TraceTx reports a transaction's record and this leader's history of it
+// (the RPC keeps its wire name; it is not OpenTelemetry tracing).
+// Histories live in memory on the leader that ran the transaction, so a
 // follower forwards, unless the request asks for its local memory (the way
 // to read what an earlier leader kept).
 func (a *adminServer) TraceTx(ctx context.Context, req *arbiterpb.TraceTxRequest) (*arbiterpb.TraceTxResponse, error) {
@@ -22,23 +24,23 @@ func (a *adminServer) TraceTx(ctx context.Context, req *arbiterpb.TraceTxRequest
 		resp, err := forward[arbiterpb.TraceTxRequest, arbiterpb.TraceTxResponse](ctx, c, arbiterpb.Admin_TraceTx_FullMethodName, req)
 		return resp, toStatus(err)
 	}
-	resp, err := c.traceTx(req.GetTxId())
+	resp, err := c.txHistory(req.GetTxId())
 	return resp, toStatus(err)
 }
 
-// traceTx joins this node's record and trace of txID.
-func (c *Coordinator) traceTx(txID string) (*arbiterpb.TraceTxResponse, error) {
+// txHistory joins this node's record and history of txID.
+func (c *Coordinator) txHistory(txID string) (*arbiterpb.TraceTxResponse, error) {
 	rec, haveRec := c.node.FSM().Get(txID)
-	tr, haveTrace := c.tracker.get(txID)
-	resp := &arbiterpb.TraceTxResponse{Trace: tr, ServedBy: c.node.ID()}
+	hist, haveHist := c.history.Get(txID)
+	resp := &arbiterpb.TraceTxResponse{Trace: hist, ServedBy: c.node.ID()}
 	switch {
-	case !haveRec && !haveTrace:
+	case !haveRec && !haveHist:
 		return nil, fmt.Errorf("%w: node %s has neither a record nor a trace of %s: it was never begun, or it finished "+
 			"and was forgotten and this node did not run it recently (a trace kept by an earlier leader: ask that node with --local)",
 			ErrUnknownTx, c.node.ID(), txID)
-	case !haveTrace:
+	case !haveHist:
 		resp.Trace = &arbiterpb.TxTrace{}
-		resp.Note = c.noTraceNote()
+		resp.Note = c.noHistoryNote()
 	case !haveRec:
 		resp.Note = "no record: the transaction finished and was forgotten; the trace remains"
 	}
@@ -52,16 +54,16 @@ func (c *Coordinator) traceTx(txID string) (*arbiterpb.TraceTxResponse, error) {
 	return resp, nil
 }
 
-func (c *Coordinator) noTraceNote() string {
-	if c.tracker == nil {
-		return "tracing is off on node " + c.node.ID() + " (TraceCapacity 0)"
+func (c *Coordinator) noHistoryNote() string {
+	if c.history == nil {
+		return "the transaction history is off on node " + c.node.ID() + " (HistoryCapacity 0)"
 	}
 	return "no trace on node " + c.node.ID() + ": the transaction ran on an earlier leader (ask that node with --local), " +
 		"or was evicted from this node's most recent traces, or was decided without a run here"
 }
 
 // addMissing lists, with nothing recorded, the record's participants the
-// trace does not mention (so the participant table is complete).
+// history does not mention (so the participant table is complete).
 func addMissing(tr *arbiterpb.TxTrace, parts []string) {
 	seen := make(map[string]bool, len(tr.GetParticipants()))
 	for _, p := range tr.GetParticipants() {
@@ -73,3 +75,10 @@ func addMissing(tr *arbiterpb.TxTrace, parts []string) {
 		}
 	}
 }
+
+// VoteName is a vote as operators read it: "none" before one arrives,
+// else the enum name in lower case with dashes ("yes", "read-only").
+func VoteName(v arbiterpb.Vote) string { return txhistory.VoteName(v) }
+
+// OutcomeName is "COMMIT", "ABORT", or "none" for no decision.
+func OutcomeName(o arbiterpb.Outcome) string { return txhistory.OutcomeName(o) }

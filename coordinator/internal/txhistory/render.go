@@ -1,4 +1,4 @@
-package coordinator
+package txhistory
 
 import (
 	"strconv"
@@ -8,25 +8,26 @@ import (
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
 
-// render builds the wire form of a trace. The caller holds the tracker's
-// lock; all formatting happens here, off the hot path.
-func (tr *txTrace) render() *arbiterpb.TxTrace {
-	out := &arbiterpb.TxTrace{EventsOmitted: tr.omitted}
-	for _, p := range tr.parts {
+// render builds the wire form of a history (the TraceTx RPC's TxTrace).
+// The caller holds the History's lock; all formatting happens here, off the
+// hot path.
+func (tx *txHistory) render() *arbiterpb.TxTrace {
+	out := &arbiterpb.TxTrace{EventsOmitted: tx.omitted}
+	for _, p := range tx.parts {
 		out.Participants = append(out.Participants, &arbiterpb.ParticipantTrace{
 			ParticipantId: p.id, Vote: p.vote, Reason: p.reason, PrepareAttempts: p.prepares,
 			AckedOutcome: p.ackOut, AckedUnixNanos: p.ackAt, Phase2Retries: p.retries, LastError: p.lastErr,
 		})
 	}
-	for i := range tr.events {
-		e := &tr.events[i]
+	for i := range tx.events {
+		e := &tx.events[i]
 		out.Events = append(out.Events, &arbiterpb.TraceEvent{UnixNanos: e.at, Text: e.String()})
 	}
 	return out
 }
 
 // String is the event as the timeline shows it.
-func (e *traceEvent) String() string {
+func (e *event) String() string {
 	switch e.kind {
 	case evPrepare:
 		if e.n > 1 {
@@ -49,7 +50,7 @@ func (e *traceEvent) String() string {
 	return e.text
 }
 
-func (e *traceEvent) retryString() string {
+func (e *event) retryString() string {
 	if e.last <= e.n {
 		return "phase-2 retry " + strconv.FormatUint(e.n, 10) + " to " + e.pid + ": " + e.text
 	}
