@@ -29,10 +29,10 @@ type Deps struct {
 	Snaps     raft.SnapshotStore
 }
 
-// Node is one member of the replicated decision log.
 // logCacheSize is how many recent log entries are kept in memory.
 const logCacheSize = 1024
 
+// Node is one member of the replicated decision log.
 type Node struct {
 	cfg     Config
 	log     *zap.Logger
