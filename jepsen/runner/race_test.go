@@ -1,0 +1,111 @@
+package runner
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/arbiter-tx/arbiter/jepsen/history"
+)
+
+func raceConfig(t *testing.T) Config {
+	return Config{Workload: WorkloadRace, Duration: time.Second, Concurrency: 1, Dir: t.TempDir(), BinDir: t.TempDir()}
+}
+
+// The race workload runs its coordinators with a short window (and a max
+// timeout under it) and arms do-after-enlist more often; a window that
+// leaves no room for the workers' lifetime and a misspelt crash point are
+// refused.
+func TestRaceConfig(t *testing.T) {
+	c := raceConfig(t)
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"--uniqueness-window", "8s", "--max-timeout", "6s"}; !slices.Equal(c.coordArgs(), want) {
+		t.Fatalf("coordinator args %v, want %v", c.coordArgs(), want)
+	}
+	if !strings.Contains(c.BankFailpoints, "do-after-enlist=0.05") {
+		t.Fatalf("bank failpoints %q do not arm do-after-enlist at 5%%", c.BankFailpoints)
+	}
+	bank := Config{Workload: WorkloadBank, Duration: time.Second, Concurrency: 1, Dir: t.TempDir(), BinDir: t.TempDir()}
+	if err := bank.Validate(); err != nil || bank.coordArgs() != nil || !strings.Contains(bank.BankFailpoints, "do-after-enlist=0.003") {
+		t.Fatalf("bank workload: %v, args %v, failpoints %q", err, bank.coordArgs(), bank.BankFailpoints)
+	}
+	short := raceConfig(t)
+	short.UniquenessWindow = 6 * time.Second
+	if err := short.Validate(); err == nil || !strings.Contains(err.Error(), "want at least 7s") {
+		t.Fatalf("a 6 s window: got %v, want a refusal", err)
+	}
+	typo := raceConfig(t)
+	typo.BankFailpoints = "do-after-enlst=0.1"
+	if err := typo.Validate(); err == nil || !strings.Contains(err.Error(), "do-after-enlst") {
+		t.Fatalf("a misspelt crash point: got %v, want a refusal naming it", err)
+	}
+}
+
+// A late enlistee's part: the tx's outcome when its Apply succeeded, none
+// when it was refused before preparing, unknown when the answer was lost.
+func TestLateOutcome(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{nil, history.OutcomeCommit},
+		{status.Error(codes.FailedPrecondition, "committing without you"), history.OutcomeFail},
+		{status.Error(codes.NotFound, "unknown transaction"), history.OutcomeFail},
+		{status.Error(codes.Unavailable, "connection refused"), history.OutcomeUnknown},
+		{status.Error(codes.Unknown, "abort not recorded"), history.OutcomeUnknown},
+	} {
+		if got, _ := lateOutcome(tc.err, history.OutcomeCommit); got != tc.want {
+			t.Errorf("lateOutcome(%v) = %s, want %s", tc.err, got, tc.want)
+		}
+	}
+}
+
+// A race run in which a case never ran fails race-coverage, naming it;
+// crash-point deaths are counted by point.
+func TestCheckRaceCases(t *testing.T) {
+	run := &history.Run{Workload: WorkloadRace}
+	for _, c := range RaceCases() {
+		if c != caseStaleRetry {
+			run.Ops = append(run.Ops, history.Op{Kind: history.KindCommit, Case: c, Outcome: history.OutcomeCommit})
+		}
+	}
+	run.Faults = []history.Fault{
+		{Kind: CrashPoints, Targets: []string{"bank2"}, Detail: "process died at a crash point do-after-enlist; restarted"},
+		{Kind: CrashPoints, Targets: []string{"n1"}, Detail: "process died at a crash point; restarted"},
+	}
+	r := CheckRaceCases(run)
+	ev := strings.Join(r.Evidence, "\n")
+	if r.Pass || r.Anomalies != 1 || !strings.Contains(ev, "stale-retry: never ran") {
+		t.Fatalf("got pass=%v anomalies=%d:\n%s", r.Pass, r.Anomalies, ev)
+	}
+	if !strings.Contains(ev, "crash points reached: do-after-enlist 1, unnamed 1") {
+		t.Fatalf("crash points not counted:\n%s", ev)
+	}
+	run.Ops = append(run.Ops, history.Op{Kind: history.KindCommit, Case: caseStaleRetry, Outcome: history.OutcomeFail})
+	if r := CheckRaceCases(run); !r.Pass {
+		t.Fatalf("every case ran: %v", r.Evidence)
+	}
+}
+
+// The crash point a process died at is read from its last log line.
+func TestCrashPointIn(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bank1.log")
+	line := `{"level":"warn","msg":"crash point reached: killing this process","failpoint":"do-after-enlist"}` + "\n"
+	if err := os.WriteFile(path, []byte(`{"level":"info","msg":"serving"}`+"\n"+line), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := crashPointIn(path); got != " do-after-enlist" {
+		t.Fatalf("crashPointIn = %q", got)
+	}
+	if got := crashPointIn(filepath.Join(t.TempDir(), "missing.log")); got != "" {
+		t.Fatalf("a missing log: %q", got)
+	}
+}
