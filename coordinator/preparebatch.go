@@ -10,7 +10,7 @@ import (
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
 
-// Phase 1 batched per participant, as phase 2 is (p2batch.go): a few
+// Phase 1 batched per participant, as phase 2 is (decidebatch.go): a few
 // sender goroutines per participant each take every Prepare queued while
 // they were busy and send them in one PrepareBatch call (no artificial
 // delay: a lone Prepare goes at once, alone). Under load many transactions
