@@ -39,11 +39,12 @@ func (w *raceWorker) transfer(ctx context.Context) {
 // account name at another bank, in either join mode: the bank must refuse
 // the name (a no vote, or a failed Apply and the client's Abort), never
 // vote yes on work it cannot commit. Only the real side is recorded as a
-// delta (the other names no account a balance could show).
+// delta (the other names no account a balance could show). Banks on
+// PostgreSQL can store a 40,000-byte name, so they get empty ones only.
 func (w *raceWorker) badKey(ctx context.Context) {
 	a, b := w.pair()
 	key := ""
-	if w.rng.IntN(2) == 0 {
+	if w.rng.IntN(2) == 0 && !w.env.cfg.Postgres {
 		key = strings.Repeat("k", oversizedKey)
 	}
 	amount := int64(1 + w.rng.IntN(20))
