@@ -54,9 +54,9 @@ type cell struct {
 }
 
 // shortMatrix runs every nemesis at least once, and the race workload in
-// every commit mode (CI, about 5 minutes; 3.6 measured on 2 cores). A cell schedules at most three
-// nemeses besides crash-points: with 20 s cells and 5 s between fault
-// starts, each is injected at least once.
+// every commit mode (CI; about 5 minutes, 3.6 measured on 2 cores). A cell
+// schedules at most three nemeses besides crash-points: with 20 s cells
+// and 5 s between fault starts, each is injected at least once.
 var shortMatrix = []cell{
 	{"bank", []string{"kill-leader", "kill-follower", "kill-coordinators"}, ""},
 	{"bank", []string{"pause-leader", "latency", "loss"}, ""},
