@@ -37,6 +37,13 @@ func TestRaceConfig(t *testing.T) {
 	if err := bank.Validate(); err != nil || bank.coordArgs() != nil || !strings.Contains(bank.BankFailpoints, "do-after-enlist=0.003") {
 		t.Fatalf("bank workload: %v, args %v, failpoints %q", err, bank.coordArgs(), bank.BankFailpoints)
 	}
+	e := &env{cfg: c}
+	if want := []string{"--outcome-retention", "1h0m0s"}; !slices.Equal(e.bankArgs("bank1"), want) {
+		t.Fatalf("bank args %v, want %v: the banks would prune outcome records the checkers read", e.bankArgs("bank1"), want)
+	}
+	if args := (&env{cfg: bank}).bankArgs("bank1"); args != nil {
+		t.Fatalf("bank workload: bank args %v, want none", args)
+	}
 	short := raceConfig(t)
 	short.UniquenessWindow = 6 * time.Second
 	if err := short.Validate(); err == nil || !strings.Contains(err.Error(), "want at least 7s") {

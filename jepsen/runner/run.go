@@ -72,8 +72,8 @@ func setup(cfg Config) (e *env, err error) {
 			e.teardown()
 			return nil, fmt.Errorf("%w: %w", ErrNoPostgres, err)
 		}
-		opts.BankArgs = e.pg.BankArgs
 	}
+	opts.BankArgs = e.bankArgs
 	c, err := cluster.New(opts)
 	if err != nil {
 		e.teardown()
@@ -100,6 +100,25 @@ func (e *env) setupNet(opts *cluster.Options) error {
 	e.net, opts.Net = n, nsNetwork{n}
 	return nil
 }
+
+// bankArgs are one bank's extra arguments: its PostgreSQL server, if any,
+// and, under a short uniqueness window, an outcome retention longer than
+// any run (the banks learn the window at Register and would prune every
+// outcome record older than it, which the checkers read at the end).
+func (e *env) bankArgs(bank string) []string {
+	var args []string
+	if e.pg != nil {
+		args = e.pg.BankArgs(bank)
+	}
+	if e.cfg.UniquenessWindow > 0 {
+		args = append(args, "--outcome-retention", outcomeRetention.String())
+	}
+	return args
+}
+
+// outcomeRetention keeps every outcome record a run makes until the
+// checkers have read it.
+const outcomeRetention = time.Hour
 
 // ErrNoPostgres: Config.Postgres is set but the PostgreSQL servers could not
 // start (no server binaries, say).
