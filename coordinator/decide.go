@@ -3,7 +3,9 @@ package coordinator
 import (
 	"context"
 	"fmt"
+	"time"
 
+	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
@@ -40,6 +42,38 @@ func (c *Coordinator) decideCmd(ctx context.Context, cmd *arbiterpb.DecideComman
 		c.history.Decided(cmd.GetTxId(), out, res.Tx.GetDecidedIndex())
 	}
 	return out, res.Tx.GetParticipants(), nil
+}
+
+// decideAndFinish proposes the decision over the run's votes, records it in
+// r and starts phase 2. A COMMIT names the yes voters and lists the
+// read-only ones; an ABORT names every participant that may have prepared.
+// The error is the proposal's: r is left unanswered.
+func (c *Coordinator) decideAndFinish(ls *leaderState, r *run, want arbiterpb.Outcome, why string, presumed bool) error {
+	decideStart := time.Now()
+	cmd := &arbiterpb.DecideCommand{TxId: r.txID, Outcome: want, Participants: r.writers(), Reason: why,
+		Presumed: presumed && want == arbiterpb.Outcome_OUTCOME_ABORT}
+	if want == arbiterpb.Outcome_OUTCOME_COMMIT {
+		cmd.ReadOnly = without(r.parts, cmd.Participants)
+	}
+	if r.oneShot {
+		cmd.CreateDeadlineUnixNanos, cmd.CreateClientId = r.deadline, r.clientID
+	}
+	out, applied, err := c.decideCmd(ls.ctx, c.breakUnvoted(cmd))
+	c.cfg.Metrics.observe("decide", decideStart)
+	if err != nil {
+		return err
+	}
+	if r.out == arbiterpb.Outcome_OUTCOME_UNKNOWN {
+		r.out, r.why = out, why
+		if out != want {
+			r.why = "decided earlier by another path"
+		}
+	}
+	c.log.Debug("decided", zap.String("tx-id", r.txID), zap.Stringer("outcome", out), zap.String("reason", r.why))
+	c.cfg.failpoint("after-decide", r.txID)
+	out = c.breakPhase2(ls, r.txID, out, cmd.Participants)
+	c.startPhase2(ls, r.txID, out, applied)
+	return nil
 }
 
 // apply proposes a command and turns a domain error into a Go error.

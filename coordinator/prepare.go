@@ -3,6 +3,7 @@ package coordinator
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -54,6 +55,20 @@ func (c *Coordinator) prepareSome(ls *leaderState, r *run, parts []string, paylo
 	}
 	wg.Wait()
 	return v
+}
+
+// prepareLate prepares the participants the record names that the run did
+// not ask (they enlisted while the decision was being proposed) and returns
+// their verdict; UNKNOWN when there are none to ask.
+func (c *Coordinator) prepareLate(ls *leaderState, r *run, payloads map[string][]byte) verdict {
+	rec, _ := c.node.FSM().Get(r.txID)
+	late := without(rec.GetParticipants(), r.parts)
+	if len(late) == 0 {
+		return verdict{}
+	}
+	c.history.Event(r.txID, "enlisted while the commit was decided, asked to prepare now: "+strings.Join(late, ", "))
+	r.parts = unionSorted(r.parts, late)
+	return c.prepareSome(ls, r, late, payloads, r.mode != arbiterpb.CommitMode_COMMIT_MODE_PARALLEL)
 }
 
 // callPrepare sends one Prepare: through pid's batching queue, or directly

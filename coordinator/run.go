@@ -2,18 +2,13 @@ package coordinator
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
-	"strings"
-	"time"
 
 	"go.opentelemetry.io/otel/trace"
-	"go.uber.org/zap"
 
 	"github.com/arbiter-tx/arbiter/coordinator/internal/txhistory"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
-	"github.com/arbiter-tx/arbiter/raftlog"
 )
 
 // run is one commit attempt on this leader: phase 1 and the decision (or
@@ -103,6 +98,9 @@ func (r *run) wait(ctx context.Context) (arbiterpb.Outcome, string, error) {
 	}
 }
 
+// startRun starts a run over the record's participants and the branches,
+// on the path the request takes (path), or returns the run in progress
+// for the same ID.
 func (c *Coordinator) startRun(ctx context.Context, ls *leaderState, rec *arbiterpb.TxRecord, spec commitSpec) (*run, error) {
 	if err := c.checkRegistered(spec.branches); err != nil {
 		return nil, err
@@ -123,19 +121,27 @@ func (c *Coordinator) startRun(ctx context.Context, ls *leaderState, rec *arbite
 	if rec.GetState() == arbiterpb.TxState_TX_STATE_STAGING {
 		r.mode = arbiterpb.CommitMode_COMMIT_MODE_PARALLEL // a retry of a parallel commit stays one
 	}
-	exec := func() { c.execute(ls, r, payloads) }
-	switch {
-	case r.oneShot && len(parts) == 1:
-		exec = func() { c.executeOnePhase(ls, r, payloads[parts[0]]) }
-	case r.mode == arbiterpb.CommitMode_COMMIT_MODE_PARALLEL:
-		exec = func() { c.executeParallel(ls, r, payloads) }
-	}
-	got, err := c.launch(ls, r, exec)
+	got, err := c.launch(ls, r, c.path(ls, r, payloads))
 	if err == nil && got != r && !covers(got.parts, parts) {
 		err = fmt.Errorf("%w: a commit of %s over %v is in progress and this Commit names %v: retry with the branches of the first attempt",
 			ErrBranchesDiffer, r.txID, got.parts, without(parts, got.parts))
 	}
 	return got, err
+}
+
+// path is what r runs: the one-phase path for a one-shot transaction with
+// a single participant (onephase.go), else the parallel (parallel.go) or
+// the standard (standard.go) path, as the request asked.
+func (c *Coordinator) path(ls *leaderState, r *run, payloads map[string][]byte) func() {
+	switch {
+	case r.oneShot && len(r.parts) == 1:
+		payload := payloads[r.parts[0]]
+		return func() { c.executeOnePhase(ls, r, payload) }
+	case r.mode == arbiterpb.CommitMode_COMMIT_MODE_PARALLEL:
+		return func() { c.executeParallel(ls, r, payloads) }
+	default:
+		return func() { c.executeStandard(ls, r, payloads) }
+	}
 }
 
 // launch registers r and runs exec in the background, unless a run for the
@@ -169,79 +175,6 @@ func (c *Coordinator) endRun(r *run) {
 	delete(c.runs, r.txID)
 	c.mu.Unlock()
 	close(r.done)
-}
-
-// execute is phase 1 plus the decision, then hands over to phase 2. A
-// COMMIT the FSM refuses because a participant enlisted while it was being
-// proposed (raftlog.ErrUnvoted) is not answered: the newcomers are
-// prepared, and the decision is proposed again with their votes.
-func (c *Coordinator) execute(ls *leaderState, r *run, payloads map[string][]byte) {
-	start := time.Now()
-	v := c.prepareAll(ls, r, payloads, true)
-	c.cfg.Metrics.observe("prepare", start)
-	c.cfg.failpoint("before-decide", r.txID)
-	for {
-		want := c.breakDecision(r, v.out)
-		if want == arbiterpb.Outcome_OUTCOME_COMMIT && len(r.writers()) == 0 && r.oneShot {
-			r.out = want // read-only everywhere and no record to settle: no Raft write
-			return
-		}
-		err := c.decideAndFinish(ls, r, want, v.why, !v.certain)
-		if !errors.Is(err, raftlog.ErrUnvoted) {
-			r.err = err
-			return
-		}
-		if v = c.prepareLate(ls, r, payloads); v.out == arbiterpb.Outcome_OUTCOME_UNKNOWN {
-			r.err = err
-			return
-		}
-	}
-}
-
-// prepareLate prepares the participants the record names that the run did
-// not ask (they enlisted while the decision was being proposed) and returns
-// their verdict; UNKNOWN when there are none to ask.
-func (c *Coordinator) prepareLate(ls *leaderState, r *run, payloads map[string][]byte) verdict {
-	rec, _ := c.node.FSM().Get(r.txID)
-	late := without(rec.GetParticipants(), r.parts)
-	if len(late) == 0 {
-		return verdict{}
-	}
-	c.history.Event(r.txID, "enlisted while the commit was decided, asked to prepare now: "+strings.Join(late, ", "))
-	r.parts = unionSorted(r.parts, late)
-	return c.prepareSome(ls, r, late, payloads, r.mode != arbiterpb.CommitMode_COMMIT_MODE_PARALLEL)
-}
-
-// decideAndFinish proposes the decision over the run's votes, records it in
-// r and starts phase 2. A COMMIT names the yes voters and lists the
-// read-only ones; an ABORT names every participant that may have prepared.
-// The error is the proposal's: r is left unanswered.
-func (c *Coordinator) decideAndFinish(ls *leaderState, r *run, want arbiterpb.Outcome, why string, presumed bool) error {
-	decideStart := time.Now()
-	cmd := &arbiterpb.DecideCommand{TxId: r.txID, Outcome: want, Participants: r.writers(), Reason: why,
-		Presumed: presumed && want == arbiterpb.Outcome_OUTCOME_ABORT}
-	if want == arbiterpb.Outcome_OUTCOME_COMMIT {
-		cmd.ReadOnly = without(r.parts, cmd.Participants)
-	}
-	if r.oneShot {
-		cmd.CreateDeadlineUnixNanos, cmd.CreateClientId = r.deadline, r.clientID
-	}
-	out, applied, err := c.decideCmd(ls.ctx, c.breakUnvoted(cmd))
-	c.cfg.Metrics.observe("decide", decideStart)
-	if err != nil {
-		return err
-	}
-	if r.out == arbiterpb.Outcome_OUTCOME_UNKNOWN {
-		r.out, r.why = out, why
-		if out != want {
-			r.why = "decided earlier by another path"
-		}
-	}
-	c.log.Debug("decided", zap.String("tx-id", r.txID), zap.Stringer("outcome", out), zap.String("reason", r.why))
-	c.cfg.failpoint("after-decide", r.txID)
-	out = c.breakPhase2(ls, r.txID, out, cmd.Participants)
-	c.startPhase2(ls, r.txID, out, applied)
-	return nil
 }
 
 // writers are the participants that did not vote read-only.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
@@ -34,81 +33,6 @@ func (c *Coordinator) Begin(ctx context.Context, req *arbiterpb.BeginRequest) (*
 		return nil, toStatus(err)
 	}
 	return &arbiterpb.BeginResponse{TxId: cmd.TxId, DeadlineUnixNanos: cmd.DeadlineUnixNanos}, nil
-}
-
-// Commit runs 2PC, or reports the decision if one exists. The request is
-// validated once, then routed: a decided ID is answered from its record (any
-// node); without an ID, a one-shot with an ID this node chooses; on the
-// leader, an ID without a record (a one-shot, or a run in progress), a
-// STAGING record with no run (recovery), or a run over the record.
-func (c *Coordinator) Commit(ctx context.Context, req *arbiterpb.CommitRequest) (*arbiterpb.CommitResponse, error) {
-	if err := c.validateCommit(req); err != nil {
-		return nil, toStatus(err)
-	}
-	if req.GetTxId() == "" {
-		return c.commitOneShot(ctx, req)
-	}
-	if rec, ok := c.node.FSM().Get(req.GetTxId()); ok && outcomeOf(rec) != arbiterpb.Outcome_OUTCOME_UNKNOWN {
-		return answerDecided(rec, req.GetBranches())
-	}
-	ls := c.leader()
-	if ls == nil {
-		resp, err := forward[arbiterpb.CommitRequest, arbiterpb.CommitResponse](ctx, c, arbiterpb.Coordinator_Commit_FullMethodName, req)
-		return resp, toStatus(err)
-	}
-	rec, ok := c.node.FSM().Get(req.GetTxId())
-	if !ok {
-		return c.commitUnrecorded(ctx, ls, req)
-	}
-	if rec = c.settled(rec); outcomeOf(rec) != arbiterpb.Outcome_OUTCOME_UNKNOWN {
-		return answerDecided(rec, req.GetBranches())
-	}
-	if err := branchesFit(rec, req.GetBranches()); err != nil {
-		return nil, toStatus(err)
-	}
-	spec := commitSpec{branches: req.GetBranches(), mode: req.GetMode()}
-	if rec.GetState() == arbiterpb.TxState_TX_STATE_STAGING && !c.running(rec.GetTxId()) {
-		return commitResponse(rec.GetTxId())(c.startRecovery(ls, rec).wait(ctx))
-	}
-	return commitResponse(rec.GetTxId())(c.commit(ctx, ls, rec, spec))
-}
-
-// answerDecided answers a Commit from a decided record, unless the Commit
-// names a participant the decision does not cover (rule 3: a retry must
-// name the branches of the first attempt; it is never merged).
-func answerDecided(rec *arbiterpb.TxRecord, branches []*arbiterpb.Branch) (*arbiterpb.CommitResponse, error) {
-	if err := branchesFit(rec, branches); err != nil {
-		return nil, toStatus(err)
-	}
-	return &arbiterpb.CommitResponse{Outcome: outcomeOf(rec), Reason: rec.GetReason(), TxId: rec.GetTxId()}, nil
-}
-
-// branchesFit refuses branches naming a participant that a STAGING or
-// COMMITTED record does not name (as a yes or read-only voter). An ACTIVE
-// record takes new branches (nothing is decided), and an ABORTED one is
-// answered as it is: nothing runs for it again.
-func branchesFit(rec *arbiterpb.TxRecord, branches []*arbiterpb.Branch) error {
-	st := rec.GetState()
-	if st != arbiterpb.TxState_TX_STATE_STAGING && st != arbiterpb.TxState_TX_STATE_COMMITTED {
-		return nil
-	}
-	named := unionSorted(rec.GetParticipants(), rec.GetReadOnly())
-	for _, b := range branches {
-		if !slices.Contains(named, b.GetParticipantId()) {
-			return fmt.Errorf("%w: transaction %s is %s over participants %v and this Commit names %q: retry with the branches of the first attempt, or start a new transaction for the new branch",
-				ErrBranchesDiffer, rec.GetTxId(), strings.TrimPrefix(st.String(), "TX_STATE_"), named, b.GetParticipantId())
-		}
-	}
-	return nil
-}
-
-func commitResponse(txID string) func(arbiterpb.Outcome, string, error) (*arbiterpb.CommitResponse, error) {
-	return func(out arbiterpb.Outcome, why string, err error) (*arbiterpb.CommitResponse, error) {
-		if err != nil {
-			return nil, toStatus(err)
-		}
-		return &arbiterpb.CommitResponse{Outcome: out, Reason: why, TxId: txID}, nil
-	}
 }
 
 // Abort decides ABORT unless a decision exists, and returns the decision.

@@ -48,31 +48,41 @@ func (c *Coordinator) validateTimeout(ms int64) (time.Duration, error) {
 	return time.Duration(ms) * time.Millisecond, nil
 }
 
-func (c *Coordinator) validateCommit(req *arbiterpb.CommitRequest) error {
+// validateCommit checks a Commit request, everything that can be checked
+// without the transaction table, and returns the lifetime of a one-shot
+// transaction (a request without tx_id, or with one_shot); 0 otherwise.
+func (c *Coordinator) validateCommit(req *arbiterpb.CommitRequest) (time.Duration, error) {
 	switch {
 	case req.GetTxId() == "" && len(req.GetBranches()) == 0:
-		return fmt.Errorf("%w: tx_id is empty: pass the ID from Begin, or branches for a one-shot Commit", ErrInvalid)
+		return 0, fmt.Errorf("%w: tx_id is empty: pass the ID from Begin, or branches for a one-shot Commit", ErrInvalid)
 	case req.GetTxId() != "":
 		if err := validID("tx_id", req.GetTxId()); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	if req.GetOneShot() && len(req.GetBranches()) == 0 {
-		return fmt.Errorf("%w: a one-shot Commit needs at least one branch", ErrInvalid)
+		return 0, fmt.Errorf("%w: a one-shot Commit needs at least one branch", ErrInvalid)
 	}
+	var timeout time.Duration
 	if req.GetTxId() == "" || req.GetOneShot() {
-		if _, err := c.validateTimeout(req.GetTimeoutMillis()); err != nil {
-			return err
+		var err error
+		if timeout, err = c.validateTimeout(req.GetTimeoutMillis()); err != nil {
+			return 0, err
 		}
 	}
 	if _, ok := arbiterpb.CommitMode_name[int32(req.GetMode())]; !ok {
-		return fmt.Errorf("%w: mode %d is not a CommitMode: use COMMIT_MODE_STANDARD or COMMIT_MODE_PARALLEL", ErrInvalid, req.GetMode())
+		return 0, fmt.Errorf("%w: mode %d is not a CommitMode: use COMMIT_MODE_STANDARD or COMMIT_MODE_PARALLEL", ErrInvalid, req.GetMode())
 	}
-	if n := len(req.GetBranches()); n > c.cfg.MaxBranches {
+	return timeout, c.validateBranches(req.GetBranches())
+}
+
+// validateBranches checks a Commit's branches against the limits.
+func (c *Coordinator) validateBranches(branches []*arbiterpb.Branch) error {
+	if n := len(branches); n > c.cfg.MaxBranches {
 		return fmt.Errorf("%w: %d branches exceeds the limit of %d", ErrInvalid, n, c.cfg.MaxBranches)
 	}
-	seen := make(map[string]bool, len(req.GetBranches()))
-	for i, b := range req.GetBranches() {
+	seen := make(map[string]bool, len(branches))
+	for i, b := range branches {
 		if err := validID(fmt.Sprintf("branches[%d].participant_id", i), b.GetParticipantId()); err != nil {
 			return err
 		}

@@ -53,10 +53,14 @@ func FuzzValidateCommit(f *testing.F) {
 		if proto.Unmarshal(b, req) != nil {
 			return
 		}
-		if c.validateCommit(req) != nil {
+		timeout, err := c.validateCommit(req)
+		if err != nil {
 			return
 		}
 		checkAccepted(t, cfg, req)
+		if oneShot := req.GetTxId() == "" || req.GetOneShot(); oneShot != (timeout > 0) {
+			t.Fatalf("one-shot %v accepted with a lifetime of %v", oneShot, timeout)
+		}
 	})
 }
 
