@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/arbiter-tx/arbiter/coordinator"
 	"github.com/arbiter-tx/arbiter/jepsen/crash"
 	"github.com/arbiter-tx/arbiter/jepsen/netns"
 )
@@ -148,7 +149,21 @@ func (c *Config) Validate() error {
 	if err := c.validateFailpoints(); err != nil {
 		return err
 	}
+	if err := validBroken(c.Broken); err != nil {
+		return err
+	}
 	return c.validateWindow()
+}
+
+// validBroken refuses a broken mode the coordinators do not know, before
+// they refuse to start with it.
+func validBroken(mode string) error {
+	cfg := coordinator.DefaultConfig()
+	cfg.Broken = coordinator.BrokenMode(mode)
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("broken mode %q: %w", mode, err)
+	}
+	return nil
 }
 
 // validateFailpoints fills the default crash points and refuses names no

@@ -49,6 +49,15 @@ func TestRaceConfig(t *testing.T) {
 	if err := short.Validate(); err == nil || !strings.Contains(err.Error(), "want at least 7s") {
 		t.Fatalf("a 6 s window: got %v, want a refusal", err)
 	}
+	broken := raceConfig(t)
+	broken.Broken = "enlist-into-comit"
+	if err := broken.Validate(); err == nil || !strings.Contains(err.Error(), "unknown broken mode") {
+		t.Fatalf("a misspelt broken mode: got %v, want a refusal", err)
+	}
+	broken.Broken = "enlist-into-commit"
+	if err := broken.Validate(); err != nil {
+		t.Fatalf("--broken enlist-into-commit: %v", err)
+	}
 	typo := raceConfig(t)
 	typo.BankFailpoints = "do-after-enlst=0.1"
 	if err := typo.Validate(); err == nil || !strings.Contains(err.Error(), "do-after-enlst") {
