@@ -8,7 +8,10 @@ import (
 )
 
 // TxIDMetadataKey is the gRPC metadata key that carries a transaction ID from
-// an orchestrating client to the services it calls.
+// an orchestrating client to the services it calls. The coordinator uses it
+// too, as the response header in which a one-shot Commit sent without an ID
+// names the ID it chose, before any work starts, so that a caller whose call
+// fails can still retry by ID.
 const TxIDMetadataKey = "arbiter-tx-id"
 
 type txIDKey struct{}

@@ -350,8 +350,8 @@ func TestForwardedOneShotKeepsTheTxIDHeader(t *testing.T) {
 	if err != nil || resp.GetOutcome() != arbiterpb.Outcome_OUTCOME_COMMIT {
 		t.Fatalf("one-shot through a follower: %v %v", resp, err)
 	}
-	if got := hdr.Get(coordinator.TxIDHeader); len(got) != 1 || got[0] != resp.GetTxId() {
-		t.Fatalf("header %s = %v, response tx_id %q", coordinator.TxIDHeader, got, resp.GetTxId())
+	if got := hdr.Get(client.TxIDMetadataKey); len(got) != 1 || got[0] != resp.GetTxId() {
+		t.Fatalf("header %s = %v, response tx_id %q", client.TxIDMetadataKey, got, resp.GetTxId())
 	}
 }
 

@@ -8,13 +8,9 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/arbiter-tx/arbiter/client"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
-
-// TxIDHeader is the response header in which a one-shot Commit names the
-// transaction ID it chose, sent before any work starts, so that a caller
-// whose call fails can still retry by ID.
-const TxIDHeader = "arbiter-tx-id"
 
 // The one-shot path (CommitRequest.one_shot, client.Run): no Begin, the
 // branches are the whole transaction, and the run's DECIDE (or STAGE)
@@ -22,13 +18,14 @@ const TxIDHeader = "arbiter-tx-id"
 // one-phase path (onephase.go); otherwise the standard or parallel one.
 
 // commitNewOneShot runs a one-shot Commit without an ID: this node chooses
-// a dated one and sends it at once in a response header, before it
-// forwards the call to the leader if it must, so that a caller whose call
-// fails can retry by ID (the client SDK chooses IDs itself, which is safer:
-// a header lost with the connection leaves the caller without one).
+// a dated one and sends it at once in a response header
+// (client.TxIDMetadataKey), before it forwards the call to the leader if
+// it must, so that a caller whose call fails can retry by ID (the client
+// SDK chooses IDs itself, which is safer: a header lost with the
+// connection leaves the caller without one).
 func (c *Coordinator) commitNewOneShot(ctx context.Context, req *arbiterpb.CommitRequest, timeout time.Duration) (*arbiterpb.CommitResponse, error) {
 	txID := c.newTxID()
-	_ = grpc.SendHeader(ctx, metadata.Pairs(TxIDHeader, txID)) // best effort: the response names it too
+	_ = grpc.SendHeader(ctx, metadata.Pairs(client.TxIDMetadataKey, txID)) // best effort: the response names it too
 	named := proto.Clone(req).(*arbiterpb.CommitRequest)
 	named.TxId, named.OneShot = txID, true
 	ls := c.leader()
