@@ -1,6 +1,7 @@
 package coordinator
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -95,27 +96,78 @@ func DefaultConfig() Config {
 	}
 }
 
-// Validate reports the first setting that cannot work.
+// Validate checks every field and the rules that tie fields together, and
+// reports every setting that cannot work, each naming its field and the
+// fix.
 func (c Config) Validate() error {
-	switch {
-	case c.MinTimeout <= 0 || c.DefaultTimeout < c.MinTimeout || c.MaxTimeout < c.DefaultTimeout:
-		return fmt.Errorf("coordinator config: need 0 < MinTimeout (%v) <= DefaultTimeout (%v) <= MaxTimeout (%v)", c.MinTimeout, c.DefaultTimeout, c.MaxTimeout)
-	case c.UniquenessWindow <= c.MaxTimeout:
-		return fmt.Errorf("coordinator config: UniquenessWindow (%v) must exceed MaxTimeout (%v): a transaction must be remembered longer than it can run", c.UniquenessWindow, c.MaxTimeout)
-	case c.MaxPayloadBytes <= 0 || c.MaxBranches <= 0:
-		return fmt.Errorf("coordinator config: MaxPayloadBytes and MaxBranches must be positive")
-	case c.MaxInFlight < 0 || c.MaxMessageBytes <= 0:
-		return fmt.Errorf("coordinator config: need MaxInFlight >= 0 (0: no limit) and positive MaxMessageBytes")
-	case c.RPCTimeout <= 0 || c.RetryMin <= 0 || c.RetryMax < c.RetryMin:
-		return fmt.Errorf("coordinator config: need positive RPCTimeout and 0 < RetryMin <= RetryMax")
-	case c.ScanInterval <= 0 || c.FinishBatch <= 0 || c.FinishDelay < 0:
-		return fmt.Errorf("coordinator config: ScanInterval and FinishBatch must be positive")
-	case c.HistoryCapacity < 0:
-		return fmt.Errorf("coordinator config: HistoryCapacity %d must not be negative (0: no history)", c.HistoryCapacity)
-	case !slices.Contains([]BrokenMode{BrokenNone, BrokenCommitDespiteNo, BrokenAckBeforeDecide, BrokenSecondDecision, BrokenEnlistIntoCommit}, c.Broken):
-		return fmt.Errorf("coordinator config: unknown broken mode %q", c.Broken)
+	errs := append(c.validateTimes(), c.validateLimits()...)
+	if !slices.Contains([]BrokenMode{BrokenNone, BrokenCommitDespiteNo, BrokenAckBeforeDecide, BrokenSecondDecision, BrokenEnlistIntoCommit}, c.Broken) {
+		errs = append(errs, fmt.Errorf("Broken %q is not a broken mode: leave it empty (the fault suite's self-tests set %q, %q, %q or %q)",
+			c.Broken, BrokenCommitDespiteNo, BrokenAckBeforeDecide, BrokenSecondDecision, BrokenEnlistIntoCommit))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("coordinator: invalid config: %w", err)
 	}
 	return nil
+}
+
+// validateTimes checks the durations.
+func (c Config) validateTimes() []error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.MinTimeout <= 0 {
+		add("MinTimeout %v must be positive", c.MinTimeout)
+	}
+	if c.DefaultTimeout < c.MinTimeout {
+		add("DefaultTimeout %v must be at least MinTimeout %v", c.DefaultTimeout, c.MinTimeout)
+	}
+	if c.MaxTimeout < c.DefaultTimeout {
+		add("MaxTimeout %v must be at least DefaultTimeout %v", c.MaxTimeout, c.DefaultTimeout)
+	}
+	if c.UniquenessWindow <= c.MaxTimeout {
+		add("UniquenessWindow (%v) must exceed MaxTimeout (%v): a transaction must be remembered longer than it can run", c.UniquenessWindow, c.MaxTimeout)
+	}
+	if c.RPCTimeout <= 0 {
+		add("RPCTimeout %v must be positive", c.RPCTimeout)
+	}
+	if c.RetryMin <= 0 {
+		add("RetryMin %v must be positive", c.RetryMin)
+	}
+	if c.RetryMax < c.RetryMin {
+		add("RetryMax %v must be at least RetryMin %v", c.RetryMax, c.RetryMin)
+	}
+	if c.ScanInterval <= 0 {
+		add("ScanInterval %v must be positive", c.ScanInterval)
+	}
+	if c.FinishDelay < 0 {
+		add("FinishDelay %v must not be negative (0: record each FINISH batch without waiting)", c.FinishDelay)
+	}
+	return errs
+}
+
+// validateLimits checks the sizes and counts.
+func (c Config) validateLimits() []error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.MaxPayloadBytes <= 0 {
+		add("MaxPayloadBytes %d must be positive", c.MaxPayloadBytes)
+	}
+	if c.MaxBranches <= 0 {
+		add("MaxBranches %d must be positive", c.MaxBranches)
+	}
+	if c.MaxInFlight < 0 {
+		add("MaxInFlight %d must not be negative (0: no limit)", c.MaxInFlight)
+	}
+	if c.MaxMessageBytes <= 0 {
+		add("MaxMessageBytes %d must be positive", c.MaxMessageBytes)
+	}
+	if c.FinishBatch <= 0 {
+		add("FinishBatch %d must be positive", c.FinishBatch)
+	}
+	if c.HistoryCapacity < 0 {
+		add("HistoryCapacity %d must not be negative (0: no history)", c.HistoryCapacity)
+	}
+	return errs
 }
 
 func (c Config) clock() func() time.Time {
