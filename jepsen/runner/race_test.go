@@ -51,7 +51,7 @@ func TestRaceConfig(t *testing.T) {
 	}
 	broken := raceConfig(t)
 	broken.Broken = "enlist-into-comit"
-	if err := broken.Validate(); err == nil || !strings.Contains(err.Error(), "unknown broken mode") {
+	if err := broken.Validate(); err == nil || !strings.Contains(err.Error(), `"enlist-into-comit"`) {
 		t.Fatalf("a misspelt broken mode: got %v, want a refusal", err)
 	}
 	broken.Broken = "enlist-into-commit"
@@ -105,9 +105,15 @@ func TestCheckRaceCases(t *testing.T) {
 	if !strings.Contains(ev, "crash points reached: do-after-enlist 1, unnamed 1") {
 		t.Fatalf("crash points not counted:\n%s", ev)
 	}
-	run.Ops = append(run.Ops, history.Op{Kind: history.KindCommit, Case: caseStaleRetry, Outcome: history.OutcomeFail})
-	if r := CheckRaceCases(run); !r.Pass {
+	run.Ops = append(run.Ops, history.Op{Kind: history.KindCommit, Case: caseStaleRetry, Outcome: history.OutcomeFail},
+		history.Op{Kind: history.KindCommit, Case: caseLateEnlist, Outcome: history.OutcomeFail,
+			Err: "rpc error: code = FailedPrecondition desc = branches differ from the transaction's: a commit of t over [b1 b2] is in progress and this Commit names [b3]"})
+	r = CheckRaceCases(run)
+	if !r.Pass {
 		t.Fatalf("every case ran: %v", r.Evidence)
+	}
+	if ev := strings.Join(r.Evidence, "\n"); !strings.Contains(ev, "refused as naming another (branches differ; a coordinator answer to fix, not an invariant): late-enlist 1") {
+		t.Fatalf("a spurious refusal is not counted:\n%s", ev)
 	}
 }
 

@@ -43,10 +43,29 @@ func CheckRaceCases(run *history.Run) check.Result {
 		}
 		r.Evidence = append(r.Evidence, c+": "+counts(byCase[c]))
 	}
+	if n := spuriousRefusals(run.Ops); len(n) > 0 {
+		r.Evidence = append(r.Evidence, "calls that named one branch set refused as naming another (branches differ; a coordinator answer to fix, not an invariant): "+counts(n))
+	}
 	if crashes := crashPoints(run.Faults); len(crashes) > 0 {
 		r.Evidence = append(r.Evidence, "crash points reached: "+counts(crashes))
 	}
 	return r
+}
+
+// spuriousRefusals counts, by case, the Commit and Run calls refused with
+// "branches differ" although the call was the only one with its branch set
+// (the SDK retries it with the same branches): the coordinator compares a
+// retry, or a Run racing an Abort, against the record's participants (a
+// late enlistee) or the Abort's empty set instead of the branches.
+func spuriousRefusals(ops []history.Op) map[string]int {
+	out := map[string]int{}
+	for _, op := range ops {
+		single := op.Case == caseAbortVsOneShot || op.Case == caseLateEnlist || op.Case == caseAbortVsCommit
+		if single && op.Kind == history.KindCommit && op.Outcome == history.OutcomeFail && strings.Contains(op.Err, "branches differ") {
+			out[op.Case]++
+		}
+	}
+	return out
 }
 
 // crashPoints counts the processes that died at each crash point.
