@@ -94,8 +94,25 @@ func (r *Replayed) applyLog(store *raftboltdb.BoltStore) error {
 		r.Entries = append(r.Entries, l)
 		res, _ := r.FSM.Apply(&l).(Result)
 		r.noteDecision(res)
+		r.noteImplicit(l.Data)
 	}
 	return nil
+}
+
+// noteImplicit notes the implicit commits a FINISH entry recorded (they
+// come back in no Result): read right after the apply, before a later
+// FINISH's window cut can forget them.
+func (r *Replayed) noteImplicit(data []byte) {
+	_, m, err := Decode(data)
+	f, ok := m.(*arbiterpb.FinishCommand)
+	if err != nil || !ok {
+		return
+	}
+	for _, id := range f.GetImplicitCommitTxIds() {
+		if rec, ok := r.FSM.Get(id); ok {
+			r.noteDecision(Result{Tx: rec})
+		}
+	}
 }
 
 func (r *Replayed) noteDecision(res Result) {

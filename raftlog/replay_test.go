@@ -79,3 +79,29 @@ func mustApply(ctx context.Context, t *testing.T, n *Node, ct pb.CommandType, m 
 		t.Fatal(err)
 	}
 }
+
+// An implicit commit (a FINISH of a STAGING record) is a decision Replay
+// reports even after a later FINISH's window cut forgot the record: it is
+// noted when its FINISH applies, not read from the table at the end.
+func TestReplayKeepsImplicitCommitsTheWindowForgot(t *testing.T) {
+	dir := t.TempDir()
+	n := openSingle(t, dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	mustApply(ctx, t, n, pb.CommandType_COMMAND_TYPE_STAGE, &pb.StageCommand{TxId: "p1", Participants: []string{"a"}, DeadlineUnixNanos: 1})
+	mustApply(ctx, t, n, pb.CommandType_COMMAND_TYPE_FINISH, &pb.FinishCommand{ImplicitCommitTxIds: []string{"p1"}, NowUnixNanos: 100})
+	mustApply(ctx, t, n, pb.CommandType_COMMAND_TYPE_FINISH, &pb.FinishCommand{NowUnixNanos: 1000, ForgetBeforeUnixNanos: 900})
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Replay(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := r.FSM.Get("p1"); ok {
+		t.Fatal("p1 is still in the table: the window's cut did not forget it")
+	}
+	if r.Decisions["p1"] != "commit" {
+		t.Fatalf("decisions %v, want p1 commit (implicit, forgotten since)", r.Decisions)
+	}
+}
