@@ -67,7 +67,9 @@ func (c *Coordinator) prepareLate(ls *leaderState, r *run, payloads map[string][
 		return verdict{}
 	}
 	c.history.Event(r.txID, "enlisted while the commit was decided, asked to prepare now: "+strings.Join(late, ", "))
+	c.mu.Lock() // startRun reads a joined run's parts (runParts)
 	r.parts = unionSorted(r.parts, late)
+	c.mu.Unlock()
 	return c.prepareSome(ls, r, late, payloads, r.mode != arbiterpb.CommitMode_COMMIT_MODE_PARALLEL)
 }
 

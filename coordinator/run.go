@@ -122,11 +122,22 @@ func (c *Coordinator) startRun(ctx context.Context, ls *leaderState, rec *arbite
 		r.mode = arbiterpb.CommitMode_COMMIT_MODE_PARALLEL // a retry of a parallel commit stays one
 	}
 	got, err := c.launch(ls, r, c.path(ls, r, payloads))
-	if err == nil && got != r && !covers(got.parts, parts) {
+	if err != nil || got == r {
+		return got, err
+	}
+	if have := c.runParts(got); !covers(have, parts) {
 		err = fmt.Errorf("%w: a commit of %s over %v is in progress and this Commit names %v: retry with the branches of the first attempt",
-			ErrBranchesDiffer, r.txID, got.parts, without(parts, got.parts))
+			ErrBranchesDiffer, r.txID, have, without(parts, have))
 	}
 	return got, err
+}
+
+// runParts reads the participants of a run that another goroutine runs:
+// its own goroutine may add late enlistees (prepareLate) meanwhile.
+func (c *Coordinator) runParts(r *run) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return r.parts
 }
 
 // path is what r runs: the one-phase path for a one-shot transaction with
