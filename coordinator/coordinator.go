@@ -23,6 +23,9 @@ type Coordinator struct {
 	conns *connPool
 	// members is every coordinator's gRPC address (see memberAddrs).
 	members *memberAddrs
+	// prepares and decisions batch the calls to each participant.
+	prepares  *prepareBatcher
+	decisions *decisionBatcher
 	// history keeps the histories of transactions run here, for
 	// Admin.TraceTx (nil: history off).
 	history *txhistory.History
@@ -31,8 +34,6 @@ type Coordinator struct {
 	lead    *leaderState // nil unless this node leads and has caught up
 	runs    map[string]*run
 	phase2  map[string]*phase2
-	queues  decisionQueues
-	pqueues prepareQueues
 	closed  bool
 	stop    context.CancelFunc
 	bgDone  sync.WaitGroup
@@ -47,7 +48,7 @@ func New(cfg Config, node *raftlog.Node, logger *zap.Logger) (*Coordinator, erro
 	if node == nil || logger == nil {
 		return nil, fmt.Errorf("coordinator: node and logger are required")
 	}
-	return &Coordinator{
+	c := &Coordinator{
 		cfg:     cfg,
 		node:    node,
 		log:     logger.With(zap.String("node-id", node.ID())),
@@ -57,7 +58,9 @@ func New(cfg Config, node *raftlog.Node, logger *zap.Logger) (*Coordinator, erro
 		runs:    make(map[string]*run),
 		phase2:  make(map[string]*phase2),
 		finishQ: make(chan string, 4096),
-	}, nil
+	}
+	c.prepares, c.decisions = c.newPrepareBatcher(), c.newDecisionBatcher()
+	return c, nil
 }
 
 // Start launches the leadership watcher and the finisher.

@@ -10,126 +10,72 @@ import (
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
 
+// Phase 2 batched per participant (batcher.go): one sender per
+// participant takes every decision queued while its previous call was in
+// flight and sends them in one DecideBatch (even a lone one).
+
 // maxDecisionBatch bounds the decisions sent in one DecideBatch call.
 const maxDecisionBatch = 256
 
-// decisionQueue batches phase-2 messages to one participant: a sender
-// goroutine takes every decision queued while its previous call was in
-// flight and sends them in one DecideBatch (no artificial delay), so under
-// load many transactions share one round trip and, at the participant, one
-// fsync. Queues live as long as this node's leadership.
-type decisionQueue struct {
-	ch chan decisionReq
-}
-
-type decisionReq struct {
+// decision is one phase-2 message: txID's outcome.
+type decision struct {
 	txID string
 	out  arbiterpb.Outcome
-	done chan error
 }
 
-// decisionQueues are the queues of one leadership.
-type decisionQueues struct {
-	owner *leaderState
-	byPID map[string]*decisionQueue
-}
+type decisionBatcher = batcher[decision, struct{}]
 
-// queueFor returns the participant's queue, starting its sender if needed.
-func (c *Coordinator) queueFor(ls *leaderState, pid string) *decisionQueue {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.queues.owner != ls {
-		c.queues = decisionQueues{owner: ls, byPID: map[string]*decisionQueue{}}
-	}
-	q := c.queues.byPID[pid]
-	if q == nil {
-		q = &decisionQueue{ch: make(chan decisionReq, maxDecisionBatch)}
-		c.queues.byPID[pid] = q
-		c.goBackground(func() { c.sendLoop(ls, pid, q) })
-	}
-	return q
+func (c *Coordinator) newDecisionBatcher() *decisionBatcher {
+	return &decisionBatcher{maxBatch: maxDecisionBatch, senders: 1, queueLen: maxDecisionBatch,
+		send: c.sendDecisions, spawn: c.goBackground}
 }
 
 // sendDecision delivers one decision through the participant's queue.
 func (c *Coordinator) sendDecision(ls *leaderState, pid string, out arbiterpb.Outcome, txID string) error {
-	r := decisionReq{txID: txID, out: out, done: make(chan error, 1)}
-	select {
-	case c.queueFor(ls, pid).ch <- r:
-	case <-ls.ctx.Done():
-		return ls.ctx.Err()
-	}
-	select {
-	case err := <-r.done:
-		return err
-	case <-ls.ctx.Done():
-		return ls.ctx.Err()
-	}
+	_, err := c.decisions.call(ls.ctx, ls, pid, decision{txID: txID, out: out})
+	return err
 }
 
-func (c *Coordinator) sendLoop(ls *leaderState, pid string, q *decisionQueue) {
-	for {
-		select {
-		case <-ls.ctx.Done():
-			return // waiters see ls.ctx done too
-		case r := <-q.ch:
-			batch := []decisionReq{r}
-			for len(batch) < maxDecisionBatch && len(q.ch) > 0 {
-				batch = append(batch, <-q.ch)
-			}
-			c.sendBatch(ls, pid, batch)
-		}
-	}
-}
-
-func (c *Coordinator) sendBatch(ls *leaderState, pid string, batch []decisionReq) {
+// sendDecisions sends a batch of decisions to pid in one DecideBatch, or
+// one by one to a participant SDK without batches.
+func (c *Coordinator) sendDecisions(ls *leaderState, pid string, batch []decision, answer func(int, struct{}, error)) {
 	cli, err := c.participant(pid)
 	if err != nil {
-		answerAll(batch, err)
+		answerAll(len(batch), answer, err)
 		return
 	}
 	req := &arbiterpb.DecideBatchRequest{Term: ls.term}
-	for _, r := range batch {
-		req.Items = append(req.Items, &arbiterpb.DecisionItem{TxId: r.txID, Outcome: r.out})
+	for _, d := range batch {
+		req.Items = append(req.Items, &arbiterpb.DecisionItem{TxId: d.txID, Outcome: d.out})
 	}
 	ctx, cancel := context.WithTimeout(ls.ctx, c.cfg.RPCTimeout)
 	defer cancel()
 	resp, err := cli.DecideBatch(ctx, req)
 	if status.Code(err) == codes.Unimplemented {
-		c.sendOneByOne(ctx, cli, ls, batch) // a participant SDK without batches
+		c.sendOneByOne(ctx, cli, ls, batch, answer) // a participant SDK without batches
 		return
 	}
 	if err == nil && len(resp.GetResults()) != len(batch) {
 		err = fmt.Errorf("participant %s answered %d results for %d decisions", pid, len(resp.GetResults()), len(batch))
 	}
 	if err != nil {
-		answerAll(batch, err)
+		answerAll(len(batch), answer, err)
 		return
 	}
-	for i, r := range batch {
-		res := resp.GetResults()[i]
-		if res.GetCode() != 0 {
-			r.done <- status.Error(codes.Code(res.GetCode()), res.GetMessage())
-		} else {
-			r.done <- nil
-		}
+	for i, res := range resp.GetResults() {
+		answer(i, struct{}{}, itemErr(res.GetCode(), res.GetMessage()))
 	}
 }
 
-func (c *Coordinator) sendOneByOne(ctx context.Context, cli arbiterpb.ParticipantClient, ls *leaderState, batch []decisionReq) {
-	for _, r := range batch {
-		req := &arbiterpb.DecisionRequest{TxId: r.txID, Term: ls.term}
+func (c *Coordinator) sendOneByOne(ctx context.Context, cli arbiterpb.ParticipantClient, ls *leaderState, batch []decision, answer func(int, struct{}, error)) {
+	for i, d := range batch {
+		req := &arbiterpb.DecisionRequest{TxId: d.txID, Term: ls.term}
 		var err error
-		if r.out == arbiterpb.Outcome_OUTCOME_COMMIT {
+		if d.out == arbiterpb.Outcome_OUTCOME_COMMIT {
 			_, err = cli.Commit(ctx, req)
 		} else {
 			_, err = cli.Abort(ctx, req)
 		}
-		r.done <- err
-	}
-}
-
-func answerAll(batch []decisionReq, err error) {
-	for _, r := range batch {
-		r.done <- err
+		answer(i, struct{}{}, err)
 	}
 }

@@ -10,13 +10,11 @@ import (
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
 
-// Phase 1 batched per participant, as phase 2 is (decidebatch.go): a few
-// sender goroutines per participant each take every Prepare queued while
-// they were busy and send them in one PrepareBatch call (no artificial
-// delay: a lone Prepare goes at once, alone). Under load many transactions
-// share one round trip and, at the participant, one fsync. Several senders
-// per participant keep one slow item (a handler waiting on a lock) from
-// holding up every other transaction's prepare.
+// Phase 1 batched per participant (batcher.go), as phase 2 is
+// (decidebatch.go): the Prepares queued for one participant go in one
+// PrepareBatch call. Several senders per participant keep one slow item (a
+// handler waiting on a lock) from holding up every other transaction's
+// prepare.
 
 const (
 	// maxPrepareBatch bounds the requests in one PrepareBatch call.
@@ -25,117 +23,71 @@ const (
 	prepareSenders = 4
 )
 
-type prepareReq struct {
-	req  *arbiterpb.PrepareRequest
-	done chan prepareRes
-}
+type prepareBatcher = batcher[*arbiterpb.PrepareRequest, *arbiterpb.PrepareResponse]
 
-type prepareRes struct {
-	resp *arbiterpb.PrepareResponse
-	err  error
-}
-
-// prepareQueues are the per-participant queues of one leadership.
-type prepareQueues struct {
-	owner *leaderState
-	byPID map[string]chan prepareReq
-}
-
-// prepareQueue returns pid's queue, starting its senders if needed.
-func (c *Coordinator) prepareQueue(ls *leaderState, pid string) chan prepareReq {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.pqueues.owner != ls {
-		c.pqueues = prepareQueues{owner: ls, byPID: map[string]chan prepareReq{}}
-	}
-	q := c.pqueues.byPID[pid]
-	if q == nil {
-		q = make(chan prepareReq, 4*maxPrepareBatch)
-		c.pqueues.byPID[pid] = q
-		for range prepareSenders {
-			c.goBackground(func() { c.prepareLoop(ls, pid, q) })
-		}
-	}
-	return q
+func (c *Coordinator) newPrepareBatcher() *prepareBatcher {
+	return &prepareBatcher{maxBatch: maxPrepareBatch, senders: prepareSenders, queueLen: 4 * maxPrepareBatch,
+		send: c.sendPrepares, spawn: c.goBackground}
 }
 
 // sendPrepare sends one Prepare through pid's queue and waits for its
 // answer, or for ctx (the transaction's deadline) to end.
 func (c *Coordinator) sendPrepare(ctx context.Context, ls *leaderState, pid string, req *arbiterpb.PrepareRequest) (*arbiterpb.PrepareResponse, error) {
-	r := prepareReq{req: req, done: make(chan prepareRes, 1)}
-	select {
-	case c.prepareQueue(ls, pid) <- r:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	select {
-	case res := <-r.done:
-		return res.resp, res.err
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
+	return c.prepares.call(ctx, ls, pid, req)
 }
 
-func (c *Coordinator) prepareLoop(ls *leaderState, pid string, q chan prepareReq) {
-	for {
-		select {
-		case <-ls.ctx.Done():
-			return
-		case r := <-q:
-			batch := []prepareReq{r}
-			for len(batch) < maxPrepareBatch && len(q) > 0 {
-				select {
-				case r := <-q:
-					batch = append(batch, r)
-				default:
-				}
-			}
-			c.sendPrepares(ls, pid, batch)
-		}
-	}
-}
-
-func (c *Coordinator) sendPrepares(ls *leaderState, pid string, batch []prepareReq) {
+// sendPrepares sends a batch of Prepares to pid: alone as a Prepare, else
+// in one PrepareBatch, or one by one to a participant SDK without batches.
+func (c *Coordinator) sendPrepares(ls *leaderState, pid string, reqs []*arbiterpb.PrepareRequest, answer func(int, *arbiterpb.PrepareResponse, error)) {
 	cli, err := c.participant(pid)
 	if err != nil {
-		answerPrepares(batch, nil, err)
+		answerAll(len(reqs), answer, err)
 		return
 	}
 	ctx, cancel := context.WithTimeout(ls.ctx, c.cfg.RPCTimeout)
 	defer cancel()
-	if len(batch) == 1 {
-		resp, err := cli.Prepare(ctx, batch[0].req)
-		batch[0].done <- prepareRes{resp, err}
+	if len(reqs) == 1 {
+		resp, err := cli.Prepare(ctx, reqs[0])
+		answer(0, resp, err)
 		return
 	}
-	req := &arbiterpb.PrepareBatchRequest{Items: make([]*arbiterpb.PrepareRequest, len(batch))}
-	for i, r := range batch {
-		req.Items[i] = r.req
-	}
-	resp, err := cli.PrepareBatch(ctx, req)
+	resp, err := cli.PrepareBatch(ctx, &arbiterpb.PrepareBatchRequest{Items: reqs})
 	if status.Code(err) == codes.Unimplemented { // a participant SDK without batches
-		for _, r := range batch {
-			resp, err := cli.Prepare(ctx, r.req)
-			r.done <- prepareRes{resp, err}
+		for i, req := range reqs {
+			resp, err := cli.Prepare(ctx, req)
+			answer(i, resp, err)
 		}
 		return
 	}
-	if err == nil && len(resp.GetResults()) != len(batch) {
-		err = fmt.Errorf("participant %s answered %d results for %d prepares", pid, len(resp.GetResults()), len(batch))
+	if err == nil && len(resp.GetResults()) != len(reqs) {
+		err = fmt.Errorf("participant %s answered %d results for %d prepares", pid, len(resp.GetResults()), len(reqs))
 	}
-	answerPrepares(batch, resp.GetResults(), err)
+	if err != nil {
+		answerAll(len(reqs), answer, err)
+		return
+	}
+	for i, res := range resp.GetResults() {
+		if err := itemErr(res.GetCode(), res.GetMessage()); err != nil {
+			answer(i, nil, err)
+		} else {
+			answer(i, res.GetResponse(), nil)
+		}
+	}
 }
 
-// answerPrepares gives each waiter its result, or err for all.
-func answerPrepares(batch []prepareReq, results []*arbiterpb.PrepareResult, err error) {
-	for i, r := range batch {
-		switch {
-		case err != nil:
-			r.done <- prepareRes{err: err}
-		case results[i].GetCode() != 0:
-			r.done <- prepareRes{err: status.Error(codes.Code(results[i].GetCode()), results[i].GetMessage())}
-		default:
-			r.done <- prepareRes{resp: results[i].GetResponse()}
-		}
+// answerAll answers each of n requests with err.
+func answerAll[Res any](n int, answer func(int, Res, error), err error) {
+	var zero Res
+	for i := range n {
+		answer(i, zero, err)
 	}
+}
+
+// itemErr is the error of one item of a batched call (its gRPC code and
+// message), or nil.
+func itemErr(code int32, msg string) error {
+	if code == 0 {
+		return nil
+	}
+	return status.Error(codes.Code(code), msg)
 }
