@@ -2,7 +2,11 @@ package coordinator
 
 import (
 	"context"
+	"fmt"
 	"sync"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // batcher batches one kind of call to each participant, for one
@@ -108,4 +112,35 @@ func (b *batcher[Req, Res]) sendBatch(ls *leaderState, pid string, batch []batch
 	b.send(ls, pid, reqs, func(i int, res Res, err error) {
 		batch[i].done <- batchAnswer[Res]{res, err}
 	})
+}
+
+// batchFailed reports whether a batched call to pid failed as a whole
+// (its error, or a count of results that is not one per request), and
+// then answers each of the n requests with that failure.
+func batchFailed[Res any](pid, what string, n, results int, err error, answer func(int, Res, error)) bool {
+	if err == nil && results != n {
+		err = fmt.Errorf("participant %s answered %d results for %d %s", pid, results, n, what)
+	}
+	if err != nil {
+		answerAll(n, answer, err)
+		return true
+	}
+	return false
+}
+
+// answerAll answers each of n requests with err.
+func answerAll[Res any](n int, answer func(int, Res, error), err error) {
+	var zero Res
+	for i := range n {
+		answer(i, zero, err)
+	}
+}
+
+// itemErr is the error of one item of a batched call (its gRPC code and
+// message), or nil.
+func itemErr(code int32, msg string) error {
+	if code == 0 {
+		return nil
+	}
+	return status.Error(codes.Code(code), msg)
 }

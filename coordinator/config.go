@@ -100,10 +100,12 @@ func DefaultConfig() Config {
 // reports every setting that cannot work, each naming its field and the
 // fix.
 func (c Config) Validate() error {
-	errs := append(c.validateTimes(), c.validateLimits()...)
+	var errs fieldErrors
+	c.validateTimes(&errs)
+	c.validateLimits(&errs)
 	if !slices.Contains([]BrokenMode{BrokenNone, BrokenCommitDespiteNo, BrokenAckBeforeDecide, BrokenSecondDecision, BrokenEnlistIntoCommit}, c.Broken) {
-		errs = append(errs, fmt.Errorf("Broken %q is not a broken mode: leave it empty (the fault suite's self-tests set %q, %q, %q or %q)",
-			c.Broken, BrokenCommitDespiteNo, BrokenAckBeforeDecide, BrokenSecondDecision, BrokenEnlistIntoCommit))
+		errs.add("Broken %q is not a broken mode: leave it empty (the fault suite's self-tests set %q, %q, %q or %q)",
+			c.Broken, BrokenCommitDespiteNo, BrokenAckBeforeDecide, BrokenSecondDecision, BrokenEnlistIntoCommit)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("coordinator: invalid config: %w", err)
@@ -112,63 +114,62 @@ func (c Config) Validate() error {
 }
 
 // validateTimes checks the durations.
-func (c Config) validateTimes() []error {
-	var errs []error
-	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+func (c Config) validateTimes(errs *fieldErrors) {
 	if c.MinTimeout <= 0 {
-		add("MinTimeout %v must be positive", c.MinTimeout)
+		errs.add("MinTimeout %v must be positive", c.MinTimeout)
 	}
 	if c.DefaultTimeout < c.MinTimeout {
-		add("DefaultTimeout %v must be at least MinTimeout %v", c.DefaultTimeout, c.MinTimeout)
+		errs.add("DefaultTimeout %v must be at least MinTimeout %v", c.DefaultTimeout, c.MinTimeout)
 	}
 	if c.MaxTimeout < c.DefaultTimeout {
-		add("MaxTimeout %v must be at least DefaultTimeout %v", c.MaxTimeout, c.DefaultTimeout)
+		errs.add("MaxTimeout %v must be at least DefaultTimeout %v", c.MaxTimeout, c.DefaultTimeout)
 	}
 	if c.UniquenessWindow <= c.MaxTimeout {
-		add("UniquenessWindow (%v) must exceed MaxTimeout (%v): a transaction must be remembered longer than it can run", c.UniquenessWindow, c.MaxTimeout)
+		errs.add("UniquenessWindow (%v) must exceed MaxTimeout (%v): a transaction must be remembered longer than it can run", c.UniquenessWindow, c.MaxTimeout)
 	}
 	if c.RPCTimeout <= 0 {
-		add("RPCTimeout %v must be positive", c.RPCTimeout)
+		errs.add("RPCTimeout %v must be positive", c.RPCTimeout)
 	}
 	if c.RetryMin <= 0 {
-		add("RetryMin %v must be positive", c.RetryMin)
+		errs.add("RetryMin %v must be positive", c.RetryMin)
 	}
 	if c.RetryMax < c.RetryMin {
-		add("RetryMax %v must be at least RetryMin %v", c.RetryMax, c.RetryMin)
+		errs.add("RetryMax %v must be at least RetryMin %v", c.RetryMax, c.RetryMin)
 	}
 	if c.ScanInterval <= 0 {
-		add("ScanInterval %v must be positive", c.ScanInterval)
+		errs.add("ScanInterval %v must be positive", c.ScanInterval)
 	}
 	if c.FinishDelay < 0 {
-		add("FinishDelay %v must not be negative (0: record each FINISH batch without waiting)", c.FinishDelay)
+		errs.add("FinishDelay %v must not be negative (0: record each FINISH batch without waiting)", c.FinishDelay)
 	}
-	return errs
 }
 
 // validateLimits checks the sizes and counts.
-func (c Config) validateLimits() []error {
-	var errs []error
-	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+func (c Config) validateLimits(errs *fieldErrors) {
 	if c.MaxPayloadBytes <= 0 {
-		add("MaxPayloadBytes %d must be positive", c.MaxPayloadBytes)
+		errs.add("MaxPayloadBytes %d must be positive", c.MaxPayloadBytes)
 	}
 	if c.MaxBranches <= 0 {
-		add("MaxBranches %d must be positive", c.MaxBranches)
+		errs.add("MaxBranches %d must be positive", c.MaxBranches)
 	}
 	if c.MaxInFlight < 0 {
-		add("MaxInFlight %d must not be negative (0: no limit)", c.MaxInFlight)
+		errs.add("MaxInFlight %d must not be negative (0: no limit)", c.MaxInFlight)
 	}
 	if c.MaxMessageBytes <= 0 {
-		add("MaxMessageBytes %d must be positive", c.MaxMessageBytes)
+		errs.add("MaxMessageBytes %d must be positive", c.MaxMessageBytes)
 	}
 	if c.FinishBatch <= 0 {
-		add("FinishBatch %d must be positive", c.FinishBatch)
+		errs.add("FinishBatch %d must be positive", c.FinishBatch)
 	}
 	if c.HistoryCapacity < 0 {
-		add("HistoryCapacity %d must not be negative (0: no history)", c.HistoryCapacity)
+		errs.add("HistoryCapacity %d must not be negative (0: no history)", c.HistoryCapacity)
 	}
-	return errs
 }
+
+// fieldErrors collects one error per setting that cannot work.
+type fieldErrors []error
+
+func (e *fieldErrors) add(format string, args ...any) { *e = append(*e, fmt.Errorf(format, args...)) }
 
 func (c Config) clock() func() time.Time {
 	if c.Now != nil {

@@ -2,7 +2,6 @@ package coordinator
 
 import (
 	"context"
-	"fmt"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -55,11 +54,7 @@ func (c *Coordinator) sendDecisions(ls *leaderState, pid string, batch []decisio
 		c.sendOneByOne(ctx, cli, ls, batch, answer) // a participant SDK without batches
 		return
 	}
-	if err == nil && len(resp.GetResults()) != len(batch) {
-		err = fmt.Errorf("participant %s answered %d results for %d decisions", pid, len(resp.GetResults()), len(batch))
-	}
-	if err != nil {
-		answerAll(len(batch), answer, err)
+	if batchFailed(pid, "decisions", len(batch), len(resp.GetResults()), err, answer) {
 		return
 	}
 	for i, res := range resp.GetResults() {

@@ -2,7 +2,6 @@ package coordinator
 
 import (
 	"context"
-	"fmt"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -59,11 +58,7 @@ func (c *Coordinator) sendPrepares(ls *leaderState, pid string, reqs []*arbiterp
 		}
 		return
 	}
-	if err == nil && len(resp.GetResults()) != len(reqs) {
-		err = fmt.Errorf("participant %s answered %d results for %d prepares", pid, len(resp.GetResults()), len(reqs))
-	}
-	if err != nil {
-		answerAll(len(reqs), answer, err)
+	if batchFailed(pid, "prepares", len(reqs), len(resp.GetResults()), err, answer) {
 		return
 	}
 	for i, res := range resp.GetResults() {
@@ -73,21 +68,4 @@ func (c *Coordinator) sendPrepares(ls *leaderState, pid string, reqs []*arbiterp
 			answer(i, res.GetResponse(), nil)
 		}
 	}
-}
-
-// answerAll answers each of n requests with err.
-func answerAll[Res any](n int, answer func(int, Res, error), err error) {
-	var zero Res
-	for i := range n {
-		answer(i, zero, err)
-	}
-}
-
-// itemErr is the error of one item of a batched call (its gRPC code and
-// message), or nil.
-func itemErr(code int32, msg string) error {
-	if code == 0 {
-		return nil
-	}
-	return status.Error(codes.Code(code), msg)
 }
