@@ -429,3 +429,42 @@ func TestEnlistAfterImplicitCommitIsRefused(t *testing.T) {
 		return a.state(tx) == participant.StateCommitted && b.state(tx) == participant.StateCommitted
 	})
 }
+
+// A one-shot Run that joins a presumed-abort run in progress (an Abort of
+// the same ID sent just before it) gets that run's ABORT, not "branches
+// differ": the abort run names no participant, and the Run named one
+// branch set. Abort goes first, the Run follows within a few hundred
+// microseconds, so that some Runs find the abort run still deciding.
+func TestOneShotJoiningAnAbortGetsTheAbort(t *testing.T) {
+	c := newTestCluster(t)
+	a := c.addParticipant("a")
+	cli := c.client()
+	ctx := ctxT(t, 60*time.Second)
+	var joined int
+	for i := range 60 {
+		tx := client.NewTxID()
+		abort := make(chan arbiterpb.Outcome, 1)
+		go func() {
+			out, err := cli.Abort(ctx, tx)
+			if err != nil {
+				t.Errorf("abort %d: %v", i, err)
+			}
+			abort <- out
+		}()
+		time.Sleep(time.Duration(i%4) * 100 * time.Microsecond)
+		_, out, err := cli.Run(ctx, client.RunOptions{TxID: tx}, a.branch(1))
+		if err != nil {
+			t.Fatalf("run %d after an Abort of the same ID: %v; want the decision", i, err)
+		}
+		if aborted := recv(t, abort, 10*time.Second, "the abort"); aborted != out {
+			t.Fatalf("tx %d: Abort answered %v, the Run %v", i, aborted, out)
+		}
+		if out == arbiterpb.Outcome_OUTCOME_ABORT {
+			joined++
+		}
+	}
+	if a.balance() != 100+int64(60-joined) {
+		t.Fatalf("a's balance %d after %d committed runs", a.balance(), 60-joined)
+	}
+	t.Logf("%d of 60 runs got the Abort's decision", joined)
+}

@@ -109,7 +109,7 @@ func (c *Coordinator) abortUnrecorded(ctx context.Context, ls *leaderState, txID
 	}
 	rec := &arbiterpb.TxRecord{TxId: txID, DeadlineUnixNanos: time.Now().UnixNano()}
 	r := newRun(rec, parts, arbiterpb.CommitMode_COMMIT_MODE_STANDARD)
-	r.oneShot = true
+	r.oneShot, r.presumedAbort = true, true
 	got, err := c.launch(ls, r, func() { c.presumeAbort(ls, r, reason) })
 	if err != nil {
 		return arbiterpb.Outcome_OUTCOME_UNKNOWN, err

@@ -3,6 +3,7 @@ package coordinator
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 
 	"go.opentelemetry.io/otel/trace"
@@ -23,11 +24,14 @@ type run struct {
 	mode     arbiterpb.CommitMode
 	// oneShot: the Commit had no Begin, so there may be no record yet; the
 	// decision (or STAGE) creates it with deadline and clientID.
-	oneShot  bool
-	deadline int64
-	clientID string
-	done     chan struct{}
-	early    chan struct{} // closed when the answer is known before the run ends
+	oneShot bool
+	// presumedAbort: abortUnrecorded's run, which decides ABORT for an ID
+	// without a record; a Commit that joins it gets that ABORT.
+	presumedAbort bool
+	deadline      int64
+	clientID      string
+	done          chan struct{}
+	early         chan struct{} // closed when the answer is known before the run ends
 	// span is the Commit call's trace context: the run outlives the call,
 	// but its Prepare calls join the caller's trace (tracing is optional).
 	span trace.SpanContext
@@ -125,9 +129,14 @@ func (c *Coordinator) startRun(ctx context.Context, ls *leaderState, rec *arbite
 	if err != nil || got == r {
 		return got, err
 	}
-	if have := c.runParts(got); !covers(have, parts) {
+	if got.presumedAbort {
+		return got, nil
+	}
+	// Only this Commit's branches are compared: the record's participants
+	// are in the run already, and the run may have added late enlistees.
+	if have, asked := c.runParts(got), slices.Sorted(maps.Keys(payloads)); !covers(have, asked) {
 		err = fmt.Errorf("%w: a commit of %s over %v is in progress and this Commit names %v: retry with the branches of the first attempt",
-			ErrBranchesDiffer, r.txID, have, without(parts, have))
+			ErrBranchesDiffer, r.txID, have, without(asked, have))
 	}
 	return got, err
 }
