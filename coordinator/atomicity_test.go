@@ -417,7 +417,14 @@ func TestEnlistAfterImplicitCommitIsRefused(t *testing.T) {
 	c.kill(old)
 	leader := c.waitLeader()
 	pc := arbiterpb.NewCoordinatorClient(c.dial(c.members[leader.id], security.RoleParticipant, "late"))
-	_, err := pc.Enlist(ctx, &arbiterpb.EnlistRequest{TxId: tx, ParticipantId: "late"})
+	var err error
+	for range 50 { // raft leadership comes before the coordinator's takeover: UNAVAILABLE until then
+		_, err = pc.Enlist(ctx, &arbiterpb.EnlistRequest{TxId: tx, ParticipantId: "late"})
+		if status.Code(err) != codes.Unavailable {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	if st, _ := status.FromError(err); st.Code() != codes.FailedPrecondition || !strings.Contains(st.Message(), "committing without you") {
 		t.Fatalf("enlist into a staged transaction on the new leader: %v %q; want FailedPrecondition", st.Code(), st.Message())
 	}
@@ -467,4 +474,54 @@ func TestOneShotJoiningAnAbortGetsTheAbort(t *testing.T) {
 		t.Fatalf("a's balance %d after %d committed runs", a.balance(), 60-joined)
 	}
 	t.Logf("%d of 60 runs got the Abort's decision", joined)
+}
+
+// A one-phase commit whose leader loses its quorum right after the
+// participant committed, and then dies: the transaction was staged before
+// the participant ran, so the new leader holds a STAGING record, and a
+// client's Abort there settles it by asking the participant: COMMIT, as
+// the client heard. (Before, the one-phase COMMIT was recorded after the
+// answer; the record died with the old leader and the Abort wrote a
+// presumed ABORT over work that had committed.)
+func TestOnePhaseCommitSurvivesLosingItsLeader(t *testing.T) {
+	c := newTestCluster(t)
+	a := c.addParticipant("a")
+	leader := c.waitLeader()
+	var followers []*testNode
+	for _, n := range c.nodes {
+		if n != leader {
+			followers = append(followers, n)
+		}
+	}
+	a.delay.Store(int64(300 * time.Millisecond))
+	cli := c.client(c.members[leader.id])
+	ctx := ctxT(t, 60*time.Second)
+	tx := client.NewTxID()
+	done := make(chan arbiterpb.Outcome, 1)
+	go func() {
+		_, out, _ := cli.Run(ctx, client.RunOptions{TxID: tx, Timeout: 5 * time.Second}, a.branch(-7))
+		done <- out
+	}()
+	waitFor(t, 5*time.Second, "a runs the one-phase handler", func() bool { return a.calls.Load() == 1 })
+	for _, f := range followers {
+		c.kill(f)
+	}
+	heard := recv(t, done, 20*time.Second, "the run's answer")
+	if heard != arbiterpb.Outcome_OUTCOME_COMMIT || a.state(tx) != participant.StateCommitted {
+		t.Fatalf("client heard %v, a is %v: want COMMIT, committed (a's commit needs no quorum)", heard, a.state(tx))
+	}
+	c.kill(leader)
+	for _, f := range followers {
+		c.restart(f)
+	}
+	c.waitLeader()
+	cli2 := c.client(c.members[followers[0].id], c.members[followers[1].id])
+	aborted, err := cli2.Abort(ctx, tx)
+	if err != nil || aborted != arbiterpb.Outcome_OUTCOME_COMMIT {
+		t.Fatalf("Abort on the new leader: %v, %v; want COMMIT (a committed and the client heard COMMIT)", aborted, err)
+	}
+	info, err := cli2.Status(ctx, tx)
+	if err != nil || info.GetState() != arbiterpb.TxState_TX_STATE_COMMITTED || a.balance() != 93 {
+		t.Fatalf("status %v, %v; a's balance %d: want COMMITTED and 93", info.GetState(), err, a.balance())
+	}
 }

@@ -36,6 +36,8 @@ func (c *Coordinator) Begin(ctx context.Context, req *arbiterpb.BeginRequest) (*
 }
 
 // Abort decides ABORT unless a decision exists, and returns the decision.
+// A STAGING record (parallel or one-phase commit) is settled first: it may
+// have committed, and the Abort answers what it settled to.
 // An ID without a record is aborted through a run (abortUnrecorded), so a
 // one-shot run of the same ID is joined rather than raced, and the ABORT is
 // written so that no later run can commit it.
@@ -62,12 +64,24 @@ func (c *Coordinator) Abort(ctx context.Context, req *arbiterpb.AbortRequest) (*
 	if rec = c.settled(rec); outcomeOf(rec) != arbiterpb.Outcome_OUTCOME_UNKNOWN {
 		return &arbiterpb.AbortResponse{Outcome: outcomeOf(rec)}, nil
 	}
-	out, parts, err := c.decide(ctx, rec.GetTxId(), arbiterpb.Outcome_OUTCOME_ABORT, rec.GetParticipants(), "aborted by the client")
+	if rec.GetState() != arbiterpb.TxState_TX_STATE_STAGING {
+		out, parts, err := c.decide(ctx, rec.GetTxId(), arbiterpb.Outcome_OUTCOME_ABORT, rec.GetParticipants(), "aborted by the client")
+		if !errors.Is(err, raftlog.ErrStaging) { // else staged since it was read
+			if err != nil {
+				return nil, toStatus(err)
+			}
+			c.startPhase2(ls, rec.GetTxId(), out, parts)
+			return &arbiterpb.AbortResponse{Outcome: out}, nil
+		}
+	}
+	// A STAGING record may have committed (every participant voted yes):
+	// its run, or a recovery that asks every participant, settles it, and
+	// the Abort answers what was settled.
+	rec, err := c.awaitStaging(ctx, ls, rec)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	c.startPhase2(ls, rec.GetTxId(), out, parts)
-	return &arbiterpb.AbortResponse{Outcome: out}, nil
+	return &arbiterpb.AbortResponse{Outcome: outcomeOf(rec)}, nil
 }
 
 // Status reports a transaction. A record that exists is final enough to be

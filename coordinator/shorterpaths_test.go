@@ -129,21 +129,37 @@ func TestParallelCommitSilentParticipantRecoveredToAbort(t *testing.T) {
 }
 
 // A one-shot transaction with one branch commits at its participant alone:
-// the participant's COMMITTED vote is the answer. The run then records the
-// COMMIT (a DECIDE naming that participant, finished at once), and a retry
-// with the same ID returns the outcome without running the handler again.
-// (The record is written off the caller's path, so the Raft log may or may
-// not have grown when the answer arrives: nothing here measures it.)
-func TestOnePhaseCommitIsRecordedAfterTheAnswer(t *testing.T) {
+// the participant's COMMITTED vote is the answer. The transaction is staged
+// (a STAGING record naming the participant) before the participant runs
+// its handler, so the log knows the ID before anything can commit; after
+// the answer the record is finished as COMMITTED with no DECIDE and no
+// phase 2. A retry with the same ID returns the outcome without running
+// the handler again.
+func TestOnePhaseCommitIsStagedBeforeTheParticipantCommits(t *testing.T) {
 	c := newTestCluster(t)
 	a := c.addParticipant("a")
 	leader := c.waitLeader()
 	cli := c.client()
 	ctx := ctxT(t, 20*time.Second)
-	tx, out, err := cli.Run(ctx, client.RunOptions{}, a.branch(5))
-	if err != nil || out != arbiterpb.Outcome_OUTCOME_COMMIT {
-		t.Fatalf("one-phase commit: outcome %v, err %v", out, err)
+	a.delay.Store(int64(400 * time.Millisecond))
+	tx := client.NewTxID()
+	ran := make(chan error, 1)
+	go func() {
+		_, out, err := cli.Run(ctx, client.RunOptions{TxID: tx}, a.branch(5))
+		if err == nil && out != arbiterpb.Outcome_OUTCOME_COMMIT {
+			err = fmt.Errorf("outcome %v", out)
+		}
+		ran <- err
+	}()
+	waitFor(t, 5*time.Second, "a STAGING record over a while a runs its handler", func() bool {
+		rec, ok := leader.node.FSM().Get(tx)
+		return ok && rec.GetState() == arbiterpb.TxState_TX_STATE_STAGING && slices.Equal(rec.GetParticipants(), []string{"a"}) &&
+			a.calls.Load() == 1 && a.state(tx) == participant.StateNone
+	})
+	if err := recv(t, ran, 10*time.Second, "the one-phase answer"); err != nil {
+		t.Fatalf("one-phase commit: %v", err)
 	}
+	a.delay.Store(0)
 	waitFor(t, 10*time.Second, "the one-phase COMMIT recorded over a and finished", func() bool {
 		rec, ok := leader.node.FSM().Get(tx)
 		return ok && rec.GetState() == arbiterpb.TxState_TX_STATE_COMMITTED && rec.GetFinished() &&
@@ -155,6 +171,8 @@ func TestOnePhaseCommitIsRecordedAfterTheAnswer(t *testing.T) {
 	base := a.balance()
 
 	calls := a.calls.Load()
+	var out arbiterpb.Outcome
+	var err error
 	_, out, err = cli.Run(ctx, client.RunOptions{TxID: tx}, a.branch(5))
 	if err != nil || out != arbiterpb.Outcome_OUTCOME_COMMIT || a.calls.Load() != calls || a.balance() != base {
 		t.Fatalf("retry: %v, %v, handler calls %d -> %d, balance %d; want COMMIT, no new call, %d",
