@@ -154,12 +154,20 @@ func joinRoles(roles []security.Role) string {
 }
 
 // admit refuses a Begin once MaxInFlight transactions are undecided on
-// this leader; the node stays healthy and serves everything else.
+// this leader; the node stays healthy and serves everything else. A
+// STAGING record this leader saw commit implicitly (parallel or one-phase
+// commit, waiting for its FINISH) is decided, and not counted.
 func (c *Coordinator) admit() error {
 	if c.cfg.MaxInFlight <= 0 {
 		return nil
 	}
-	if active, _ := c.node.FSM().Counts(); active >= c.cfg.MaxInFlight {
+	active, _ := c.node.FSM().Counts()
+	c.mu.Lock()
+	if c.lead != nil {
+		active -= len(c.lead.implicit)
+	}
+	c.mu.Unlock()
+	if active >= c.cfg.MaxInFlight {
 		return fmt.Errorf("%w: %d transactions are in flight on this node (limit %d, --max-in-flight); retry later or raise the limit", ErrOverloaded, active, c.cfg.MaxInFlight)
 	}
 	return nil
