@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/arbiter-tx/arbiter/jepsen/cluster"
+	"github.com/arbiter-tx/arbiter/internal/localcluster"
 )
 
 // report is everything a run measured; it is written as the JSON file.
@@ -76,7 +76,7 @@ func run(ctx context.Context, o options) ([]string, error) {
 	defer cleanup(dir, o.keep)
 	binDir := filepath.Join(dir, "bin")
 	progress("building arbiter, bank and bench into %s", binDir)
-	if err := cluster.BuildCommands(ctx, binDir, []string{"arbiter", "bank", "bench"}); err != nil {
+	if err := localcluster.BuildCommands(ctx, binDir, []string{"arbiter", "bank", "bench"}); err != nil {
 		return nil, err
 	}
 	rep := newReport(o)

@@ -8,22 +8,22 @@ import (
 	"strings"
 	"time"
 
-	"github.com/arbiter-tx/arbiter/jepsen/cluster"
+	"github.com/arbiter-tx/arbiter/internal/localcluster"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
 
 // system is one set of processes under test: coordinators and participants.
 type system struct {
 	name    string
-	coords  []*cluster.Proc
-	parts   []*cluster.Proc
-	cluster *cluster.Cluster // nil for the floor, which has no Raft log
+	coords  []*localcluster.Proc
+	parts   []*localcluster.Proc
+	cluster *localcluster.Cluster // nil for the floor, which has no Raft log
 }
 
 // startArbiter starts nCoords real coordinators and nParts bank
 // participants, and waits until a leader knows every participant.
 func startArbiter(ctx context.Context, name, binDir, dir string, nCoords, nParts int) (*system, error) {
-	c, err := cluster.New(cluster.Options{Dir: dir, BinDir: binDir, Banks: nParts, Coordinators: nCoords,
+	c, err := localcluster.New(localcluster.Options{Dir: dir, BinDir: binDir, Banks: nParts, Coordinators: nCoords,
 		Accounts: 0, Opening: 0, LogLevel: "warn",
 		// Plaintext like the floor, so the ratio compares protocol work,
 		// not TLS; the production default (mTLS) costs more CPU per call.
@@ -57,7 +57,7 @@ func startArbiter(ctx context.Context, name, binDir, dir string, nCoords, nParts
 // startFloor starts the bench binary's own no-op coordinator and nParts
 // no-op participants, and waits until each answers.
 func startFloor(ctx context.Context, binDir, dir string, nParts int) (*system, error) {
-	ports, err := cluster.FreePorts(nParts + 1)
+	ports, err := localcluster.FreePorts(nParts + 1)
 	if err != nil {
 		return nil, err
 	}
@@ -66,11 +66,11 @@ func startFloor(ctx context.Context, binDir, dir string, nParts int) (*system, e
 	var mapping []string
 	for i := range nParts {
 		id, addr := fmt.Sprintf("bank%d", i+1), fmt.Sprintf("127.0.0.1:%d", ports[i+1])
-		s.parts = append(s.parts, cluster.NewProc(id, addr, bin, filepath.Join(dir, id+".log"), "floor-participant", "--listen", addr))
+		s.parts = append(s.parts, localcluster.NewProc(id, addr, bin, filepath.Join(dir, id+".log"), "floor-participant", "--listen", addr))
 		mapping = append(mapping, id+"="+addr)
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", ports[0])
-	s.coords = []*cluster.Proc{cluster.NewProc("floor", addr, bin, filepath.Join(dir, "floor.log"),
+	s.coords = []*localcluster.Proc{localcluster.NewProc("floor", addr, bin, filepath.Join(dir, "floor.log"),
 		"floor-coordinator", "--listen", addr, "--participants", strings.Join(mapping, ","))}
 	for _, p := range s.all() {
 		if err := p.Start(); err != nil {
@@ -90,7 +90,7 @@ func (s *system) floorReady() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	for _, p := range s.parts {
-		if _, err := cluster.Inspect(ctx, p); err != nil {
+		if _, err := localcluster.Inspect(ctx, p); err != nil {
 			return err
 		}
 	}
@@ -104,7 +104,7 @@ func (s *system) floorReady() error {
 }
 
 // all lists every process of the system.
-func (s *system) all() []*cluster.Proc { return append(slices.Clone(s.coords), s.parts...) }
+func (s *system) all() []*localcluster.Proc { return append(slices.Clone(s.coords), s.parts...) }
 
 // partIDs lists the participants' IDs, as branches name them.
 func (s *system) partIDs() []string {
@@ -126,7 +126,7 @@ func (s *system) pids() []int {
 
 // leader returns the coordinator that leads, and its Raft counters (nil
 // for the floor).
-func (s *system) leader(ctx context.Context) (*cluster.Proc, *arbiterpb.ClusterResponse, error) {
+func (s *system) leader(ctx context.Context) (*localcluster.Proc, *arbiterpb.ClusterResponse, error) {
 	if s.cluster == nil {
 		return s.coords[0], nil, nil
 	}

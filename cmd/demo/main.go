@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/arbiter-tx/arbiter/jepsen/cluster"
+	"github.com/arbiter-tx/arbiter/internal/localcluster"
 )
 
 type options struct {
@@ -52,10 +52,10 @@ func run(ctx context.Context, o options) (*summary, error) {
 		return nil, err
 	}
 	fmt.Printf("demo: building binaries; data and logs in %s\n", dir)
-	if err := cluster.Build(ctx, filepath.Join(dir, "bin")); err != nil {
+	if err := localcluster.Build(ctx, filepath.Join(dir, "bin")); err != nil {
 		return nil, err
 	}
-	copts := cluster.Options{Dir: dir, BinDir: filepath.Join(dir, "bin"), Accounts: o.accounts, Opening: 1000, LogLevel: "info"}
+	copts := localcluster.Options{Dir: dir, BinDir: filepath.Join(dir, "bin"), Accounts: o.accounts, Opening: 1000, LogLevel: "info"}
 	if o.postgres {
 		pg, err := startPostgres()
 		if err != nil {
@@ -64,7 +64,7 @@ func run(ctx context.Context, o options) (*summary, error) {
 		defer closePostgres(pg) // after the banks stop (deferred below)
 		copts.BankArgs = pg.BankArgs
 	}
-	c, err := cluster.New(copts)
+	c, err := localcluster.New(copts)
 	if err != nil {
 		return nil, err
 	}
@@ -99,16 +99,16 @@ func workDir(dir string) (string, error) {
 // errNoPostgres marks a failure to start the PostgreSQL servers.
 var errNoPostgres = errors.New("demo --postgres: cannot start PostgreSQL")
 
-func startPostgres() (*cluster.Postgres, error) {
+func startPostgres() (*localcluster.Postgres, error) {
 	fmt.Println("demo: starting three PostgreSQL servers (one per bank, max_prepared_transactions=64)")
-	pg, err := cluster.StartPostgres([]string{"bank1", "bank2", "bank3"}, "127.0.0.1")
+	pg, err := localcluster.StartPostgres([]string{"bank1", "bank2", "bank3"}, "127.0.0.1")
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errNoPostgres, err)
 	}
 	return pg, nil
 }
 
-func closePostgres(pg *cluster.Postgres) {
+func closePostgres(pg *localcluster.Postgres) {
 	if err := pg.Close(); err != nil {
 		fmt.Fprintln(os.Stderr, "demo: stopping PostgreSQL:", err)
 		return

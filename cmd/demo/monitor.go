@@ -5,12 +5,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/arbiter-tx/arbiter/jepsen/cluster"
+	"github.com/arbiter-tx/arbiter/internal/localcluster"
 )
 
 // monitor polls the coordinators and counts leader changes.
 type monitor struct {
-	c      *cluster.Cluster
+	c      *localcluster.Cluster
 	mu     sync.Mutex
 	cur    string
 	n      int
@@ -18,7 +18,7 @@ type monitor struct {
 	done   chan struct{}
 }
 
-func newMonitor(c *cluster.Cluster) *monitor {
+func newMonitor(c *localcluster.Cluster) *monitor {
 	return &monitor{c: c, done: make(chan struct{})}
 }
 

@@ -9,12 +9,12 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/arbiter-tx/arbiter/client"
-	"github.com/arbiter-tx/arbiter/jepsen/cluster"
+	"github.com/arbiter-tx/arbiter/internal/localcluster"
 )
 
 // runScenario: wait for the cluster, read the total, run the workload with
 // a participant crash at 1/3 and a leader crash at 1/2, settle, check.
-func runScenario(ctx context.Context, c *cluster.Cluster, o options) (*summary, error) {
+func runScenario(ctx context.Context, c *localcluster.Cluster, o options) (*summary, error) {
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if _, err := c.WaitLeader(wctx); err != nil {
@@ -48,7 +48,7 @@ func runScenario(ctx context.Context, c *cluster.Cluster, o options) (*summary, 
 }
 
 // work runs the workers and the fault schedule, printing progress.
-func work(ctx context.Context, c *cluster.Cluster, cli *client.Client, creds grpc.DialOption, o options, s *summary, mon *monitor) {
+func work(ctx context.Context, c *localcluster.Cluster, cli *client.Client, creds grpc.DialOption, o options, s *summary, mon *monitor) {
 	wctx, cancel := context.WithTimeout(ctx, o.duration)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -73,7 +73,7 @@ func work(ctx context.Context, c *cluster.Cluster, cli *client.Client, creds grp
 // faults runs the schedule: SIGKILL a participant at 1/3 of the run and
 // restart it 1.5 s later, then SIGKILL the coordinator leader at 1/2 and
 // restart it 2 s later. What did not happen is in the summary.
-func faults(ctx context.Context, c *cluster.Cluster, d time.Duration, s *summary) {
+func faults(ctx context.Context, c *localcluster.Cluster, d time.Duration, s *summary) {
 	if !sleepCtx(ctx, d/3) {
 		return
 	}
@@ -91,7 +91,7 @@ func faults(ctx context.Context, c *cluster.Cluster, d time.Duration, s *summary
 
 // crash SIGKILLs p, leaves it down (less if ctx ends) and starts it again;
 // it counts as injected only if both steps worked.
-func crash(ctx context.Context, s *summary, role string, p *cluster.Proc, down time.Duration) {
+func crash(ctx context.Context, s *summary, role string, p *localcluster.Proc, down time.Duration) {
 	s.event("SIGKILL %s %s", role, p.Name)
 	if err := p.Kill(); err != nil {
 		s.faultFailed("SIGKILL %s %s: %v", role, p.Name, err)
@@ -138,7 +138,7 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 }
 
 // waitRegistered waits until the leader knows every bank.
-func waitRegistered(ctx context.Context, c *cluster.Cluster) error {
+func waitRegistered(ctx context.Context, c *localcluster.Cluster) error {
 	for {
 		_, info, err := c.Leader(ctx)
 		if err == nil && len(info.GetParticipants()) == len(c.Banks) {

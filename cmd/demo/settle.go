@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/arbiter-tx/arbiter/client"
-	"github.com/arbiter-tx/arbiter/jepsen/cluster"
+	"github.com/arbiter-tx/arbiter/internal/localcluster"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
 
@@ -14,7 +14,7 @@ import (
 // one to be finished, then reads the final total, asks the cluster what
 // became of the transactions whose outcome the client did not learn, and
 // checks that every process is up.
-func settle(ctx context.Context, c *cluster.Cluster, cli *client.Client, s *summary) error {
+func settle(ctx context.Context, c *localcluster.Cluster, cli *client.Client, s *summary) error {
 	fmt.Println("demo: workload stopped; waiting for every transaction to be resolved")
 	t0 := time.Now()
 	waitInDoubt(ctx, c, s, 30*time.Second)
@@ -36,7 +36,7 @@ func settle(ctx context.Context, c *cluster.Cluster, cli *client.Client, s *summ
 // waitInDoubt polls until nothing is prepared at the banks or open at the
 // leader, or until patience runs out. A count it could not read is never
 // taken for zero: the last read error is kept in InDoubtReadError.
-func waitInDoubt(ctx context.Context, c *cluster.Cluster, s *summary, patience time.Duration) {
+func waitInDoubt(ctx context.Context, c *localcluster.Cluster, s *summary, patience time.Duration) {
 	deadline := time.Now().Add(patience)
 	for {
 		prepared, open, err := c.InDoubt(ctx)
@@ -57,7 +57,7 @@ func waitInDoubt(ctx context.Context, c *cluster.Cluster, s *summary, patience t
 // checkUp counts the processes that are running and answer (a coordinator
 // its Cluster call, a bank its Inspect call), polling until all do or
 // patience runs out; the others go to Down.
-func checkUp(ctx context.Context, c *cluster.Cluster, s *summary, patience time.Duration) {
+func checkUp(ctx context.Context, c *localcluster.Cluster, s *summary, patience time.Duration) {
 	deadline := time.Now().Add(patience)
 	for {
 		s.Down = s.Down[:0]
@@ -74,7 +74,7 @@ func checkUp(ctx context.Context, c *cluster.Cluster, s *summary, patience time.
 }
 
 // answers says why p is not up, or nil if it runs and answers.
-func answers(ctx context.Context, c *cluster.Cluster, p *cluster.Proc) error {
+func answers(ctx context.Context, c *localcluster.Cluster, p *localcluster.Proc) error {
 	if !p.Running() {
 		return fmt.Errorf("not running")
 	}
@@ -82,10 +82,10 @@ func answers(ctx context.Context, c *cluster.Cluster, p *cluster.Proc) error {
 	defer cancel()
 	for _, coord := range c.Coords {
 		if coord == p {
-			_, err := cluster.ClusterInfo(ctx, p)
+			_, err := localcluster.ClusterInfo(ctx, p)
 			return err
 		}
 	}
-	_, err := cluster.Inspect(ctx, p)
+	_, err := localcluster.Inspect(ctx, p)
 	return err
 }

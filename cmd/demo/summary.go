@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/arbiter-tx/arbiter/client"
-	"github.com/arbiter-tx/arbiter/jepsen/cluster"
+	"github.com/arbiter-tx/arbiter/internal/localcluster"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
 
@@ -132,13 +132,13 @@ func (s *summary) faultInjected() {
 
 // waitTotal sums the committed balances of every bank, retrying while a
 // bank is restarting.
-func waitTotal(ctx context.Context, c *cluster.Cluster) (int64, error) {
+func waitTotal(ctx context.Context, c *localcluster.Cluster) (int64, error) {
 	var lastErr error
 	for range 100 {
 		var total int64
 		lastErr = nil
 		for _, b := range c.Banks {
-			r, err := cluster.Balances(ctx, b)
+			r, err := localcluster.Balances(ctx, b)
 			if err != nil {
 				lastErr = fmt.Errorf("%s: %w", b.Name, err)
 				break

@@ -9,7 +9,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/arbiter-tx/arbiter/client"
-	"github.com/arbiter-tx/arbiter/jepsen/cluster"
+	"github.com/arbiter-tx/arbiter/internal/localcluster"
 	"github.com/arbiter-tx/arbiter/participant/bank"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 	"github.com/arbiter-tx/arbiter/proto/bankpb"
@@ -21,7 +21,7 @@ import (
 // transaction ID, then Commit with no branches).
 type worker struct {
 	id       int
-	c        *cluster.Cluster
+	c        *localcluster.Cluster
 	cli      *client.Client
 	banks    []bankpb.BankClient
 	conns    []*grpc.ClientConn
@@ -30,7 +30,7 @@ type worker struct {
 	rng      *rand.Rand
 }
 
-func newWorker(id int, c *cluster.Cluster, cli *client.Client, creds grpc.DialOption, accounts int, s *summary) *worker {
+func newWorker(id int, c *localcluster.Cluster, cli *client.Client, creds grpc.DialOption, accounts int, s *summary) *worker {
 	w := &worker{id: id, c: c, cli: cli, accounts: accounts, s: s, rng: rand.New(rand.NewPCG(uint64(id), 42))}
 	for _, b := range c.Banks {
 		cc, err := grpc.NewClient(b.Addr, creds,

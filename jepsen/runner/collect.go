@@ -12,7 +12,7 @@ import (
 	"github.com/hashicorp/raft"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/arbiter-tx/arbiter/jepsen/cluster"
+	"github.com/arbiter-tx/arbiter/internal/localcluster"
 	"github.com/arbiter-tx/arbiter/jepsen/history"
 	"github.com/arbiter-tx/arbiter/participant"
 	"github.com/arbiter-tx/arbiter/participant/embedded"
@@ -44,7 +44,7 @@ func (e *env) collect(ctx context.Context, f *history.Final) error {
 // collectLogs replays each coordinator's Raft log (the FSM's view of its
 // decisions, and the participants each COMMIT its table still holds names)
 // and, separately, decodes its decision-bearing entries.
-func collectLogs(coords []*cluster.Proc, f *history.Final) error {
+func collectLogs(coords []*localcluster.Proc, f *history.Final) error {
 	f.Decisions = map[string]map[string]string{}
 	f.Committed = map[string]map[string][]string{}
 	f.LogEvents = map[string][]history.LogEvent{}
@@ -167,7 +167,7 @@ func participantOutcomes(path string) (map[string]string, error) {
 }
 
 // pgOutcomes reads the PostgreSQL adapter's arbiter_outcomes rows of bank.
-func pgOutcomes(ctx context.Context, pg *cluster.Postgres, bank string) (map[string]string, error) {
+func pgOutcomes(ctx context.Context, pg *localcluster.Postgres, bank string) (map[string]string, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	rows, err := pg.Outcomes(ctx, bank)

@@ -10,7 +10,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/arbiter-tx/arbiter/client"
-	"github.com/arbiter-tx/arbiter/jepsen/cluster"
+	"github.com/arbiter-tx/arbiter/internal/localcluster"
 	"github.com/arbiter-tx/arbiter/jepsen/netns"
 	"github.com/arbiter-tx/arbiter/jepsen/proxy"
 	"github.com/arbiter-tx/arbiter/proto/bankpb"
@@ -19,11 +19,11 @@ import (
 // env is everything a run's workers and nemeses share.
 type env struct {
 	cfg     Config
-	cluster *cluster.Cluster
-	net     *netns.Net        // nil in proxy mode (loopback)
-	pg      *cluster.Postgres // nil unless Config.Postgres
-	mesh    *proxy.Mesh       // a proxy in front of every service; every link has its faults
-	procs   atomic.Pointer[cluster.Cluster]
+	cluster *localcluster.Cluster
+	net     *netns.Net             // nil in proxy mode (loopback)
+	pg      *localcluster.Postgres // nil unless Config.Postgres
+	mesh    *proxy.Mesh            // a proxy in front of every service; every link has its faults
+	procs   atomic.Pointer[localcluster.Cluster]
 	cli     *client.Client
 	banks   []bankpb.BankClient
 	conns   []*grpc.ClientConn
@@ -34,7 +34,7 @@ type env struct {
 	down map[string]bool // processes a nemesis stopped on purpose
 }
 
-// nsNetwork adapts netns.Net to cluster.Network.
+// nsNetwork adapts netns.Net to localcluster.Network.
 type nsNetwork struct{ n *netns.Net }
 
 func (w nsNetwork) Host(name string) string { return w.n.IP(name) }
@@ -51,7 +51,7 @@ func (e *env) controlHost() string {
 }
 
 // newMesh puts the mesh of proxies in place: every process dials every
-// other one through it (cluster.Options.Expose), so partitions, latency and
+// other one through it (localcluster.Options.Expose), so partitions, latency and
 // loss act per link in both modes. Sources are told apart by address in
 // network namespaces (each node has its own) and by socket owner on
 // loopback (everyone dials from 127.0.0.1).
@@ -143,7 +143,7 @@ func (e *env) isDown(name string) bool {
 	return e.down[name]
 }
 
-func (e *env) proc(name string) *cluster.Proc {
+func (e *env) proc(name string) *localcluster.Proc {
 	for _, p := range e.cluster.All() {
 		if p.Name == name {
 			return p

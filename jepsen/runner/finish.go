@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/arbiter-tx/arbiter/jepsen/cluster"
+	"github.com/arbiter-tx/arbiter/internal/localcluster"
 	"github.com/arbiter-tx/arbiter/jepsen/history"
 )
 
@@ -64,7 +64,7 @@ func (e *env) waitSettled(ctx context.Context, until time.Time) {
 func (e *env) prepared(ctx context.Context) map[string][]string {
 	out := map[string][]string{}
 	for _, b := range e.cluster.Banks {
-		r, err := cluster.Inspect(ctx, b)
+		r, err := localcluster.Inspect(ctx, b)
 		if err != nil {
 			out[b.Name] = []string{"(did not answer: " + err.Error() + ")"}
 			continue
@@ -98,7 +98,7 @@ func (e *env) finalTx(ctx context.Context, f *history.Final) {
 func (e *env) balances(ctx context.Context) (map[string]int64, error) {
 	out := map[string]int64{}
 	for _, b := range e.cluster.Banks {
-		r, err := cluster.Balances(ctx, b)
+		r, err := localcluster.Balances(ctx, b)
 		if err != nil {
 			return nil, fmt.Errorf("final balances of %s: %w", b.Name, err)
 		}

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/arbiter-tx/arbiter/client"
-	"github.com/arbiter-tx/arbiter/jepsen/cluster"
+	"github.com/arbiter-tx/arbiter/internal/localcluster"
 	"github.com/arbiter-tx/arbiter/jepsen/crash"
 	"github.com/arbiter-tx/arbiter/jepsen/history"
 	"github.com/arbiter-tx/arbiter/jepsen/netns"
@@ -23,7 +23,7 @@ import (
 // Build compiles the binaries the suite runs, with the crash points and
 // broken modes compiled in.
 func Build(ctx context.Context, binDir string) error {
-	return cluster.Build(ctx, binDir, "failpoints")
+	return localcluster.Build(ctx, binDir, "failpoints")
 }
 
 // Run executes one test and returns its record. Checking and reporting are
@@ -59,7 +59,7 @@ func setup(cfg Config) (e *env, err error) {
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, err
 	}
-	opts := cluster.Options{Dir: filepath.Join(cfg.Dir, "nodes"), BinDir: cfg.BinDir, Accounts: cfg.Accounts,
+	opts := localcluster.Options{Dir: filepath.Join(cfg.Dir, "nodes"), BinDir: cfg.BinDir, Accounts: cfg.Accounts,
 		Opening: cfg.Opening, LogLevel: "info", CoordArgs: cfg.coordArgs()}
 	if err := e.setupNet(&opts); err != nil {
 		return nil, err
@@ -68,13 +68,13 @@ func setup(cfg Config) (e *env, err error) {
 	opts.Expose = e.mesh.Expose
 	opts.CoordEnv, opts.BankEnv = processEnv(cfg)
 	if cfg.Postgres {
-		if e.pg, err = cluster.StartPostgres([]string{"bank1", "bank2", "bank3"}, e.controlHost()); err != nil {
+		if e.pg, err = localcluster.StartPostgres([]string{"bank1", "bank2", "bank3"}, e.controlHost()); err != nil {
 			e.teardown()
 			return nil, fmt.Errorf("%w: %w", ErrNoPostgres, err)
 		}
 	}
 	opts.BankArgs = e.bankArgs
-	c, err := cluster.New(opts)
+	c, err := localcluster.New(opts)
 	if err != nil {
 		e.teardown()
 		return nil, err
@@ -87,7 +87,7 @@ func setup(cfg Config) (e *env, err error) {
 // setupNet creates network namespaces when the run asks for them (see
 // Config.NetMode); otherwise every process stays on loopback and partitions
 // are made by the mesh of proxies alone.
-func (e *env) setupNet(opts *cluster.Options) error {
+func (e *env) setupNet(opts *localcluster.Options) error {
 	mode, err := e.cfg.NetMode()
 	if err != nil || mode != NetNamespaces {
 		return err

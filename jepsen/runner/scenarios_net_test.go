@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arbiter-tx/arbiter/jepsen/cluster"
+	"github.com/arbiter-tx/arbiter/internal/localcluster"
 	"github.com/arbiter-tx/arbiter/jepsen/history"
 	"github.com/arbiter-tx/arbiter/jepsen/netns"
 	"github.com/arbiter-tx/arbiter/jepsen/runner"
@@ -68,7 +68,7 @@ func inspect(t *testing.T, s *runner.Session, name string) *arbiterpb.InspectRes
 	t.Helper()
 	for _, b := range s.Cluster().Banks {
 		if b.Name == name {
-			r, err := cluster.Inspect(context.Background(), b)
+			r, err := localcluster.Inspect(context.Background(), b)
 			if err != nil {
 				t.Fatalf("inspect %s: %v", name, err)
 			}

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/arbiter-tx/arbiter/client"
-	"github.com/arbiter-tx/arbiter/jepsen/cluster"
+	"github.com/arbiter-tx/arbiter/internal/localcluster"
 	"github.com/arbiter-tx/arbiter/jepsen/history"
 	"github.com/arbiter-tx/arbiter/jepsen/proxy"
 )
@@ -37,7 +37,7 @@ func Start(ctx context.Context, cfg Config) (*Session, error) {
 func (s *Session) Close() { s.e.teardown() }
 
 // Cluster is the processes.
-func (s *Session) Cluster() *cluster.Cluster { return s.e.cluster }
+func (s *Session) Cluster() *localcluster.Cluster { return s.e.cluster }
 
 // Mesh is the proxies every process dials the others through.
 func (s *Session) Mesh() *proxy.Mesh { return s.e.mesh }
