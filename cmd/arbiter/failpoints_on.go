@@ -8,14 +8,14 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/arbiter-tx/arbiter/coordinator"
-	"github.com/arbiter-tx/arbiter/jepsen/crash"
+	"github.com/arbiter-tx/arbiter/internal/failpoint"
 )
 
 // withFailpoints arms the named crash points listed in ARBITER_FAILPOINTS
 // and the broken mode in ARBITER_BROKEN. Only in binaries built with
 // -tags failpoints (the fault suite builds them so).
 func withFailpoints(cfg *coordinator.Config, log *zap.Logger) error {
-	fp, err := crash.FromEnv(log)
+	fp, err := failpoint.FromEnv(log)
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/arbiter-tx/arbiter/coordinator"
-	"github.com/arbiter-tx/arbiter/jepsen/crash"
+	"github.com/arbiter-tx/arbiter/internal/failpoint"
 	"github.com/arbiter-tx/arbiter/jepsen/netns"
 )
 
@@ -41,7 +41,7 @@ type Config struct {
 	// must be resolved.
 	LivenessWait time.Duration
 	// CoordFailpoints and BankFailpoints override the crash points armed
-	// by the crash-points nemesis (NAME=PROBABILITY,...; see jepsen/crash).
+	// by the crash-points nemesis (NAME=PROBABILITY,...; see internal/failpoint).
 	CoordFailpoints, BankFailpoints string
 	// TxTimeout is the lifetime workers ask for at Begin (default 5 s).
 	TxTimeout time.Duration
@@ -167,7 +167,7 @@ func validBroken(mode string) error {
 }
 
 // validateFailpoints fills the default crash points and refuses names no
-// process reaches (see jepsen/crash).
+// process reaches (see internal/failpoint).
 func (c *Config) validateFailpoints() error {
 	if c.CoordFailpoints == "" {
 		c.CoordFailpoints = "after-decide=0.01,phase2-mid=0.005,before-decide=0.005"
@@ -178,10 +178,10 @@ func (c *Config) validateFailpoints() error {
 			c.BankFailpoints = strings.Replace(c.BankFailpoints, "do-after-enlist=0.003", "do-after-enlist=0.05", 1)
 		}
 	}
-	if err := crash.CheckNames(c.CoordFailpoints, crash.CoordinatorPoints()); err != nil {
+	if err := failpoint.CheckNames(c.CoordFailpoints, failpoint.CoordinatorPoints()); err != nil {
 		return fmt.Errorf("coordinator failpoints: %w", err)
 	}
-	if err := crash.CheckNames(c.BankFailpoints, crash.ParticipantPoints()); err != nil {
+	if err := failpoint.CheckNames(c.BankFailpoints, failpoint.ParticipantPoints()); err != nil {
 		return fmt.Errorf("bank failpoints: %w", err)
 	}
 	return nil

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/arbiter-tx/arbiter/client"
+	"github.com/arbiter-tx/arbiter/internal/failpoint"
 	"github.com/arbiter-tx/arbiter/internal/localcluster"
-	"github.com/arbiter-tx/arbiter/jepsen/crash"
 	"github.com/arbiter-tx/arbiter/jepsen/history"
 	"github.com/arbiter-tx/arbiter/jepsen/netns"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
@@ -130,8 +130,8 @@ func processEnv(cfg Config) (coord, bank []string) {
 		coord = append(coord, "ARBITER_BROKEN="+cfg.Broken)
 	}
 	if hasCrashPoints(cfg) {
-		coord = append(coord, crash.EnvVar+"="+cfg.CoordFailpoints)
-		bank = append(bank, crash.EnvVar+"="+cfg.BankFailpoints)
+		coord = append(coord, failpoint.EnvVar+"="+cfg.CoordFailpoints)
+		bank = append(bank, failpoint.EnvVar+"="+cfg.BankFailpoints)
 	}
 	return coord, bank
 }

@@ -95,7 +95,7 @@ func (e *env) progress(msg string) {
 func hasCrashPoints(c Config) bool { return slices.Contains(c.Nemeses, CrashPoints) }
 
 // failpointField finds the crash point a process named in its last log
-// line before it killed itself (see jepsen/crash).
+// line before it killed itself (see internal/failpoint).
 var failpointField = regexp.MustCompile(`"failpoint":"([a-z0-9-]+)"`)
 
 // crashPointIn is " NAME" for the crash point the log at path names last,

@@ -1,5 +1,5 @@
-// Package crash implements named crash points for the fault suite: a process
+// Package failpoint implements named crash points for the fault suite: a process
 // built with -tags failpoints reads ARBITER_FAILPOINTS, a comma-separated
 // list of NAME=PROBABILITY, and kills itself with SIGKILL when execution
 // reaches a listed point and a coin with that probability comes up.
-package crash
+package failpoint
