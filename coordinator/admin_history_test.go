@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/arbiter-tx/arbiter/coordinator"
+	"github.com/arbiter-tx/arbiter/internal/failpoint"
 	"github.com/arbiter-tx/arbiter/internal/security"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
@@ -84,7 +85,7 @@ func TestTraceTxShowsPhase2Retries(t *testing.T) {
 	c := newTestClusterWith(t, func(cfg *coordinator.Config) { cfg.RetryMin, cfg.RetryMax = 20*time.Millisecond, 100*time.Millisecond })
 	a, b := c.addParticipant("a"), c.addParticipant("b")
 	leader := c.waitLeader()
-	hits := c.fail.arm(leader.id, "after-decide")
+	hits := c.fail.arm(leader.id, failpoint.AfterDecide)
 	cli := c.client()
 	ctx := ctxT(t, 40*time.Second)
 	tx, _ := cli.Begin(ctx, 0)

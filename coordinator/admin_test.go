@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/arbiter-tx/arbiter/coordinator"
+	"github.com/arbiter-tx/arbiter/internal/failpoint"
 	"github.com/arbiter-tx/arbiter/internal/security"
 	"github.com/arbiter-tx/arbiter/participant"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
@@ -22,7 +23,7 @@ func TestAdminForceDecideAbortsUndecided(t *testing.T) {
 	c := newTestCluster(t)
 	a, b := c.addParticipant("a"), c.addParticipant("b")
 	leader := c.waitLeader()
-	hits := c.fail.arm(leader.id, "before-decide")
+	hits := c.fail.arm(leader.id, failpoint.BeforeDecide)
 	cli := c.client()
 	ctx := ctxT(t, 30*time.Second)
 	tx, _ := cli.Begin(ctx, 0)
@@ -121,7 +122,7 @@ func TestAdminRetryPhase2DeliversPromptly(t *testing.T) {
 	_, err = adm.RetryPhase2(ctx, &arbiterpb.RetryPhase2Request{TxId: "no-such-tx"})
 	wantCode(t, "retry an unknown tx", err, codes.NotFound, "unknown transaction")
 
-	hits := c.fail.arm(leader.id, "after-decide")
+	hits := c.fail.arm(leader.id, failpoint.AfterDecide)
 	tx, _ := cli.Begin(ctx, 0)
 	done := make(chan arbiterpb.Outcome, 1)
 	go func() {

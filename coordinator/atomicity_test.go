@@ -17,6 +17,7 @@ import (
 
 	"github.com/arbiter-tx/arbiter/client"
 	"github.com/arbiter-tx/arbiter/coordinator"
+	"github.com/arbiter-tx/arbiter/internal/failpoint"
 	"github.com/arbiter-tx/arbiter/internal/security"
 	"github.com/arbiter-tx/arbiter/participant"
 	"github.com/arbiter-tx/arbiter/participant/bank"
@@ -45,8 +46,8 @@ func lateEnlistRace(t *testing.T, mode arbiterpb.CommitMode) {
 	var hold sync.Mutex
 	var commitReturned chan struct{}
 	var holdFor time.Duration
-	late.failpoint = func(name string) {
-		if name != "do-after-enlist" {
+	late.failpoint = func(p failpoint.Point) {
+		if p != failpoint.DoAfterEnlist {
 			return
 		}
 		hold.Lock()
@@ -362,7 +363,7 @@ func TestRetryPhase2OfAnImplicitCommit(t *testing.T) {
 	c := newTestCluster(t)
 	a, b := c.addParticipant("a"), c.addParticipant("b")
 	leader := c.waitLeader()
-	hits := c.fail.arm(leader.id, "before-decide")
+	hits := c.fail.arm(leader.id, failpoint.BeforeDecide)
 	defer c.fail.releaseAll()
 	cli := c.client()
 	ctx := ctxT(t, 30*time.Second)
@@ -401,7 +402,7 @@ func TestEnlistAfterImplicitCommitIsRefused(t *testing.T) {
 	a, b := c.addParticipant("a"), c.addParticipant("b")
 	c.addParticipant("late")
 	old := c.waitLeader()
-	hits := c.fail.arm(old.id, "before-decide")
+	hits := c.fail.arm(old.id, failpoint.BeforeDecide)
 	defer c.fail.releaseAll()
 	ctx := ctxT(t, 40*time.Second)
 	tx := client.NewTxID()

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+
+	"github.com/arbiter-tx/arbiter/internal/failpoint"
 )
 
 // Config tunes a coordinator node. Start from DefaultConfig.
@@ -55,10 +57,11 @@ type Config struct {
 	// DialOptions are used for connections to participants and to peers.
 	DialOptions []grpc.DialOption
 	// Failpoint, when set, is called at named crash points with the
-	// transaction ID: "before-decide" (every vote is in), "after-decide"
-	// (the decision is applied, phase 2 not started), "phase2-mid" (one
-	// participant acknowledged). Tests and the fault suite only.
-	Failpoint func(name, txID string)
+	// transaction ID: failpoint.BeforeDecide (every vote is in),
+	// failpoint.AfterDecide (the decision is applied, phase 2 not started),
+	// failpoint.Phase2Mid (one participant acknowledged). Tests and the
+	// fault suite only.
+	Failpoint func(p failpoint.Point, txID string)
 	// Metrics, when set, records Prometheus metrics (see NewMetrics).
 	Metrics *Metrics
 	// HistoryCapacity is how many transactions this node, as leader, keeps
@@ -178,8 +181,8 @@ func (c Config) clock() func() time.Time {
 	return time.Now
 }
 
-func (c Config) failpoint(name, txID string) {
+func (c Config) failpoint(p failpoint.Point, txID string) {
 	if c.Failpoint != nil {
-		c.Failpoint(name, txID)
+		c.Failpoint(p, txID)
 	}
 }

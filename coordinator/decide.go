@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/arbiter-tx/arbiter/internal/failpoint"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 	"github.com/arbiter-tx/arbiter/raftlog"
 )
@@ -70,7 +71,7 @@ func (c *Coordinator) decideAndFinish(ls *leaderState, r *run, want arbiterpb.Ou
 		}
 	}
 	c.log.Debug("decided", zap.String("tx-id", r.txID), zap.Stringer("outcome", out), zap.String("reason", r.why))
-	c.cfg.failpoint("after-decide", r.txID)
+	c.cfg.failpoint(failpoint.AfterDecide, r.txID)
 	out = c.breakPhase2(ls, r.txID, out, cmd.Participants)
 	c.startPhase2(ls, r.txID, out, applied)
 	return nil

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arbiter-tx/arbiter/internal/failpoint"
 	"github.com/arbiter-tx/arbiter/participant"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
@@ -15,7 +16,7 @@ func TestLeaderKilledAfterDecisionNewLeaderFinishes(t *testing.T) {
 	c := newTestCluster(t)
 	a, b := c.addParticipant("a"), c.addParticipant("b")
 	old := c.waitLeader()
-	hits := c.fail.arm(old.id, "after-decide")
+	hits := c.fail.arm(old.id, failpoint.AfterDecide)
 	cli := c.client()
 	ctx := ctxT(t, 30*time.Second)
 	tx, _ := cli.Begin(ctx, 0)
@@ -48,7 +49,7 @@ func TestLeaderKilledBeforeDecisionAborts(t *testing.T) {
 	c := newTestCluster(t)
 	a, b := c.addParticipant("a"), c.addParticipant("b")
 	old := c.waitLeader()
-	hits := c.fail.arm(old.id, "before-decide")
+	hits := c.fail.arm(old.id, failpoint.BeforeDecide)
 	cli := c.client()
 	ctx := ctxT(t, 30*time.Second)
 	tx, _ := cli.Begin(ctx, 2*time.Second)
@@ -99,7 +100,7 @@ func TestParticipantCrashAfterPrepareAppliesDecision(t *testing.T) {
 	c := newTestCluster(t)
 	a, b := c.addParticipant("a"), c.addParticipant("b")
 	leader := c.waitLeader()
-	hits := c.fail.arm(leader.id, "after-decide")
+	hits := c.fail.arm(leader.id, failpoint.AfterDecide)
 	cli := c.client()
 	ctx := ctxT(t, 30*time.Second)
 	tx, _ := cli.Begin(ctx, 0)

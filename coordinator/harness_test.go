@@ -17,6 +17,7 @@ import (
 
 	"github.com/arbiter-tx/arbiter/client"
 	"github.com/arbiter-tx/arbiter/coordinator"
+	"github.com/arbiter-tx/arbiter/internal/failpoint"
 	"github.com/arbiter-tx/arbiter/internal/security"
 	"github.com/arbiter-tx/arbiter/internal/security/sectest"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
@@ -352,18 +353,18 @@ func newFailpoints() *failpoints {
 
 // arm makes arrivals of node at name block until releaseAll, and reports
 // each arrival's tx ID on the returned channel.
-func (f *failpoints) arm(node, name string) <-chan string {
+func (f *failpoints) arm(node string, p failpoint.Point) <-chan string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	name = node + "/" + name
+	name := node + "/" + string(p)
 	f.armed[name] = f.release
 	f.hits[name] = make(chan string, 16)
 	return f.hits[name]
 }
 
-func (f *failpoints) hit(node string) func(name, txID string) {
-	return func(name, txID string) {
-		name = node + "/" + name
+func (f *failpoints) hit(node string) func(p failpoint.Point, txID string) {
+	return func(p failpoint.Point, txID string) {
+		name := node + "/" + string(p)
 		f.mu.Lock()
 		block, ok := f.armed[name]
 		hits := f.hits[name]

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/arbiter-tx/arbiter/client"
+	"github.com/arbiter-tx/arbiter/internal/failpoint"
 	"github.com/arbiter-tx/arbiter/internal/security"
 	"github.com/arbiter-tx/arbiter/participant"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
@@ -65,7 +66,7 @@ func TestStaleTermPhase2IsIgnored(t *testing.T) {
 	c := newTestCluster(t)
 	a, b := c.addParticipant("a"), c.addParticipant("b")
 	leader := c.waitLeader()
-	hits := c.fail.arm(leader.id, "after-decide")
+	hits := c.fail.arm(leader.id, failpoint.AfterDecide)
 	cli := c.client()
 	ctx := ctxT(t, 30*time.Second)
 	tx, _ := cli.Begin(ctx, 0)
@@ -137,7 +138,7 @@ func TestUnknownOutcomeThenRetry(t *testing.T) {
 	c := newTestCluster(t)
 	a, b := c.addParticipant("a"), c.addParticipant("b")
 	leader := c.waitLeader()
-	hits := c.fail.arm(leader.id, "after-decide")
+	hits := c.fail.arm(leader.id, failpoint.AfterDecide)
 	cli := c.client()
 	ctx := ctxT(t, 30*time.Second)
 	tx, _ := cli.Begin(ctx, 0)

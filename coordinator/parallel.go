@@ -11,6 +11,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/arbiter-tx/arbiter/internal/failpoint"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 	"github.com/arbiter-tx/arbiter/raftlog"
 )
@@ -98,7 +99,7 @@ func (c *Coordinator) commitImplicitly(ls *leaderState, r *run) {
 	r.answerEarly(arbiterpb.Outcome_OUTCOME_COMMIT)
 	c.cfg.Metrics.decided(arbiterpb.Outcome_OUTCOME_COMMIT)
 	c.history.Event(r.txID, "committed implicitly: staged and every vote yes (answered; no DECIDE entry)")
-	c.cfg.failpoint("before-decide", r.txID)
+	c.cfg.failpoint(failpoint.BeforeDecide, r.txID)
 	c.startPhase2(ls, r.txID, arbiterpb.Outcome_OUTCOME_COMMIT, r.parts)
 }
 

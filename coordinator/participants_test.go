@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/arbiter-tx/arbiter/client"
+	"github.com/arbiter-tx/arbiter/internal/failpoint"
 	"github.com/arbiter-tx/arbiter/internal/security"
 	"github.com/arbiter-tx/arbiter/participant"
 	"github.com/arbiter-tx/arbiter/participant/bank"
@@ -40,7 +41,7 @@ type testParticipant struct {
 	// batches counts PrepareBatch calls received (phase 1 batched).
 	batches atomic.Int64
 	// failpoint, when set before start, is the agent's crash-point hook.
-	failpoint func(name string)
+	failpoint func(p failpoint.Point)
 }
 
 // addParticipant starts a bank participant holding account "<id>-a" with

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/arbiter-tx/arbiter/internal/failpoint"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
 
@@ -152,7 +153,7 @@ func (c *Coordinator) reportHeuristic(txID, pid string, out arbiterpb.Outcome, k
 // delivered counts one acknowledgement toward p, unless p was replaced
 // (RetryPhase2) or forgotten meanwhile.
 func (c *Coordinator) delivered(p *phase2, txID string) {
-	c.cfg.failpoint("phase2-mid", txID)
+	c.cfg.failpoint(failpoint.Phase2Mid, txID)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.phase2[txID] != p {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/arbiter-tx/arbiter/client"
+	"github.com/arbiter-tx/arbiter/internal/failpoint"
 	"github.com/arbiter-tx/arbiter/internal/security"
 	"github.com/arbiter-tx/arbiter/participant"
 	"github.com/arbiter-tx/arbiter/participant/bank"
@@ -62,7 +63,7 @@ func TestParallelCommitAnsweredThenLeaderKilledNewLeaderCommits(t *testing.T) {
 	c := newTestCluster(t)
 	a, b := c.addParticipant("a"), c.addParticipant("b")
 	old := c.waitLeader()
-	hits := c.fail.arm(old.id, "before-decide")
+	hits := c.fail.arm(old.id, failpoint.BeforeDecide)
 	cli := c.client()
 	ctx := ctxT(t, 40*time.Second)
 	type result struct {

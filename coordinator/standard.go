@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/arbiter-tx/arbiter/internal/failpoint"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 	"github.com/arbiter-tx/arbiter/raftlog"
 )
@@ -20,7 +21,7 @@ func (c *Coordinator) executeStandard(ls *leaderState, r *run, payloads map[stri
 	start := time.Now()
 	v := c.prepareAll(ls, r, payloads, true)
 	c.cfg.Metrics.observe("prepare", start)
-	c.cfg.failpoint("before-decide", r.txID)
+	c.cfg.failpoint(failpoint.BeforeDecide, r.txID)
 	for {
 		want := c.breakDecision(r, v.out)
 		if want == arbiterpb.Outcome_OUTCOME_COMMIT && len(r.writers()) == 0 && r.oneShot {

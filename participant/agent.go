@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/arbiter-tx/arbiter/internal/failpoint"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
@@ -137,12 +138,12 @@ func (a *Agent[T]) commit(ctx context.Context, txID string) error {
 
 // commitLocked applies COMMIT under txID's lock.
 func (a *Agent[T]) commitLocked(ctx context.Context, txID string) error {
-	a.cfg.failpoint("commit-before-apply")
+	a.cfg.failpoint(failpoint.CommitBeforeApply)
 	if err := a.res.Commit(ctx, txID); err != nil {
 		a.countHeuristic(err)
 		return err
 	}
-	a.cfg.failpoint("commit-after-apply")
+	a.cfg.failpoint(failpoint.CommitAfterApply)
 	a.committed.Add(1)
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/arbiter-tx/arbiter/internal/failpoint"
 	"github.com/arbiter-tx/arbiter/internal/security"
 )
 
@@ -63,10 +64,12 @@ type Config struct {
 	// Default 1 min.
 	OutcomePruneInterval time.Duration
 	// Failpoint, if not nil, is called at named crash points for fault
-	// injection: "prepare-before-durable", "prepare-after-durable",
-	// "commit-before-apply", "commit-after-apply", "vote-after-send",
-	// "do-after-enlist" (in Do, between Enlist and the local prepare).
-	Failpoint func(name string)
+	// injection: failpoint.PrepareBeforeDurable, PrepareAfterDurable,
+	// CommitBeforeApply, CommitAfterApply, VoteAfterSend and DoAfterEnlist
+	// (in Do, between Enlist and the local prepare). The type lives in this
+	// module's internal/failpoint: only the module's own tests and fault
+	// suite set it.
+	Failpoint func(p failpoint.Point)
 }
 
 // DefaultConfig returns a Config with every optional field set to its
@@ -114,8 +117,8 @@ func (c Config) Validate() error {
 	return nil
 }
 
-func (c Config) failpoint(name string) {
+func (c Config) failpoint(p failpoint.Point) {
 	if c.Failpoint != nil {
-		c.Failpoint(name)
+		c.Failpoint(p)
 	}
 }

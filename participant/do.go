@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/arbiter-tx/arbiter/client"
+	"github.com/arbiter-tx/arbiter/internal/failpoint"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 	"go.uber.org/zap"
 	"google.golang.org/grpc/status"
@@ -65,7 +66,7 @@ func (a *Agent[T]) work(ctx context.Context, txID string, tx T, fn func(context.
 	if err != nil {
 		return err
 	}
-	a.cfg.failpoint("do-after-enlist")
+	a.cfg.failpoint(failpoint.DoAfterEnlist)
 	return a.prepareEnlisted(ctx, txID, tx, deadline)
 }
 

@@ -2,12 +2,13 @@ package participant_test
 
 import (
 	"context"
-	"strings"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/arbiter-tx/arbiter/client"
+	"github.com/arbiter-tx/arbiter/internal/failpoint"
 	"github.com/arbiter-tx/arbiter/participant"
 	"github.com/arbiter-tx/arbiter/participant/embedded"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
@@ -65,9 +66,9 @@ func TestDoEnlistFailureRollsBack(t *testing.T) {
 
 func TestFailpointsCalledInOrder(t *testing.T) {
 	var mu sync.Mutex
-	var got []string
+	var got []failpoint.Point
 	n := startNode(t, startFakeCoord(t), t.TempDir(), func(c *participant.Config) {
-		c.Failpoint = func(name string) { mu.Lock(); got = append(got, name); mu.Unlock() }
+		c.Failpoint = func(p failpoint.Point) { mu.Lock(); got = append(got, p); mu.Unlock() }
 	})
 	n.prepare(t, "tx", "a=1")
 	// vote-after-send fires just after the answer left, asynchronously.
@@ -84,8 +85,9 @@ func TestFailpointsCalledInOrder(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	want := "prepare-before-durable prepare-after-durable vote-after-send commit-before-apply commit-after-apply"
-	if strings.Join(got, " ") != want {
-		t.Fatalf("failpoints = %v, want %s", got, want)
+	want := []failpoint.Point{failpoint.PrepareBeforeDurable, failpoint.PrepareAfterDurable, failpoint.VoteAfterSend,
+		failpoint.CommitBeforeApply, failpoint.CommitAfterApply}
+	if !slices.Equal(got, want) {
+		t.Fatalf("failpoints = %v, want %v", got, want)
 	}
 }

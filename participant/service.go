@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/arbiter-tx/arbiter/internal/failpoint"
 	"github.com/arbiter-tx/arbiter/internal/security"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 	"go.uber.org/zap"
@@ -61,7 +62,7 @@ func (a *Agent[T]) prepareOne(ctx context.Context, req *arbiterpb.PrepareRequest
 	if resp.GetVote() == arbiterpb.Vote_VOTE_YES && a.cfg.Failpoint != nil {
 		// Fire once the answer has had time to leave: a crash right after
 		// the yes vote was sent.
-		time.AfterFunc(5*time.Millisecond, func() { a.cfg.failpoint("vote-after-send") })
+		time.AfterFunc(5*time.Millisecond, func() { a.cfg.failpoint(failpoint.VoteAfterSend) })
 	}
 	return resp, nil
 }
@@ -118,11 +119,11 @@ func (a *Agent[T]) runBranch(ctx context.Context, req *arbiterpb.PrepareRequest)
 
 // prepareLocal makes tx durable, between the two prepare failpoints.
 func (a *Agent[T]) prepareLocal(ctx context.Context, txID string, tx T, deadline time.Time) error {
-	a.cfg.failpoint("prepare-before-durable")
+	a.cfg.failpoint(failpoint.PrepareBeforeDurable)
 	if err := a.res.Prepare(ctx, txID, tx, deadline); err != nil {
 		return err
 	}
-	a.cfg.failpoint("prepare-after-durable")
+	a.cfg.failpoint(failpoint.PrepareAfterDurable)
 	return nil
 }
 

@@ -20,7 +20,7 @@ func withFailpoints(cfg *coordinator.Config, log *zap.Logger) error {
 		return err
 	}
 	if fp != nil {
-		cfg.Failpoint = func(name, _ string) { fp.Hit(name) }
+		cfg.Failpoint = func(p failpoint.Point, _ string) { fp.Hit(p) }
 	}
 	cfg.Broken = coordinator.BrokenMode(os.Getenv("ARBITER_BROKEN"))
 	if cfg.Broken != "" {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/arbiter-tx/arbiter/client"
 	"github.com/arbiter-tx/arbiter/internal/coordtest"
+	"github.com/arbiter-tx/arbiter/internal/failpoint"
 	"github.com/arbiter-tx/arbiter/participant/embedded"
 	"github.com/arbiter-tx/arbiter/participant/postgres/pgtest"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
@@ -99,7 +100,7 @@ func TestBankKilledAfterPrepareCommitsAfterRestart(t *testing.T) {
 			addr := freeAddr(t)
 			args := append([]string{"--id", "bank1", "--listen", addr, "--coordinators", coord.Addr,
 				"--insecure", "--accounts", "2", "--opening-balance", "100"}, st.args(t, dir)...)
-			p := startBank(t, dir, []string{"ARBITER_FAILPOINTS=prepare-after-durable=1"}, args...)
+			p := startBank(t, dir, []string{failpoint.EnvVar + "=" + failpoint.PrepareAfterDurable.Arm(1)}, args...)
 			p.waitLog(t, "registered with coordinators", 60*time.Second)
 			bc, pc := bankClient(t, addr)
 

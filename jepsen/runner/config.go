@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/arbiter-tx/arbiter/coordinator"
@@ -170,13 +169,16 @@ func validBroken(mode string) error {
 // process reaches (see internal/failpoint).
 func (c *Config) validateFailpoints() error {
 	if c.CoordFailpoints == "" {
-		c.CoordFailpoints = "after-decide=0.01,phase2-mid=0.005,before-decide=0.005"
+		c.CoordFailpoints = failpoint.Spec(failpoint.AfterDecide.Arm(0.01), failpoint.Phase2Mid.Arm(0.005), failpoint.BeforeDecide.Arm(0.005))
 	}
 	if c.BankFailpoints == "" {
-		c.BankFailpoints = "prepare-before-durable=0.003,prepare-after-durable=0.003,vote-after-send=0.003,commit-before-apply=0.003,commit-after-apply=0.003,do-after-enlist=0.003"
+		enlist := 0.003
 		if c.Workload == WorkloadRace { // its service-driven joins are the point: die between Enlist and prepare often
-			c.BankFailpoints = strings.Replace(c.BankFailpoints, "do-after-enlist=0.003", "do-after-enlist=0.05", 1)
+			enlist = 0.05
 		}
+		c.BankFailpoints = failpoint.Spec(failpoint.PrepareBeforeDurable.Arm(0.003), failpoint.PrepareAfterDurable.Arm(0.003),
+			failpoint.VoteAfterSend.Arm(0.003), failpoint.CommitBeforeApply.Arm(0.003), failpoint.CommitAfterApply.Arm(0.003),
+			failpoint.DoAfterEnlist.Arm(enlist))
 	}
 	if err := failpoint.CheckNames(c.CoordFailpoints, failpoint.CoordinatorPoints()); err != nil {
 		return fmt.Errorf("coordinator failpoints: %w", err)

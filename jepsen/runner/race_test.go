@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/arbiter-tx/arbiter/internal/failpoint"
 	"github.com/arbiter-tx/arbiter/jepsen/history"
 )
 
@@ -30,11 +31,11 @@ func TestRaceConfig(t *testing.T) {
 	if want := []string{"--uniqueness-window", "8s", "--max-timeout", "6s"}; !slices.Equal(c.coordArgs(), want) {
 		t.Fatalf("coordinator args %v, want %v", c.coordArgs(), want)
 	}
-	if !strings.Contains(c.BankFailpoints, "do-after-enlist=0.05") {
+	if !strings.Contains(c.BankFailpoints, failpoint.DoAfterEnlist.Arm(0.05)) {
 		t.Fatalf("bank failpoints %q do not arm do-after-enlist at 5%%", c.BankFailpoints)
 	}
 	bank := Config{Workload: WorkloadBank, Duration: time.Second, Concurrency: 1, Dir: t.TempDir(), BinDir: t.TempDir()}
-	if err := bank.Validate(); err != nil || bank.coordArgs() != nil || !strings.Contains(bank.BankFailpoints, "do-after-enlist=0.003") {
+	if err := bank.Validate(); err != nil || bank.coordArgs() != nil || !strings.Contains(bank.BankFailpoints, failpoint.DoAfterEnlist.Arm(0.003)) {
 		t.Fatalf("bank workload: %v, args %v, failpoints %q", err, bank.coordArgs(), bank.BankFailpoints)
 	}
 	e := &env{cfg: c}
@@ -94,7 +95,7 @@ func TestCheckRaceCases(t *testing.T) {
 		}
 	}
 	run.Faults = []history.Fault{
-		{Kind: CrashPoints, Targets: []string{"bank2"}, Detail: "process died at a crash point do-after-enlist; restarted"},
+		{Kind: CrashPoints, Targets: []string{"bank2"}, Detail: "process died at a crash point " + string(failpoint.DoAfterEnlist) + "; restarted"},
 		{Kind: CrashPoints, Targets: []string{"n1"}, Detail: "process died at a crash point; restarted"},
 	}
 	r := CheckRaceCases(run)
@@ -102,7 +103,7 @@ func TestCheckRaceCases(t *testing.T) {
 	if r.Pass || r.Anomalies != 1 || !strings.Contains(ev, "stale-retry: never ran") {
 		t.Fatalf("got pass=%v anomalies=%d:\n%s", r.Pass, r.Anomalies, ev)
 	}
-	if !strings.Contains(ev, "crash points reached: do-after-enlist 1, unnamed 1") {
+	if !strings.Contains(ev, "crash points reached: "+string(failpoint.DoAfterEnlist)+" 1, unnamed 1") {
 		t.Fatalf("crash points not counted:\n%s", ev)
 	}
 	run.Ops = append(run.Ops, history.Op{Kind: history.KindCommit, Case: caseStaleRetry, Outcome: history.OutcomeFail},
@@ -120,11 +121,11 @@ func TestCheckRaceCases(t *testing.T) {
 // The crash point a process died at is read from its last log line.
 func TestCrashPointIn(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "bank1.log")
-	line := `{"level":"warn","msg":"crash point reached: killing this process","failpoint":"do-after-enlist"}` + "\n"
+	line := `{"level":"warn","msg":"crash point reached: killing this process","` + failpoint.LogKey + `":"` + string(failpoint.DoAfterEnlist) + `"}` + "\n"
 	if err := os.WriteFile(path, []byte(`{"level":"info","msg":"serving"}`+"\n"+line), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if got := crashPointIn(path); got != " do-after-enlist" {
+	if got := crashPointIn(path); got != " "+string(failpoint.DoAfterEnlist) {
 		t.Fatalf("crashPointIn = %q", got)
 	}
 	if got := crashPointIn(filepath.Join(t.TempDir(), "missing.log")); got != "" {

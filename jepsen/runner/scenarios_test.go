@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arbiter-tx/arbiter/internal/failpoint"
 	"github.com/arbiter-tx/arbiter/jepsen/check"
 	"github.com/arbiter-tx/arbiter/jepsen/history"
 	"github.com/arbiter-tx/arbiter/jepsen/runner"
@@ -82,7 +83,7 @@ func requireCommits(t *testing.T, run *history.Run) {
 
 func TestScenarioCoordinatorDiesBetweenDecisionAndPhase2(t *testing.T) {
 	run, res := runScenario(t, runner.Config{Nemeses: []string{runner.CrashPoints},
-		CoordFailpoints: "after-decide=0.05", BankFailpoints: "none=0"})
+		CoordFailpoints: failpoint.AfterDecide.Arm(0.05), BankFailpoints: failpoint.Unarmed.Arm(0)})
 	requireFault(t, run, runner.CrashPoints)
 	requireCommits(t, run)
 	requirePass(t, res)
@@ -90,7 +91,7 @@ func TestScenarioCoordinatorDiesBetweenDecisionAndPhase2(t *testing.T) {
 
 func TestScenarioParticipantKilledAfterYesVote(t *testing.T) {
 	run, res := runScenario(t, runner.Config{Nemeses: []string{runner.CrashPoints},
-		CoordFailpoints: "none=0", BankFailpoints: "vote-after-send=0.03"})
+		CoordFailpoints: failpoint.Unarmed.Arm(0), BankFailpoints: failpoint.VoteAfterSend.Arm(0.03)})
 	requireFault(t, run, runner.CrashPoints)
 	requireCommits(t, run)
 	requirePass(t, res)
@@ -98,7 +99,7 @@ func TestScenarioParticipantKilledAfterYesVote(t *testing.T) {
 
 func TestScenarioLeaderKilledMidPrepareResolvesAfterHeal(t *testing.T) {
 	run, res := runScenario(t, runner.Config{Nemeses: []string{runner.CrashPoints},
-		CoordFailpoints: "before-decide=0.05", BankFailpoints: "none=0"})
+		CoordFailpoints: failpoint.BeforeDecide.Arm(0.05), BankFailpoints: failpoint.Unarmed.Arm(0)})
 	requireFault(t, run, runner.CrashPoints)
 	requirePass(t, res) // includes liveness: nothing prepared 10 s after the heal
 }
@@ -233,7 +234,7 @@ func requireNoStaleAnswer(t *testing.T, run *history.Run, f history.Fault) int {
 // transactions caught before every vote came in must abort, never half-apply.
 func TestScenarioParallelCommitLeaderDiesAfterImplicitCommit(t *testing.T) {
 	run, res := runScenario(t, runner.Config{Nemeses: []string{runner.CrashPoints}, CommitMode: runner.CommitParallel,
-		CoordFailpoints: "before-decide=0.05", BankFailpoints: "vote-after-send=0.01"})
+		CoordFailpoints: failpoint.BeforeDecide.Arm(0.05), BankFailpoints: failpoint.VoteAfterSend.Arm(0.01)})
 	requireFault(t, run, runner.CrashPoints)
 	requireCommits(t, run)
 	requirePass(t, res)
@@ -245,20 +246,20 @@ func TestScenarioParallelCommitLeaderDiesAfterImplicitCommit(t *testing.T) {
 // and vote-after-send have their own scenarios above.)
 func TestScenarioEachCrashPoint(t *testing.T) {
 	for _, tc := range []struct {
-		point string
+		point failpoint.Point
 		coord bool    // a coordinator point, else a bank point
 		prob  float64 // per hit: high enough to fire in a short run
 	}{
-		{point: "phase2-mid", coord: true, prob: 0.03},
-		{point: "prepare-before-durable", prob: 0.04},
-		{point: "prepare-after-durable", prob: 0.04},
-		{point: "commit-before-apply", prob: 0.04},
-		{point: "commit-after-apply", prob: 0.04},
+		{point: failpoint.Phase2Mid, coord: true, prob: 0.03},
+		{point: failpoint.PrepareBeforeDurable, prob: 0.04},
+		{point: failpoint.PrepareAfterDurable, prob: 0.04},
+		{point: failpoint.CommitBeforeApply, prob: 0.04},
+		{point: failpoint.CommitAfterApply, prob: 0.04},
 	} {
-		t.Run(tc.point, func(t *testing.T) {
+		t.Run(string(tc.point), func(t *testing.T) {
 			cfg := runner.Config{Nemeses: []string{runner.CrashPoints}, Dir: t.TempDir(),
-				Duration: 10 * time.Second, CoordFailpoints: "none=0", BankFailpoints: "none=0"}
-			arm := tc.point + "=" + strconv.FormatFloat(tc.prob, 'f', -1, 64)
+				Duration: 10 * time.Second, CoordFailpoints: failpoint.Unarmed.Arm(0), BankFailpoints: failpoint.Unarmed.Arm(0)}
+			arm := tc.point.Arm(tc.prob)
 			if tc.coord {
 				cfg.CoordFailpoints = arm
 			} else {
@@ -274,7 +275,7 @@ func TestScenarioEachCrashPoint(t *testing.T) {
 
 // requireCrashAt fails unless a process of the right kind died at point
 // (its log says so) and the supervisor restarted it.
-func requireCrashAt(t *testing.T, run *history.Run, dir, point string, coord bool) {
+func requireCrashAt(t *testing.T, run *history.Run, dir string, point failpoint.Point, coord bool) {
 	t.Helper()
 	for _, f := range run.Faults {
 		if f.Kind != runner.CrashPoints || len(f.Targets) != 1 || !strings.HasSuffix(f.Detail, "; restarted") ||
@@ -285,7 +286,7 @@ func requireCrashAt(t *testing.T, run *history.Run, dir, point string, coord boo
 		if err != nil {
 			t.Fatalf("log of %s: %v", f.Targets[0], err)
 		}
-		if strings.Contains(string(log), `"failpoint":"`+point+`"`) {
+		if strings.Contains(string(log), `"`+failpoint.LogKey+`":"`+string(point)+`"`) {
 			return
 		}
 	}
@@ -293,12 +294,12 @@ func requireCrashAt(t *testing.T, run *history.Run, dir, point string, coord boo
 }
 
 // logMentions says which node logs mention point, for a failure message.
-func logMentions(dir, point string) string {
+func logMentions(dir string, point failpoint.Point) string {
 	paths, _ := filepath.Glob(filepath.Join(dir, "nodes", "*.log"))
 	var out []string
 	for _, p := range paths {
 		data, _ := os.ReadFile(p)
-		out = append(out, filepath.Base(p)+": "+strconv.Itoa(strings.Count(string(data), point)))
+		out = append(out, filepath.Base(p)+": "+strconv.Itoa(strings.Count(string(data), string(point))))
 	}
 	return strings.Join(out, ", ")
 }

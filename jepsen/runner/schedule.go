@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/arbiter-tx/arbiter/internal/failpoint"
 	"github.com/arbiter-tx/arbiter/jepsen/history"
 )
 
@@ -96,7 +97,7 @@ func hasCrashPoints(c Config) bool { return slices.Contains(c.Nemeses, CrashPoin
 
 // failpointField finds the crash point a process named in its last log
 // line before it killed itself (see internal/failpoint).
-var failpointField = regexp.MustCompile(`"failpoint":"([a-z0-9-]+)"`)
+var failpointField = regexp.MustCompile(`"` + failpoint.LogKey + `":"([a-z0-9-]+)"`)
 
 // crashPointIn is " NAME" for the crash point the log at path names last,
 // or "".

@@ -18,6 +18,7 @@ import (
 
 	"github.com/arbiter-tx/arbiter/coordinator"
 	"github.com/arbiter-tx/arbiter/internal/coordtest"
+	"github.com/arbiter-tx/arbiter/internal/failpoint"
 	"github.com/arbiter-tx/arbiter/participant"
 	"github.com/arbiter-tx/arbiter/participant/postgres"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
@@ -110,8 +111,8 @@ func TestCoordinatorReportsHeuristicRollback(t *testing.T) {
 	t.Cleanup(func() { releaseOnce.Do(func() { close(release) }) })
 	coord := coordtest.Start(t, zap.New(zapcore.NewTee(core, zaptest.NewLogger(t, zaptest.Level(zapcore.WarnLevel)).Core())),
 		func(cc *coordinator.Config) {
-			cc.Failpoint = func(name, txID string) { // hold phase 2 until the test has meddled
-				if name != "after-decide" {
+			cc.Failpoint = func(p failpoint.Point, txID string) { // hold phase 2 until the test has meddled
+				if p != failpoint.AfterDecide {
 					return
 				}
 				select {
