@@ -3,7 +3,6 @@ package coordinator
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"google.golang.org/grpc"
@@ -56,12 +55,6 @@ type Config struct {
 	FinishDelay time.Duration
 	// DialOptions are used for connections to participants and to peers.
 	DialOptions []grpc.DialOption
-	// Failpoint, when set, is called at named crash points with the
-	// transaction ID: failpoint.BeforeDecide (every vote is in),
-	// failpoint.AfterDecide (the decision is applied, phase 2 not started),
-	// failpoint.Phase2Mid (one participant acknowledged). Tests and the
-	// fault suite only.
-	Failpoint func(p failpoint.Point, txID string)
 	// Metrics, when set, records Prometheus metrics (see NewMetrics).
 	Metrics *Metrics
 	// HistoryCapacity is how many transactions this node, as leader, keeps
@@ -72,9 +65,15 @@ type Config struct {
 	// Now is the clock histories, FINISH entries and the uniqueness window
 	// read; nil means time.Now.
 	Now func() time.Time
-	// Broken deliberately breaks the protocol so the fault suite can show
-	// that its checkers catch the anomalies. Never set in production; the
-	// binaries only set it when built with the failpoints tag.
+
+	// Fault injection, for tests and the fault suite only (faults.go
+	// documents both and holds everything they do).
+
+	// Failpoint, when set, pauses or kills the node at a named crash
+	// point: see faults.go.
+	Failpoint func(p failpoint.Point, txID string)
+	// Broken deliberately breaks the protocol: see faults.go. Never set in
+	// production.
 	Broken BrokenMode
 }
 
@@ -106,10 +105,7 @@ func (c Config) Validate() error {
 	var errs fieldErrors
 	c.validateTimes(&errs)
 	c.validateLimits(&errs)
-	if !slices.Contains([]BrokenMode{BrokenNone, BrokenCommitDespiteNo, BrokenAckBeforeDecide, BrokenSecondDecision, BrokenEnlistIntoCommit}, c.Broken) {
-		errs.add("Broken %q is not a broken mode: leave it empty (the fault suite's self-tests set %q, %q, %q or %q)",
-			c.Broken, BrokenCommitDespiteNo, BrokenAckBeforeDecide, BrokenSecondDecision, BrokenEnlistIntoCommit)
-	}
+	c.validateFaults(&errs)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("coordinator: invalid config: %w", err)
 	}
@@ -179,10 +175,4 @@ func (c Config) clock() func() time.Time {
 		return c.Now
 	}
 	return time.Now
-}
-
-func (c Config) failpoint(p failpoint.Point, txID string) {
-	if c.Failpoint != nil {
-		c.Failpoint(p, txID)
-	}
 }

@@ -1,14 +1,40 @@
 package coordinator
 
 import (
+	"slices"
 	"time"
 
+	"github.com/arbiter-tx/arbiter/internal/failpoint"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
 
 // Everything in this file exists only to break or pause the protocol on
-// purpose, so that the fault suite can show its checkers catch what it
-// breaks. None of it runs unless Config.Broken is set.
+// purpose: crash points, so that tests and the fault suite can stop or kill
+// a node at a known step, and broken modes, so that the fault suite can show
+// its checkers catch what they break. None of it does anything unless
+// Config.Failpoint or Config.Broken is set; the binaries set them only when
+// built with the failpoints tag.
+//
+// Config.Failpoint, when set, is called with the transaction ID at each
+// coordinator crash point: failpoint.BeforeDecide (every vote is in, no
+// decision proposed), failpoint.AfterDecide (the decision is applied,
+// phase 2 not started) and failpoint.Phase2Mid (one participant
+// acknowledged). It may block (tests pause the node there) or kill the
+// process (the fault suite's crash-points nemesis).
+//
+// Config.Broken deliberately breaks the protocol (one of the BrokenModes
+// below) so the fault suite can show that its checkers catch the anomalies.
+
+// failpoint calls Config.Failpoint, if set, at crash point p.
+func (c Config) failpoint(p failpoint.Point, txID string) {
+	if c.Failpoint != nil {
+		c.Failpoint(p, txID)
+	}
+}
+
+// BrokenEnvVar is the environment variable a coordinator built with the
+// failpoints tag reads its BrokenMode from (the fault suite sets it).
+const BrokenEnvVar = "ARBITER_BROKEN"
 
 // BrokenMode names a deliberate protocol bug.
 type BrokenMode string
@@ -31,6 +57,17 @@ const (
 	// checked votes).
 	BrokenEnlistIntoCommit BrokenMode = "enlist-into-commit"
 )
+
+// brokenModes are the valid values of Config.Broken.
+var brokenModes = []BrokenMode{BrokenNone, BrokenCommitDespiteNo, BrokenAckBeforeDecide, BrokenSecondDecision, BrokenEnlistIntoCommit}
+
+// validateFaults refuses a Broken value that names no broken mode.
+func (c Config) validateFaults(errs *fieldErrors) {
+	if !slices.Contains(brokenModes, c.Broken) {
+		errs.add("Broken %q is not a broken mode: leave it empty (the fault suite's self-tests set %q, %q, %q or %q)",
+			c.Broken, BrokenCommitDespiteNo, BrokenAckBeforeDecide, BrokenSecondDecision, BrokenEnlistIntoCommit)
+	}
+}
 
 // breakDecision applies a deliberately broken mode (fault-suite self-test).
 func (c *Coordinator) breakDecision(r *run, want arbiterpb.Outcome) arbiterpb.Outcome {

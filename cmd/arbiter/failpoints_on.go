@@ -12,7 +12,7 @@ import (
 )
 
 // withFailpoints arms the named crash points listed in ARBITER_FAILPOINTS
-// and the broken mode in ARBITER_BROKEN. Only in binaries built with
+// and the broken mode in ARBITER_BROKEN (coordinator.BrokenEnvVar). Only in binaries built with
 // -tags failpoints (the fault suite builds them so).
 func withFailpoints(cfg *coordinator.Config, log *zap.Logger) error {
 	fp, err := failpoint.FromEnv(log)
@@ -22,7 +22,7 @@ func withFailpoints(cfg *coordinator.Config, log *zap.Logger) error {
 	if fp != nil {
 		cfg.Failpoint = func(p failpoint.Point, _ string) { fp.Hit(p) }
 	}
-	cfg.Broken = coordinator.BrokenMode(os.Getenv("ARBITER_BROKEN"))
+	cfg.Broken = coordinator.BrokenMode(os.Getenv(coordinator.BrokenEnvVar))
 	if cfg.Broken != "" {
 		log.Warn("running a deliberately broken coordinator", zap.String("broken", string(cfg.Broken)))
 	}

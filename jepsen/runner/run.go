@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/arbiter-tx/arbiter/client"
+	"github.com/arbiter-tx/arbiter/coordinator"
 	"github.com/arbiter-tx/arbiter/internal/failpoint"
 	"github.com/arbiter-tx/arbiter/internal/localcluster"
 	"github.com/arbiter-tx/arbiter/jepsen/history"
@@ -127,7 +128,7 @@ var ErrNoPostgres = errors.New("cannot start PostgreSQL for the banks")
 // processEnv arms crash points and the broken mode through environment.
 func processEnv(cfg Config) (coord, bank []string) {
 	if cfg.Broken != "" {
-		coord = append(coord, "ARBITER_BROKEN="+cfg.Broken)
+		coord = append(coord, coordinator.BrokenEnvVar+"="+cfg.Broken)
 	}
 	if hasCrashPoints(cfg) {
 		coord = append(coord, failpoint.EnvVar+"="+cfg.CoordFailpoints)
