@@ -33,11 +33,12 @@ lint:
 proto:
 	bash scripts/install-protoc-plugins.sh
 	bash proto/gen.sh
+	bash examples/bank/gen.sh
 
 ## tidy-check: fail if go mod tidy or make proto would change a file
 tidy-check: proto
 	$(GO) mod tidy
-	git diff --exit-code -- go.mod go.sum proto/
+	git diff --exit-code -- go.mod go.sum proto/ examples/bank/
 
 ## bench: throughput, latency, CPU and fsyncs per transaction: 3 coordinators vs the RPC floor and 1 coordinator
 ##        (several minutes); `make bench BENCH_FLAGS=--quick` (or `go run ./cmd/bench --quick`) takes under a minute.

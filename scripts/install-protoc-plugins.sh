@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs protoc (Debian's protobuf-compiler) if missing, and the pinned Go
-# plugins that generate proto/arbiterpb and proto/bankpb.
+# plugins that generate proto/arbiterpb and examples/bank/bankpb.
 set -euo pipefail
 if ! command -v protoc >/dev/null; then
   if [ "$(id -u)" = 0 ]; then

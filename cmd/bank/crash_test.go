@@ -11,12 +11,12 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/arbiter-tx/arbiter/client"
+	"github.com/arbiter-tx/arbiter/examples/bank/bankpb"
 	"github.com/arbiter-tx/arbiter/internal/coordtest"
 	"github.com/arbiter-tx/arbiter/internal/failpoint"
 	"github.com/arbiter-tx/arbiter/participant/embedded"
 	"github.com/arbiter-tx/arbiter/participant/postgres/pgtest"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
-	"github.com/arbiter-tx/arbiter/proto/bankpb"
 )
 
 // storeUnderTest is how one bank process keeps its accounts.

@@ -18,12 +18,12 @@ import (
 	"github.com/arbiter-tx/arbiter/client"
 	"github.com/arbiter-tx/arbiter/cmd/internal/debugserver"
 	"github.com/arbiter-tx/arbiter/cmd/internal/procutil"
+	"github.com/arbiter-tx/arbiter/examples/bank"
+	"github.com/arbiter-tx/arbiter/examples/bank/bankpb"
 	"github.com/arbiter-tx/arbiter/internal/security"
 	"github.com/arbiter-tx/arbiter/internal/tracing"
 	"github.com/arbiter-tx/arbiter/participant"
-	"github.com/arbiter-tx/arbiter/participant/bank"
 	"github.com/arbiter-tx/arbiter/participant/embedded"
-	"github.com/arbiter-tx/arbiter/proto/bankpb"
 )
 
 type flags struct {

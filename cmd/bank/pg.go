@@ -11,10 +11,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.uber.org/zap"
 
+	"github.com/arbiter-tx/arbiter/examples/bank"
+	"github.com/arbiter-tx/arbiter/examples/bank/bankpb"
 	"github.com/arbiter-tx/arbiter/participant"
-	"github.com/arbiter-tx/arbiter/participant/bank"
 	"github.com/arbiter-tx/arbiter/participant/postgres"
-	"github.com/arbiter-tx/arbiter/proto/bankpb"
 )
 
 // pgFlags select PostgreSQL instead of the embedded store.

@@ -18,8 +18,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/arbiter-tx/arbiter/client"
+	"github.com/arbiter-tx/arbiter/examples/bank/bankpb"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
-	"github.com/arbiter-tx/arbiter/proto/bankpb"
 )
 
 // binary is the bank built once per test process with -tags failpoints.

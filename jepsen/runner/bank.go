@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/arbiter-tx/arbiter/client"
+	"github.com/arbiter-tx/arbiter/examples/bank"
+	"github.com/arbiter-tx/arbiter/examples/bank/bankpb"
 	"github.com/arbiter-tx/arbiter/jepsen/history"
-	"github.com/arbiter-tx/arbiter/participant/bank"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
-	"github.com/arbiter-tx/arbiter/proto/bankpb"
 )
 
 // bankWorker runs Jepsen's bank workload: transfers between accounts of

@@ -10,10 +10,10 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/arbiter-tx/arbiter/client"
+	"github.com/arbiter-tx/arbiter/examples/bank/bankpb"
 	"github.com/arbiter-tx/arbiter/internal/localcluster"
 	"github.com/arbiter-tx/arbiter/jepsen/netns"
 	"github.com/arbiter-tx/arbiter/jepsen/proxy"
-	"github.com/arbiter-tx/arbiter/proto/bankpb"
 )
 
 // env is everything a run's workers and nemeses share.

@@ -14,13 +14,13 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/arbiter-tx/arbiter/client"
+	"github.com/arbiter-tx/arbiter/examples/bank"
+	"github.com/arbiter-tx/arbiter/examples/bank/bankpb"
 	"github.com/arbiter-tx/arbiter/internal/coordtest"
 	"github.com/arbiter-tx/arbiter/participant"
-	"github.com/arbiter-tx/arbiter/participant/bank"
 	"github.com/arbiter-tx/arbiter/participant/postgres"
 	"github.com/arbiter-tx/arbiter/participant/postgres/pgtest"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
-	"github.com/arbiter-tx/arbiter/proto/bankpb"
 )
 
 // pgBank is one bank participant on PostgreSQL served as in cmd/bank: the

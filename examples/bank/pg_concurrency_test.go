@@ -11,11 +11,11 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/arbiter-tx/arbiter/examples/bank"
+	"github.com/arbiter-tx/arbiter/examples/bank/bankpb"
 	"github.com/arbiter-tx/arbiter/internal/coordtest"
-	"github.com/arbiter-tx/arbiter/participant/bank"
 	"github.com/arbiter-tx/arbiter/participant/postgres/pgtest"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
-	"github.com/arbiter-tx/arbiter/proto/bankpb"
 )
 
 // Concurrent two-row transfers in both directions through a real

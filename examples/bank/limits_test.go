@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arbiter-tx/arbiter/participant/bank"
+	"github.com/arbiter-tx/arbiter/examples/bank"
+	"github.com/arbiter-tx/arbiter/examples/bank/bankpb"
 	"github.com/arbiter-tx/arbiter/participant/embedded"
-	"github.com/arbiter-tx/arbiter/proto/bankpb"
 )
 
 // An op on a 40,000-byte account name is refused by the handler (a no

@@ -11,8 +11,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/arbiter-tx/arbiter/examples/bank/bankpb"
 	"github.com/arbiter-tx/arbiter/participant"
-	"github.com/arbiter-tx/arbiter/proto/bankpb"
 )
 
 // The bank on PostgreSQL keeps accounts in one table; prepared transactions

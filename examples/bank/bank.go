@@ -13,9 +13,9 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/arbiter-tx/arbiter/examples/bank/bankpb"
 	"github.com/arbiter-tx/arbiter/participant"
 	"github.com/arbiter-tx/arbiter/participant/embedded"
-	"github.com/arbiter-tx/arbiter/proto/bankpb"
 )
 
 // ErrInsufficientFunds is the reason of a no vote on an overdraft.

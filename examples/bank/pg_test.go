@@ -8,9 +8,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/arbiter-tx/arbiter/participant/bank"
+	"github.com/arbiter-tx/arbiter/examples/bank"
+	"github.com/arbiter-tx/arbiter/examples/bank/bankpb"
 	"github.com/arbiter-tx/arbiter/participant/postgres/pgtest"
-	"github.com/arbiter-tx/arbiter/proto/bankpb"
 )
 
 // The bank's SQL against a real PostgreSQL server: seeding is idempotent,

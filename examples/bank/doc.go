@@ -1,5 +1,6 @@
-// Package bank is the example participant service used by the demo, the
-// benchmark and the fault-injection suite: accounts with integer balances on
+// Package bank is the example participant service (not part of the SDK:
+// an application built on it) used by cmd/bank, the demo, the benchmark and
+// the fault-injection suite: accounts with integer balances on
 // the embedded store. Transfers arrive either as coordinator-driven branch
 // payloads (Handler) or as service-driven calls of the Bank gRPC service
 // (Apply) under the transaction ID carried in gRPC metadata. A balance never

@@ -358,7 +358,7 @@ const file_bank_v1_bank_proto_rawDesc = "" +
 	"\x04Bank\x126\n" +
 	"\x05Apply\x12\x15.bank.v1.ApplyRequest\x1a\x16.bank.v1.ApplyResponse\x127\n" +
 	"\x04Read\x12\x14.bank.v1.ReadRequest\x1a\x19.bank.v1.BalancesResponse\x12?\n" +
-	"\bBalances\x12\x18.bank.v1.BalancesRequest\x1a\x19.bank.v1.BalancesResponseB,Z*github.com/arbiter-tx/arbiter/proto/bankpbb\x06proto3"
+	"\bBalances\x12\x18.bank.v1.BalancesRequest\x1a\x19.bank.v1.BalancesResponseB4Z2github.com/arbiter-tx/arbiter/examples/bank/bankpbb\x06proto3"
 
 var (
 	file_bank_v1_bank_proto_rawDescOnce sync.Once
