@@ -16,7 +16,7 @@ import (
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
-	"github.com/arbiter-tx/arbiter/cmd/internal/junk"
+	"github.com/arbiter-tx/arbiter/cmd/internal/badconn"
 	"github.com/arbiter-tx/arbiter/internal/security"
 	"github.com/arbiter-tx/arbiter/internal/security/sectest"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
@@ -252,23 +252,23 @@ func TestSIGHUPReloadsCertificateOnGRPCAndRaftPorts(t *testing.T) {
 	n.beginAndAbort(t)
 }
 
-// Junk on the --http-addr (metrics, status page) and --pprof-addr ports:
-// random bytes, silent connections, garbage HTTP. The node keeps serving
-// them and its gRPC API.
-func TestServeSurvivesJunkOnHTTPPorts(t *testing.T) {
+// Bad connections on the --http-addr (metrics, status page) and
+// --pprof-addr ports: random bytes, silent connections, garbage HTTP. The
+// node keeps serving them and its gRPC API.
+func TestServeSurvivesBadConnsOnHTTPPorts(t *testing.T) {
 	n := startSingleNode(t)
 	for _, u := range []string{"http://" + n.http + "/metrics", "http://" + n.pprof + "/debug/pprof/"} {
-		waitUntil(t, 10*time.Second, u, func() bool { return junk.HTTPOK(u) })
+		waitUntil(t, 10*time.Second, u, func() bool { return badconn.HTTPOK(u) })
 	}
-	held := junk.Send(t, n.http, n.pprof)
+	held := badconn.Send(t, n.http, n.pprof)
 	defer func() {
 		for _, c := range held {
 			_ = c.Close()
 		}
 	}()
 	for _, u := range []string{"http://" + n.http + "/metrics", "http://" + n.http + "/", "http://" + n.pprof + "/debug/pprof/"} {
-		if !junk.HTTPOK(u) {
-			t.Errorf("%s no longer answers after junk", u)
+		if !badconn.HTTPOK(u) {
+			t.Errorf("%s no longer answers after bad connections", u)
 		}
 	}
 	if n.p.exited() {

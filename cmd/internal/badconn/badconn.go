@@ -1,7 +1,7 @@
-// Package junk sends bad connections to a process's ports in tests: random
+// Package badconn sends bad connections to a process's ports in tests: random
 // bytes, silent connections, an endless header, garbage requests. A server
 // must survive them and keep serving.
-package junk
+package badconn
 
 import (
 	"crypto/rand"

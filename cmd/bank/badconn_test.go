@@ -5,14 +5,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arbiter-tx/arbiter/cmd/internal/junk"
+	"github.com/arbiter-tx/arbiter/cmd/internal/badconn"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
 
-// A bank started with --insecure says so in its log, and junk on its
-// --http-addr (metrics) and --pprof-addr ports leaves it serving them and
-// its Participant API.
-func TestBankWarnsInsecureAndSurvivesJunkOnHTTPPorts(t *testing.T) {
+// A bank started with --insecure says so in its log, and bad connections
+// on its --http-addr (metrics) and --pprof-addr ports leave it serving them
+// and its Participant API.
+func TestBankWarnsInsecureAndSurvivesBadConnsOnHTTPPorts(t *testing.T) {
 	dir := t.TempDir()
 	listen, metrics, pprof := freeAddr(t), freeAddr(t), freeAddr(t)
 	p := startBank(t, dir, nil, "--insecure", "--id", "b1", "--listen", listen, "--coordinators", freeAddr(t),
@@ -20,17 +20,17 @@ func TestBankWarnsInsecureAndSurvivesJunkOnHTTPPorts(t *testing.T) {
 	p.waitLog(t, "running WITHOUT TLS (--insecure)", 30*time.Second)
 	urls := []string{"http://" + metrics + "/metrics", "http://" + pprof + "/debug/pprof/"}
 	for _, u := range urls {
-		eventually(t, 10*time.Second, u, func() bool { return junk.HTTPOK(u) })
+		eventually(t, 10*time.Second, u, func() bool { return badconn.HTTPOK(u) })
 	}
-	held := junk.Send(t, metrics, pprof)
+	held := badconn.Send(t, metrics, pprof)
 	defer func() {
 		for _, c := range held {
 			_ = c.Close()
 		}
 	}()
 	for _, u := range urls {
-		if !junk.HTTPOK(u) {
-			t.Errorf("%s no longer answers after junk", u)
+		if !badconn.HTTPOK(u) {
+			t.Errorf("%s no longer answers after bad connections", u)
 		}
 	}
 	select {
@@ -40,6 +40,6 @@ func TestBankWarnsInsecureAndSurvivesJunkOnHTTPPorts(t *testing.T) {
 	}
 	_, pc := bankClient(t, listen)
 	if _, err := pc.Inspect(ctxFor(t, 5*time.Second), &arbiterpb.InspectRequest{}); err != nil {
-		t.Fatalf("Participant API after junk: %v", err)
+		t.Fatalf("Participant API after bad connections: %v", err)
 	}
 }
