@@ -1,6 +1,6 @@
-// Package badconn sends bad connections to a process's ports in tests: random
-// bytes, silent connections, an endless header, garbage requests. A server
-// must survive them and keep serving.
+// Package badconn sends bad connections to a process's ports in tests:
+// random bytes, silent connections, an endless header, garbage requests. A
+// server must survive them and keep serving.
 package badconn
 
 import (
