@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
 	"google.golang.org/grpc"
@@ -12,6 +11,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/arbiter-tx/arbiter/internal/backoff"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
 
@@ -148,7 +148,7 @@ func (c *Client) Cluster(ctx context.Context) (*arbiterpb.ClusterResponse, error
 // gives an answer that is not "try elsewhere" or ctx ends. A node that does
 // not lead and names the leader sends the next attempt there.
 func call[Resp any](ctx context.Context, c *Client, f func(context.Context, arbiterpb.CoordinatorClient) (*Resp, error)) (*Resp, error) {
-	r := retry{backoff: 10 * time.Millisecond}
+	r := retry{pause: backoff.New(10*time.Millisecond, 500*time.Millisecond)}
 	i := c.nodes.first()
 	for {
 		cc, known := c.nodes.conn(i)
@@ -179,9 +179,9 @@ const maxHops = 3
 
 // retry paces one call's attempts.
 type retry struct {
-	backoff time.Duration
-	misses  int // failed attempts since the last pause
-	hops    int // hints followed since the last pause
+	pause  *backoff.Backoff
+	misses int // failed attempts since the last pause
+	hops   int // hints followed since the last pause
 }
 
 // wait pauses, with jittered exponential backoff, once every known node has
@@ -197,9 +197,7 @@ func (r *retry) wait(ctx context.Context, hinted bool, known int) bool {
 		return true
 	}
 	r.misses, r.hops = 0, 0
-	ok := sleep(ctx, r.backoff)
-	r.backoff = min(r.backoff*2, 500*time.Millisecond)
-	return ok
+	return r.pause.Wait(ctx)
 }
 
 // retryable: the node could not answer, does not lead, or the outcome of
@@ -210,16 +208,4 @@ func retryable(err error) bool {
 		return true
 	}
 	return false
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	d = d/2 + rand.N(d/2+1)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

@@ -209,7 +209,7 @@ func (c *Coordinator) refuseAll(ctx context.Context, term uint64, txID string, p
 
 func (c *Coordinator) refuseOne(ctx context.Context, term uint64, txID, pid string) arbiterpb.LocalState {
 	req := &arbiterpb.RefuseRequest{TxId: txID, Term: term}
-	for b := c.newBackoff(); ctx.Err() == nil; b.wait(ctx) {
+	for b := c.newBackoff(); ctx.Err() == nil; b.Wait(ctx) {
 		cli, err := c.participant(pid)
 		if err != nil {
 			c.log.Warn("recovery cannot reach participant", zap.String("tx-id", txID), zap.String("participant", pid), zap.Error(err))

@@ -79,7 +79,7 @@ func (c *Coordinator) dropPhase2(txID string, p *phase2) {
 // this node stops leading.
 func (c *Coordinator) deliver(ls *leaderState, p *phase2, txID, pid string, out arbiterpb.Outcome) {
 	attempts, start, heuristic := 0, time.Now(), false
-	for b := c.newBackoff(); p.ctx.Err() == nil; b.wait(p.ctx) {
+	for b := c.newBackoff(); p.ctx.Err() == nil; b.Wait(p.ctx) {
 		attempts++
 		err := c.sendDecision(ls, pid, out, txID)
 		if err == nil {

@@ -94,7 +94,7 @@ func (c *Coordinator) callPrepare(ctx context.Context, ls *leaderState, pid stri
 // Transport errors are retried until the deadline: Prepare is idempotent.
 func (c *Coordinator) prepareOne(ctx context.Context, ls *leaderState, pid string, req *arbiterpb.PrepareRequest) (arbiterpb.Vote, string, error) {
 	var lastErr error
-	for b := c.newBackoff(); ctx.Err() == nil; b.wait(ctx) {
+	for b := c.newBackoff(); ctx.Err() == nil; b.Wait(ctx) {
 		c.history.PrepareSent(req.GetTxId(), pid)
 		resp, err := c.callPrepare(ctx, ls, pid, req)
 		if err == nil {

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/arbiter-tx/arbiter/internal/backoff"
 	"github.com/arbiter-tx/arbiter/internal/failpoint"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 	"go.uber.org/zap"
@@ -98,7 +99,7 @@ func (a *Agent[T]) Start(ctx context.Context) error {
 
 func (a *Agent[T]) register(ctx context.Context) error {
 	req := &arbiterpb.RegisterRequest{ParticipantId: a.cfg.ID, Address: a.cfg.Address}
-	for backoff := coordBackoff; ; backoff = min(2*backoff, 2*time.Second) {
+	for pause := coordBackoff; ; pause = min(2*pause, 2*time.Second) {
 		var resp *arbiterpb.RegisterResponse
 		err := a.coord.call(ctx, func(ctx context.Context, c arbiterpb.CoordinatorClient) (err error) {
 			resp, err = c.Register(ctx, req)
@@ -110,8 +111,8 @@ func (a *Agent[T]) register(ctx context.Context) error {
 			return nil
 		}
 		a.log.Warn("register failed, retrying", zap.Error(err))
-		if err := sleep(ctx, backoff); err != nil {
-			return fmt.Errorf("participant: register %q: %w", a.cfg.ID, err)
+		if !backoff.Sleep(ctx, pause) {
+			return fmt.Errorf("participant: register %q: %w", a.cfg.ID, ctx.Err())
 		}
 	}
 }

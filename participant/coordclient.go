@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/arbiter-tx/arbiter/internal/backoff"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -49,16 +50,16 @@ func dialCoordinators(cfg Config) (*coordClient, error) {
 // call runs fn against the coordinators until it succeeds, fails with an
 // error that is not retryable, the passes run out, or ctx is done.
 func (c *coordClient) call(ctx context.Context, fn func(context.Context, arbiterpb.CoordinatorClient) error) error {
-	backoff := coordBackoff
+	pause := coordBackoff
 	var err error
 	for round := 0; round < coordRounds; round++ {
 		if err = c.pass(ctx, fn); !retryable(err) {
 			return err
 		}
-		if err := sleep(ctx, backoff); err != nil {
-			return err
+		if !backoff.Sleep(ctx, pause) {
+			return ctx.Err()
 		}
-		backoff *= 2
+		pause *= 2
 	}
 	return err
 }
@@ -115,15 +116,4 @@ func retryable(err error) bool {
 		return true
 	}
 	return false
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

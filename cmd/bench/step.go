@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/arbiter-tx/arbiter/internal/backoff"
 )
 
 // step is one measurement: a system at one concurrency and branch count.
@@ -72,13 +74,13 @@ func runStep(ctx context.Context, s *system, st step) (stepResult, error) {
 		tag: fmt.Sprintf("%s-f%d-c%d-b%d-%d", s.name, st.flow, st.concurrency, st.branches, time.Now().UnixNano())}
 	d.start(ctx, st.concurrency)
 	defer d.stop()
-	sleep(ctx, st.warmup)
+	backoff.Sleep(ctx, st.warmup)
 	before, err := takeSample(ctx, s)
 	if err != nil {
 		return stepResult{}, err
 	}
 	d.phase.Store(phaseMeasure)
-	sleep(ctx, st.measure)
+	backoff.Sleep(ctx, st.measure)
 	d.phase.Store(phaseStop)
 	after, err := takeSample(ctx, s)
 	if err != nil {
@@ -112,14 +114,4 @@ func result(ctx context.Context, s *system, st step, t *tally, before, after sam
 		r.CoordRSSBytes, _ = rssBytes(l.Pid())
 	}
 	return r
-}
-
-// sleep waits for d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/arbiter-tx/arbiter/internal/backoff"
 	"github.com/arbiter-tx/arbiter/internal/localcluster"
 )
 
@@ -25,7 +26,7 @@ func newMonitor(c *localcluster.Cluster) *monitor {
 func (m *monitor) run(ctx context.Context) {
 	ctx, m.cancel = context.WithCancel(ctx)
 	defer close(m.done)
-	for sleepCtx(ctx, 200*time.Millisecond) {
+	for backoff.Sleep(ctx, 200*time.Millisecond) {
 		p, _, err := m.c.Leader(ctx)
 		if err != nil {
 			continue

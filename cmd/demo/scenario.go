@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/arbiter-tx/arbiter/client"
+	"github.com/arbiter-tx/arbiter/internal/backoff"
 	"github.com/arbiter-tx/arbiter/internal/localcluster"
 )
 
@@ -74,11 +75,11 @@ func work(ctx context.Context, c *localcluster.Cluster, cli *client.Client, cred
 // restart it 1.5 s later, then SIGKILL the coordinator leader at 1/2 and
 // restart it 2 s later. What did not happen is in the summary.
 func faults(ctx context.Context, c *localcluster.Cluster, d time.Duration, s *summary) {
-	if !sleepCtx(ctx, d/3) {
+	if !backoff.Sleep(ctx, d/3) {
 		return
 	}
 	crash(ctx, s, "participant", c.Banks[0], 1500*time.Millisecond)
-	if !sleepCtx(ctx, d/2-d/3-1500*time.Millisecond) {
+	if !backoff.Sleep(ctx, d/2-d/3-1500*time.Millisecond) {
 		return
 	}
 	leader, _, err := c.Leader(ctx)
@@ -97,7 +98,7 @@ func crash(ctx context.Context, s *summary, role string, p *localcluster.Proc, d
 		s.faultFailed("SIGKILL %s %s: %v", role, p.Name, err)
 		return
 	}
-	sleepCtx(ctx, down)
+	backoff.Sleep(ctx, down)
 	s.event("restart %s %s", role, p.Name)
 	if err := p.Start(); err != nil {
 		s.faultFailed("restart %s %s: %v", role, p.Name, err)
@@ -123,20 +124,6 @@ func progress(ctx context.Context, s *summary, mon *monitor) {
 	}
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
-
 // waitRegistered waits until the leader knows every bank.
 func waitRegistered(ctx context.Context, c *localcluster.Cluster) error {
 	for {
@@ -144,7 +131,7 @@ func waitRegistered(ctx context.Context, c *localcluster.Cluster) error {
 		if err == nil && len(info.GetParticipants()) == len(c.Banks) {
 			return nil
 		}
-		if !sleepCtx(ctx, 100*time.Millisecond) {
+		if !backoff.Sleep(ctx, 100*time.Millisecond) {
 			return fmt.Errorf("waiting for the banks to register: %w", ctx.Err())
 		}
 	}

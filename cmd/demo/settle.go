@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/arbiter-tx/arbiter/client"
+	"github.com/arbiter-tx/arbiter/internal/backoff"
 	"github.com/arbiter-tx/arbiter/internal/localcluster"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
@@ -47,7 +48,7 @@ func waitInDoubt(ctx context.Context, c *localcluster.Cluster, s *summary, patie
 		if err == nil && s.InDoubtAtEnd == 0 {
 			return
 		}
-		if time.Now().After(deadline) || !sleepCtx(ctx, 200*time.Millisecond) {
+		if time.Now().After(deadline) || !backoff.Sleep(ctx, 200*time.Millisecond) {
 			fmt.Printf("demo: still in doubt after %s: prepared %d, open %d (%v)\n", patience, prepared, open, err)
 			return
 		}
@@ -67,7 +68,7 @@ func checkUp(ctx context.Context, c *localcluster.Cluster, s *summary, patience 
 			}
 		}
 		s.ProcessesUp = len(c.All()) - len(s.Down)
-		if len(s.Down) == 0 || time.Now().After(deadline) || !sleepCtx(ctx, 200*time.Millisecond) {
+		if len(s.Down) == 0 || time.Now().After(deadline) || !backoff.Sleep(ctx, 200*time.Millisecond) {
 			return
 		}
 	}

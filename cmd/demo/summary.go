@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/arbiter-tx/arbiter/client"
+	"github.com/arbiter-tx/arbiter/internal/backoff"
 	"github.com/arbiter-tx/arbiter/internal/localcluster"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
@@ -148,7 +149,7 @@ func waitTotal(ctx context.Context, c *localcluster.Cluster) (int64, error) {
 		if lastErr == nil {
 			return total, nil
 		}
-		if !sleepCtx(ctx, 200*time.Millisecond) {
+		if !backoff.Sleep(ctx, 200*time.Millisecond) {
 			break
 		}
 	}

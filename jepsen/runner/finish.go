@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/arbiter-tx/arbiter/internal/backoff"
 	"github.com/arbiter-tx/arbiter/internal/localcluster"
 	"github.com/arbiter-tx/arbiter/jepsen/history"
 )
@@ -57,7 +58,7 @@ func (e *env) waitSettled(ctx context.Context, until time.Time) {
 		if err == nil && prepared == 0 && open == 0 {
 			return
 		}
-		sleepCtx(ctx, 200*time.Millisecond)
+		backoff.Sleep(ctx, 200*time.Millisecond)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/arbiter-tx/arbiter/internal/backoff"
 	"github.com/arbiter-tx/arbiter/jepsen/check"
 	"github.com/arbiter-tx/arbiter/jepsen/history"
 )
@@ -138,17 +139,6 @@ func resumeAll(_ context.Context, e *env) error {
 	return nil
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
-
 // injectWindow is how long a failed injection (no leader to target during
 // an election, say) is retried, every injectRetryEvery.
 const (
@@ -168,7 +158,7 @@ func (e *env) inject(ctx context.Context, n nemesis, rng *rand.Rand) ([]string, 
 			return targets, ""
 		case err == nil:
 			return targets, fmt.Sprintf("injected at attempt %d", attempt)
-		case time.Now().After(deadline) || !sleepCtx(ctx, injectRetryEvery):
+		case time.Now().After(deadline) || !backoff.Sleep(ctx, injectRetryEvery):
 			return targets, fmt.Sprintf("inject: %v (gave up after %d attempts)", err, attempt)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/arbiter-tx/arbiter/client"
 	"github.com/arbiter-tx/arbiter/coordinator"
+	"github.com/arbiter-tx/arbiter/internal/backoff"
 	"github.com/arbiter-tx/arbiter/internal/failpoint"
 	"github.com/arbiter-tx/arbiter/internal/localcluster"
 	"github.com/arbiter-tx/arbiter/jepsen/history"
@@ -171,7 +172,7 @@ func (e *env) waitReady(ctx context.Context) error {
 		if err == nil && len(info.GetParticipants()) == len(e.cluster.Banks) {
 			return nil
 		}
-		if !sleepCtx(ctx, 100*time.Millisecond) {
+		if !backoff.Sleep(ctx, 100*time.Millisecond) {
 			return fmt.Errorf("cluster not ready (leader with every bank registered): %v%s", err, e.missingBanks(info))
 		}
 	}
@@ -245,7 +246,7 @@ func (e *env) drive(ctx context.Context, rng *rand.Rand) error {
 }
 
 func (e *env) ticker(ctx context.Context) {
-	for sleepCtx(ctx, 3*time.Second) {
+	for backoff.Sleep(ctx, 3*time.Second) {
 		e.progress("running")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/arbiter-tx/arbiter/internal/backoff"
 	"github.com/arbiter-tx/arbiter/internal/failpoint"
 	"github.com/arbiter-tx/arbiter/jepsen/history"
 )
@@ -26,7 +27,7 @@ func (e *env) schedule(ctx context.Context, rng *rand.Rand) {
 	}
 	order := rng.Perm(len(names)) // every nemesis once per round, seeded order
 	for i := 0; ; i++ {
-		if !sleepCtx(ctx, e.cfg.Interval-e.cfg.Hold) {
+		if !backoff.Sleep(ctx, e.cfg.Interval-e.cfg.Hold) {
 			return
 		}
 		n, _ := findNemesis(names[order[i%len(order)]])
@@ -40,7 +41,7 @@ func (e *env) fault(ctx context.Context, n nemesis, rng *rand.Rand) {
 	targets, detail := e.inject(ctx, n, rng)
 	f.Targets, f.Detail = targets, detail
 	e.progress("fault " + n.name + " " + strings.Join(targets, ",") + " " + detail)
-	sleepCtx(context.WithoutCancel(ctx), e.cfg.Hold)
+	backoff.Sleep(context.WithoutCancel(ctx), e.cfg.Hold)
 	f.Detail = joinDetail(f.Detail, e.effect(n, held, lost))
 	if err := n.heal(context.WithoutCancel(ctx), e); err != nil {
 		f.Detail += " heal: " + err.Error()
@@ -53,7 +54,7 @@ func (e *env) fault(ctx context.Context, n nemesis, rng *rand.Rand) {
 // supervise restarts processes that died without a nemesis asking (crash
 // points), recording each as a fault.
 func (e *env) supervise(ctx context.Context) {
-	for sleepCtx(ctx, 250*time.Millisecond) {
+	for backoff.Sleep(ctx, 250*time.Millisecond) {
 		for _, p := range e.cluster.All() {
 			if p.Running() || e.isDown(p.Name) {
 				continue
