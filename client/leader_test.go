@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/arbiter-tx/arbiter/client"
+	"github.com/arbiter-tx/arbiter/internal/fakecoord"
 )
 
 // leaderIs is a follower's answer naming the leader, as
@@ -31,8 +32,8 @@ func leaderIs(addr string) func(context.Context, int) error {
 // to the leader's address and succeeds there, and later calls go straight
 // to the leader.
 func TestFollowsLeaderHint(t *testing.T) {
-	leader := &fakeCoord{name: "leader"}
-	follower := &fakeCoord{name: "follower", answer: leaderIs(serve(t, leader))}
+	leader := fakecoord.New("leader", nil)
+	follower := fakecoord.New("follower", leaderIs(serve(t, leader)))
 	cli := newClient(t, client.Config{Addresses: []string{serve(t, follower)}})
 	ctx := testCtx(t, 10*time.Second)
 
@@ -45,7 +46,7 @@ func TestFollowsLeaderHint(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n, m := len(follower.recorded()), len(leader.recorded()); n != 1 || m != 4 {
+	if n, m := len(follower.Calls()), len(leader.Calls()); n != 1 || m != 4 {
 		t.Fatalf("follower got %d calls, leader %d; want 1 and 4 (the leader kept)", n, m)
 	}
 }
@@ -53,11 +54,11 @@ func TestFollowsLeaderHint(t *testing.T) {
 // Two nodes that name each other as leader (stale views) do not make a
 // call spin: it pauses between rounds and ends with ErrOutcomeUnknown.
 func TestLeaderHintsNamingEachOtherDoNotSpin(t *testing.T) {
-	a := &fakeCoord{name: "a"}
-	b := &fakeCoord{name: "b"}
+	a := fakecoord.New("a", nil)
+	b := fakecoord.New("b", nil)
 	addrA, addrB := serve(t, a), serve(t, b)
-	a.setAnswer(leaderIs(addrB))
-	b.setAnswer(leaderIs(addrA))
+	a.SetAnswer(leaderIs(addrB))
+	b.SetAnswer(leaderIs(addrA))
 	cli := newClient(t, client.Config{Addresses: []string{addrA}})
 
 	_, err := cli.Begin(testCtx(t, 500*time.Millisecond), 0)
@@ -66,10 +67,10 @@ func TestLeaderHintsNamingEachOtherDoNotSpin(t *testing.T) {
 	}
 	// With the backoff (10, 20, 40, ... ms) and at most a few hops per
 	// round, 500 ms holds a few dozen attempts; spinning makes thousands.
-	if n := len(a.recorded()) + len(b.recorded()); n > 200 {
+	if n := len(a.Calls()) + len(b.Calls()); n > 200 {
 		t.Fatalf("%d attempts in 500 ms: the client spins between the two nodes", n)
 	}
-	if len(b.recorded()) == 0 {
+	if len(b.Calls()) == 0 {
 		t.Fatal("the client never tried the node the hint named")
 	}
 }

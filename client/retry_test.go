@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/arbiter-tx/arbiter/client"
+	"github.com/arbiter-tx/arbiter/internal/fakecoord"
 )
 
 // notLeader is a coordinator's answer when it does not lead and knows no
@@ -27,8 +28,8 @@ func testCtx(t *testing.T, d time.Duration) context.Context {
 // A node that is not the leader answers UNAVAILABLE: the client tries the
 // next node, returns its answer, and sends later calls there first.
 func TestRetriesNotLeaderOnNextNode(t *testing.T) {
-	follower := &fakeCoord{name: "follower", answer: notLeader}
-	leader := &fakeCoord{name: "leader"}
+	follower := fakecoord.New("follower", notLeader)
+	leader := fakecoord.New("leader", nil)
 	var retries []error
 	cli := newClient(t, client.Config{Addresses: []string{serve(t, follower), serve(t, leader)},
 		OnRetry: func(err error) { retries = append(retries, err) }})
@@ -44,7 +45,7 @@ func TestRetriesNotLeaderOnNextNode(t *testing.T) {
 	if _, err := cli.Begin(ctx, 0); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(follower.recorded()); n != 1 {
+	if n := len(follower.Calls()); n != 1 {
 		t.Fatalf("follower got %d calls, want 1: the second Begin should go to the node that answered", n)
 	}
 }
@@ -52,17 +53,17 @@ func TestRetriesNotLeaderOnNextNode(t *testing.T) {
 // FAILED_PRECONDITION (already decided, commit started, ...) is an answer,
 // not "try elsewhere": it is returned at once, as it came.
 func TestFailedPreconditionIsNotRetried(t *testing.T) {
-	decided := &fakeCoord{name: "n1", answer: func(context.Context, int) error {
+	decided := fakecoord.New("n1", func(context.Context, int) error {
 		return status.Error(codes.FailedPrecondition, "transaction already decided: ABORT")
-	}}
-	other := &fakeCoord{name: "n2"}
+	})
+	other := fakecoord.New("n2", nil)
 	cli := newClient(t, client.Config{Addresses: []string{serve(t, decided), serve(t, other)}})
 
 	_, err := cli.Commit(testCtx(t, 10*time.Second), "tx-1")
 	if status.Code(err) != codes.FailedPrecondition || errors.Is(err, client.ErrOutcomeUnknown) {
 		t.Fatalf("Commit err = %v, want the node's FAILED_PRECONDITION", err)
 	}
-	if n, m := len(decided.recorded()), len(other.recorded()); n != 1 || m != 0 {
+	if n, m := len(decided.Calls()), len(other.Calls()); n != 1 || m != 0 {
 		t.Fatalf("calls = %d, %d; want 1, 0 (no retry)", n, m)
 	}
 }
@@ -70,7 +71,7 @@ func TestFailedPreconditionIsNotRetried(t *testing.T) {
 // A Commit attempt that times out has an unknown outcome: the client asks
 // again with the same transaction ID and returns the decision.
 func TestCommitRetriedByTxIDAfterTimeout(t *testing.T) {
-	n1 := &fakeCoord{name: "n1", answer: func(ctx context.Context, n int) error {
+	n1 := fakecoord.New("n1", func(ctx context.Context, n int) error {
 		if n == 1 { // the first attempt gets no answer in time
 			select {
 			case <-ctx.Done(): // the client's attempt deadline, carried over gRPC
@@ -80,15 +81,15 @@ func TestCommitRetriedByTxIDAfterTimeout(t *testing.T) {
 			}
 		}
 		return nil
-	}}
+	})
 	cli := newClient(t, client.Config{Addresses: []string{serve(t, n1)}, AttemptTimeout: 200 * time.Millisecond})
 
 	out, err := cli.Commit(testCtx(t, 10*time.Second), "tx-7")
 	if err != nil || out.String() != "OUTCOME_COMMIT" {
 		t.Fatalf("Commit = %v, %v; want COMMIT", out, err)
 	}
-	calls := n1.recorded()
-	if len(calls) != 2 || calls[0].txID != "tx-7" || calls[1].txID != "tx-7" {
+	calls := n1.Calls()
+	if len(calls) != 2 || calls[0].TxID != "tx-7" || calls[1].TxID != "tx-7" {
 		t.Fatalf("calls = %+v, want two Commits of tx-7", calls)
 	}
 }
@@ -97,21 +98,21 @@ func TestCommitRetriedByTxIDAfterTimeout(t *testing.T) {
 // is ErrOutcomeUnknown (with the last node error), and every attempt was
 // for the same transaction ID on every node.
 func TestOutcomeUnknownWhenRetriesExhausted(t *testing.T) {
-	n1 := &fakeCoord{name: "n1", answer: notLeader}
-	n2 := &fakeCoord{name: "n2", answer: notLeader}
+	n1 := fakecoord.New("n1", notLeader)
+	n2 := fakecoord.New("n2", notLeader)
 	cli := newClient(t, client.Config{Addresses: []string{serve(t, n1), serve(t, n2)}})
 
 	_, err := cli.Commit(testCtx(t, 400*time.Millisecond), "tx-9")
 	if !errors.Is(err, client.ErrOutcomeUnknown) {
 		t.Fatalf("Commit err = %v, want ErrOutcomeUnknown", err)
 	}
-	calls := append(n1.recorded(), n2.recorded()...)
-	if len(n1.recorded()) < 2 || len(n2.recorded()) < 2 {
+	calls := append(n1.Calls(), n2.Calls()...)
+	if len(n1.Calls()) < 2 || len(n2.Calls()) < 2 {
 		t.Fatalf("calls = %+v, want each node tried more than once", calls)
 	}
 	for _, c := range calls {
-		if c.txID != "tx-9" {
-			t.Fatalf("an attempt was for %q, want every one for tx-9", c.txID)
+		if c.TxID != "tx-9" {
+			t.Fatalf("an attempt was for %q, want every one for tx-9", c.TxID)
 		}
 	}
 }

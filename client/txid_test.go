@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/arbiter-tx/arbiter/client"
+	"github.com/arbiter-tx/arbiter/internal/fakecoord"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
 
@@ -21,18 +22,18 @@ func TestTxIDCarriedAcrossCalls(t *testing.T) {
 		mu         sync.Mutex
 		inMetadata []string
 	)
-	b := &fakeCoord{name: "b", answer: func(ctx context.Context, _ int) error {
+	b := fakecoord.New("b", func(ctx context.Context, _ int) error {
 		md, _ := metadata.FromIncomingContext(ctx)
 		mu.Lock()
 		inMetadata = md.Get(client.TxIDMetadataKey)
 		mu.Unlock()
 		return nil
-	}}
+	})
 	toB := arbiterpb.NewCoordinatorClient(dialPlain(t, serve(t, b)))
-	a := &fakeCoord{name: "a", answer: func(ctx context.Context, _ int) error {
+	a := fakecoord.New("a", func(ctx context.Context, _ int) error {
 		_, err := toB.Status(ctx, &arbiterpb.StatusRequest{TxId: "onward"})
 		return err
-	}}
+	})
 	toA := arbiterpb.NewCoordinatorClient(dialPlain(t, serve(t, a)))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -40,10 +41,10 @@ func TestTxIDCarriedAcrossCalls(t *testing.T) {
 	if _, err := toA.Status(client.WithTxID(ctx, "tx-42"), &arbiterpb.StatusRequest{TxId: "first"}); err != nil {
 		t.Fatal(err)
 	}
-	if got := a.recorded(); len(got) != 1 || got[0].ctxID != "tx-42" {
+	if got := a.Calls(); len(got) != 1 || got[0].CtxID != "tx-42" {
 		t.Fatalf("service A saw %+v, want one call under tx-42", got)
 	}
-	if got := b.recorded(); len(got) != 1 || got[0].ctxID != "tx-42" {
+	if got := b.Calls(); len(got) != 1 || got[0].CtxID != "tx-42" {
 		t.Fatalf("service B (called on by A) saw %+v, want one call under tx-42", got)
 	}
 	mu.Lock()
@@ -55,14 +56,14 @@ func TestTxIDCarriedAcrossCalls(t *testing.T) {
 
 // A call made without WithTxID carries no transaction ID.
 func TestNoTxIDWithoutWithTxID(t *testing.T) {
-	a := &fakeCoord{name: "a"}
+	a := fakecoord.New("a", nil)
 	toA := arbiterpb.NewCoordinatorClient(dialPlain(t, serve(t, a)))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, err := toA.Status(ctx, &arbiterpb.StatusRequest{TxId: "x"}); err != nil {
 		t.Fatal(err)
 	}
-	if got := a.recorded(); len(got) != 1 || got[0].ctxID != "" {
+	if got := a.Calls(); len(got) != 1 || got[0].CtxID != "" {
 		t.Fatalf("service saw %+v, want one call with no transaction ID", got)
 	}
 }

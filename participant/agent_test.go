@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/arbiter-tx/arbiter/client"
+	"github.com/arbiter-tx/arbiter/internal/fakecoord"
 	"github.com/arbiter-tx/arbiter/internal/security"
 	"github.com/arbiter-tx/arbiter/participant"
 	"github.com/arbiter-tx/arbiter/participant/embedded"
@@ -62,7 +63,7 @@ func (n *node) kvHandler(ctx context.Context, tx *embedded.Tx, payload []byte) e
 	return nil
 }
 
-func startNode(t *testing.T, coord *fakeCoord, dir string, tweaks ...func(*participant.Config)) *node {
+func startNode(t *testing.T, coord *fakecoord.Coordinator, dir string, tweaks ...func(*participant.Config)) *node {
 	t.Helper()
 	return startNodeWith(t, coord, dir, nodeSetup{}, tweaks...)
 }
@@ -75,7 +76,7 @@ type nodeSetup struct {
 }
 
 // startNodeWith starts a node as startNode does, changed by setup.
-func startNodeWith(t *testing.T, coord *fakeCoord, dir string, setup nodeSetup, tweaks ...func(*participant.Config)) *node {
+func startNodeWith(t *testing.T, coord *fakecoord.Coordinator, dir string, setup nodeSetup, tweaks ...func(*participant.Config)) *node {
 	t.Helper()
 	store, err := embedded.Open(filepath.Join(dir, "p.db"), embedded.Options{LockTimeout: 100 * time.Millisecond, Now: setup.now})
 	if err != nil {
@@ -86,9 +87,9 @@ func startNodeWith(t *testing.T, coord *fakeCoord, dir string, setup nodeSetup, 
 		t.Fatal(err)
 	}
 	cfg := participant.DefaultConfig()
-	cfg.TLS = coord.pki.Source(security.RoleParticipant, "p1")
+	cfg.TLS = coord.PKI.Source(security.RoleParticipant, "p1")
 	n := &node{store: store, hold: make(chan struct{})}
-	cfg.ID, cfg.Address, cfg.Coordinators = "p1", lis.Addr().String(), []string{coord.addr}
+	cfg.ID, cfg.Address, cfg.Coordinators = "p1", lis.Addr().String(), []string{coord.Addr}
 	cfg.ResolveInterval = 20 * time.Millisecond
 	for _, tweak := range tweaks {
 		tweak(&cfg)
@@ -107,7 +108,7 @@ func startNodeWith(t *testing.T, coord *fakeCoord, dir string, setup nodeSetup, 
 	n.srv = grpc.NewServer(append(opts, grpc.UnaryInterceptor(client.UnaryServerInterceptor()))...)
 	n.agent.RegisterService(n.srv)
 	go func() { _ = n.srv.Serve(lis) }()
-	if n.conn, err = grpc.NewClient(lis.Addr().String(), security.DialTo(coord.pki.Source(security.RoleCoordinator, "n1"), p1)); err != nil {
+	if n.conn, err = grpc.NewClient(lis.Addr().String(), security.DialTo(coord.PKI.Source(security.RoleCoordinator, "n1"), p1)); err != nil {
 		t.Fatal(err)
 	}
 	n.pc = arbiterpb.NewParticipantClient(n.conn)
@@ -157,9 +158,9 @@ func wantCode(t *testing.T, err error, want codes.Code) {
 }
 
 func TestPrepareRunsHandlerAndCommits(t *testing.T) {
-	coord := startFakeCoord(t)
+	coord := fakecoord.StartTLS(t)
 	n := startNode(t, coord, t.TempDir())
-	if coord.registerCount() == 0 {
+	if coord.RegisterCount() == 0 {
 		t.Fatal("Start did not register")
 	}
 	if r := n.prepare(t, "tx1", "a=1;b=2"); r.GetVote() != arbiterpb.Vote_VOTE_YES {
@@ -178,7 +179,7 @@ func TestPrepareRunsHandlerAndCommits(t *testing.T) {
 }
 
 func TestHandlerErrorVotesNoAndReleasesLocks(t *testing.T) {
-	n := startNode(t, startFakeCoord(t), t.TempDir())
+	n := startNode(t, fakecoord.StartTLS(t), t.TempDir())
 	r := n.prepare(t, "bad", "a=1;fail")
 	if r.GetVote() != arbiterpb.Vote_VOTE_NO || !strings.Contains(r.GetReason(), "fail") {
 		t.Fatalf("vote = %v (%s), want no", r.GetVote(), r.GetReason())
@@ -195,7 +196,7 @@ func TestHandlerErrorVotesNoAndReleasesLocks(t *testing.T) {
 }
 
 func TestRetriedPrepareReturnsSameVote(t *testing.T) {
-	n := startNode(t, startFakeCoord(t), t.TempDir())
+	n := startNode(t, fakecoord.StartTLS(t), t.TempDir())
 	var wg sync.WaitGroup
 	votes := make([]arbiterpb.Vote, 4)
 	for i := range votes {
@@ -216,7 +217,7 @@ func TestRetriedPrepareReturnsSameVote(t *testing.T) {
 }
 
 func TestStaleTermDecisionRefused(t *testing.T) {
-	n := startNode(t, startFakeCoord(t), t.TempDir())
+	n := startNode(t, fakecoord.StartTLS(t), t.TempDir())
 	n.prepare(t, "tx", "a=1")
 	if _, err := n.pc.Abort(bg, &arbiterpb.DecisionRequest{TxId: "other", Term: 5}); err != nil {
 		t.Fatal(err)
@@ -234,13 +235,13 @@ func TestStaleTermDecisionRefused(t *testing.T) {
 }
 
 func TestCrashAfterPrepareRecoversCommit(t *testing.T) {
-	coord := startFakeCoord(t)
+	coord := fakecoord.StartTLS(t)
 	dir := t.TempDir()
 	n := startNode(t, coord, dir)
 	n.prepare(t, "tx", "a=1")
 	n.crash()
 
-	coord.setResolve(arbiterpb.Outcome_OUTCOME_COMMIT, 7)
+	coord.SetResolve(arbiterpb.Outcome_OUTCOME_COMMIT, 7)
 	n = startNode(t, coord, dir)
 	eventually(t, "recovered commit", func() bool { return n.state(t, "tx") == participant.StateCommitted })
 	if v, _, _ := n.store.Read("a"); string(v) != "1" {
@@ -252,14 +253,14 @@ func TestCrashAfterPrepareRecoversCommit(t *testing.T) {
 }
 
 func TestResolveUnknownLeavesPrepared(t *testing.T) {
-	coord := startFakeCoord(t)
-	coord.setResolve(arbiterpb.Outcome_OUTCOME_UNKNOWN, 3)
+	coord := fakecoord.StartTLS(t)
+	coord.SetResolve(arbiterpb.Outcome_OUTCOME_UNKNOWN, 3)
 	dir := t.TempDir()
 	n := startNode(t, coord, dir)
 	n.prepare(t, "tx", "a=1")
 	n.crash()
 	n = startNode(t, coord, dir)
-	eventually(t, "resolve call", func() bool { return coord.resolveCount("tx") > 0 })
+	eventually(t, "resolve call", func() bool { return coord.ResolveCount("tx") > 0 })
 	if st := n.state(t, "tx"); st != participant.StatePrepared {
 		t.Fatalf("state = %v after UNKNOWN, want prepared", st)
 	}
@@ -270,7 +271,7 @@ func TestResolveUnknownLeavesPrepared(t *testing.T) {
 // own, so a retry of the same Prepare is refused without running the
 // handler again.
 func TestNoVoteIsRecordedAfterTheCallerGaveUp(t *testing.T) {
-	n := startNode(t, startFakeCoord(t), t.TempDir())
+	n := startNode(t, fakecoord.StartTLS(t), t.TempDir())
 	if r := n.prepare(t, "holder", "a=1"); r.GetVote() != arbiterpb.Vote_VOTE_YES {
 		t.Fatalf("holder vote = %v (%s)", r.GetVote(), r.GetReason())
 	}
@@ -290,4 +291,15 @@ func TestNoVoteIsRecordedAfterTheCallerGaveUp(t *testing.T) {
 	if r := n.prepare(t, "late", "a=2"); r.GetVote() != arbiterpb.Vote_VOTE_NO || n.calls.Load() != calls {
 		t.Fatalf("retried Prepare: vote %v, handler runs %d -> %d; want no, without running the handler", r.GetVote(), calls, n.calls.Load())
 	}
+}
+
+// eventually polls cond until it holds or a deadline passes.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
 }

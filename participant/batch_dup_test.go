@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 
+	"github.com/arbiter-tx/arbiter/internal/fakecoord"
 	"github.com/arbiter-tx/arbiter/participant"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
@@ -22,7 +23,7 @@ func wantDuplicateRefused(t *testing.T, i int, code int32, msg, id string) {
 // A PrepareBatch naming one tx_id twice: every item of that ID is refused
 // (INVALID_ARGUMENT naming it) and nothing runs for it; other items run.
 func TestPrepareBatchRefusesDuplicateIDs(t *testing.T) {
-	n := startNode(t, startFakeCoord(t), t.TempDir())
+	n := startNode(t, fakecoord.StartTLS(t), t.TempDir())
 	item := func(id, payload string) *arbiterpb.PrepareRequest {
 		return &arbiterpb.PrepareRequest{TxId: id, Payload: []byte(payload), Term: 1,
 			DeadlineUnixNanos: time.Now().Add(time.Minute).UnixNano()}
@@ -47,7 +48,7 @@ func TestPrepareBatchRefusesDuplicateIDs(t *testing.T) {
 // A DecideBatch naming one tx_id twice (COMMIT x and ABORT x): both items
 // are refused (INVALID_ARGUMENT naming it) and x stays prepared.
 func TestDecideBatchRefusesDuplicateIDs(t *testing.T) {
-	n := startNode(t, startFakeCoord(t), t.TempDir())
+	n := startNode(t, fakecoord.StartTLS(t), t.TempDir())
 	n.prepare(t, "x", "a=1")
 	n.prepare(t, "y", "b=1")
 	resp, err := n.pc.DecideBatch(bg, &arbiterpb.DecideBatchRequest{Term: 1, Items: []*arbiterpb.DecisionItem{

@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 
+	"github.com/arbiter-tx/arbiter/internal/fakecoord"
 	"github.com/arbiter-tx/arbiter/participant"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
@@ -14,7 +15,7 @@ import (
 // A batch of decisions: each item gets its own result; a stale term
 // refuses the whole batch and changes nothing.
 func TestDecideBatchAppliesEachItem(t *testing.T) {
-	n := startNode(t, startFakeCoord(t), t.TempDir())
+	n := startNode(t, fakecoord.StartTLS(t), t.TempDir())
 	for _, id := range []string{"c1", "c2", "a1"} {
 		n.prepare(t, id, "k"+id+"=1")
 	}
@@ -56,7 +57,7 @@ func TestDecideBatchAppliesEachItem(t *testing.T) {
 
 // The agent's metrics count votes and decisions and show what is in doubt.
 func TestAgentMetrics(t *testing.T) {
-	n := startNode(t, startFakeCoord(t), t.TempDir())
+	n := startNode(t, fakecoord.StartTLS(t), t.TempDir())
 	reg := prometheus.NewRegistry()
 	if err := n.agent.RegisterMetrics(reg); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/arbiter-tx/arbiter/client"
+	"github.com/arbiter-tx/arbiter/internal/fakecoord"
 	"github.com/arbiter-tx/arbiter/participant"
 	"github.com/arbiter-tx/arbiter/participant/embedded"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
@@ -61,7 +62,7 @@ func putA(ctx context.Context, tx *embedded.Tx) error { return tx.Put(ctx, "a", 
 // decided under one hold of the lock.
 func TestDoFailedPrepareNeverVotesYes(t *testing.T) {
 	b := newBrokenPrepare()
-	n := startNodeWith(t, startFakeCoord(t), t.TempDir(), nodeSetup{wrap: b.wrap})
+	n := startNodeWith(t, fakecoord.StartTLS(t), t.TempDir(), nodeSetup{wrap: b.wrap})
 	doErr := make(chan error, 1)
 	go func() { doErr <- n.agent.Do(client.WithTxID(bg, "svc"), putA) }()
 	select {
@@ -109,7 +110,7 @@ func TestDoUnrecordedAbortNeverVotesYes(t *testing.T) {
 	b := newBrokenPrepare()
 	close(b.release)
 	b.failAborts.Store(true)
-	n := startNodeWith(t, startFakeCoord(t), t.TempDir(), nodeSetup{wrap: b.wrap})
+	n := startNodeWith(t, fakecoord.StartTLS(t), t.TempDir(), nodeSetup{wrap: b.wrap})
 	err := n.agent.Do(client.WithTxID(bg, "svc"), putA)
 	if status.Code(err) != codes.Unknown || !strings.Contains(err.Error(), "abort is not recorded") {
 		t.Fatalf("Do = %v, want codes.Unknown saying the abort is not recorded", err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/arbiter-tx/arbiter/client"
 	"github.com/arbiter-tx/arbiter/internal/failpoint"
+	"github.com/arbiter-tx/arbiter/internal/fakecoord"
 	"github.com/arbiter-tx/arbiter/participant"
 	"github.com/arbiter-tx/arbiter/participant/embedded"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
@@ -18,7 +19,7 @@ import (
 )
 
 func TestDoEnlistsAndPrepares(t *testing.T) {
-	coord := startFakeCoord(t)
+	coord := fakecoord.StartTLS(t)
 	n := startNode(t, coord, t.TempDir())
 	ctx := metadata.NewIncomingContext(bg, metadata.Pairs(client.TxIDMetadataKey, "svc-tx"))
 	err := n.agent.Do(ctx, func(ctx context.Context, tx *embedded.Tx) error {
@@ -30,9 +31,7 @@ func TestDoEnlistsAndPrepares(t *testing.T) {
 	if st := n.state(t, "svc-tx"); st != participant.StatePrepared {
 		t.Fatalf("state = %v, want prepared", st)
 	}
-	coord.mu.Lock()
-	enlisted := coord.enlisted
-	coord.mu.Unlock()
+	enlisted := coord.Enlisted()
 	if len(enlisted) != 1 || enlisted[0] != "svc-tx" {
 		t.Fatalf("enlisted = %v", enlisted)
 	}
@@ -42,14 +41,14 @@ func TestDoEnlistsAndPrepares(t *testing.T) {
 }
 
 func TestDoWithoutTxID(t *testing.T) {
-	n := startNode(t, startFakeCoord(t), t.TempDir())
+	n := startNode(t, fakecoord.StartTLS(t), t.TempDir())
 	err := n.agent.Do(bg, func(context.Context, *embedded.Tx) error { return nil })
 	wantCode(t, err, codes.InvalidArgument)
 }
 
 func TestDoEnlistFailureRollsBack(t *testing.T) {
-	coord := startFakeCoord(t)
-	coord.enlistErr = status.Error(codes.NotFound, "no such transaction")
+	coord := fakecoord.StartTLS(t)
+	coord.SetEnlistErr(status.Error(codes.NotFound, "no such transaction"))
 	n := startNode(t, coord, t.TempDir())
 	ctx := client.WithTxID(bg, "gone")
 	err := n.agent.Do(ctx, func(ctx context.Context, tx *embedded.Tx) error {
@@ -67,7 +66,7 @@ func TestDoEnlistFailureRollsBack(t *testing.T) {
 func TestFailpointsCalledInOrder(t *testing.T) {
 	var mu sync.Mutex
 	var got []failpoint.Point
-	n := startNode(t, startFakeCoord(t), t.TempDir(), func(c *participant.Config) {
+	n := startNode(t, fakecoord.StartTLS(t), t.TempDir(), func(c *participant.Config) {
 		c.Failpoint = func(p failpoint.Point) { mu.Lock(); got = append(got, p); mu.Unlock() }
 	})
 	n.prepare(t, "tx", "a=1")

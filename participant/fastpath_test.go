@@ -6,12 +6,13 @@ import (
 
 	"google.golang.org/grpc/codes"
 
+	"github.com/arbiter-tx/arbiter/internal/fakecoord"
 	"github.com/arbiter-tx/arbiter/participant"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
 
 func TestRefuseAnswersPreparedOrDurablyRefuses(t *testing.T) {
-	coord := startFakeCoord(t)
+	coord := fakecoord.StartTLS(t)
 	dir := t.TempDir()
 	n := startNode(t, coord, dir)
 	if v := n.prepare(t, "tx-prepared", "k=v").GetVote(); v != arbiterpb.Vote_VOTE_YES {
@@ -40,7 +41,7 @@ func TestRefuseAnswersPreparedOrDurablyRefuses(t *testing.T) {
 }
 
 func TestOnePhasePrepareCommitsOnceAndRefusesTwoPhaseWork(t *testing.T) {
-	coord := startFakeCoord(t)
+	coord := fakecoord.StartTLS(t)
 	n := startNode(t, coord, t.TempDir())
 	req := &arbiterpb.PrepareRequest{TxId: "tx1", Payload: []byte("k=1"), OnePhase: true,
 		DeadlineUnixNanos: time.Now().Add(time.Minute).UnixNano(), Term: 1}
@@ -68,7 +69,7 @@ func TestOnePhasePrepareCommitsOnceAndRefusesTwoPhaseWork(t *testing.T) {
 }
 
 func TestPrepareBatchAnswersEachItem(t *testing.T) {
-	coord := startFakeCoord(t)
+	coord := fakecoord.StartTLS(t)
 	n := startNode(t, coord, t.TempDir())
 	n.prepare(t, "done", "k0=0")
 	deadline := time.Now().Add(time.Minute).UnixNano()

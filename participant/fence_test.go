@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arbiter-tx/arbiter/internal/fakecoord"
 	"github.com/arbiter-tx/arbiter/participant"
 	"github.com/arbiter-tx/arbiter/participant/embedded"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
@@ -41,7 +42,7 @@ func (p *termProbe) Abort(ctx context.Context, txID string) error {
 // applies after.
 func TestTermCheckIsAtomicWithApply(t *testing.T) {
 	probe := &termProbe{staleTerm: 3}
-	n := startNodeWith(t, startFakeCoord(t), t.TempDir(), nodeSetup{wrap: func(s *embedded.Store) participant.Resource[*embedded.Tx] {
+	n := startNodeWith(t, fakecoord.StartTLS(t), t.TempDir(), nodeSetup{wrap: func(s *embedded.Store) participant.Resource[*embedded.Tx] {
 		probe.Resource = s
 		return probe
 	}})

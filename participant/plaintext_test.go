@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/arbiter-tx/arbiter/internal/fakecoord"
 	"github.com/arbiter-tx/arbiter/internal/security"
 	"github.com/arbiter-tx/arbiter/internal/security/sectest"
 	"github.com/arbiter-tx/arbiter/participant"
@@ -26,7 +27,7 @@ import (
 // A request over Config.MaxMessageBytes is refused with RESOURCE_EXHAUSTED
 // before any handler runs; the agent keeps serving.
 func TestAgentRefusesOversizedMessage(t *testing.T) {
-	coord := startFakeCoord(t)
+	coord := fakecoord.StartTLS(t)
 	n := startNode(t, coord, t.TempDir(), func(c *participant.Config) { c.MaxMessageBytes = 4096 })
 	huge := bytes.Repeat([]byte("k=v;"), 2048)
 	_, err := n.pc.Prepare(ctxShort(t), &arbiterpb.PrepareRequest{TxId: "big", Payload: huge, Term: 1,

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arbiter-tx/arbiter/internal/fakecoord"
 	"github.com/arbiter-tx/arbiter/participant"
 	"github.com/arbiter-tx/arbiter/participant/embedded"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
@@ -44,8 +45,8 @@ func (p *pruneProbe) wrap(s *embedded.Store) participant.Resource[*embedded.Tx] 
 // the agent's prune interval cut to 10 ms and tweaks applied.
 func startPruneProbe(t *testing.T, window time.Duration, tweaks ...func(*participant.Config)) (*pruneProbe, *node) {
 	t.Helper()
-	coord := startFakeCoord(t)
-	coord.window = window
+	coord := fakecoord.StartTLS(t)
+	coord.SetWindow(window)
 	p := &pruneProbe{}
 	fast := func(c *participant.Config) {
 		c.ResolveInterval = 10 * time.Millisecond
@@ -109,8 +110,8 @@ func (c *clock) advance(d time.Duration) {
 // outcome decided longer ago is gone, and a one-shot retried within the
 // window still finds its outcome (COMMITTED, the payload not run again).
 func TestPruneThenRetriedOneShotFindsItsOutcome(t *testing.T) {
-	coord := startFakeCoord(t)
-	coord.window = time.Hour
+	coord := fakecoord.StartTLS(t)
+	coord.SetWindow(time.Hour)
 	clk := &clock{now: time.Unix(1_700_000_000, 0)}
 	n := startNodeWith(t, coord, t.TempDir(), nodeSetup{now: clk.Now}, func(c *participant.Config) {
 		c.OutcomePruneInterval = 10 * time.Millisecond

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/arbiter-tx/arbiter/internal/fakecoord"
 	"github.com/arbiter-tx/arbiter/internal/security"
 	"github.com/arbiter-tx/arbiter/internal/security/sectest"
 	"github.com/arbiter-tx/arbiter/participant"
@@ -33,7 +34,7 @@ func dialAgent(t *testing.T, n *node, opt grpc.DialOption) arbiterpb.Participant
 // Only coordinator identities drive phase 1 and 2; a refused call changes
 // nothing (no handler run, no term raised, no decision applied).
 func TestAgentAcceptsDecisionsOnlyFromCoordinators(t *testing.T) {
-	coord := startFakeCoord(t)
+	coord := fakecoord.StartTLS(t)
 	n := startNode(t, coord, t.TempDir())
 	if v := n.prepare(t, "t1", "k=v").GetVote(); v != arbiterpb.Vote_VOTE_YES {
 		t.Fatalf("coordinator prepare: %v", v)
@@ -42,7 +43,7 @@ func TestAgentAcceptsDecisionsOnlyFromCoordinators(t *testing.T) {
 	for _, who := range []security.Identity{
 		{Role: security.RoleParticipant, ID: "p2"}, {Role: security.RoleClient, ID: "c"}, {Role: security.RoleAdmin, ID: "a"},
 	} {
-		pc := dialAgent(t, n, security.DialTo(coord.pki.Source(who.Role, who.ID), p1))
+		pc := dialAgent(t, n, security.DialTo(coord.PKI.Source(who.Role, who.ID), p1))
 		ctx := ctxShort(t)
 		_, err := pc.Commit(ctx, &arbiterpb.DecisionRequest{TxId: "t1", Term: 1 << 40})
 		wantDenied(t, who.String()+" Commit", err)
@@ -61,24 +62,24 @@ func TestAgentAcceptsDecisionsOnlyFromCoordinators(t *testing.T) {
 		n.state(t, "t3") != participant.StateNone {
 		t.Fatal("refused calls changed the participant")
 	}
-	admin := dialAgent(t, n, security.DialTo(coord.pki.Source(security.RoleAdmin, "a"), p1))
+	admin := dialAgent(t, n, security.DialTo(coord.PKI.Source(security.RoleAdmin, "a"), p1))
 	resp, err := admin.Inspect(ctxShort(t), &arbiterpb.InspectRequest{})
 	if err != nil || resp.GetHighestTerm() >= 1<<40 {
 		t.Fatalf("admin Inspect: %v (term %d: refused calls must raise no term)", err, resp.GetHighestTerm())
 	}
-	other := dialAgent(t, n, security.DialTo(coord.pki.Source(security.RoleParticipant, "p2"), p1))
+	other := dialAgent(t, n, security.DialTo(coord.PKI.Source(security.RoleParticipant, "p2"), p1))
 	_, err = other.Inspect(ctxShort(t), &arbiterpb.InspectRequest{})
 	wantDenied(t, "participant Inspect", err)
 }
 
 // Without a certificate from the cluster CA nothing gets through.
 func TestAgentRefusesUntrustedConnections(t *testing.T) {
-	coord := startFakeCoord(t)
+	coord := fakecoord.StartTLS(t)
 	n := startNode(t, coord, t.TempDir())
 	for name, opt := range map[string]grpc.DialOption{
 		"plaintext":  grpc.WithTransportCredentials(insecure.NewCredentials()),
 		"another CA": security.DialTo(sectest.New(t).Source(security.RoleCoordinator, "n1"), p1),
-		"expired":    security.DialTo(coord.pki.Expired(security.RoleCoordinator, "n1"), p1),
+		"expired":    security.DialTo(coord.PKI.Expired(security.RoleCoordinator, "n1"), p1),
 	} {
 		_, err := dialAgent(t, n, opt).Commit(ctxShort(t), &arbiterpb.DecisionRequest{TxId: "t1", Term: 1})
 		if status.Code(err) != codes.Unavailable {

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/arbiter-tx/arbiter/client"
+	"github.com/arbiter-tx/arbiter/internal/fakecoord"
 	"github.com/arbiter-tx/arbiter/participant/embedded"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
@@ -20,7 +21,7 @@ import (
 // PostgreSQL refuses NUL (SQLSTATE 22021), and a Prepare answered INTERNAL
 // until the deadline made the ABORT retry forever.
 func TestBadTxIDsRefusedAtTheEdge(t *testing.T) {
-	n := startNode(t, startFakeCoord(t), t.TempDir())
+	n := startNode(t, fakecoord.StartTLS(t), t.TempDir())
 	for _, id := range []string{"nul\x00id", "tab\tid", "del\x7fid", "c1\u0085id", strings.Repeat("x", 129)} {
 		code := func(err error) codes.Code { return status.Code(err) }
 		got := map[string]codes.Code{}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/arbiter-tx/arbiter/client"
+	"github.com/arbiter-tx/arbiter/internal/fakecoord"
 	"github.com/arbiter-tx/arbiter/participant"
 	"github.com/arbiter-tx/arbiter/participant/postgres"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
@@ -54,7 +55,7 @@ func (n *node) addHandler(ctx context.Context, tx pgx.Tx, payload []byte) error 
 }
 
 // startNode starts a participant node of e that talks to the coordinator
-// at coordAddr (a fakeCoord's addr or a real one's).
+// at coordAddr (a fakecoord's Addr or a real one's).
 func startNode(t *testing.T, coordAddr string, e *env, dsn string) *node {
 	t.Helper()
 	core, logs := observer.New(zapcore.WarnLevel)
@@ -116,7 +117,7 @@ func (n *node) decide(txID string, commit bool) error {
 func TestAgentCommitAbortAndNoVote(t *testing.T) {
 	srv := sharedServer(t)
 	e := newEnv(t, srv.DSN)
-	n := startNode(t, startFakeCoord(t).addr, e, srv.DSN)
+	n := startNode(t, fakecoord.Start(t).Addr, e, srv.DSN)
 	if r := n.prepare(t, "t1", "a=+5;b=+1"); r.GetVote() != arbiterpb.Vote_VOTE_YES {
 		t.Fatalf("vote = %v (%s)", r.GetVote(), r.GetReason())
 	}
@@ -147,13 +148,13 @@ func TestAgentCommitAbortAndNoVote(t *testing.T) {
 func TestAgentDoServiceDriven(t *testing.T) {
 	srv := sharedServer(t)
 	e := newEnv(t, srv.DSN)
-	coord := startFakeCoord(t)
-	n := startNode(t, coord.addr, e, srv.DSN)
+	coord := fakecoord.Start(t)
+	n := startNode(t, coord.Addr, e, srv.DSN)
 	ctx := client.WithTxID(bg, "svc1")
 	must(t, n.agent.Do(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		return n.addHandler(ctx, tx, []byte("a=+7"))
 	}))
-	if ids := coord.enlistedIDs(); len(ids) != 1 || ids[0] != "svc1" {
+	if ids := coord.Enlisted(); len(ids) != 1 || ids[0] != "svc1" {
 		t.Fatalf("enlisted = %v", ids)
 	}
 	e.wantState(t, "svc1", participant.StatePrepared)
@@ -174,13 +175,13 @@ func TestAgentDoServiceDriven(t *testing.T) {
 func TestAgentCrashAfterPrepareRecoversCommit(t *testing.T) {
 	srv := sharedServer(t)
 	e := newEnv(t, srv.DSN)
-	coord := startFakeCoord(t)
-	n := startNode(t, coord.addr, e, srv.DSN)
+	coord := fakecoord.Start(t)
+	n := startNode(t, coord.Addr, e, srv.DSN)
 	n.prepare(t, "tx", "a=+1")
 	n.crash()
 
-	coord.setResolve(arbiterpb.Outcome_OUTCOME_COMMIT, 7)
-	n = startNode(t, coord.addr, e, srv.DSN)
+	coord.SetResolve(arbiterpb.Outcome_OUTCOME_COMMIT, 7)
+	n = startNode(t, coord.Addr, e, srv.DSN)
 	eventually(t, "recovered commit", func() bool { return e.value(t, "a") == 1 })
 	n.e.wantState(t, "tx", participant.StateCommitted)
 	if term, _ := n.store.Term(bg); term != 7 {

@@ -19,6 +19,7 @@ import (
 	"github.com/arbiter-tx/arbiter/coordinator"
 	"github.com/arbiter-tx/arbiter/internal/coordtest"
 	"github.com/arbiter-tx/arbiter/internal/failpoint"
+	"github.com/arbiter-tx/arbiter/internal/fakecoord"
 	"github.com/arbiter-tx/arbiter/participant"
 	"github.com/arbiter-tx/arbiter/participant/postgres"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
@@ -57,7 +58,7 @@ func heuristicLogged(n *node, txID string) int {
 func TestHeuristicOutcomesAreLoud(t *testing.T) {
 	srv := sharedServer(t)
 	e := newEnv(t, srv.DSN)
-	n := startNode(t, startFakeCoord(t).addr, e, srv.DSN)
+	n := startNode(t, fakecoord.Start(t).Addr, e, srv.DSN)
 	reg := prometheus.NewRegistry()
 	must(t, n.agent.RegisterMetrics(reg))
 

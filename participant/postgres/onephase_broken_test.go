@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arbiter-tx/arbiter/internal/fakecoord"
 	"github.com/arbiter-tx/arbiter/participant"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
@@ -15,7 +16,7 @@ func TestOnePhaseCommitLostAnswerIsNotHeuristic(t *testing.T) {
 	srv := sharedServer(t)
 	e := newEnv(t, srv.DSN)
 	proxy, dsn := startCutProxy(t, srv.DSN)
-	n := startNode(t, startFakeCoord(t).addr, e, dsn)
+	n := startNode(t, fakecoord.Start(t).Addr, e, dsn)
 	proxy.armed.Store(true)
 	resp, err := n.pc.Prepare(bg, &arbiterpb.PrepareRequest{TxId: "one", Payload: []byte("a=+1"), OnePhase: true,
 		DeadlineUnixNanos: time.Now().Add(time.Minute).UnixNano(), Term: 1})
@@ -41,7 +42,7 @@ func TestOnePhaseCommitLostRequestVotesNo(t *testing.T) {
 	srv := sharedServer(t)
 	e := newEnv(t, srv.DSN)
 	proxy, dsn := startCutProxy(t, srv.DSN)
-	n := startNode(t, startFakeCoord(t).addr, e, dsn)
+	n := startNode(t, fakecoord.Start(t).Addr, e, dsn)
 	proxy.armedRequest.Store(true)
 	resp, err := n.pc.Prepare(bg, &arbiterpb.PrepareRequest{TxId: "one", Payload: []byte("a=+1"), OnePhase: true,
 		DeadlineUnixNanos: time.Now().Add(time.Minute).UnixNano(), Term: 1})

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arbiter-tx/arbiter/internal/fakecoord"
 	"github.com/arbiter-tx/arbiter/participant"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
@@ -17,8 +18,8 @@ func TestRecoveryTimerResolvesAfterDeadline(t *testing.T) {
 	const bound = 3 * time.Second // ResolveInterval is 50ms; coordinator calls retry for 350ms at most
 	srv := sharedServer(t)
 	e := newEnv(t, srv.DSN)
-	coord := startFakeCoord(t) // answers Resolve UNAVAILABLE until setResolve
-	n := startNode(t, coord.addr, e, srv.DSN)
+	coord := fakecoord.Start(t) // answers Resolve UNAVAILABLE until SetResolve
+	n := startNode(t, coord.Addr, e, srv.DSN)
 	deadline := time.Now().Add(300 * time.Millisecond)
 	resp, err := n.pc.Prepare(bg, &arbiterpb.PrepareRequest{TxId: "late", Payload: []byte("a=+3"),
 		DeadlineUnixNanos: deadline.UnixNano(), Term: 1})
@@ -27,7 +28,7 @@ func TestRecoveryTimerResolvesAfterDeadline(t *testing.T) {
 		t.Fatalf("vote = %v (%s)", resp.GetVote(), resp.GetReason())
 	}
 
-	eventually(t, "three Resolve attempts after the deadline", func() bool { return coord.resolveCount("late") >= 3 })
+	eventually(t, "three Resolve attempts after the deadline", func() bool { return coord.ResolveCount("late") >= 3 })
 	if time.Now().Before(deadline) {
 		t.Fatal("resolved three times before the deadline")
 	}
@@ -36,7 +37,7 @@ func TestRecoveryTimerResolvesAfterDeadline(t *testing.T) {
 		t.Fatalf("a = %d while the coordinator is unavailable, want absent", v)
 	}
 
-	coord.setResolve(arbiterpb.Outcome_OUTCOME_COMMIT, 2)
+	coord.SetResolve(arbiterpb.Outcome_OUTCOME_COMMIT, 2)
 	start := time.Now()
 	for e.value(t, "a") != 3 {
 		if time.Since(start) > bound {
