@@ -4,6 +4,8 @@ import (
 	"context"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/arbiter-tx/arbiter/participant/internal/txstate"
 )
 
 // CommitOnePhase applies tx's writes and records the outcome COMMITTED in
@@ -22,7 +24,7 @@ func (s *Store) CommitOnePhase(ctx context.Context, txID string, tx *Tx) error {
 	}
 	at := s.opts.Now()
 	err := s.group.write(func(btx *bolt.Tx) error {
-		if err := stateErr(txState(btx, txID), txID); err != nil {
+		if err := txstate.NeedNone(txState(btx, txID), txID); err != nil {
 			return err
 		}
 		return applyCommitted(btx, txID, writes, at)
@@ -30,7 +32,7 @@ func (s *Store) CommitOnePhase(ctx context.Context, txID string, tx *Tx) error {
 	if err != nil {
 		return err
 	}
-	_ = tx.finish(errCommitted)
+	_ = tx.latch.Finish(errCommitted)
 	s.forget(txID, tx)
 	s.locks.releaseAll(txID)
 	return nil

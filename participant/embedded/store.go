@@ -186,17 +186,4 @@ func txState(btx *bolt.Tx, txID string) participant.State {
 	return participant.StateNone
 }
 
-// stateErr is the error for an operation that needs state None.
-func stateErr(st participant.State, txID string) error {
-	switch st {
-	case participant.StateAborted:
-		return fmt.Errorf("%w: %s", participant.ErrAlreadyAborted, txID)
-	case participant.StateCommitted:
-		return fmt.Errorf("%w: %s", participant.ErrAlreadyCommitted, txID)
-	case participant.StatePrepared:
-		return fmt.Errorf("%w: %s is prepared", participant.ErrTxExists, txID)
-	}
-	return nil
-}
-
 var errEmptyTxID = errors.New("embedded: empty transaction ID")

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/arbiter-tx/arbiter/participant"
+	"github.com/arbiter-tx/arbiter/participant/internal/txstate"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -28,7 +29,7 @@ func (s *Store) Prepare(ctx context.Context, txID string, tx *Tx, deadline time.
 		return err
 	}
 	err := s.group.write(func(btx *bolt.Tx) error {
-		if err := stateErr(txState(btx, txID), txID); err != nil {
+		if err := txstate.NeedNone(txState(btx, txID), txID); err != nil {
 			return err
 		}
 		return btx.Bucket(bucketIntents).Put([]byte(txID), rec)
@@ -36,7 +37,7 @@ func (s *Store) Prepare(ctx context.Context, txID string, tx *Tx, deadline time.
 	if err != nil {
 		return err
 	}
-	_ = tx.finish(errPrepared)
+	_ = tx.latch.Finish(errPrepared)
 	s.forget(txID, tx)
 	return nil
 }
@@ -55,7 +56,7 @@ func (s *Store) Commit(ctx context.Context, txID string) error {
 		case participant.StateNone:
 			return fmt.Errorf("%w: %s", participant.ErrNotPrepared, txID)
 		case participant.StateAborted:
-			return stateErr(st, txID)
+			return txstate.NeedNone(st, txID)
 		}
 		return applyIntent(btx, txID, at)
 	})
@@ -74,7 +75,7 @@ func usable(ctx context.Context, op, txID string, tx *Tx) error {
 	if tx == nil || tx.id != txID {
 		return fmt.Errorf("embedded: %s %s: handle belongs to another transaction", op, txID)
 	}
-	return tx.finished()
+	return tx.latch.Err()
 }
 
 func applyIntent(btx *bolt.Tx, txID string, at time.Time) error {
@@ -117,7 +118,7 @@ func (s *Store) Abort(ctx context.Context, txID string) error {
 		case participant.StateAborted:
 			return nil
 		case participant.StateCommitted:
-			return stateErr(st, txID)
+			return txstate.NeedNone(st, txID)
 		}
 		if err := btx.Bucket(bucketIntents).Delete([]byte(txID)); err != nil {
 			return err
@@ -139,7 +140,7 @@ func (s *Store) doom(txID string) {
 	delete(s.active, txID)
 	s.mu.Unlock()
 	if t != nil {
-		_ = t.finish(fmt.Errorf("%w: %s", participant.ErrAlreadyAborted, txID))
+		_ = t.latch.Finish(fmt.Errorf("%w: %s", participant.ErrAlreadyAborted, txID))
 	}
 }
 

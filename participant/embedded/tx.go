@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/arbiter-tx/arbiter/participant"
+	"github.com/arbiter-tx/arbiter/participant/internal/txstate"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -19,7 +20,8 @@ type Tx struct {
 	mu     sync.Mutex
 	writes map[string][]byte
 	locked map[string]struct{} // every key locked by Get or Put
-	done   error               // non-nil once prepared, rolled back or aborted
+
+	latch txstate.Latch // finished once prepared, committed, rolled back or aborted
 }
 
 // ID returns the global transaction ID.
@@ -52,17 +54,17 @@ func (t *Tx) Put(ctx context.Context, key string, value []byte) error {
 	if err := t.lock(ctx, key); err != nil {
 		return err
 	}
+	if err := t.latch.Err(); err != nil {
+		return err
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.done != nil {
-		return t.done
-	}
 	t.writes[key] = append([]byte{}, value...)
 	return nil
 }
 
 func (t *Tx) lock(ctx context.Context, key string) error {
-	if err := t.finished(); err != nil {
+	if err := t.latch.Err(); err != nil {
 		return err
 	}
 	if _, ok := ctx.Deadline(); !ok {
@@ -85,24 +87,7 @@ var errPrepared = errors.New("embedded: transaction is prepared; only Commit or 
 // errCommitted marks a Tx committed in one phase.
 var errCommitted = errors.New("embedded: transaction was committed (one phase)")
 
-func (t *Tx) isPrepared() bool { return errors.Is(t.finished(), errPrepared) }
-
-func (t *Tx) finished() error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.done
-}
-
-// finish marks t unusable with err; it fails if t was already finished.
-func (t *Tx) finish(err error) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.done != nil {
-		return t.done
-	}
-	t.done = err
-	return nil
-}
+func (t *Tx) isPrepared() bool { return errors.Is(t.latch.Err(), errPrepared) }
 
 // snapshot copies the buffered writes and lists the keys locked but not
 // written (the read-only keys), for the intent.
@@ -137,7 +122,7 @@ func (s *Store) Begin(ctx context.Context, txID string) (*Tx, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := stateErr(st, txID); err != nil {
+	if err := txstate.NeedNone(st, txID); err != nil {
 		return nil, err
 	}
 	t := &Tx{s: s, id: txID, writes: make(map[string][]byte), locked: make(map[string]struct{})}
@@ -148,7 +133,7 @@ func (s *Store) Begin(ctx context.Context, txID string) (*Tx, error) {
 // Rollback discards an unprepared local transaction and releases its locks.
 // Rolling back a prepared transaction is refused: use Abort.
 func (s *Store) Rollback(_ context.Context, txID string, tx *Tx) error {
-	if err := tx.finish(fmt.Errorf("embedded: transaction %s rolled back", txID)); err != nil {
+	if err := tx.latch.Finish(fmt.Errorf("embedded: transaction %s rolled back", txID)); err != nil {
 		if tx.isPrepared() {
 			return fmt.Errorf("embedded: rollback of prepared %s: use Abort", txID)
 		}

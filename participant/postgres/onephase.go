@@ -28,7 +28,7 @@ func (s *Store) CommitOnePhase(ctx context.Context, txID string, tx pgx.Tx) erro
 			return err
 		}
 	}
-	_ = t.finish(errCommitted)
+	_ = t.latch.Finish(errCommitted)
 	t.conn.Release()
 	s.forget(txID, t)
 	return nil

@@ -156,16 +156,3 @@ func (s *Store) gcOnce(ctx context.Context, retention time.Duration) {
 		s.log.Info("outcome GC deleted old markers and tombstones", zap.Int64("rows", n), zap.Duration("retention", retention))
 	}
 }
-
-// stateErr is the error for an operation that needs state None.
-func stateErr(st participant.State, txID string) error {
-	switch st {
-	case participant.StateAborted:
-		return fmt.Errorf("%w: %s", participant.ErrAlreadyAborted, txID)
-	case participant.StateCommitted:
-		return fmt.Errorf("%w: %s", participant.ErrAlreadyCommitted, txID)
-	case participant.StatePrepared:
-		return fmt.Errorf("%w: %s is prepared", participant.ErrTxExists, txID)
-	}
-	return nil
-}

@@ -26,7 +26,7 @@ func (s *Store) Prepare(ctx context.Context, txID string, tx pgx.Tx, deadline ti
 	if _, err := t.Tx.Exec(ctx, "PREPARE TRANSACTION "+quoteLiteral(s.gidOf(txID, deadline))); err != nil {
 		return fmt.Errorf("postgres: prepare %s: %w", txID, err)
 	}
-	_ = t.finish(errPrepared)
+	_ = t.latch.Finish(errPrepared)
 	t.conn.Release() // the session is out of the transaction: back to the pool
 	s.forget(txID, t)
 	return nil
@@ -39,7 +39,7 @@ func (s *Store) markCommitted(ctx context.Context, op, txID string, tx pgx.Tx) (
 	if !ok || t.id != txID {
 		return nil, fmt.Errorf("postgres: %s %s: handle belongs to another transaction", op, txID)
 	}
-	if err := t.err(); err != nil {
+	if err := t.latch.Err(); err != nil {
 		return nil, err
 	}
 	if _, err := t.Tx.Exec(ctx, s.sql.insertMarker, s.id, txID); err != nil {

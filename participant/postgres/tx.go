@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/arbiter-tx/arbiter/participant"
+	"github.com/arbiter-tx/arbiter/participant/internal/txstate"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -23,8 +23,7 @@ type Tx struct {
 	id     string
 	conn   *pgxpool.Conn
 
-	mu   sync.Mutex
-	done error // non-nil once prepared or rolled back
+	latch txstate.Latch // finished once prepared, committed or rolled back
 }
 
 var (
@@ -37,23 +36,6 @@ var (
 // ID returns the global transaction ID.
 func (t *Tx) ID() string { return t.id }
 
-func (t *Tx) err() error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.done
-}
-
-// finish marks t unusable with err; it fails if t was already finished.
-func (t *Tx) finish(err error) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.done != nil {
-		return t.done
-	}
-	t.done = err
-	return nil
-}
-
 // Commit is refused: see ErrLocalCommit.
 func (t *Tx) Commit(context.Context) error { return ErrLocalCommit }
 
@@ -62,7 +44,7 @@ func (t *Tx) Rollback(context.Context) error { return ErrLocalCommit }
 
 // Exec runs sql in the local transaction.
 func (t *Tx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	if err := t.err(); err != nil {
+	if err := t.latch.Err(); err != nil {
 		return pgconn.CommandTag{}, err
 	}
 	return t.Tx.Exec(ctx, sql, args...)
@@ -70,7 +52,7 @@ func (t *Tx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandT
 
 // Query runs sql in the local transaction.
 func (t *Tx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	if err := t.err(); err != nil {
+	if err := t.latch.Err(); err != nil {
 		return nil, err
 	}
 	return t.Tx.Query(ctx, sql, args...)
@@ -78,7 +60,7 @@ func (t *Tx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, erro
 
 // QueryRow runs sql in the local transaction.
 func (t *Tx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	if err := t.err(); err != nil {
+	if err := t.latch.Err(); err != nil {
 		return errRow{err}
 	}
 	return t.Tx.QueryRow(ctx, sql, args...)
@@ -86,7 +68,7 @@ func (t *Tx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 
 // Begin starts a savepoint (a pseudo nested transaction).
 func (t *Tx) Begin(ctx context.Context) (pgx.Tx, error) {
-	if err := t.err(); err != nil {
+	if err := t.latch.Err(); err != nil {
 		return nil, err
 	}
 	return t.Tx.Begin(ctx)
@@ -134,7 +116,7 @@ func (s *Store) begin(ctx context.Context, txID string) (*Tx, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := stateErr(st, txID); err != nil {
+	if err := txstate.NeedNone(st, txID); err != nil {
 		return nil, err
 	}
 	conn, err := s.pool.Acquire(ctx)
@@ -191,7 +173,7 @@ func (s *Store) Rollback(ctx context.Context, txID string, tx pgx.Tx) error {
 	if !ok || t.id != txID {
 		return fmt.Errorf("postgres: rollback %s: handle belongs to another transaction", txID)
 	}
-	if err := t.finish(fmt.Errorf("postgres: transaction %s rolled back", txID)); err != nil {
+	if err := t.latch.Finish(fmt.Errorf("postgres: transaction %s rolled back", txID)); err != nil {
 		if errors.Is(err, errPrepared) {
 			return fmt.Errorf("postgres: rollback of prepared %s: use Abort", txID)
 		}
