@@ -1,9 +1,11 @@
 package participant_test
 
 import (
+	"testing"
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"testing"
 
 	"google.golang.org/grpc/codes"
 
@@ -91,4 +93,39 @@ func gaugeOrCounter(t *testing.T, reg *prometheus.Registry, name string) prometh
 	}
 	t.Fatalf("metric %s not registered", name)
 	return nil
+}
+
+func TestPrepareBatchAnswersEachItem(t *testing.T) {
+	coord := fakecoord.StartTLS(t)
+	n := startNode(t, coord, t.TempDir())
+	n.prepare(t, "done", "k0=0")
+	deadline := time.Now().Add(time.Minute).UnixNano()
+	resp, err := n.pc.PrepareBatch(bg, &arbiterpb.PrepareBatchRequest{Items: []*arbiterpb.PrepareRequest{
+		{TxId: "b1", Payload: []byte("k1=1"), DeadlineUnixNanos: deadline, Term: 1},
+		{TxId: "b2", Payload: []byte("bad"), DeadlineUnixNanos: deadline, Term: 1},
+		{TxId: "", Payload: []byte("k3=3"), Term: 1},
+		{TxId: "b4", Payload: []byte("k4=4"), OnePhase: true, Term: 1},
+		{TxId: "done", Payload: []byte("k0=again"), Term: 1},
+	}})
+	if err != nil || len(resp.GetResults()) != 5 {
+		t.Fatalf("PrepareBatch: %v, %v", resp, err)
+	}
+	r := resp.GetResults()
+	if r[0].GetResponse().GetVote() != arbiterpb.Vote_VOTE_YES || n.state(t, "b1") != participant.StatePrepared {
+		t.Errorf("item 0: %v, state %v", r[0], n.state(t, "b1"))
+	}
+	if r[1].GetResponse().GetVote() != arbiterpb.Vote_VOTE_NO || n.state(t, "b2") != participant.StateAborted {
+		t.Errorf("item 1: %v", r[1])
+	}
+	if codes.Code(r[2].GetCode()) != codes.InvalidArgument || r[2].GetResponse() != nil {
+		t.Errorf("item 2 (no tx_id): %v", r[2])
+	}
+	if r[3].GetResponse().GetVote() != arbiterpb.Vote_VOTE_COMMITTED || n.state(t, "b4") != participant.StateCommitted {
+		t.Errorf("item 3 (one phase): %v", r[3])
+	}
+	if r[4].GetResponse().GetVote() != arbiterpb.Vote_VOTE_YES || n.calls.Load() != 4 { // "done" is not run again
+		t.Errorf("item 4 (retried): %v, handler calls %d", r[4], n.calls.Load())
+	}
+	_, err = n.pc.PrepareBatch(bg, &arbiterpb.PrepareBatchRequest{})
+	wantCode(t, err, codes.InvalidArgument)
 }

@@ -117,6 +117,14 @@ func (a *Agent[T]) runBranch(ctx context.Context, req *arbiterpb.PrepareRequest)
 	return false, err
 }
 
+// rollback rolls tx back, logging a failure: the local transaction is
+// abandoned either way.
+func (a *Agent[T]) rollback(ctx context.Context, txID string, tx T) {
+	if err := a.res.Rollback(ctx, txID, tx); err != nil {
+		a.log.Warn("rollback failed", zap.String("tx-id", txID), zap.Error(err))
+	}
+}
+
 // prepareLocal makes tx durable, between the two prepare failpoints.
 func (a *Agent[T]) prepareLocal(ctx context.Context, txID string, tx T, deadline time.Time) error {
 	a.cfg.failpoint(failpoint.PrepareBeforeDurable)
