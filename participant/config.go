@@ -85,37 +85,73 @@ func DefaultConfig() Config {
 	}
 }
 
-// Validate reports the first configuration error.
+// Validate checks every field and reports each setting that cannot work,
+// naming the field and what would, all joined with errors.Join.
 func (c Config) Validate() error {
-	switch {
-	case c.ID == "":
-		return errors.New("participant: config: ID is required")
-	case c.Address == "":
-		return errors.New("participant: config: Address is required")
-	case len(c.Coordinators) == 0:
-		return errors.New("participant: config: at least one coordinator address is required")
-	case c.ResolveInterval <= 0:
-		return fmt.Errorf("participant: config: ResolveInterval must be positive, got %v", c.ResolveInterval)
-	case c.RPCTimeout <= 0:
-		return fmt.Errorf("participant: config: RPCTimeout must be positive, got %v", c.RPCTimeout)
-	case c.FallbackDeadline <= 0:
-		return fmt.Errorf("participant: config: FallbackDeadline must be positive, got %v", c.FallbackDeadline)
-	case c.MaxMessageBytes <= 0:
-		return fmt.Errorf("participant: config: MaxMessageBytes must be positive, got %d", c.MaxMessageBytes)
-	case c.OutcomeRetention < 0 || c.OutcomePruneInterval < 0:
-		return fmt.Errorf("participant: config: OutcomeRetention (%v) and OutcomePruneInterval (%v) must not be negative", c.OutcomeRetention, c.OutcomePruneInterval)
-	case c.TLS == nil && !c.Insecure:
-		return errors.New("participant: config: TLS is nil: set TLS (client.LoadTLS) for mutual TLS, or Insecure to run plaintext with no authentication (development only)")
-	case c.TLS != nil && c.Insecure:
-		return errors.New("participant: config: TLS and Insecure are mutually exclusive")
+	var errs fieldErrors
+	c.validateIdentity(&errs)
+	c.validateTimes(&errs)
+	c.validateSecurity(&errs)
+	if c.MaxMessageBytes <= 0 {
+		errs.add("MaxMessageBytes %d must be positive (default 8 MiB)", c.MaxMessageBytes)
 	}
-	for i, addr := range c.Coordinators {
-		if addr == "" {
-			return fmt.Errorf("participant: config: coordinator address %d is empty", i)
-		}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("participant: invalid config: %w", err)
 	}
 	return nil
 }
+
+// validateIdentity checks who this agent is and whom it calls.
+func (c Config) validateIdentity(errs *fieldErrors) {
+	if c.ID == "" {
+		errs.add("ID is required: the participant ID that branches and enlistments name")
+	}
+	if c.Address == "" {
+		errs.add("Address is required: the host:port the coordinators dial to reach this agent")
+	}
+	if len(c.Coordinators) == 0 {
+		errs.add("Coordinators: at least one coordinator address is required (any node will do)")
+	}
+	for i, addr := range c.Coordinators {
+		if addr == "" {
+			errs.add("Coordinators[%d] is empty: give a coordinator's host:port or drop the entry", i)
+		}
+	}
+}
+
+// validateTimes checks the durations.
+func (c Config) validateTimes(errs *fieldErrors) {
+	if c.ResolveInterval <= 0 {
+		errs.add("ResolveInterval %v must be positive (default 1s)", c.ResolveInterval)
+	}
+	if c.RPCTimeout <= 0 {
+		errs.add("RPCTimeout %v must be positive (default 5s)", c.RPCTimeout)
+	}
+	if c.FallbackDeadline <= 0 {
+		errs.add("FallbackDeadline %v must be positive (default 30s)", c.FallbackDeadline)
+	}
+	if c.OutcomeRetention < 0 {
+		errs.add("OutcomeRetention %v must not be negative (0: the coordinators' uniqueness window)", c.OutcomeRetention)
+	}
+	if c.OutcomePruneInterval < 0 {
+		errs.add("OutcomePruneInterval %v must not be negative (0: never prune)", c.OutcomePruneInterval)
+	}
+}
+
+// validateSecurity checks that exactly one of TLS and Insecure is chosen.
+func (c Config) validateSecurity(errs *fieldErrors) {
+	switch {
+	case c.TLS == nil && !c.Insecure:
+		errs.add("TLS is nil: set TLS (client.LoadTLS) for mutual TLS, or Insecure to run plaintext with no authentication (development only)")
+	case c.TLS != nil && c.Insecure:
+		errs.add("TLS and Insecure are mutually exclusive: set TLS for mutual TLS, or Insecure with TLS nil for plaintext")
+	}
+}
+
+// fieldErrors collects one error per setting that cannot work.
+type fieldErrors []error
+
+func (e *fieldErrors) add(format string, args ...any) { *e = append(*e, fmt.Errorf(format, args...)) }
 
 func (c Config) failpoint(p failpoint.Point) {
 	if c.Failpoint != nil {

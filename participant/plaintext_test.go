@@ -43,37 +43,6 @@ func TestAgentRefusesOversizedMessage(t *testing.T) {
 	}
 }
 
-// Plaintext needs an explicit Insecure: a nil TLS alone is a config error.
-func TestConfigNeedsTLSOrInsecure(t *testing.T) {
-	base := participant.DefaultConfig()
-	base.ID, base.Address, base.Coordinators = "p1", "127.0.0.1:1", []string{"127.0.0.1:2"}
-	src := sectest.New(t).Source(security.RoleParticipant, "p1")
-	for _, tc := range []struct {
-		name     string
-		tls      *security.Source
-		insecure bool
-		want     string
-	}{
-		{"neither", nil, false, "TLS is nil"},
-		{"both", src, true, "mutually exclusive"},
-		{"TLS", src, false, ""},
-		{"Insecure", nil, true, ""},
-	} {
-		cfg := base
-		cfg.TLS, cfg.Insecure = tc.tls, tc.insecure
-		err := cfg.Validate()
-		if (tc.want == "" && err != nil) || (tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want))) {
-			t.Errorf("%s: Validate() = %v, want %q", tc.name, err, tc.want)
-		}
-	}
-	cfg := base
-	cfg.MaxMessageBytes = 0
-	cfg.TLS = src
-	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "MaxMessageBytes") {
-		t.Errorf("MaxMessageBytes 0: Validate() = %v", err)
-	}
-}
-
 // plainAgent serves an agent (not started: no coordinator needed) on a
 // plaintext gRPC server and returns a plaintext client for it.
 func plainAgent(t *testing.T, cfg participant.Config, log *zap.Logger) arbiterpb.ParticipantClient {
