@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/arbiter-tx/arbiter/internal/backoff"
 	"github.com/arbiter-tx/arbiter/internal/localcluster"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
@@ -166,9 +167,6 @@ func poll(ctx context.Context, timeout time.Duration, f func() error) error {
 		if ctx.Err() != nil || time.Now().After(deadline) {
 			return fmt.Errorf("not ready after %v: %w", timeout, err)
 		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(100 * time.Millisecond):
-		}
+		backoff.Sleep(ctx, 100*time.Millisecond)
 	}
 }
