@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/arbiter-tx/arbiter/examples/bank/bankpb"
+	"github.com/arbiter-tx/arbiter/internal/backoff"
 	"github.com/arbiter-tx/arbiter/internal/security"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
@@ -50,10 +51,8 @@ func (c *Cluster) WaitLeader(ctx context.Context) (*Proc, error) {
 		if err == nil {
 			return p, nil
 		}
-		select {
-		case <-ctx.Done():
+		if !backoff.Sleep(ctx, 100*time.Millisecond) {
 			return nil, fmt.Errorf("waiting for a leader: %w", err)
-		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }
