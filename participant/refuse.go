@@ -11,10 +11,11 @@ import (
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
 
-// Refuse, the participant's part of one of the shorter paths: a parallel
-// commit's recovery asks every participant to refuse the transaction.
+// Refuse, the participant's part of the shorter paths' recovery: the
+// coordinator asks the participants of a staged transaction (a parallel
+// commit, or a one-phase commit whose answer it lost) to refuse it.
 
-// Refuse answers the recovery of a parallel-commit transaction: PREPARED if
+// Refuse answers the recovery of a staged transaction: PREPARED if
 // this participant's yes vote is durable (or the work already committed),
 // else it durably aborts the transaction, so that a late Prepare is refused,
 // and answers REFUSED.
