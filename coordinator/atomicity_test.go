@@ -285,7 +285,8 @@ func TestUniquenessWindowRefusesOldOneShotIDs(t *testing.T) {
 	}
 	waitFor(t, 15*time.Second, "the record forgotten on every node (a FINISH past the window)", func() bool {
 		_, _, _ = cli.Run(ctx, client.RunOptions{}, a.branch(0), b.branch(0)) // later FINISH entries carry the cut
-		for _, n := range c.nodes { // any node answers a decided ID from its own FSM: a lagging follower still would
+		// Any node answers a decided ID from its own FSM: a lagging follower still would.
+		for _, n := range c.nodes {
 			if _, ok := n.node.FSM().Get(tx); ok {
 				return false
 			}
