@@ -27,8 +27,14 @@ type Config struct {
 	BindAddr string
 	// AdvertiseAddr is the host:port other nodes dial; empty means BindAddr.
 	AdvertiseAddr string
-	// DataDir holds raft.db (log and stable store) and the snapshots.
+	// DataDir holds the Raft log and stable store (see LogStore) and the
+	// snapshots.
 	DataDir string
+	// LogStore is the Raft log and stable store kept in DataDir:
+	// LogStoreBoltDB ("boltdb", DataDir/raft.db, two fdatasyncs per append)
+	// or LogStoreWAL ("wal", DataDir/wal/, one fsync per append). Open
+	// refuses a DataDir that holds the other kind (ErrLogStoreMismatch).
+	LogStore string
 	// Peers lists every voter, this node included. It is used only to
 	// bootstrap a brand-new cluster, once, when DataDir holds no Raft state;
 	// on restart the membership comes from the log. With Join it may be
@@ -84,6 +90,7 @@ func DefaultConfig() Config {
 		TrailingLogs:       10240,
 		MaxAppendEntries:   256,
 		ApplyTimeout:       5 * time.Second,
+		LogStore:           LogStoreBoltDB,
 	}
 }
 
@@ -104,6 +111,9 @@ func (c Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		add("DataDir is required")
+	}
+	if !validLogStore(c.LogStore) {
+		add("LogStore %q: want one of %s", c.LogStore, strings.Join(LogStores(), ", "))
 	}
 	if _, _, err := net.SplitHostPort(c.BindAddr); err != nil {
 		add("BindAddr %q: %w", c.BindAddr, err)

@@ -36,6 +36,8 @@ func TestValidate(t *testing.T) {
 		"apply timeout":  {func(c *Config) { c.ApplyTimeout = 0 }, "ApplyTimeout"},
 		"commit timeout": {func(c *Config) { c.CommitTimeout = 0 }, "CommitTimeout"},
 		"threshold":      {func(c *Config) { c.SnapshotThreshold = 0 }, "SnapshotThreshold"},
+		"log store":      {func(c *Config) { c.LogStore = "rocksdb" }, `LogStore "rocksdb": want one of boltdb, wal`},
+		"no log store":   {func(c *Config) { c.LogStore = "" }, `LogStore "": want one of boltdb, wal`},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

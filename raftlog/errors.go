@@ -26,6 +26,11 @@ var (
 	// the older snapshot, else rebuild this node's data dir from a healthy
 	// replica (remove the member, wipe, re-add).
 	ErrSnapshotUnusable = errors.New("raftlog: newest snapshot cannot be restored; refusing to start on partial state")
+	// ErrLogStoreMismatch means Open found a Raft log of another kind than
+	// Config.LogStore in DataDir. The node refuses to start rather than
+	// open a second, empty log beside it: start it with the store the data
+	// dir holds (the message names it), or move the data dir away.
+	ErrLogStoreMismatch = errors.New("raftlog: data dir holds another raft log store")
 
 	// ErrUnknownTx means there is no record for the transaction: it was never
 	// begun, or it finished and was forgotten (presumed abort).

@@ -6,20 +6,19 @@ import (
 	"io"
 	"net"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
-	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	bolt "go.etcd.io/bbolt"
 	"go.uber.org/zap"
 )
 
 // Deps are the Raft collaborators a Node uses. Nil fields get the production
-// default: a TCP transport on Config.BindAddr, raft-boltdb in
-// DataDir/raft.db for Logs and Stable, a file snapshot store in DataDir.
+// default: a TCP transport on Config.BindAddr, the Config.LogStore store
+// in DataDir for Logs and Stable (logstore.go), a file snapshot store in
+// DataDir.
 // The Node owns everything it is given: Close closes each dep that has a
 // Close method.
 type Deps struct {
@@ -116,9 +115,9 @@ func (n *Node) fillDeps(d Deps) error {
 		n.own(c)
 	}
 	if d.Logs == nil || d.Stable == nil {
-		db, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(n.cfg.DataDir, "raft.db"), BoltOptions: boltOptions()})
+		db, err := openLogStore(n.cfg.DataDir, n.cfg.LogStore, hl)
 		if err != nil {
-			return fmt.Errorf("raftlog: open raft.db: %w", err)
+			return err
 		}
 		n.own(db)
 		if d.Logs == nil {

@@ -31,14 +31,14 @@ type Replayed struct {
 
 // Replay rebuilds a stopped node's state from dataDir with the same FSM
 // code the node runs: restore the newest snapshot, then apply the rest of
-// the log. The node must not be running (raft.db is opened read-only).
+// the log, from whichever log store the data dir holds. The node must not
+// be running. raft.db is opened read-only; a wal/ log is opened as the
+// node opens it, so a torn tail is cut back to its last whole batch
+// exactly as the node's next start would.
 func Replay(dataDir string) (*Replayed, error) {
-	store, err := raftboltdb.New(raftboltdb.Options{
-		Path:        filepath.Join(dataDir, "raft.db"),
-		BoltOptions: &bolt.Options{ReadOnly: true},
-	})
+	store, err := openExisting(dataDir)
 	if err != nil {
-		return nil, fmt.Errorf("raftlog: replay: open raft.db: %w", err)
+		return nil, err
 	}
 	defer func() { _ = store.Close() }()
 	r := &Replayed{FSM: NewFSM(), Decisions: make(map[string]string)}
@@ -74,7 +74,7 @@ func (r *Replayed) restoreSnapshot(dataDir string) error {
 	return r.FSM.Restore(io.NopCloser(rc))
 }
 
-func (r *Replayed) applyLog(store *raftboltdb.BoltStore) error {
+func (r *Replayed) applyLog(store raft.LogStore) error {
 	first, err := store.FirstIndex()
 	if err != nil {
 		return err
@@ -129,4 +129,16 @@ func (r *Replayed) noteDecision(res Result) {
 	case arbiterpb.TxState_TX_STATE_ABORTED:
 		r.Decisions[id] = "abort"
 	}
+}
+
+// openBoltReadOnly opens dataDir's raft.db without writing to it.
+func openBoltReadOnly(dataDir string) (logStore, error) {
+	store, err := raftboltdb.New(raftboltdb.Options{
+		Path:        filepath.Join(dataDir, boltFile),
+		BoltOptions: &bolt.Options{ReadOnly: true},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("raftlog: replay: open %s: %w", boltFile, err)
+	}
+	return store, nil
 }

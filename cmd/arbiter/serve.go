@@ -6,6 +6,8 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -60,6 +62,7 @@ the state in --data-dir. Every flag can also be set as ARBITER_<FLAG>
 	fs.StringVar(&f.peers, "peers", "", "every coordinator as ID=RAFT_ADDR/GRPC_ADDR, comma-separated (required)")
 	fs.BoolVar(&f.raft.Join, "join", false, "never bootstrap, even with an empty --data-dir: wait for an operator to run 'arbiter members add' on the cluster (--peers then need not list this node; give --raft-addr and --grpc-addr)")
 	fs.StringVar(&f.dataDir, "data-dir", "", "directory for this node's Raft log, stable store and snapshots (required)")
+	fs.StringVar(&f.raft.LogStore, "log-store", f.raft.LogStore, "the Raft log and stable store in --data-dir: boltdb (raft.db; two fdatasyncs per append) or wal (wal/, hashicorp/raft-wal; one fsync per append). A data dir made by the other store is refused at start")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&f.httpAddr, "http-addr", "", "host:port serving Prometheus /metrics and the read-only status page at / over plaintext HTTP without authentication (off when empty; a bare :PORT binds 127.0.0.1 only, name a host such as 0.0.0.0:PORT to expose it)")
 	fs.StringVar(&f.pprofAddr, "pprof-addr", "", "host:port serving Go's profiler at /debug/pprof, unauthenticated (off when empty; a bare :PORT binds 127.0.0.1 only)")
@@ -124,6 +127,9 @@ func serve(f serveFlags) error {
 func (f *serveFlags) fill() error {
 	if f.id == "" || f.peers == "" || f.dataDir == "" {
 		return fmt.Errorf("--id, --peers and --data-dir are required (see arbiter serve --help)")
+	}
+	if !slices.Contains(raftlog.LogStores(), f.raft.LogStore) {
+		return fmt.Errorf("--log-store %q: want one of %s", f.raft.LogStore, strings.Join(raftlog.LogStores(), ", "))
 	}
 	peers, grpcAddrs, err := parseMembers(f.peers)
 	if err != nil {

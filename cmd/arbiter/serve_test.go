@@ -1,11 +1,13 @@
 package main
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/arbiter-tx/arbiter/coordinator"
+	"github.com/arbiter-tx/arbiter/raftlog"
 )
 
 // --uniqueness-window defaults to the coordinator's default and reaches
@@ -30,5 +32,29 @@ func TestServeUniquenessWindowFlag(t *testing.T) {
 	}
 	if got, _ := cmd.Flags().GetDuration("uniqueness-window"); got != 10*time.Second {
 		t.Fatalf("--uniqueness-window parsed as %v", got)
+	}
+}
+
+// --log-store defaults to raftlog's default and reaches raftlog.Config; an
+// unknown store is refused before anything is opened, naming the flag and
+// the accepted values, and leaves the data dir empty.
+func TestServeLogStoreFlag(t *testing.T) {
+	cmd := serveCmd()
+	fl := cmd.Flags().Lookup("log-store")
+	if fl == nil {
+		t.Fatal("arbiter serve has no --log-store flag")
+	}
+	if want := raftlog.DefaultConfig().LogStore; fl.DefValue != want {
+		t.Fatalf("--log-store default %s, want %s (raftlog.DefaultConfig)", fl.DefValue, want)
+	}
+	dir := t.TempDir()
+	cmd.SetArgs([]string{"--id", "n1", "--peers", "n1=127.0.0.1:1/127.0.0.1:2", "--data-dir", dir, "--log-store", "rocksdb"})
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	err := cmd.Execute()
+	if err == nil || !strings.Contains(err.Error(), `--log-store "rocksdb": want one of boltdb, wal`) {
+		t.Fatalf("--log-store rocksdb: got %v, want a refusal naming the flag and the stores", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("a refused start wrote %v into the data dir", entries)
 	}
 }
