@@ -15,11 +15,11 @@ import (
 )
 
 type flags struct {
-	workload, nemeses, matrix, out, broken, commitMode, net string
-	duration, interval, window                              time.Duration
-	concurrency                                             int
-	seed                                                    int64
-	postgres                                                bool
+	workload, nemeses, matrix, out, broken, commitMode, net, logStore string
+	duration, interval, window                                        time.Duration
+	concurrency                                                       int
+	seed                                                              int64
+	postgres                                                          bool
 }
 
 func main() {
@@ -37,6 +37,7 @@ func main() {
 	flag.StringVar(&f.commitMode, "commit-mode", "standard", "how workers commit: standard (Begin, then Commit), one-shot (transfers in one Commit call, no Begin) or parallel (parallel commit)")
 	flag.BoolVar(&f.postgres, "postgres", false, "run the banks on PostgreSQL, one server per bank started by the suite (needs the PostgreSQL server binaries)")
 	flag.StringVar(&f.net, "net", "", "how partitions, latency and loss are made: netns (root: a network namespace per process, iptables DROP plus a proxy per link), proxy (a userspace proxy per link on loopback, no root needed) or empty: $"+runner.NetEnv+" if set, else netns when available")
+	flag.StringVar(&f.logStore, "log-store", "", "the coordinators' Raft log store: boltdb or wal (arbiter serve --log-store); empty: arbiter serve's default")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -60,7 +61,7 @@ func run(ctx context.Context, f flags) (bool, error) {
 		return false, err
 	}
 	for i, p := range plans {
-		fmt.Printf("jepsen: run %d/%d %s: workload %s, nemeses %v, %v, seed %d\n", i+1, len(plans), p.Name, p.Workload, p.Nemeses, p.Duration, p.Seed)
+		fmt.Printf("jepsen: run %d/%d %s: workload %s, nemeses %v, %v, seed %d, log store %s\n", i+1, len(plans), p.Name, p.Workload, p.Nemeses, p.Duration, p.Seed, or(p.LogStore, "default"))
 		if err := suite.run(ctx, p); err != nil {
 			if skipPostgres(f, p, err) {
 				fmt.Printf("jepsen: SKIPPED %s: %v (install PostgreSQL, or set ARBITER_REQUIRE_POSTGRES=1 to fail)\n", p.Name, err)
@@ -76,4 +77,11 @@ func run(ctx context.Context, f flags) (bool, error) {
 // start, unless --postgres asked for PostgreSQL or ARBITER_REQUIRE_POSTGRES=1.
 func skipPostgres(f flags, p runner.Config, err error) bool {
 	return p.Postgres && !f.postgres && errors.Is(err, runner.ErrNoPostgres) && os.Getenv("ARBITER_REQUIRE_POSTGRES") != "1"
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }

@@ -2,18 +2,23 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/arbiter-tx/arbiter/jepsen/runner"
+	"github.com/arbiter-tx/arbiter/raftlog"
 )
 
 // plan turns the flags into the runs to do.
 func plan(f flags) ([]runner.Config, error) {
 	base := runner.Config{Duration: f.duration, Interval: f.interval, Concurrency: f.concurrency, Seed: f.seed, Broken: f.broken,
-		Postgres: f.postgres, CommitMode: f.commitMode, Net: f.net, UniquenessWindow: f.window}
+		Postgres: f.postgres, CommitMode: f.commitMode, Net: f.net, UniquenessWindow: f.window, LogStore: f.logStore}
 	if f.net != "" && f.net != runner.NetNamespaces && f.net != runner.NetProxy {
 		return nil, fmt.Errorf("--net %q: want %s or %s", f.net, runner.NetNamespaces, runner.NetProxy)
+	}
+	if f.logStore != "" && !slices.Contains(raftlog.LogStores(), f.logStore) {
+		return nil, fmt.Errorf("--log-store %q: want one of %s", f.logStore, strings.Join(raftlog.LogStores(), ", "))
 	}
 	switch f.matrix {
 	case "":

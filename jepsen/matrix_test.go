@@ -97,3 +97,31 @@ func coversEveryNemesis(t *testing.T, runs []runner.Config) {
 		}
 	}
 }
+
+// --log-store passes through to every planned run of every matrix, so the
+// standard matrix can be run on either store; an unknown store is refused
+// with the choices before anything starts.
+func TestPlanLogStore(t *testing.T) {
+	base := flags{workload: "bank", nemeses: "kill-leader", duration: time.Second, interval: time.Second, concurrency: 1}
+	for _, store := range []string{"", "boltdb", "wal"} {
+		f := base
+		f.logStore = store
+		for _, matrix := range []string{"", "short", "standard"} {
+			f.matrix = matrix
+			runs, err := plan(f)
+			if err != nil {
+				t.Fatalf("--log-store %q --matrix %q: %v", store, matrix, err)
+			}
+			for _, r := range runs {
+				if r.LogStore != store {
+					t.Fatalf("--log-store %q --matrix %q: run %s has LogStore %q", store, matrix, r.Name, r.LogStore)
+				}
+			}
+		}
+	}
+	f := base
+	f.logStore = "rocksdb"
+	if _, err := plan(f); err == nil || !strings.Contains(err.Error(), `--log-store "rocksdb": want one of boltdb, wal`) {
+		t.Fatalf("--log-store rocksdb: got %v, want a refusal naming boltdb and wal", err)
+	}
+}

@@ -22,6 +22,7 @@ type options struct {
 	warmup        time.Duration
 	measure       time.Duration
 	participants  int
+	logStores     []string // empty: arbiter serve's default
 }
 
 func main() {
@@ -65,7 +66,11 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.warmup, "warmup", 0, "warm-up before each measurement (default 1s; quick 0.5s)")
 	fs.DurationVar(&o.measure, "duration", 0, "measurement per step (default 10s; quick 3s)")
 	fs.IntVar(&o.participants, "participants", 3, "participant processes per system in the concurrency sweep (at least 2); the branch sweep uses as many as its largest branch count")
+	stores := fs.String("log-store", "", "comma-separated Raft log stores of the coordinators (boltdb, wal); with two, every Arbiter system runs once on each, interleaved, named with the store as a suffix after the first (3-node = the first store, 3-node-wal), and the report prints their ratios (default: arbiter serve's default)")
 	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if err := o.parseStores(*stores); err != nil {
 		return o, err
 	}
 	return o, o.fill(*conc, *branches)

@@ -71,7 +71,9 @@ func printTable(w io.Writer, r *report) {
 		fmt.Fprintf(w, "Parallel commit at concurrency 1, interleaved (%d pairs on %s): p50 %.2f ms vs %.2f ms standard = %.2fx; p99 %.2f vs %.2f ms.\n",
 			p.Pairs, p.System, p.ParallelP50, p.StandardP50, p.Ratio, p.ParallelP99, p.StandardP99)
 	}
-	fmt.Fprintln(w, "CPU = utime+stime of every process incl. the driver; entries and fsyncs = leader's Raft log deltas / committed.")
+	printStores(w, r)
+	fmt.Fprintln(w, "CPU = utime+stime of every process incl. the driver; entries and fsyncs = leader's Raft log deltas / committed")
+	fmt.Fprintln(w, "(fsyncs: the leader's log appends × 2 on boltdb, × 1 on wal, the fdatasyncs/fsyncs each append makes).")
 }
 
 func writeRows(w io.Writer, rows []stepResult) {

@@ -31,6 +31,11 @@ type report struct {
 	// from the separate steps; Paired is the same comparison interleaved.
 	ParallelP50VsStandard float64       `json:"parallel_p50_vs_standard_c1,omitempty"`
 	Paired                *pairedResult `json:"paired_c1,omitempty"`
+	// LogStores are the coordinators' --log-store values, one run of each
+	// Arbiter system per store (empty: arbiter serve's default); Stores
+	// compares each further store's systems with the first's.
+	LogStores []string     `json:"log_stores,omitempty"`
+	Stores    []storeRatio `json:"log_store_ratios,omitempty"`
 }
 
 // systemSpec names a system and says how to start it; flows are the
@@ -42,23 +47,42 @@ type systemSpec struct {
 }
 
 // systemSpecs lists the systems in the order they are measured: the floor
-// first, so every later row can be compared with it.
-func systemSpecs() []systemSpec {
-	return []systemSpec{
-		{"floor", []flow{flowStandard}, startFloor},
-		{"3-node", []flow{flowStandard, flowParallel, flowBegin}, func(ctx context.Context, binDir, dir string, n int) (*system, error) {
-			return startArbiter(ctx, "3-node", binDir, dir, 3, n)
-		}},
-		{"1-node", []flow{flowStandard}, func(ctx context.Context, binDir, dir string, n int) (*system, error) {
-			return startArbiter(ctx, "1-node", binDir, dir, 1, n)
-		}},
+// first, so every later row can be compared with it. Each Arbiter system
+// runs once per log store (options.logStores); the first store's systems
+// keep the plain names ("3-node", "1-node"), each further store's carry it
+// as a suffix ("3-node-wal"), next to the first's.
+func systemSpecs(stores []string) []systemSpec {
+	specs := []systemSpec{{"floor", []flow{flowStandard}, startFloor}}
+	for _, kind := range []struct {
+		name   string
+		coords int
+		flows  []flow
+	}{{"3-node", 3, []flow{flowStandard, flowParallel, flowBegin}}, {"1-node", 1, []flow{flowStandard}}} {
+		for i, store := range storesOrDefault(stores) {
+			name := kind.name
+			if i > 0 {
+				name += "-" + store
+			}
+			specs = append(specs, systemSpec{name, kind.flows, func(ctx context.Context, binDir, dir string, n int) (*system, error) {
+				return startArbiter(ctx, name, binDir, dir, kind.coords, n, store)
+			}})
+		}
 	}
+	return specs
+}
+
+// storesOrDefault is stores, or one empty store (arbiter serve's default).
+func storesOrDefault(stores []string) []string {
+	if len(stores) == 0 {
+		return []string{""}
+	}
+	return stores
 }
 
 // seriesNames lists every row series in measuring order.
-func seriesNames() []string {
+func seriesNames(stores []string) []string {
 	var out []string
-	for _, spec := range systemSpecs() {
+	for _, spec := range systemSpecs(stores) {
 		for _, f := range spec.flows {
 			out = append(out, spec.name+f.suffix())
 		}
@@ -84,6 +108,7 @@ func run(ctx context.Context, o options) ([]string, error) {
 		return nil, err
 	}
 	rep.compare()
+	rep.compareStores()
 	printTable(os.Stdout, rep)
 	return writeResults(o.out, rep)
 }
@@ -94,16 +119,16 @@ func newReport(o options) *report {
 	if o.quick {
 		mode = "quick"
 	}
-	return &report{Started: time.Now().UTC(), Mode: mode, CPUs: runtime.NumCPU(),
+	return &report{Started: time.Now().UTC(), Mode: mode, CPUs: runtime.NumCPU(), LogStores: o.logStores,
 		LoadAvg: strings.TrimSpace(string(load)), Participants: o.participants,
 		WarmupSeconds: o.warmup.Seconds(), MeasureSeconds: o.measure.Seconds()}
 }
 
 // startAll starts every system with nParts participants each; they idle
 // while another is measured (a few percent of a core).
-func startAll(ctx context.Context, binDir, dir, suffix string, nParts int) ([]*system, error) {
+func startAll(ctx context.Context, binDir, dir, suffix string, nParts int, stores []string) ([]*system, error) {
 	var out []*system
-	for _, spec := range systemSpecs() {
+	for _, spec := range systemSpecs(stores) {
 		sdir := filepath.Join(dir, spec.name+suffix)
 		if err := os.MkdirAll(sdir, 0o755); err != nil {
 			stopAll(out)
@@ -132,12 +157,12 @@ func stopAll(systems []*system) {
 // system in turn), so a change in the machine's background load over the
 // run does not favour whichever system ran at a quiet moment.
 func sweeps(ctx context.Context, binDir, dir string, o options, rep *report) error {
-	systems, err := startAll(ctx, binDir, dir, "", o.participants)
+	systems, err := startAll(ctx, binDir, dir, "", o.participants, o.logStores)
 	if err != nil {
 		return err
 	}
 	for _, c := range o.concurrencies {
-		for i, spec := range systemSpecs() {
+		for i, spec := range systemSpecs(o.logStores) {
 			for _, f := range spec.flows {
 				if f == flowBegin && o.quick {
 					continue
@@ -162,11 +187,11 @@ func sweeps(ctx context.Context, binDir, dir string, o options, rep *report) err
 		}
 	}
 	stopAll(systems)
-	sortRows(rep.Steps)
+	sortRows(rep.Steps, o.logStores)
 	if len(o.branchSweep) == 0 {
 		return nil
 	}
-	if systems, err = startAll(ctx, binDir, dir, "-branches", maxOf(o.branchSweep)); err != nil {
+	if systems, err = startAll(ctx, binDir, dir, "-branches", maxOf(o.branchSweep), o.logStores); err != nil {
 		return err
 	}
 	defer stopAll(systems)
@@ -180,15 +205,15 @@ func sweeps(ctx context.Context, binDir, dir string, o options, rep *report) err
 			rep.BranchSweep = append(rep.BranchSweep, r)
 		}
 	}
-	sortRows(rep.BranchSweep)
+	sortRows(rep.BranchSweep, o.logStores)
 	return nil
 }
 
 // sortRows orders rows by series (the measuring order of systemSpecs),
 // keeping the order of steps within a series.
-func sortRows(rows []stepResult) {
+func sortRows(rows []stepResult, stores []string) {
 	rank := make(map[string]int)
-	for i, n := range seriesNames() {
+	for i, n := range seriesNames(stores) {
 		rank[n] = i
 	}
 	slices.SortStableFunc(rows, func(a, b stepResult) int { return rank[a.System] - rank[b.System] })

@@ -32,7 +32,8 @@ type stepResult struct {
 	// CPUSecondsPerTx sums every process's CPU time, the driver's included.
 	CPUSecondsPerTx float64 `json:"cpu_seconds_per_tx"`
 	// LogEntriesPerTx and FsyncsPerTx come from the leader's Raft log
-	// counters; null for the floor or when the leader changed mid-step.
+	// counters (FsyncsPerTx: appends × fsyncsPerAppend of its store); null
+	// for the floor or when the leader changed mid-step.
 	LogEntriesPerTx *float64 `json:"log_entries_per_tx"`
 	FsyncsPerTx     *float64 `json:"fsyncs_per_tx"`
 	// CoordRSSBytes is the (leading) coordinator's VmRSS after the step.
@@ -106,7 +107,7 @@ func result(ctx context.Context, s *system, st step, t *tally, before, after sam
 		n := float64(t.committed)
 		r.CPUSecondsPerTx = (after.cpu - before.cpu) / n
 		if before.haveCounter && after.haveCounter && before.leader == after.leader {
-			e, w := float64(after.entries-before.entries)/n, float64(after.writes-before.writes)/n
+			e, w := float64(after.entries-before.entries)/n, float64(after.writes-before.writes)*fsyncsPerAppend(s.logStore)/n
 			r.LogEntriesPerTx, r.FsyncsPerTx = &e, &w
 		}
 	}

@@ -46,20 +46,19 @@ func plot(r *report) string {
 	return b.String()
 }
 
-// bySystem groups rows into one series per system, in measuring order.
+// bySystem groups rows into one series per system, in the rows' order
+// (sortRows puts them in measuring order).
 func bySystem(rows []stepResult, xy func(stepResult) (float64, float64)) []series {
 	var out []series
-	for _, name := range seriesNames() {
-		s := series{name: name}
-		for _, row := range rows {
-			if row.System == name {
-				x, y := xy(row)
-				s.pts = append(s.pts, [2]float64{x, y})
-			}
+	at := make(map[string]int)
+	for _, row := range rows {
+		i, ok := at[row.System]
+		if !ok {
+			i, at[row.System] = len(out), len(out)
+			out = append(out, series{name: row.System})
 		}
-		if len(s.pts) > 0 {
-			out = append(out, s)
-		}
+		x, y := xy(row)
+		out[i].pts = append(out[i].pts, [2]float64{x, y})
 	}
 	return out
 }

@@ -19,20 +19,22 @@ type system struct {
 	coords  []*localcluster.Proc
 	parts   []*localcluster.Proc
 	cluster *localcluster.Cluster // nil for the floor, which has no Raft log
+	// logStore is the coordinators' --log-store ("": the default).
+	logStore string
 }
 
-// startArbiter starts nCoords real coordinators and nParts bank
-// participants, and waits until a leader knows every participant.
-func startArbiter(ctx context.Context, name, binDir, dir string, nCoords, nParts int) (*system, error) {
+// startArbiter starts nCoords real coordinators on logStore ("": the
+// default) and nParts bank participants, and waits until a leader knows every participant.
+func startArbiter(ctx context.Context, name, binDir, dir string, nCoords, nParts int, logStore string) (*system, error) {
 	c, err := localcluster.New(localcluster.Options{Dir: dir, BinDir: binDir, Banks: nParts, Coordinators: nCoords,
-		Accounts: 0, Opening: 0, LogLevel: "warn",
+		Accounts: 0, Opening: 0, LogLevel: "warn", LogStore: logStore,
 		// Plaintext like the floor, so the ratio compares protocol work,
 		// not TLS; the production default (mTLS) costs more CPU per call.
 		Insecure: true})
 	if err != nil {
 		return nil, err
 	}
-	s := &system{name: name, coords: c.Coords, parts: c.Banks, cluster: c}
+	s := &system{name: name, coords: c.Coords, parts: c.Banks, cluster: c, logStore: logStore}
 	if err := c.Start(); err != nil {
 		return nil, err
 	}

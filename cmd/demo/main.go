@@ -8,10 +8,13 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/arbiter-tx/arbiter/internal/localcluster"
+	"github.com/arbiter-tx/arbiter/raftlog"
 )
 
 type options struct {
@@ -21,6 +24,7 @@ type options struct {
 	dir         string
 	keep        bool
 	postgres    bool
+	logStore    string
 }
 
 func main() {
@@ -31,6 +35,7 @@ func main() {
 	flag.StringVar(&o.dir, "dir", "", "directory for data and logs (default: a new temporary directory)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the data directory after a successful run")
 	flag.BoolVar(&o.postgres, "postgres", false, "run the banks on PostgreSQL: one server per bank, started and removed by the demo (needs the PostgreSQL server binaries)")
+	flag.StringVar(&o.logStore, "log-store", "", "the coordinators' Raft log store: boltdb or wal (arbiter serve --log-store); empty: arbiter serve's default")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -47,6 +52,9 @@ func main() {
 // run runs the demo and returns its summary (nil with an error that kept
 // it from finishing).
 func run(ctx context.Context, o options) (*summary, error) {
+	if o.logStore != "" && !slices.Contains(raftlog.LogStores(), o.logStore) {
+		return nil, fmt.Errorf("--log-store %q: want one of %s", o.logStore, strings.Join(raftlog.LogStores(), ", "))
+	}
 	dir, err := workDir(o.dir)
 	if err != nil {
 		return nil, err
@@ -55,7 +63,7 @@ func run(ctx context.Context, o options) (*summary, error) {
 	if err := localcluster.Build(ctx, filepath.Join(dir, "bin")); err != nil {
 		return nil, err
 	}
-	copts := localcluster.Options{Dir: dir, BinDir: filepath.Join(dir, "bin"), Accounts: o.accounts, Opening: 1000, LogLevel: "info"}
+	copts := localcluster.Options{Dir: dir, BinDir: filepath.Join(dir, "bin"), Accounts: o.accounts, Opening: 1000, LogLevel: "info", LogStore: o.logStore}
 	if o.postgres {
 		pg, err := startPostgres()
 		if err != nil {

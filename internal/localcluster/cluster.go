@@ -33,6 +33,9 @@ type Options struct {
 	LogLevel string
 	// CoordEnv and BankEnv are extra environment variables (failpoints).
 	CoordEnv, BankEnv []string
+	// LogStore is every coordinator's --log-store (boltdb or wal); empty
+	// leaves arbiter serve's default.
+	LogStore string
 	// CoordArgs are extra arguments for every coordinator.
 	CoordArgs []string
 	// CoordArgsFor, if set, gives extra arguments for one coordinator
@@ -185,6 +188,9 @@ func (c *Cluster) layoutCoords(ports []int) error {
 		p := c.proc(id, fmt.Sprintf("%s:%d", host, ports[2*i+1]), "arbiter", c.opts.CoordEnv)
 		p.args = append([]string{"serve", "--id", id, "--data-dir", p.DataDir, "--peers", strings.Join(peers, ","),
 			"--log-level", c.opts.LogLevel}, c.opts.CoordArgs...)
+		if c.opts.LogStore != "" {
+			p.args = append(p.args, "--log-store", c.opts.LogStore)
+		}
 		if c.opts.Expose != nil {
 			p.args = append(p.args, "--raft-addr", fmt.Sprintf("%s:%d", host, ports[2*i]),
 				"--raft-advertise", raftAdv[i], "--grpc-addr", p.Addr)

@@ -9,6 +9,7 @@ import (
 	"github.com/arbiter-tx/arbiter/coordinator"
 	"github.com/arbiter-tx/arbiter/internal/failpoint"
 	"github.com/arbiter-tx/arbiter/jepsen/netns"
+	"github.com/arbiter-tx/arbiter/raftlog"
 )
 
 // Config is one run.
@@ -70,6 +71,9 @@ type Config struct {
 	// ARBITER_JEPSEN_NET if set, else namespaces when a nemesis needs the
 	// network and they are available, else proxies).
 	Net string
+	// LogStore is the coordinators' Raft log store (--log-store: boltdb
+	// or wal); empty leaves arbiter serve's default.
+	LogStore string
 	// Progress, if set, receives a progress line every few seconds.
 	Progress func(string)
 }
@@ -150,6 +154,9 @@ func (c *Config) Validate() error {
 	}
 	if err := validBroken(c.Broken); err != nil {
 		return err
+	}
+	if c.LogStore != "" && !slices.Contains(raftlog.LogStores(), c.LogStore) {
+		return fmt.Errorf("log store %q: want one of %v", c.LogStore, raftlog.LogStores())
 	}
 	return c.validateWindow()
 }

@@ -62,7 +62,7 @@ func setup(cfg Config) (e *env, err error) {
 		return nil, err
 	}
 	opts := localcluster.Options{Dir: filepath.Join(cfg.Dir, "nodes"), BinDir: cfg.BinDir, Accounts: cfg.Accounts,
-		Opening: cfg.Opening, LogLevel: "info", CoordArgs: cfg.coordArgs()}
+		Opening: cfg.Opening, LogLevel: "info", CoordArgs: cfg.coordArgs(), LogStore: cfg.LogStore}
 	if err := e.setupNet(&opts); err != nil {
 		return nil, err
 	}
