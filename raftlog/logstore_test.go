@@ -176,3 +176,64 @@ func TestLogStoresRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+// Raft truncates a follower's log tail when a new leader's entries
+// conflict with it (a leader killed with uncommitted entries). raft-wal
+// v0.4.0 marks the segment sealed without writing its index block, and
+// after a restart every read of it failed with "sealed segment has no
+// index block" (hashicorp/raft-wal#31, fixed upstream in #33 after
+// v0.4.0), so the node could not start. walStore reads such a segment
+// through instead: the log reopens whole, the truncated entries gone.
+func TestWALReopensAfterTailTruncation(t *testing.T) {
+	dir := t.TempDir()
+	hl := newHclog(testLogger(t))
+	s, err := openLogStore(dir, LogStoreWAL, hl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendRange := func(s logStore, from, to, term uint64) {
+		t.Helper()
+		var batch []*raft.Log
+		for i := from; i <= to; i++ {
+			batch = append(batch, &raft.Log{Index: i, Term: term, Type: raft.LogCommand, Data: []byte{byte(i), byte(term)}})
+		}
+		if err := s.StoreLogs(batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	appendRange(s, 1, 10, 1)
+	if err := s.DeleteRange(8, 10); err != nil { // a conflicting suffix
+		t.Fatal(err)
+	}
+	appendRange(s, 8, 12, 2)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = openLogStore(dir, LogStoreWAL, hl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = s.Close() }()
+	for i := uint64(1); i <= 12; i++ {
+		var l raft.Log
+		if err := s.GetLog(i, &l); err != nil {
+			t.Fatalf("entry %d after reopening a tail-truncated log: %v", i, err)
+		}
+		if want := uint64(1 + btou(i >= 8)); l.Term != want || l.Data[0] != byte(i) {
+			t.Fatalf("entry %d: term %d data %v, want term %d", i, l.Term, l.Data, want)
+		}
+	}
+	if first, _ := s.FirstIndex(); first != 1 {
+		t.Fatalf("first index %d", first)
+	}
+	if last, _ := s.LastIndex(); last != 12 {
+		t.Fatalf("last index %d", last)
+	}
+}
+
+func btou(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
+}
