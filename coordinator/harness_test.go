@@ -80,6 +80,9 @@ func (c *testCluster) startNode(n *testNode) {
 	rc.ID, rc.DataDir, rc.Peers = n.id, n.dir, c.peers
 	rc.BindAddr = c.peerAddr(n.id)
 	rc.Join = n.join
+	if store := os.Getenv("ARBITER_TEST_LOG_STORE"); store != "" {
+		rc.LogStore = store // ARBITER_TEST_LOG_STORE=wal go test ./coordinator: the harness on raft-wal
+	}
 	// Twice raft's low-latency defaults: the race detector, two cores and
 	// the other test packages running at once can stall a leader past a
 	// 250 ms lease, and an election in the middle of a test that is not

@@ -3,6 +3,7 @@ package raftlog
 import (
 	"context"
 	"errors"
+	"os"
 	"testing"
 	"time"
 
@@ -26,8 +27,16 @@ func testConfig(t testing.TB, id string) Config {
 	cfg.HeartbeatTimeout, cfg.ElectionTimeout = 150*time.Millisecond, 150*time.Millisecond
 	cfg.LeaderLeaseTimeout, cfg.CommitTimeout = 100*time.Millisecond, 5*time.Millisecond
 	cfg.ApplyTimeout = 3 * time.Second
+	if store := os.Getenv(testLogStoreEnv); store != "" {
+		cfg.LogStore = store // run the package's tests on another store
+	}
 	return cfg
 }
+
+// testLogStoreEnv, when set (boltdb or wal), is the log store of the
+// nodes the in-process tests open, here and in coordinator's harness:
+// ARBITER_TEST_LOG_STORE=wal go test ./raftlog runs them on raft-wal.
+const testLogStoreEnv = "ARBITER_TEST_LOG_STORE"
 
 func testLogger(t testing.TB) *zap.Logger {
 	return zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))

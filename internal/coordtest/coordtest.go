@@ -7,6 +7,7 @@ package coordtest
 
 import (
 	"net"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -86,6 +87,9 @@ func openNode(t testing.TB, log *zap.Logger) *raftlog.Node {
 	rc := raftlog.DefaultConfig()
 	rc.ID, rc.BindAddr, rc.DataDir = "n1", bind, filepath.Join(t.TempDir(), "n1")
 	rc.Peers = []raftlog.Peer{{ID: "n1", Address: bind}}
+	if store := os.Getenv("ARBITER_TEST_LOG_STORE"); store != "" {
+		rc.LogStore = store // as in raftlog's and coordinator's tests
+	}
 	node, err := raftlog.Open(rc, log)
 	if err != nil {
 		t.Fatalf("coordtest: open raft node: %v", err)
