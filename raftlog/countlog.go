@@ -7,8 +7,9 @@ import (
 )
 
 // countingLogs wraps the log store to count writes: each StoreLog(s) call
-// is one durable write (one bolt transaction, one fsync), so the counters
-// tell how well Raft batches entries per fsync.
+// is one durable append (a bbolt commit, two fdatasyncs, on boltdb; one
+// fsync on wal), so the counters tell how well Raft batches entries per
+// append.
 type countingLogs struct {
 	raft.LogStore
 	writes  atomic.Uint64

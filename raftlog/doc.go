@@ -1,6 +1,6 @@
 // Package raftlog is Arbiter's replicated decision log: hashicorp/raft wired
-// to raft-boltdb and a file snapshot store, plus the FSM that holds the
-// transaction table.
+// to raft-boltdb or raft-wal (Config.LogStore) and a file snapshot store,
+// plus the FSM that holds the transaction table.
 //
 // Log entries are one CommandType byte followed by a protobuf payload (see
 // Encode and Decode). The FSM is deterministic: every field a command needs

@@ -21,8 +21,9 @@ type Stats struct {
 	LastIndex    uint64
 	LeaderID     string
 	Members      []Peer
-	// LogWrites counts durable writes to this node's log (each one fsync)
-	// and LogEntries the entries they carried, since the node started.
+	// LogWrites counts durable appends to this node's log (each two
+	// fdatasyncs on boltdb, one fsync on wal) and LogEntries the entries
+	// they carried, since the node started.
 	LogWrites, LogEntries uint64
 }
 
