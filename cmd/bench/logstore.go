@@ -114,7 +114,7 @@ func printStores(w io.Writer, r *report) {
 		return
 	}
 	fmt.Fprintf(w, "\nLog stores, interleaved in this run (%s rows: %s; a -STORE suffix: that store). Ratios further store / first store:\n",
-		strings.Join(seriesNames(r.LogStores[:1]), ", "), r.LogStores[0])
+		strings.Join(slices.DeleteFunc(seriesNames(r.LogStores[:1]), func(s string) bool { return s == "floor" }), ", "), r.LogStores[0])
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "series\tversus\tp50 c=1\tp99 c=1\tbest tx/s\ttx/s by concurrency\t")
 	for _, s := range r.Stores {
