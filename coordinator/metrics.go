@@ -85,7 +85,7 @@ func registerRaftGauges(reg prometheus.Registerer, node *raftlog.Node) {
 		gauge("arbiter_raft_is_leader", "1 if this node leads.", func() float64 { return b2f(node.IsLeader()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "arbiter_raft_leader_changes_total", Help: "Leader changes this node observed."},
 			func() float64 { return float64(node.LeaderChangeCount()) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "arbiter_raft_log_writes_total", Help: "Durable Raft log writes (one fsync each)."},
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "arbiter_raft_log_writes_total", Help: "Durable Raft log appends (two fdatasyncs each on --log-store boltdb, one fsync on wal)."},
 			func() float64 { return float64(node.Stats().LogWrites) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "arbiter_raft_log_entries_total", Help: "Raft log entries written."},
 			func() float64 { return float64(node.Stats().LogEntries) }),
