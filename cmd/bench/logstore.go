@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
+	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 	"github.com/arbiter-tx/arbiter/raftlog"
 )
 
@@ -125,6 +129,7 @@ func printStores(w io.Writer, r *report) {
 		fmt.Fprintf(tw, "%s\t%s\t%.2fx\t%.2fx\t%.2fx\t%s\t\n", s.Series, s.Versus, s.P50C1, s.P99C1, s.Best, strings.Join(byConc, " "))
 	}
 	_ = tw.Flush()
+	printStorePaired(w, r)
 }
 
 func sortedKeys(m map[int]float64) []int {
@@ -134,4 +139,95 @@ func sortedKeys(m map[int]float64) []int {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// storePaired compares a system on a further log store with its twin on
+// the first store at concurrency 1, transactions interleaved (each pair
+// runs one on each, in random order, standard flow), like pairedResult:
+// separate steps at concurrency 1 on this shared machine differ by more
+// than two fsyncs.
+type storePaired struct {
+	System string  `json:"system"` // e.g. "3-node-wal"
+	Versus string  `json:"versus"` // e.g. "3-node"
+	Pairs  int     `json:"pairs"`
+	P50    float64 `json:"p50_ms"`
+	P99    float64 `json:"p99_ms"`
+	VsP50  float64 `json:"versus_p50_ms"`
+	VsP99  float64 `json:"versus_p99_ms"`
+	// RatioP50 and RatioP99 are System's over Versus's (below 1: faster).
+	RatioP50 float64 `json:"ratio_p50"`
+	RatioP99 float64 `json:"ratio_p99"`
+	Errors   int     `json:"errors"`
+}
+
+// measureStoresPaired pairs every further store's system with its twin.
+func measureStoresPaired(ctx context.Context, systems []*system, stores []string, d time.Duration) ([]storePaired, error) {
+	byName := make(map[string]*system)
+	for _, s := range systems {
+		byName[s.name] = s
+	}
+	var out []storePaired
+	for _, base := range []string{"3-node", "1-node"} {
+		for _, st := range stores[1:] {
+			a, b := byName[base+"-"+st], byName[base]
+			if a == nil || b == nil {
+				continue
+			}
+			p, err := measureStorePair(ctx, a, b, d)
+			if err != nil {
+				return out, err
+			}
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+func measureStorePair(ctx context.Context, a, b *system, d time.Duration) (storePaired, error) {
+	progress("%s and %s interleaved at concurrency 1 for %v", a.name, b.name, d)
+	res := storePaired{System: a.name, Versus: b.name}
+	var drv [2]*driver
+	for i, s := range []*system{a, b} {
+		cli, err := newClient(s.clientAddrs(ctx))
+		if err != nil {
+			return res, err
+		}
+		defer cli.Close()
+		drv[i] = &driver{cli: cli, parts: s.partIDs(), branches: 2, flow: flowStandard,
+			tag: fmt.Sprintf("%s-storepair-%d", s.name, time.Now().UnixNano())}
+	}
+	var lat [2][]time.Duration
+	for end, seq := time.Now().Add(d), 0; time.Now().Before(end) && ctx.Err() == nil; seq++ {
+		order := []int{0, 1}
+		if rand.IntN(2) == 0 {
+			order[0], order[1] = 1, 0
+		}
+		for _, i := range order {
+			start := time.Now()
+			out, err := drv[i].transaction(ctx, 0, seq)
+			if err != nil || out != arbiterpb.Outcome_OUTCOME_COMMIT {
+				res.Errors++
+				continue
+			}
+			lat[i] = append(lat[i], time.Since(start))
+		}
+		res.Pairs++
+	}
+	x, y := sortedCopy(lat[0]), sortedCopy(lat[1])
+	res.P50, res.P99 = millis(percentile(x, 50)), millis(percentile(x, 99))
+	res.VsP50, res.VsP99 = millis(percentile(y, 50)), millis(percentile(y, 99))
+	if res.VsP50 > 0 && res.VsP99 > 0 {
+		res.RatioP50, res.RatioP99 = res.P50/res.VsP50, res.P99/res.VsP99
+	}
+	progress("%s vs %s interleaved: p50 %.2f vs %.2f ms (%.2fx), %d pairs, %d errors",
+		a.name, b.name, res.P50, res.VsP50, res.RatioP50, res.Pairs, res.Errors)
+	return res, ctx.Err()
+}
+
+// printStorePaired writes the interleaved comparisons, if any.
+func printStorePaired(w io.Writer, r *report) {
+	for _, p := range r.StorePaired {
+		fmt.Fprintf(w, "%s vs %s at concurrency 1, interleaved (%d pairs): p50 %.2f vs %.2f ms = %.2fx; p99 %.2f vs %.2f ms = %.2fx.\n",
+			p.System, p.Versus, p.Pairs, p.P50, p.VsP50, p.RatioP50, p.P99, p.VsP99, p.RatioP99)
+	}
 }

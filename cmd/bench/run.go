@@ -36,6 +36,9 @@ type report struct {
 	// compares each further store's systems with the first's.
 	LogStores []string     `json:"log_stores,omitempty"`
 	Stores    []storeRatio `json:"log_store_ratios,omitempty"`
+	// StorePaired: each further store's system against its twin at
+	// concurrency 1, interleaved.
+	StorePaired []storePaired `json:"log_store_paired_c1,omitempty"`
 }
 
 // systemSpec names a system and says how to start it; flows are the
@@ -184,6 +187,12 @@ func sweeps(ctx context.Context, binDir, dir string, o options, rep *report) err
 				return err
 			}
 			rep.Paired = &p
+		}
+	}
+	if len(o.logStores) > 1 {
+		if rep.StorePaired, err = measureStoresPaired(ctx, systems, o.logStores, max(3*o.measure, 6*time.Second)); err != nil {
+			stopAll(systems)
+			return err
 		}
 	}
 	stopAll(systems)
