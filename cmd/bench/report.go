@@ -72,6 +72,8 @@ func printTable(w io.Writer, r *report) {
 			p.Pairs, p.System, p.ParallelP50, p.StandardP50, p.Ratio, p.ParallelP99, p.StandardP99)
 	}
 	fmt.Fprintln(w, "CPU = utime+stime of every process incl. the driver; entries and fsyncs = leader's Raft log deltas / committed.")
+	printPhysical(w, r.Physical)
+	printBreakdowns(w, r)
 }
 
 func writeRows(w io.Writer, rows []stepResult) {

@@ -31,6 +31,9 @@ type report struct {
 	// from the separate steps; Paired is the same comparison interleaved.
 	ParallelP50VsStandard float64       `json:"parallel_p50_vs_standard_c1,omitempty"`
 	Paired                *pairedResult `json:"paired_c1,omitempty"`
+	// Physical is the machine's fdatasync and round-trip latency and the
+	// lower bounds they give (physical.go).
+	Physical *physicalLimit `json:"physical_limit,omitempty"`
 }
 
 // systemSpec names a system and says how to start it; flows are the
@@ -84,6 +87,9 @@ func run(ctx context.Context, o options) ([]string, error) {
 		return nil, err
 	}
 	rep.compare()
+	if rep.Physical != nil {
+		rep.Physical.fill(rep)
+	}
 	printTable(os.Stdout, rep)
 	return writeResults(o.out, rep)
 }
@@ -136,6 +142,13 @@ func sweeps(ctx context.Context, binDir, dir string, o options, rep *report) err
 	if err != nil {
 		return err
 	}
+	progress("physical limit: fdatasync in %s, round trips to the floor", dir)
+	phys, err := measurePhysical(ctx, dir, systems[0])
+	if err != nil {
+		stopAll(systems)
+		return err
+	}
+	rep.Physical = &phys
 	for _, c := range o.concurrencies {
 		for i, spec := range systemSpecs() {
 			for _, f := range spec.flows {

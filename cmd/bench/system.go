@@ -19,20 +19,32 @@ type system struct {
 	coords  []*localcluster.Proc
 	parts   []*localcluster.Proc
 	cluster *localcluster.Cluster // nil for the floor, which has no Raft log
+	metrics map[string]string     // process name -> its /metrics address (Arbiter only)
 }
 
 // startArbiter starts nCoords real coordinators and nParts bank
 // participants, and waits until a leader knows every participant.
 func startArbiter(ctx context.Context, name, binDir, dir string, nCoords, nParts int) (*system, error) {
+	ports, err := localcluster.FreePorts(nCoords + nParts)
+	if err != nil {
+		return nil, err
+	}
+	metrics := map[string]string{}
+	httpAddr := func(proc string) []string {
+		addr := fmt.Sprintf("127.0.0.1:%d", ports[len(metrics)])
+		metrics[proc] = addr
+		return []string{"--http-addr", addr}
+	}
 	c, err := localcluster.New(localcluster.Options{Dir: dir, BinDir: binDir, Banks: nParts, Coordinators: nCoords,
 		Accounts: 0, Opening: 0, LogLevel: "warn",
 		// Plaintext like the floor, so the ratio compares protocol work,
 		// not TLS; the production default (mTLS) costs more CPU per call.
-		Insecure: true})
+		Insecure:     true,
+		CoordArgsFor: httpAddr, BankArgs: httpAddr})
 	if err != nil {
 		return nil, err
 	}
-	s := &system{name: name, coords: c.Coords, parts: c.Banks, cluster: c}
+	s := &system{name: name, coords: c.Coords, parts: c.Banks, cluster: c, metrics: metrics}
 	if err := c.Start(); err != nil {
 		return nil, err
 	}
