@@ -24,8 +24,8 @@ import (
 //     a quorum (one fsync, leader and follower writing in parallel at
 //     best), answer: 3 round trips + 2 fsyncs in sequence;
 //   - parallel: the prepare round and the STAGE entry run side by side, so
-//     1 round trip + 1 fsync after the client's round trip: 2 round trips
-//   - 1 fsync.
+//     one round trip and one fsync after the client's round trip: 2 round
+//     trips and 1 fsync.
 type physicalLimit struct {
 	FdatasyncP50Millis float64 `json:"fdatasync_p50_ms"`
 	FdatasyncP99Millis float64 `json:"fdatasync_p99_ms"`
