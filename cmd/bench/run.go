@@ -155,7 +155,11 @@ func sweeps(ctx context.Context, binDir, dir string, o options, rep *report) err
 				if f == flowBegin && o.quick {
 					continue
 				}
-				r, err := measureStep(ctx, systems[i], step{flow: f, concurrency: c, branches: 2, warmup: o.warmup, measure: o.measure})
+				st := step{flow: f, concurrency: c, branches: 2, warmup: o.warmup, measure: o.measure}
+				if spec.name == "3-node" && f == flowStandard && c == maxOf(o.concurrencies) {
+					st.profileDir = o.profileDir
+				}
+				r, err := measureStep(ctx, systems[i], st)
 				if err != nil {
 					stopAll(systems)
 					return err

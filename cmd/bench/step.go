@@ -15,6 +15,7 @@ type step struct {
 	flow                  flow
 	concurrency, branches int
 	warmup, measure       time.Duration
+	profileDir            string // non-empty: take CPU profiles while measuring (profile.go)
 }
 
 // stepResult is one row of the report.
@@ -129,8 +130,12 @@ func runStep(ctx context.Context, s *system, st step) (stepResult, error) {
 		return stepResult{}, err
 	}
 	d.phase.Store(phaseMeasure)
+	profiled := profileStep(ctx, s, st, st.profileDir, st.measure)
 	backoff.Sleep(ctx, st.measure)
 	d.phase.Store(phaseStop)
+	if err := profiled(); err != nil {
+		progress("profiling: %v", err)
+	}
 	after, err := takeSample(ctx, s)
 	if err != nil {
 		return stepResult{}, err

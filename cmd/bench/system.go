@@ -20,20 +20,21 @@ type system struct {
 	parts   []*localcluster.Proc
 	cluster *localcluster.Cluster // nil for the floor, which has no Raft log
 	metrics map[string]string     // process name -> its /metrics address (Arbiter only)
+	pprof   map[string]string     // process name -> its /debug/pprof address (Arbiter only)
 }
 
 // startArbiter starts nCoords real coordinators and nParts bank
 // participants, and waits until a leader knows every participant.
 func startArbiter(ctx context.Context, name, binDir, dir string, nCoords, nParts int) (*system, error) {
-	ports, err := localcluster.FreePorts(nCoords + nParts)
+	ports, err := localcluster.FreePorts(2 * (nCoords + nParts))
 	if err != nil {
 		return nil, err
 	}
-	metrics := map[string]string{}
+	metrics, pprof := map[string]string{}, map[string]string{}
 	httpAddr := func(proc string) []string {
-		addr := fmt.Sprintf("127.0.0.1:%d", ports[len(metrics)])
-		metrics[proc] = addr
-		return []string{"--http-addr", addr}
+		i := len(metrics)
+		metrics[proc], pprof[proc] = fmt.Sprintf("127.0.0.1:%d", ports[2*i]), fmt.Sprintf("127.0.0.1:%d", ports[2*i+1])
+		return []string{"--http-addr", metrics[proc], "--pprof-addr", pprof[proc]}
 	}
 	c, err := localcluster.New(localcluster.Options{Dir: dir, BinDir: binDir, Banks: nParts, Coordinators: nCoords,
 		Accounts: 0, Opening: 0, LogLevel: "warn",
@@ -44,7 +45,7 @@ func startArbiter(ctx context.Context, name, binDir, dir string, nCoords, nParts
 	if err != nil {
 		return nil, err
 	}
-	s := &system{name: name, coords: c.Coords, parts: c.Banks, cluster: c, metrics: metrics}
+	s := &system{name: name, coords: c.Coords, parts: c.Banks, cluster: c, metrics: metrics, pprof: pprof}
 	if err := c.Start(); err != nil {
 		return nil, err
 	}
