@@ -27,11 +27,15 @@ import (
 //
 // Errors are mapped to gRPC codes here, once (toStatus, errors.go).
 func (c *Coordinator) Commit(ctx context.Context, req *arbiterpb.CommitRequest) (*arbiterpb.CommitResponse, error) {
+	start := time.Now()
 	timeout, err := c.validateCommit(req)
 	if err != nil {
 		return nil, toStatus(err)
 	}
 	resp, err := c.routeCommit(ctx, req, timeout)
+	if err == nil {
+		c.cfg.Metrics.answeredCommit(start)
+	}
 	return resp, toStatus(err)
 }
 

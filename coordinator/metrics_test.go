@@ -30,6 +30,7 @@ func TestMetricsRecordACommit(t *testing.T) {
 		"arbiter_phase_seconds/prepare": 1, "arbiter_phase_seconds/decide": 1, "arbiter_phase_seconds/phase2": 2,
 		"arbiter_raft_is_leader": 1, "arbiter_raft_term": 1, "arbiter_raft_log_writes_total": 1,
 		"arbiter_raft_fsm_apply_seconds": 3, "arbiter_raft_commit_seconds": 3, // BEGIN, DECIDE, FINISH at least
+		"arbiter_raft_log_write_seconds": 1, "arbiter_commit_call_seconds": 1,
 	} {
 		if got[key] < min {
 			t.Errorf("%s = %v, want at least %v", key, got[key], min)

@@ -11,6 +11,7 @@ import (
 	"github.com/arbiter-tx/arbiter/internal/backoff"
 	"github.com/arbiter-tx/arbiter/internal/failpoint"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 )
@@ -31,10 +32,11 @@ type Agent[T any] struct {
 	aborted   atomic.Uint64
 	votesYes  atomic.Uint64 // Prepare answers since New
 	votesNo   atomic.Uint64
-	resolved  atomic.Uint64 // in-doubt transactions settled by asking (Resolve)
-	heurRB    atomic.Uint64 // decisions refused with ErrHeuristicRollback
-	heurCM    atomic.Uint64 // decisions refused with ErrHeuristicCommit
-	retention atomic.Int64  // outcome record retention (ns); 0: unknown, no pruning
+	resolved  atomic.Uint64            // in-doubt transactions settled by asking (Resolve)
+	heurRB    atomic.Uint64            // decisions refused with ErrHeuristicRollback
+	heurCM    atomic.Uint64            // decisions refused with ErrHeuristicCommit
+	retention atomic.Int64             // outcome record retention (ns); 0: unknown, no pruning
+	steps     *prometheus.HistogramVec // time per step (metrics.go)
 
 	startOnce sync.Once
 	closeOnce sync.Once
@@ -64,7 +66,7 @@ func New[T any](cfg Config, res Resource[T], h Handler[T], logger *zap.Logger) (
 	warnInsecure(cfg, logger)
 	life, cancel := context.WithCancel(context.Background())
 	return &Agent[T]{
-		cfg: cfg, res: res, handler: h, coord: coord, txs: newTxMutex(), doomed: newDoomedSet(),
+		cfg: cfg, res: res, handler: h, coord: coord, txs: newTxMutex(), doomed: newDoomedSet(), steps: newStepTimings(cfg.ID),
 		log:  logger.With(zap.String("participant-id", cfg.ID)),
 		life: life, cancel: cancel,
 	}, nil
@@ -177,6 +179,7 @@ func (a *Agent[T]) abortLocked(ctx context.Context, txID string) error {
 // so a stale decision is either applied before the newer term is seen or
 // refused.
 func (a *Agent[T]) applyFenced(ctx context.Context, txID string, term uint64, apply func(context.Context, string) error) error {
+	defer a.timed(stepDecide, time.Now())
 	unlock, err := a.txs.lock(ctx, txID)
 	if err != nil {
 		return err

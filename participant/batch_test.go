@@ -76,6 +76,33 @@ func TestAgentMetrics(t *testing.T) {
 			t.Errorf("%s = %v, want %v", name, v, want)
 		}
 	}
+	for step, want := range map[string]uint64{"prepare": 1, "prepare_durable": 1, "decide": 1} {
+		if got := stepCount(t, reg, step); got != want {
+			t.Errorf("arbiter_participant_step_seconds{step=%q} counted %d, want %d", step, got, want)
+		}
+	}
+}
+
+// stepCount is the sample count of arbiter_participant_step_seconds{step}.
+func stepCount(t *testing.T, reg *prometheus.Registry, step string) uint64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "arbiter_participant_step_seconds" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "step" && l.GetValue() == step {
+					return m.GetHistogram().GetSampleCount()
+				}
+			}
+		}
+	}
+	return 0
 }
 
 func gaugeOrCounter(t *testing.T, reg *prometheus.Registry, name string) prometheus.Collector {

@@ -39,6 +39,7 @@ func (s *service[T]) Prepare(ctx context.Context, req *arbiterpb.PrepareRequest)
 
 // prepareOne handles one authorized Prepare request (alone or in a batch).
 func (a *Agent[T]) prepareOne(ctx context.Context, req *arbiterpb.PrepareRequest) (*arbiterpb.PrepareResponse, error) {
+	defer a.timed(stepPrepare, time.Now())
 	if err := validTxID(req.GetTxId()); err != nil {
 		return nil, StatusError(err)
 	}
@@ -128,9 +129,11 @@ func (a *Agent[T]) rollback(ctx context.Context, txID string, tx T) {
 // prepareLocal makes tx durable, between the two prepare failpoints.
 func (a *Agent[T]) prepareLocal(ctx context.Context, txID string, tx T, deadline time.Time) error {
 	a.cfg.failpoint(failpoint.PrepareBeforeDurable)
+	start := time.Now()
 	if err := a.res.Prepare(ctx, txID, tx, deadline); err != nil {
 		return err
 	}
+	a.timed(stepDurable, start)
 	a.cfg.failpoint(failpoint.PrepareAfterDurable)
 	return nil
 }

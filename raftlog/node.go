@@ -84,7 +84,7 @@ func (n *Node) open(deps Deps) error {
 	if err := n.restoreNewest(); err != nil {
 		return err
 	}
-	n.logs = &countingLogs{LogStore: n.deps.Logs}
+	n.logs = &countingLogs{LogStore: n.deps.Logs, timing: n.timing}
 	cached, err := raft.NewLogCache(logCacheSize, n.logs) // replication reads recent entries from memory
 	if err != nil {
 		return err

@@ -17,6 +17,9 @@ type Observer interface {
 	// ObserveCommit is the time from proposing an entry on the leader
 	// (Node.Apply) until it was committed and applied on this node.
 	ObserveCommit(time.Duration)
+	// ObserveLogWrite is the time one durable write of entries to this
+	// node's log took (StoreLogs: the write and its fsync).
+	ObserveLogWrite(time.Duration)
 }
 
 // timing holds the current Observer; nil means nothing is timed.

@@ -13,12 +13,13 @@ import (
 )
 
 type countingObserver struct {
-	mu               sync.Mutex
-	applies, commits int
+	mu                       sync.Mutex
+	applies, commits, writes int
 }
 
 func (o *countingObserver) ObserveFSMApply(time.Duration) { o.add(&o.applies) }
 func (o *countingObserver) ObserveCommit(time.Duration)   { o.add(&o.commits) }
+func (o *countingObserver) ObserveLogWrite(time.Duration) { o.add(&o.writes) }
 
 func (o *countingObserver) add(n *int) {
 	o.mu.Lock()
@@ -32,8 +33,15 @@ func (o *countingObserver) counts() (applies, commits int) {
 	return o.applies, o.commits
 }
 
+func (o *countingObserver) logWrites() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.writes
+}
+
 // The leader reports one commit per Apply, and every node one FSM apply
-// per entry it applies; removing the observer stops the reports.
+// per entry it applies and at least one timed log write (every entry is
+// written before it is applied); removing the observer stops the reports.
 func TestObserverTimesApplies(t *testing.T) {
 	ctx := context.Background()
 	c := newCluster(t, 3)
@@ -57,6 +65,9 @@ func TestObserverTimesApplies(t *testing.T) {
 		}
 		if applies < 5 || commits != wantCommits {
 			t.Errorf("node %d: %d FSM applies, %d commits; want >= 5 and %d", i, applies, commits, wantCommits)
+		}
+		if w := obs[i].logWrites(); w < 1 {
+			t.Errorf("node %d: %d timed log writes after 5 applied entries; want >= 1", i, w)
 		}
 	}
 	c.nodes[li].SetObserver(nil)

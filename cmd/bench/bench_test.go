@@ -33,6 +33,20 @@ func TestQuickRunEndToEnd(t *testing.T) {
 			t.Errorf("%s committed nothing", name)
 		}
 	}
+	for _, s := range rep.Steps {
+		if s.Committed == 0 || s.System == "floor" {
+			continue
+		}
+		if len(s.Breakdown) < 4 || s.Breakdown[0].Millis <= 0 {
+			t.Errorf("%s c=%d: breakdown %+v; want the client's mean and the leader's stages", s.System, s.Concurrency, s.Breakdown)
+		}
+		if s.CPUByProcess["leader"] <= 0 || s.CPUByProcess["driver"] <= 0 {
+			t.Errorf("%s c=%d: CPU by process %v; want the leader's and the driver's", s.System, s.Concurrency, s.CPUByProcess)
+		}
+	}
+	if p := rep.Physical; p == nil || p.FdatasyncP50Millis <= 0 || p.RTTP50Millis <= 0 || p.StandardVsBound <= 0 {
+		t.Errorf("physical limit %+v; want fdatasync, round trip and the 3-node p50 over its bound", p)
+	}
 	svg, err := os.ReadFile(paths[1])
 	if err != nil || !strings.Contains(string(svg), "<svg") {
 		t.Fatalf("SVG %s: %v, or no <svg in it", paths[1], err)

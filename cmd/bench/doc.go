@@ -31,6 +31,21 @@
 //   - Raft log entries and fsyncs per transaction are the change in the
 //     leader's log_entries and log_writes (Cluster RPC) over committed;
 //     absent for the floor, or when the leader changed during the step.
+//   - Where the time goes: every Arbiter process serves /metrics during
+//     the run, and each step reads its timers at both edges of the window
+//     (breakdown.go): the leader's Commit call, prepare round and decide
+//     phase, each participant's Prepare and its durable write, each Raft
+//     entry's commit, log write (leader and followers) and FSM apply. A
+//     stage is the change in a histogram's sum over the change in its
+//     count (a mean per observation); derived lines, such as client <->
+//     leader (the driver's mean minus the leader's Commit call), say so.
+//     Printed at concurrency 1 and at each series' best concurrency, in
+//     the JSON for every step, with each process's CPU per transaction.
+//   - The physical limit (physical.go), measured in the same run: 4 KiB
+//     append + fdatasync in the data directory, and a unary gRPC round
+//     trip on loopback; standard commit's bound is 3 round trips + 2
+//     fsyncs, parallel commit's 2 round trips + 1 fsync, and the report
+//     prints each mode's p50 at concurrency 1 as a multiple of its bound.
 //   - The client lists the leader first, so it pays no forwarding hop.
 //   - Parallel against standard commit at concurrency 1 is also measured
 //     interleaved on the 3-node system (each pair of transactions runs

@@ -22,6 +22,7 @@ type options struct {
 	warmup        time.Duration
 	measure       time.Duration
 	participants  int
+	profileDir    string   // non-empty: CPU profiles of the 3-node system at its highest concurrency go here
 	logStores     []string // empty: arbiter serve's default
 }
 
@@ -65,6 +66,7 @@ func parseFlags(args []string) (options, error) {
 	branches := fs.String("branches", "", "comma-separated branch counts swept at concurrency 1 (default 1,2,4,8,16; quick none; \"none\" for none)")
 	fs.DurationVar(&o.warmup, "warmup", 0, "warm-up before each measurement (default 1s; quick 0.5s)")
 	fs.DurationVar(&o.measure, "duration", 0, "measurement per step (default 10s; quick 3s)")
+	fs.StringVar(&o.profileDir, "profile", "", "directory for CPU profiles (pprof) of the 3-node leader, a follower and the first participant, taken during the 3-node standard step at the highest concurrency (off when empty)")
 	fs.IntVar(&o.participants, "participants", 3, "participant processes per system in the concurrency sweep (at least 2); the branch sweep uses as many as its largest branch count")
 	stores := fs.String("log-store", "", "comma-separated Raft log stores of the coordinators (boltdb, wal); with two, every Arbiter system runs once on each, interleaved, named with the store as a suffix after the first (3-node = the first store, 3-node-wal), and the report prints their ratios (default: arbiter serve's default)")
 	if err := fs.Parse(args); err != nil {

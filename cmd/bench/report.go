@@ -74,6 +74,8 @@ func printTable(w io.Writer, r *report) {
 	printStores(w, r)
 	fmt.Fprintln(w, "CPU = utime+stime of every process incl. the driver; entries and fsyncs = leader's Raft log deltas / committed")
 	fmt.Fprintln(w, "(fsyncs: the leader's log appends × 2 on boltdb, × 1 on wal, the fdatasyncs/fsyncs each append makes).")
+	printPhysical(w, r.Physical)
+	printBreakdowns(w, r)
 }
 
 func writeRows(w io.Writer, rows []stepResult) {

@@ -39,6 +39,9 @@ type report struct {
 	// StorePaired: each further store's system against its twin at
 	// concurrency 1, interleaved.
 	StorePaired []storePaired `json:"log_store_paired_c1,omitempty"`
+	// Physical is the machine's fdatasync and round-trip latency and the
+	// lower bounds they give (physical.go).
+	Physical *physicalLimit `json:"physical_limit,omitempty"`
 }
 
 // systemSpec names a system and says how to start it; flows are the
@@ -112,6 +115,9 @@ func run(ctx context.Context, o options) ([]string, error) {
 	}
 	rep.compare()
 	rep.compareStores()
+	if rep.Physical != nil {
+		rep.Physical.fill(rep)
+	}
 	printTable(os.Stdout, rep)
 	return writeResults(o.out, rep)
 }
@@ -164,13 +170,24 @@ func sweeps(ctx context.Context, binDir, dir string, o options, rep *report) err
 	if err != nil {
 		return err
 	}
+	progress("physical limit: fdatasync in %s, round trips to the floor", dir)
+	phys, err := measurePhysical(ctx, dir, systems[0])
+	if err != nil {
+		stopAll(systems)
+		return err
+	}
+	rep.Physical = &phys
 	for _, c := range o.concurrencies {
 		for i, spec := range systemSpecs(o.logStores) {
 			for _, f := range spec.flows {
 				if f == flowBegin && o.quick {
 					continue
 				}
-				r, err := measureStep(ctx, systems[i], step{flow: f, concurrency: c, branches: 2, warmup: o.warmup, measure: o.measure})
+				st := step{flow: f, concurrency: c, branches: 2, warmup: o.warmup, measure: o.measure}
+				if spec.name == "3-node" && f == flowStandard && c == maxOf(o.concurrencies) {
+					st.profileDir = o.profileDir
+				}
+				r, err := measureStep(ctx, systems[i], st)
 				if err != nil {
 					stopAll(systems)
 					return err

@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/arbiter-tx/arbiter/internal/backoff"
+	"github.com/arbiter-tx/arbiter/internal/localcluster"
 )
 
 // step is one measurement: a system at one concurrency and branch count.
@@ -13,6 +15,7 @@ type step struct {
 	flow                  flow
 	concurrency, branches int
 	warmup, measure       time.Duration
+	profileDir            string // non-empty: take CPU profiles while measuring (profile.go)
 }
 
 // stepResult is one row of the report.
@@ -41,12 +44,21 @@ type stepResult struct {
 	// VsFloor is TxPerSec divided by the floor's at the same concurrency.
 	VsFloor *float64   `json:"vs_floor,omitempty"`
 	CDF     []cdfPoint `json:"latency_cdf"`
+	// Breakdown is where a transaction's time went, from the processes'
+	// timers (breakdown.go); absent for the floor or when the leader
+	// changed mid-step.
+	Breakdown []stage `json:"breakdown,omitempty"`
+	// CPUByProcess is CPU ms per committed transaction of each process, by
+	// role: leader, follower-<name>, each participant, driver.
+	CPUByProcess map[string]float64 `json:"cpu_ms_per_tx_by_process,omitempty"`
 }
 
 // sample is the counters read at the edges of the measurement window.
 type sample struct {
 	at          time.Time
 	cpu         float64
+	cpuBy       map[string]float64 // process name ("driver" for this one) -> CPU seconds
+	timers      map[string]scrape  // process name -> its timers (Arbiter only)
 	leader      string
 	entries     uint64
 	writes      uint64
@@ -59,9 +71,47 @@ func takeSample(ctx context.Context, s *system) (sample, error) {
 		sm.leader = l.Name
 		sm.entries, sm.writes, sm.haveCounter = info.GetLogEntries(), info.GetLogWrites(), info != nil
 	}
-	cpu, err := cpuSeconds(s.pids())
-	sm.cpu, sm.at = cpu, time.Now()
-	return sm, err
+	sm.timers = map[string]scrape{}
+	for name, addr := range s.metrics {
+		t, err := scrapeTimers(ctx, addr)
+		if err != nil {
+			return sm, fmt.Errorf("%s: %w", name, err)
+		}
+		sm.timers[name] = t
+	}
+	sm.cpuBy = map[string]float64{}
+	for _, p := range append([]*localcluster.Proc{nil}, s.all()...) {
+		name, pid := "driver", 0
+		if p != nil {
+			name, pid = p.Name, p.Pid()
+		}
+		c, err := cpuSeconds([]int{pid})
+		if err != nil {
+			return sm, err
+		}
+		sm.cpuBy[name] = c
+		sm.cpu += c
+	}
+	sm.at = time.Now()
+	return sm, nil
+}
+
+// cpuByRole is each process's CPU ms per committed transaction, named by
+// its role in the window: leader, follower-<name>, the participants by
+// name, driver.
+func cpuByRole(s *system, before, after sample, committed float64) map[string]float64 {
+	out := map[string]float64{}
+	for name, c := range after.cpuBy {
+		role := name
+		if slices.ContainsFunc(s.coords, func(p *localcluster.Proc) bool { return p.Name == name }) && s.cluster != nil {
+			role = "follower-" + name
+			if name == after.leader {
+				role = "leader"
+			}
+		}
+		out[role] = 1000 * (c - before.cpuBy[name]) / committed
+	}
+	return out
 }
 
 // runStep drives s closed-loop at st's concurrency and measures it.
@@ -81,8 +131,12 @@ func runStep(ctx context.Context, s *system, st step) (stepResult, error) {
 		return stepResult{}, err
 	}
 	d.phase.Store(phaseMeasure)
+	profiled := profileStep(ctx, s, st, st.profileDir, st.measure)
 	backoff.Sleep(ctx, st.measure)
 	d.phase.Store(phaseStop)
+	if err := profiled(); err != nil {
+		progress("profiling: %v", err)
+	}
 	after, err := takeSample(ctx, s)
 	if err != nil {
 		return stepResult{}, err
@@ -109,6 +163,16 @@ func result(ctx context.Context, s *system, st step, t *tally, before, after sam
 		if before.haveCounter && after.haveCounter && before.leader == after.leader {
 			e, w := float64(after.entries-before.entries)/n, float64(after.writes-before.writes)*fsyncsPerAppend(s.logStore)/n
 			r.LogEntriesPerTx, r.FsyncsPerTx = &e, &w
+		}
+		r.CPUByProcess = cpuByRole(s, before, after, n)
+		if len(s.metrics) > 0 && before.leader != "" && before.leader == after.leader {
+			var followers []string
+			for _, p := range s.coords {
+				if p.Name != after.leader {
+					followers = append(followers, p.Name)
+				}
+			}
+			r.Breakdown = breakdown(before.timers, after.timers, after.leader, followers, s.partIDs(), clientMeanMillis(t.lat))
 		}
 	}
 	if l, _, err := s.leader(ctx); err == nil {

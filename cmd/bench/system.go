@@ -19,22 +19,36 @@ type system struct {
 	coords  []*localcluster.Proc
 	parts   []*localcluster.Proc
 	cluster *localcluster.Cluster // nil for the floor, which has no Raft log
+	metrics map[string]string     // process name -> its /metrics address (Arbiter only)
+	pprof   map[string]string     // process name -> its /debug/pprof address (Arbiter only)
 	// logStore is the coordinators' --log-store ("": the default).
 	logStore string
 }
 
 // startArbiter starts nCoords real coordinators on logStore ("": the
-// default) and nParts bank participants, and waits until a leader knows every participant.
+// default) and nParts bank participants, and waits until a leader knows
+// every participant.
 func startArbiter(ctx context.Context, name, binDir, dir string, nCoords, nParts int, logStore string) (*system, error) {
+	ports, err := localcluster.FreePorts(2 * (nCoords + nParts))
+	if err != nil {
+		return nil, err
+	}
+	metrics, pprof := map[string]string{}, map[string]string{}
+	httpAddr := func(proc string) []string {
+		i := len(metrics)
+		metrics[proc], pprof[proc] = fmt.Sprintf("127.0.0.1:%d", ports[2*i]), fmt.Sprintf("127.0.0.1:%d", ports[2*i+1])
+		return []string{"--http-addr", metrics[proc], "--pprof-addr", pprof[proc]}
+	}
 	c, err := localcluster.New(localcluster.Options{Dir: dir, BinDir: binDir, Banks: nParts, Coordinators: nCoords,
 		Accounts: 0, Opening: 0, LogLevel: "warn", LogStore: logStore,
 		// Plaintext like the floor, so the ratio compares protocol work,
 		// not TLS; the production default (mTLS) costs more CPU per call.
-		Insecure: true})
+		Insecure:     true,
+		CoordArgsFor: httpAddr, BankArgs: httpAddr})
 	if err != nil {
 		return nil, err
 	}
-	s := &system{name: name, coords: c.Coords, parts: c.Banks, cluster: c, logStore: logStore}
+	s := &system{name: name, coords: c.Coords, parts: c.Banks, cluster: c, metrics: metrics, pprof: pprof, logStore: logStore}
 	if err := c.Start(); err != nil {
 		return nil, err
 	}
