@@ -184,6 +184,8 @@ type Run struct {
 	Seed     int64         `json:"seed"`
 	Duration time.Duration `json:"duration"`
 	Broken   string        `json:"broken,omitempty"` // a deliberately broken coordinator mode
+	// LogStore is the coordinators' --log-store; empty: arbiter serve's default.
+	LogStore string `json:"log_store,omitempty"`
 	// ClientRetries counts client attempts that got no answer (timeout,
 	// node down, not the leader) and were retried by transaction ID.
 	ClientRetries int64   `json:"client_retries"`

@@ -61,6 +61,9 @@ func writeMeta(b *strings.Builder, run *history.Run) {
 	if run.Broken != "" {
 		row("broken mode", run.Broken)
 	}
+	if run.LogStore != "" {
+		row("log store", run.LogStore)
+	}
 	row("liveness wait", run.Final.LivenessWait.String())
 	b.WriteString("</table>\n")
 }

@@ -39,6 +39,7 @@ func TestWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := sampleRun()
+	run.LogStore = "wal"
 	results := check.All(run)
 	if err := Write(dir, run, results, map[string]string{"n1": logSrc}); err != nil {
 		t.Fatal(err)
@@ -50,20 +51,20 @@ func TestWrite(t *testing.T) {
 		}
 	}
 	index := read(t, dir, FileIndex)
-	for _, want := range append([]string{"<svg", "<polyline", "partition", "logs/n1.log"}, names(results)...) {
+	for _, want := range append([]string{"<svg", "<polyline", "partition", "logs/n1.log", "<td>log store</td><td>wal</td>"}, names(results)...) {
 		if !strings.Contains(index, want) {
 			t.Errorf("index.html lacks %q", want)
 		}
 	}
 	summary := read(t, dir, FileSummary)
-	for _, want := range append([]string{"seed      7", "transfer", "n1 | n2 n3"}, names(results)...) {
+	for _, want := range append([]string{"seed      7", "log store wal", "transfer", "n1 | n2 n3"}, names(results)...) {
 		if !strings.Contains(summary, want) {
 			t.Errorf("summary.txt lacks %q", want)
 		}
 	}
 	checkHistory(t, dir, run)
-	if strings.Contains(read(t, dir, FileRun), `"ops"`) {
-		t.Errorf("run.json holds the ops")
+	if rj := read(t, dir, FileRun); strings.Contains(rj, `"ops"`) || !strings.Contains(rj, `"log_store": "wal"`) && !strings.Contains(rj, `"log_store":"wal"`) {
+		t.Errorf("run.json holds the ops, or not the log store:\n%.300s", rj)
 	}
 }
 

@@ -118,6 +118,9 @@ func writeRunHeader(w io.Writer, run *history.Run) {
 	if run.Broken != "" {
 		fmt.Fprintf(w, "broken    %s\n", run.Broken)
 	}
+	if run.LogStore != "" {
+		fmt.Fprintf(w, "log store %s\n", run.LogStore)
+	}
 }
 
 func writeCounts(w io.Writer, t tally) {
