@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/raft"
 
@@ -236,4 +237,43 @@ func btou(b bool) uint64 {
 		return 1
 	}
 	return 0
+}
+
+// A second open of the same wal data dir fails at once, naming the lock
+// and the data dir, instead of blocking on wal-meta.db's bbolt lock; the
+// first holder keeps working, and the dir opens again once it is closed.
+func TestWALRefusesSecondOpen(t *testing.T) {
+	dir := t.TempDir()
+	hl := newHclog(testLogger(t))
+	s, err := openLogStore(dir, LogStoreWAL, hl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		s2, err := openLogStore(dir, LogStoreWAL, hl)
+		if err == nil {
+			_ = s2.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "is locked") || !strings.Contains(err.Error(), "another process (or node) has this data dir open") {
+			t.Fatalf("second open: %v, want a lock refusal", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a second open of a wal data dir blocked")
+	}
+	if err := s.StoreLogs([]*raft.Log{{Index: 1, Term: 1, Type: raft.LogCommand, Data: []byte{1}}}); err != nil {
+		t.Fatalf("the first holder after the refused open: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = openLogStore(dir, LogStoreWAL, hl)
+	if err != nil {
+		t.Fatalf("reopen after close: %v", err)
+	}
+	_ = s.Close()
 }
