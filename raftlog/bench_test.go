@@ -28,9 +28,16 @@ func BenchmarkApply(b *testing.B) {
 }
 
 // benchApply runs BEGINs on the leader of a fresh three-node cluster from
-// par goroutines per CPU (testing.B.SetParallelism).
+// par goroutines per CPU (testing.B.SetParallelism). The cluster gets
+// DefaultConfig's timeouts, not the tests' short ones: at concurrency 64
+// on a loaded 2-core machine a 100 ms lease lapses and the leader steps
+// down mid-benchmark.
 func benchApply(b *testing.B, par int) {
-	c := newCluster(b, 3)
+	def := DefaultConfig()
+	c := newCluster(b, 3, func(cfg *Config) {
+		cfg.HeartbeatTimeout, cfg.ElectionTimeout = def.HeartbeatTimeout, def.ElectionTimeout
+		cfg.LeaderLeaseTimeout, cfg.CommitTimeout = def.LeaderLeaseTimeout, def.CommitTimeout
+	})
 	leader := c.nodes[c.leader()]
 	var seq atomic.Int64
 	ctx := context.Background()

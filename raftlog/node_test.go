@@ -43,7 +43,9 @@ func testLogger(t testing.TB) *zap.Logger {
 }
 
 // newCluster listens on OS-chosen ports first, then bootstraps with them.
-func newCluster(t testing.TB, size int) *cluster {
+// newCluster opens size nodes on real TCP; each opt adjusts every node's
+// config after testConfig.
+func newCluster(t testing.TB, size int, opts ...func(*Config)) *cluster {
 	c := &cluster{t: t}
 	var transports []*raft.NetworkTransport
 	var peers []Peer
@@ -54,6 +56,9 @@ func newCluster(t testing.TB, size int) *cluster {
 		}
 		transports = append(transports, tr)
 		cfg := testConfig(t, "n"+string(rune('1'+i)))
+		for _, opt := range opts {
+			opt(&cfg)
+		}
 		cfg.BindAddr = string(tr.LocalAddr())
 		c.cfgs = append(c.cfgs, cfg)
 		peers = append(peers, Peer{ID: cfg.ID, Address: cfg.BindAddr})
