@@ -51,13 +51,21 @@ func decidedKey(at []byte, txID string) []byte {
 // decided.
 func (s *Store) Outcomes() (map[string]participant.State, error) {
 	out := make(map[string]participant.State)
-	err := s.db.View(func(btx *bolt.Tx) error {
-		return btx.Bucket(bucketOutcomes).ForEach(func(k, v []byte) error {
+	err := s.view(func(btx *bolt.Tx) error {
+		err := btx.Bucket(bucketOutcomes).ForEach(func(k, v []byte) error {
 			if st, ok := outcomeState(v); ok {
 				out[string(k)] = st
 			}
 			return nil
 		})
+		for id, e := range s.ov.txs {
+			if e.state == participant.StatePrepared {
+				delete(out, id)
+			} else {
+				out[id] = e.state
+			}
+		}
+		return err
 	})
 	return out, err
 }

@@ -29,6 +29,9 @@ func (s *Store) PruneOutcomes(ctx context.Context, olderThan time.Duration) (int
 		return 0, fmt.Errorf("embedded: prune retention must be positive, got %v", olderThan)
 	}
 	cutoff := s.opts.Now().Add(-olderThan)
+	if err := s.checkpoint(); err != nil { // every logged outcome into bbolt
+		return 0, err
+	}
 	total := 0
 	for {
 		if err := ctx.Err(); err != nil {

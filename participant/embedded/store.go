@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/arbiter-tx/arbiter/participant"
@@ -55,14 +56,28 @@ type Store struct {
 	mu     sync.Mutex
 	active map[string]*Tx // unprepared local transactions by tx ID
 
-	group *groupCommitter // prepares, commits and aborts share fsyncs
+	log   *wal            // the intent log: every write is durable here first
+	ov    *overlay        // what the log holds that bbolt does not yet
+	group *groupCommitter // prepares, decisions and terms share fdatasyncs
+	term  atomic.Uint64   // highest durable fencing term
+
+	ckMu   sync.Mutex // one checkpoint at a time
+	ckKick chan struct{}
+	ckQuit chan struct{}
+	ckWG   sync.WaitGroup
+	ckErr  error // the last background checkpoint's
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 var _ participant.Resource[*Tx] = (*Store)(nil)
 
-// Open opens (creating if needed) the store at path. Every write is fsync'd.
-// Prepared intents found on disk re-acquire the locks of the keys they wrote
-// and read.
+// Open opens (creating if needed) the store at path: bbolt at path and
+// its intent log in the directory path+".wal". It applies to bbolt what
+// the log holds beyond the last checkpoint (a crash's durable writes; a
+// torn tail, never acknowledged, is dropped), then starts a fresh log.
+// Prepared intents re-acquire the locks of the keys they wrote and read.
 func Open(path string, opts Options) (*Store, error) {
 	if opts.LockTimeout <= 0 {
 		opts.LockTimeout = DefaultLockTimeout
@@ -71,32 +86,64 @@ func Open(path string, opts Options) (*Store, error) {
 		opts.Now = time.Now
 	}
 	// The free-page list is rebuilt at open rather than written on every
-	// commit (NoFreelistSync): less to write per fsync, same durability.
+	// commit (NoFreelistSync): less to write per checkpoint, same durability.
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
 	}
-	s := &Store{db: db, opts: opts, locks: newLockTable(), active: make(map[string]*Tx)}
-	if err := s.init(); err != nil {
+	s := &Store{db: db, opts: opts, locks: newLockTable(), active: make(map[string]*Tx), ov: newOverlay(),
+		ckKick: make(chan struct{}, 1), ckQuit: make(chan struct{})}
+	if err := s.recover(path); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
-	if err := s.stampLegacyOutcomes(); err != nil {
-		_ = db.Close()
-		return nil, err
-	}
-	s.group = newGroupCommitter(db)
+	s.ckWG.Add(1)
+	go s.runCheckpoints()
 	return s, nil
 }
 
-// init creates the buckets and re-locks the keys of prepared intents.
-func (s *Store) init() error {
+// recover brings bbolt up to date with the intent log and starts the log
+// and its group committer.
+func (s *Store) recover(path string) error {
+	if err := s.createBuckets(); err != nil {
+		return err
+	}
+	dir := logDir(path)
+	if err := makeLogDir(dir); err != nil {
+		return err
+	}
+	last, err := replay(s.db, dir)
+	if err != nil {
+		return fmt.Errorf("embedded: recover %s: %w", dir, err)
+	}
+	if err := s.init(); err != nil {
+		return err
+	}
+	if err := s.stampLegacyOutcomes(); err != nil {
+		return err
+	}
+	if s.log, err = startWAL(dir, last+1); err != nil {
+		return fmt.Errorf("embedded: start intent log %s: %w", dir, err)
+	}
+	s.group = newGroupCommitter(s, last+1)
+	return nil
+}
+
+func (s *Store) createBuckets() error {
 	return s.db.Update(func(btx *bolt.Tx) error {
 		for _, name := range [][]byte{bucketData, bucketIntents, bucketOutcomes, bucketDecided, bucketMeta} {
 			if _, err := btx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("embedded: create bucket %s: %w", name, err)
 			}
 		}
+		return nil
+	})
+}
+
+// init reads the term and re-locks the keys of prepared intents.
+func (s *Store) init() error {
+	return s.db.View(func(btx *bolt.Tx) error {
+		s.term.Store(readTerm(btx))
 		return btx.Bucket(bucketIntents).ForEach(func(k, v []byte) error {
 			in, err := decodeIntent(v)
 			if err != nil {
@@ -110,18 +157,33 @@ func (s *Store) init() error {
 	})
 }
 
-// Close closes the database. Prepared work stays on disk.
+// Close stops writes, applies what the log holds to bbolt and closes
+// both. Prepared work stays on disk.
 func (s *Store) Close() error {
-	s.group.close()
-	return s.db.Close()
+	s.closeOnce.Do(func() {
+		s.group.close()
+		close(s.ckQuit)
+		s.ckWG.Wait()
+		err := s.checkpoint()
+		if lerr := s.log.close(); err == nil {
+			err = lerr
+		}
+		if derr := s.db.Close(); err == nil {
+			err = derr
+		}
+		s.closeErr = err
+	})
+	return s.closeErr
 }
 
 // Read returns key's committed value, without taking its lock.
 func (s *Store) Read(key string) ([]byte, bool, error) {
 	var val []byte
 	var ok bool
-	err := s.db.View(func(btx *bolt.Tx) error {
-		if v := btx.Bucket(bucketData).Get([]byte(key)); v != nil {
+	err := s.view(func(btx *bolt.Tx) error {
+		if e, hit := s.ov.data[key]; hit {
+			val, ok = append([]byte{}, e.val...), true
+		} else if v := btx.Bucket(bucketData).Get([]byte(key)); v != nil {
 			val, ok = append([]byte{}, v...), true
 		}
 		return nil
@@ -132,9 +194,14 @@ func (s *Store) Read(key string) ([]byte, bool, error) {
 // ReadAll returns a committed snapshot of every key.
 func (s *Store) ReadAll() (map[string][]byte, error) {
 	out := make(map[string][]byte)
-	err := s.db.View(func(btx *bolt.Tx) error {
+	err := s.view(func(btx *bolt.Tx) error {
+		for k, e := range s.ov.data {
+			out[k] = append([]byte{}, e.val...)
+		}
 		return btx.Bucket(bucketData).ForEach(func(k, v []byte) error {
-			out[string(k)] = append([]byte{}, v...)
+			if _, hit := out[string(k)]; !hit {
+				out[string(k)] = append([]byte{}, v...)
+			}
 			return nil
 		})
 	})
@@ -146,12 +213,7 @@ func (s *Store) Term(ctx context.Context) (uint64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	var term uint64
-	err := s.db.View(func(btx *bolt.Tx) error {
-		term = readTerm(btx)
-		return nil
-	})
-	return term, err
+	return s.term.Load(), nil
 }
 
 // SetTerm durably records term if it is higher than the recorded one.
@@ -159,11 +221,11 @@ func (s *Store) SetTerm(ctx context.Context, term uint64) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.db.Update(func(btx *bolt.Tx) error {
-		if term <= readTerm(btx) {
-			return nil
+	return s.group.write(func(v *groupView) (*record, error) {
+		if term <= v.term {
+			return nil, nil
 		}
-		return btx.Bucket(bucketMeta).Put(keyTerm, binary.BigEndian.AppendUint64(nil, term))
+		return &record{kind: recTerm, term: term}, nil
 	})
 }
 

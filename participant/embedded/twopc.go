@@ -28,11 +28,11 @@ func (s *Store) Prepare(ctx context.Context, txID string, tx *Tx, deadline time.
 	if err := checkIntent(txID, rec); err != nil {
 		return err
 	}
-	err := s.group.write(func(btx *bolt.Tx) error {
-		if err := txstate.NeedNone(txState(btx, txID), txID); err != nil {
-			return err
+	err := s.group.write(func(v *groupView) (*record, error) {
+		if err := txstate.NeedNone(v.state(txID), txID); err != nil {
+			return nil, err
 		}
-		return btx.Bucket(bucketIntents).Put([]byte(txID), rec)
+		return &record{kind: recPrepare, txID: txID, intent: rec}, nil
 	})
 	if err != nil {
 		return err
@@ -49,16 +49,20 @@ func (s *Store) Commit(ctx context.Context, txID string) error {
 		return err
 	}
 	at := s.opts.Now()
-	err := s.group.write(func(btx *bolt.Tx) error {
-		switch st := txState(btx, txID); st {
+	err := s.group.write(func(v *groupView) (*record, error) {
+		switch st := v.state(txID); st {
 		case participant.StateCommitted:
-			return nil
+			return nil, nil
 		case participant.StateNone:
-			return fmt.Errorf("%w: %s", participant.ErrNotPrepared, txID)
+			return nil, fmt.Errorf("%w: %s", participant.ErrNotPrepared, txID)
 		case participant.StateAborted:
-			return txstate.NeedNone(st, txID)
+			return nil, txstate.NeedNone(st, txID)
 		}
-		return applyIntent(btx, txID, at)
+		in, err := v.intent(txID)
+		if err != nil {
+			return nil, fmt.Errorf("embedded: commit %s: %w", txID, err)
+		}
+		return &record{kind: recCommit, txID: txID, at: at, writes: in.writes}, nil
 	})
 	if err != nil {
 		return err
@@ -113,17 +117,14 @@ func (s *Store) Abort(ctx context.Context, txID string) error {
 		return err
 	}
 	at := s.opts.Now()
-	err := s.group.write(func(btx *bolt.Tx) error {
-		switch st := txState(btx, txID); st {
+	err := s.group.write(func(v *groupView) (*record, error) {
+		switch st := v.state(txID); st {
 		case participant.StateAborted:
-			return nil
+			return nil, nil
 		case participant.StateCommitted:
-			return txstate.NeedNone(st, txID)
+			return nil, txstate.NeedNone(st, txID)
 		}
-		if err := btx.Bucket(bucketIntents).Delete([]byte(txID)); err != nil {
-			return err
-		}
-		return recordOutcome(btx, txID, outcomeAborted, at)
+		return &record{kind: recAbort, txID: txID, at: at}, nil
 	})
 	if err != nil {
 		return err
@@ -150,8 +151,16 @@ func (s *Store) Prepared(ctx context.Context) ([]participant.PreparedTx, error) 
 		return nil, err
 	}
 	var out []participant.PreparedTx
-	err := s.db.View(func(btx *bolt.Tx) error {
+	err := s.view(func(btx *bolt.Tx) error {
+		for id, e := range s.ov.txs {
+			if e.state == participant.StatePrepared {
+				out = append(out, participant.PreparedTx{TxID: id, Deadline: e.deadline})
+			}
+		}
 		return btx.Bucket(bucketIntents).ForEach(func(k, v []byte) error {
+			if _, hit := s.ov.txs[string(k)]; hit {
+				return nil // the overlay has its latest state
+			}
 			in, err := decodeIntent(v)
 			if err != nil {
 				return fmt.Errorf("embedded: intent %s: %w", k, err)
