@@ -58,7 +58,34 @@ var benchVariants = []benchVariant{
 	boltVariant("bbolt Batch (MaxBatchDelay 10ms), default options", boltBatch, &bolt.Options{Timeout: time.Second}, 0),
 	boltVariant("bbolt Batch (MaxBatchDelay 1ms), NoFreelistSync, map", boltBatch, freelistOff, time.Millisecond),
 	boltVariant("bbolt Batch (MaxBatchDelay 0), NoFreelistSync, map", boltBatch, freelistOff, time.Nanosecond),
+	{"after: intent log, group commit (this store)", func(path string) (benchTarget, error) {
+		s, err := Open(path, Options{})
+		return storeTarget{s}, err
+	}},
 }
+
+// storeTarget drives the real store: Begin, Put, Prepare, then Commit.
+type storeTarget struct{ s *Store }
+
+func (st storeTarget) prepare(txID, key string, val []byte) error {
+	tx, err := st.s.Begin(ctx, txID)
+	if err != nil {
+		return err
+	}
+	if err := tx.Put(ctx, key, val); err != nil {
+		return err
+	}
+	return st.s.Prepare(ctx, txID, tx, time.Now().Add(time.Minute))
+}
+
+func (st storeTarget) commit(txID string) error { return st.s.Commit(ctx, txID) }
+
+func (st storeTarget) committed() (int, error) {
+	outs, err := st.s.Outcomes()
+	return len(outs), err
+}
+
+func (st storeTarget) close() error { return st.s.Close() }
 
 func (m *boltModel) committed() (int, error) {
 	n := 0
@@ -92,6 +119,11 @@ func TestStoreComparison(t *testing.T) {
 	n := benchN()
 	rows := make([]benchRow, len(benchVariants))
 	for i, v := range benchVariants {
+		if only := os.Getenv("ARBITER_STORE_BENCH_ONLY"); only != "" && !strings.Contains(v.name, only) && i != 0 {
+			rows[i] = rows[0]
+			rows[i].name = "(skipped) " + v.name
+			continue
+		}
 		r := &rows[i]
 		r.name = v.name
 		r.prepP50, r.prepP99, r.commitP50, r.commitP99 = latencyAt1(t, v, n)

@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,53 +12,56 @@ import (
 // replayBatch bounds the records one bbolt transaction of recovery applies.
 const replayBatch = 10000
 
-// replay applies to bbolt every record of the intent log in dir that a
-// checkpoint had not applied, in LSN order, and returns the LSN of the
-// last record now in bbolt. A damaged tail of the last segment (a write
-// no fdatasync covered, so never acknowledged) ends the log; damage
-// anywhere else, or a gap in the LSNs, is ErrCorruptLog.
-func replay(db *bolt.DB, dir string) (last uint64, err error) {
-	if err := db.View(func(btx *bolt.Tx) error { last = readApplied(btx); return nil }); err != nil {
-		return 0, err
-	}
+// scanLog reads every record of the intent log in dir that a checkpoint
+// had not applied (LSN above applied), in LSN order, without changing
+// anything. A damaged tail of the last segment (a write no fdatasync
+// covered, so never acknowledged) ends the log; damage anywhere else, or a
+// gap in the LSNs, is ErrCorruptLog.
+func scanLog(dir string, applied uint64) ([]*record, error) {
 	segs, err := listSegments(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil // a store made before the log
+	}
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	var recs []*record
 	for i, first := range segs {
 		path := filepath.Join(dir, segName(first))
 		_, torn, err := readSegment(path, func(lsn uint64, payload []byte) error {
-			if lsn <= last {
+			if lsn <= applied {
 				return nil // applied by a checkpoint
 			}
-			if lsn != last+uint64(len(recs))+1 {
-				return fmt.Errorf("%w: %s: record %d follows %d", ErrCorruptLog, path, lsn, last+uint64(len(recs)))
+			if want := applied + uint64(len(recs)) + 1; lsn != want {
+				return fmt.Errorf("%w: %s: record %d where %d was due", ErrCorruptLog, path, lsn, want)
 			}
 			r, err := decodeRecord(lsn, payload)
 			if err != nil {
 				return fmt.Errorf("%s: %w", path, err)
 			}
-			if recs = append(recs, r); len(recs) == replayBatch {
-				err = applyRecords(db, recs)
-				last, recs = lsn, recs[:0]
-			}
-			return err
+			recs = append(recs, r)
+			return nil
 		})
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		if torn && i < len(segs)-1 {
-			return 0, fmt.Errorf("%w: %s is damaged and is not the last segment: refusing to open (restore the store's directory from a backup)", ErrCorruptLog, path)
+			return nil, fmt.Errorf("%w: %s is damaged and is not the last segment: refusing to open (restore the store's directory from a backup)", ErrCorruptLog, path)
 		}
 	}
-	if len(recs) > 0 {
-		if err := applyRecords(db, recs); err != nil {
-			return 0, err
+	return recs, nil
+}
+
+// replay applies recs to bbolt, replayBatch per durable transaction.
+func replay(db *bolt.DB, recs []*record) error {
+	for len(recs) > 0 {
+		n := min(len(recs), replayBatch)
+		if err := applyRecords(db, recs[:n]); err != nil {
+			return err
 		}
-		last = recs[len(recs)-1].lsn
+		recs = recs[n:]
 	}
-	return last, nil
+	return nil
 }
 
 // logDir is the intent log's directory for the store at path.

@@ -103,35 +103,74 @@ func Open(path string, opts Options) (*Store, error) {
 }
 
 // recover brings bbolt up to date with the intent log and starts the log
-// and its group committer.
+// and its group committer. It checks the whole log before it changes
+// anything: a log it refuses leaves every file as it was.
 func (s *Store) recover(path string) error {
-	if err := s.createBuckets(); err != nil {
-		return err
-	}
 	dir := logDir(path)
-	if err := makeLogDir(dir); err != nil {
+	var applied uint64
+	var ready bool // every bucket exists
+	err := s.db.View(func(btx *bolt.Tx) error {
+		ready = hasBuckets(btx)
+		if ready {
+			applied = readApplied(btx)
+		}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
-	last, err := replay(s.db, dir)
+	recs, err := scanLog(dir, applied)
 	if err != nil {
 		return fmt.Errorf("embedded: recover %s: %w", dir, err)
 	}
+	if !ready {
+		if err := s.createBuckets(); err != nil {
+			return err
+		}
+	}
+	if err := makeLogDir(dir); err != nil {
+		return err
+	}
+	if err := replay(s.db, recs); err != nil {
+		return fmt.Errorf("embedded: recover %s: %w", dir, err)
+	}
+	if len(recs) > 0 {
+		applied = recs[len(recs)-1].lsn
+	}
+	return s.start(dir, applied)
+}
+
+// start re-locks prepared work, stamps legacy outcomes, and starts a
+// fresh log after LSN applied, with its group committer.
+func (s *Store) start(dir string, applied uint64) error {
 	if err := s.init(); err != nil {
 		return err
 	}
 	if err := s.stampLegacyOutcomes(); err != nil {
 		return err
 	}
-	if s.log, err = startWAL(dir, last+1); err != nil {
+	var err error
+	if s.log, err = startWAL(dir, applied+1); err != nil {
 		return fmt.Errorf("embedded: start intent log %s: %w", dir, err)
 	}
-	s.group = newGroupCommitter(s, last+1)
+	s.group = newGroupCommitter(s, applied+1)
 	return nil
+}
+
+var allBuckets = [][]byte{bucketData, bucketIntents, bucketOutcomes, bucketDecided, bucketMeta}
+
+func hasBuckets(btx *bolt.Tx) bool {
+	for _, name := range allBuckets {
+		if btx.Bucket(name) == nil {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Store) createBuckets() error {
 	return s.db.Update(func(btx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketData, bucketIntents, bucketOutcomes, bucketDecided, bucketMeta} {
+		for _, name := range allBuckets {
 			if _, err := btx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("embedded: create bucket %s: %w", name, err)
 			}
