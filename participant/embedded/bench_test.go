@@ -118,21 +118,46 @@ func TestStoreComparison(t *testing.T) {
 	}
 	n := benchN()
 	rows := make([]benchRow, len(benchVariants))
-	for i, v := range benchVariants {
-		if only := os.Getenv("ARBITER_STORE_BENCH_ONLY"); only != "" && !strings.Contains(v.name, only) && i != 0 {
-			rows[i] = rows[0]
-			rows[i].name = "(skipped) " + v.name
-			continue
+	lat := make([]latencies, len(benchVariants))
+	tput := make([][2]time.Duration, len(benchVariants))
+	// Rounds interleave the variants, so load from other processes on the
+	// machine falls on all of them alike.
+	for round := range benchRounds {
+		for i, v := range benchVariants {
+			lat[i].run(t, v, round, n/benchRounds)
+			tput[i][0] += timeConcurrent(t, v, 16, 4*n/benchRounds)
+			tput[i][1] += timeConcurrent(t, v, 64, 8*n/benchRounds)
 		}
+	}
+	for i, v := range benchVariants {
 		r := &rows[i]
 		r.name = v.name
-		r.prepP50, r.prepP99, r.commitP50, r.commitP99 = latencyAt1(t, v, n)
-		r.tput16 = throughput(t, v, 16, 4*n)
-		r.tput64 = throughput(t, v, 64, 8*n)
+		r.prepP50, r.prepP99, r.commitP50, r.commitP99 = pct(lat[i].prep, 50), pct(lat[i].prep, 99), pct(lat[i].comm, 50), pct(lat[i].comm, 99)
+		r.tput16 = float64(4*n/benchRounds*benchRounds) / tput[i][0].Seconds()
+		r.tput64 = float64(8*n/benchRounds*benchRounds) / tput[i][1].Seconds()
 		r.fsPrepare, r.fsDecision = fsyncsPerOp(t, i, 1, n)
 		r.fsPrepare16, r.fsDecid16 = fsyncsPerOp(t, i, 16, 4*n)
 	}
 	printRows(t, rows)
+}
+
+const benchRounds = 4
+
+type latencies struct{ prep, comm []time.Duration }
+
+// run times n transactions one after another on a fresh store.
+func (l *latencies) run(t *testing.T, v benchVariant, round, n int) {
+	tg := openTarget(t, v)
+	defer func() { must(t, tg.close()) }()
+	for i := range n {
+		id := fmt.Sprintf("lat-%d-%06d", round, i)
+		t0 := time.Now()
+		must(t, tg.prepare(id, "k-"+id, []byte("value")))
+		t1 := time.Now()
+		must(t, tg.commit(id))
+		l.prep, l.comm = append(l.prep, t1.Sub(t0)), append(l.comm, time.Since(t1))
+	}
+	wantCommitted(t, tg, n)
 }
 
 func printRows(t *testing.T, rows []benchRow) {
@@ -160,24 +185,6 @@ func openTarget(t *testing.T, v benchVariant) benchTarget {
 	return tg
 }
 
-// latencyAt1 runs n transactions one after another and returns the p50
-// and p99 of prepare and of commit.
-func latencyAt1(t *testing.T, v benchVariant, n int) (p50p, p99p, p50c, p99c time.Duration) {
-	tg := openTarget(t, v)
-	defer func() { must(t, tg.close()) }()
-	prep, comm := make([]time.Duration, n), make([]time.Duration, n)
-	for i := range n {
-		id := fmt.Sprintf("lat-%06d", i)
-		t0 := time.Now()
-		must(t, tg.prepare(id, "k-"+id, []byte("value")))
-		t1 := time.Now()
-		must(t, tg.commit(id))
-		prep[i], comm[i] = t1.Sub(t0), time.Since(t1)
-	}
-	wantCommitted(t, tg, n)
-	return pct(prep, 50), pct(prep, 99), pct(comm, 50), pct(comm, 99)
-}
-
 func pct(ds []time.Duration, p int) time.Duration {
 	s := append([]time.Duration{}, ds...)
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
@@ -193,16 +200,16 @@ func wantCommitted(t *testing.T, tg benchTarget, n int) {
 	}
 }
 
-// throughput runs total transactions (prepare then commit) from c
-// goroutines and returns transactions per second.
-func throughput(t *testing.T, v benchVariant, c, total int) float64 {
+// timeConcurrent runs total transactions (prepare then commit) from c
+// goroutines on a fresh store and returns how long they took.
+func timeConcurrent(t *testing.T, v benchVariant, c, total int) time.Duration {
 	tg := openTarget(t, v)
 	defer func() { must(t, tg.close()) }()
 	start := time.Now()
 	must(t, runConcurrent(tg, c, total, true))
 	el := time.Since(start)
 	wantCommitted(t, tg, total)
-	return float64(total) / el.Seconds()
+	return el
 }
 
 // runConcurrent runs total transactions from c goroutines, committing each

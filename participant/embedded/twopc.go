@@ -3,6 +3,7 @@ package embedded
 import (
 	"context"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/arbiter-tx/arbiter/participant"
@@ -145,7 +146,7 @@ func (s *Store) doom(txID string) {
 	}
 }
 
-// Prepared lists every prepared transaction with its deadline.
+// Prepared lists every prepared transaction with its deadline, by tx ID.
 func (s *Store) Prepared(ctx context.Context) ([]participant.PreparedTx, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -169,5 +170,6 @@ func (s *Store) Prepared(ctx context.Context) ([]participant.PreparedTx, error) 
 			return nil
 		})
 	})
+	sort.Slice(out, func(i, j int) bool { return out[i].TxID < out[j].TxID })
 	return out, err
 }
