@@ -20,6 +20,9 @@ func (s *Store) CommitOnePhase(ctx context.Context, txID string, tx *Tx) error {
 	if err := checkWrites(writes); err != nil {
 		return err
 	}
+	if err := checkIntent(txID, intent{writes: writes}.encode()); err != nil {
+		return err // the log record must fit, as a prepared intent must
+	}
 	at := s.opts.Now()
 	err := s.group.write(func(v *groupView) (*record, error) {
 		if err := txstate.NeedNone(v.state(txID), txID); err != nil {

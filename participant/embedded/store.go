@@ -65,7 +65,6 @@ type Store struct {
 	ckKick chan struct{}
 	ckQuit chan struct{}
 	ckWG   sync.WaitGroup
-	ckErr  error // the last background checkpoint's
 
 	closeOnce sync.Once
 	closeErr  error

@@ -67,8 +67,9 @@ func TestConcurrentWritesShareFdatasyncs(t *testing.T) {
 	}
 }
 
-// Big writes fill segments; checkpoints apply them and delete the full
-// ones, and everything survives a reopen.
+// Big writes fill segments (rotations take the spare); checkpoints apply
+// them and delete the full ones; Close removes the spare; everything
+// survives a reopen.
 func TestCheckpointDeletesSegments(t *testing.T) {
 	s, path := newStore(t)
 	big := string(bytes.Repeat([]byte("x"), 1<<20))
@@ -86,6 +87,9 @@ func TestCheckpointDeletesSegments(t *testing.T) {
 		t.Fatalf("%d segments after a checkpoint, want only the active one", len(segs))
 	}
 	must(t, s.Close())
+	if _, err := os.Stat(filepath.Join(logDir(path), "spare.tmp")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("spare segment left after Close: %v", err)
+	}
 	s = openStore(t, path)
 	defer s.Close()
 	for i := range 10 {
