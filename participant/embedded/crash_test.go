@@ -60,7 +60,8 @@ func TestCrashChild(t *testing.T) {
 	if os.Getenv("ARBITER_CRASH_MODE") == "resolve" {
 		resolveAll(s, out)
 	} else {
-		crashLoad(s, out, time.Now().Add(30*time.Second)) // the parent kills it long before
+		first, _ := strconv.Atoi(os.Getenv("ARBITER_CRASH_FIRST"))
+		crashLoad(s, out, first, time.Now().Add(30*time.Second)) // the parent kills it long before
 	}
 	if err := s.Close(); err != nil {
 		fmt.Printf("close-error %v\n", err)
@@ -78,7 +79,7 @@ func (w *lineWriter) print(format string, args ...any) {
 	_, _ = os.Stdout.WriteString(fmt.Sprintf(format, args...) + "\n")
 }
 
-func crashLoad(s *Store, out *lineWriter, until time.Time) {
+func crashLoad(s *Store, out *lineWriter, first int, until time.Time) {
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for range 16 {
@@ -92,7 +93,7 @@ func crashLoad(s *Store, out *lineWriter, until time.Time) {
 			}
 		}()
 	}
-	for i := 0; time.Now().Before(until); i++ {
+	for i := first; time.Now().Before(until); i++ {
 		next <- i
 	}
 	close(next)
@@ -155,11 +156,15 @@ func resolveAll(s *Store, out *lineWriter) {
 
 // runChild starts the child on path in mode, kills it with SIGKILL once
 // it has acknowledged killAfter writes (never, if 0: it runs to its end),
-// and returns what it acknowledged and its other output.
-func runChild(t *testing.T, path, mode string, killAfter int) (acks, []string) {
+// and returns what it acknowledged and its other output. A load child
+// numbers its transactions from first.
+func runChild(t *testing.T, path, mode string, killAfter int, first ...int) (acks, []string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$")
 	cmd.Env = append(os.Environ(), "ARBITER_CRASH_CHILD="+path, "ARBITER_CRASH_MODE="+mode)
+	if len(first) > 0 {
+		cmd.Env = append(cmd.Env, "ARBITER_CRASH_FIRST="+strconv.Itoa(first[0]))
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stdout, err := cmd.StdoutPipe()
 	must(t, err)
@@ -314,6 +319,72 @@ func TestCrashSIGKILLUnderLoad(t *testing.T) {
 	if len(again) != 0 {
 		t.Fatalf("%d transactions still prepared after the restarted child committed them all", len(again))
 	}
+}
+
+// Three lives, each killed under load: the second and third start on a
+// store that recovered from the kill before (its log restarted, its LSNs
+// continuing). Every write any life acknowledged survives all of them.
+func TestCrashRepeatedKills(t *testing.T) {
+	path := crashStore(t)
+	all := acks{prepared: map[int]bool{}, committed: map[int]bool{}, aborted: map[int]bool{}}
+	for life := range 3 {
+		a, other := runChild(t, path, "load", 800+rand.IntN(800), life*100000)
+		for _, line := range other {
+			if strings.HasPrefix(line, "error") || strings.HasPrefix(line, "open-error") {
+				t.Fatalf("life %d: %s", life, line)
+			}
+		}
+		all.merge(a)
+	}
+	s := openStore(t, path)
+	defer s.Close()
+	outs, err := s.Outcomes()
+	must(t, err)
+	data, err := s.ReadAll()
+	must(t, err)
+	checked := 0
+	for i := range all.touched() {
+		st, err := s.State(ctx, crashTx(i))
+		must(t, err)
+		v, has := data[crashKey(i)]
+		if err := checkOne(i, st, outs[crashTx(i)], v, has, all); err != nil {
+			t.Error(err)
+		}
+		checked++
+	}
+	for id, st := range outs { // nothing outside what the lives ran
+		i, err := strconv.Atoi(strings.TrimPrefix(id, "tx-"))
+		if err != nil || checkOne(i, st, st, data[crashKey(i)], st == participant.StateCommitted, all) != nil {
+			t.Errorf("outcome %s %v: not a transaction the lives ran as such", id, st)
+		}
+	}
+	t.Logf("3 lives: %d transactions acknowledged, %d checked, %d outcomes on record", len(all.prepared)+len(all.committed), checked, len(outs))
+}
+
+func (a *acks) merge(b acks) {
+	for i := range b.prepared {
+		a.prepared[i] = true
+	}
+	for i := range b.committed {
+		a.committed[i] = true
+	}
+	for i := range b.aborted {
+		a.aborted[i] = true
+	}
+}
+
+// touched lists every transaction some life acknowledged something of,
+// and the 64 after each life's last (started, perhaps never answered).
+func (a *acks) touched() map[int]bool {
+	out := map[int]bool{}
+	for _, m := range []map[int]bool{a.prepared, a.committed, a.aborted} {
+		for i := range m {
+			for j := i; j <= i+64; j++ {
+				out[j] = true
+			}
+		}
+	}
+	return out
 }
 
 // unapplied counts the log records of the store at path that no

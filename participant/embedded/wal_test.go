@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/arbiter-tx/arbiter/participant"
+	bolt "go.etcd.io/bbolt"
 )
 
 // Each prepare, commit, abort, one-phase commit and term raise, alone,
@@ -204,4 +205,54 @@ func equalSnapshots(a, b map[string][]byte) bool {
 		}
 	}
 	return true
+}
+
+// A crash after recovery applied the log to bbolt but before it deleted
+// the segments: the next Open skips every record bbolt already holds
+// (meta log-applied), so nothing is applied twice (a second Commit record
+// would find no intent and fail the open).
+func TestReplayAfterAppliedIsSkipped(t *testing.T) {
+	s, path := newStore(t)
+	prepared(t, s, "c", "kc", "vc")
+	must(t, s.Commit(ctx, "c"))
+	must(t, s.Abort(ctx, "a"))
+	prepared(t, s, "p", "kp", "vp")
+	crashClose(t, s)
+
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	must(t, err)
+	recs, err := scanLog(logDir(path), 0)
+	must(t, err)
+	must(t, replay(db, recs)) // recovery's apply, then "crash": segments stay
+	must(t, db.Close())
+
+	s = openStore(t, path)
+	defer s.Close()
+	wantState(t, s, "c", participant.StateCommitted)
+	wantState(t, s, "a", participant.StateAborted)
+	wantState(t, s, "p", participant.StatePrepared)
+	wantValue(t, s, "kc", "vc")
+	must(t, s.Commit(ctx, "p"))
+	wantValue(t, s, "kp", "vp")
+}
+
+// An outcome pruned after its record was checkpointed stays pruned across
+// a crash, although the active segment still holds the record: replay
+// skips what bbolt already applied.
+func TestPrunedOutcomeStaysPrunedAfterCrash(t *testing.T) {
+	clk := &testClock{now: time.Unix(1_700_000_000, 0)}
+	path := filepath.Join(t.TempDir(), "s.db")
+	s := openClocked(t, path, clk)
+	must(t, s.Abort(ctx, "a"))
+	clk.advance(time.Hour)
+	wantPruned(t, s, time.Minute, 1) // checkpoints, then prunes
+	s.ov.mu.RLock()
+	n := len(s.ov.pending)
+	s.ov.mu.RUnlock()
+	if n != 0 {
+		t.Fatalf("%d records left unapplied after the prune's checkpoint", n)
+	}
+	crashClose(t, s)
+	s = openClocked(t, path, clk)
+	wantState(t, s, "a", participant.StateNone)
 }
