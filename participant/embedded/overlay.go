@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"maps"
 	"sync"
 	"time"
 
@@ -86,9 +87,22 @@ func (o *overlay) state(btx *bolt.Tx, txID string) participant.State {
 }
 
 // view runs fn with mu held shared and a bbolt read transaction: a
-// consistent picture of the durable state.
+// consistent picture of the durable state, for short reads.
 func (s *Store) view(fn func(btx *bolt.Tx) error) error {
 	s.ov.mu.RLock()
 	defer s.ov.mu.RUnlock()
 	return s.db.View(fn)
+}
+
+// snapshot opens a bbolt read transaction and copies the overlay at one
+// instant: a consistent picture that a long scan (ReadAll, Outcomes,
+// Prepared) reads without holding up writes. The caller rolls btx back.
+func (s *Store) snapshot() (*bolt.Tx, map[string]txEntry, map[string]dataEntry, error) {
+	s.ov.mu.RLock()
+	defer s.ov.mu.RUnlock()
+	btx, err := s.db.Begin(false)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return btx, maps.Clone(s.ov.txs), maps.Clone(s.ov.data), nil
 }

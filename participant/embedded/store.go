@@ -231,17 +231,20 @@ func (s *Store) Read(key string) ([]byte, bool, error) {
 
 // ReadAll returns a committed snapshot of every key.
 func (s *Store) ReadAll() (map[string][]byte, error) {
-	out := make(map[string][]byte)
-	err := s.view(func(btx *bolt.Tx) error {
-		for k, e := range s.ov.data {
-			out[k] = append([]byte{}, e.val...)
+	btx, _, data, err := s.snapshot()
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = btx.Rollback() }()
+	out := make(map[string][]byte, len(data))
+	for k, e := range data {
+		out[k] = append([]byte{}, e.val...)
+	}
+	err = btx.Bucket(bucketData).ForEach(func(k, v []byte) error {
+		if _, hit := out[string(k)]; !hit {
+			out[string(k)] = append([]byte{}, v...)
 		}
-		return btx.Bucket(bucketData).ForEach(func(k, v []byte) error {
-			if _, hit := out[string(k)]; !hit {
-				out[string(k)] = append([]byte{}, v...)
-			}
-			return nil
-		})
+		return nil
 	})
 	return out, err
 }

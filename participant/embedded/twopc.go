@@ -151,24 +151,27 @@ func (s *Store) Prepared(ctx context.Context) ([]participant.PreparedTx, error) 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	btx, txs, _, err := s.snapshot()
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = btx.Rollback() }()
 	var out []participant.PreparedTx
-	err := s.view(func(btx *bolt.Tx) error {
-		for id, e := range s.ov.txs {
-			if e.state == participant.StatePrepared {
-				out = append(out, participant.PreparedTx{TxID: id, Deadline: e.deadline})
-			}
+	for id, e := range txs {
+		if e.state == participant.StatePrepared {
+			out = append(out, participant.PreparedTx{TxID: id, Deadline: e.deadline})
 		}
-		return btx.Bucket(bucketIntents).ForEach(func(k, v []byte) error {
-			if _, hit := s.ov.txs[string(k)]; hit {
-				return nil // the overlay has its latest state
-			}
-			in, err := decodeIntent(v)
-			if err != nil {
-				return fmt.Errorf("embedded: intent %s: %w", k, err)
-			}
-			out = append(out, participant.PreparedTx{TxID: string(k), Deadline: in.deadline})
-			return nil
-		})
+	}
+	err = btx.Bucket(bucketIntents).ForEach(func(k, v []byte) error {
+		if _, hit := txs[string(k)]; hit {
+			return nil // the overlay has its latest state
+		}
+		in, err := decodeIntent(v)
+		if err != nil {
+			return fmt.Errorf("embedded: intent %s: %w", k, err)
+		}
+		out = append(out, participant.PreparedTx{TxID: string(k), Deadline: in.deadline})
+		return nil
 	})
 	sort.Slice(out, func(i, j int) bool { return out[i].TxID < out[j].TxID })
 	return out, err
