@@ -33,15 +33,27 @@ const (
 	crashOnePhase
 )
 
-func crashKey(i int) string   { return fmt.Sprintf("k-%06d", i) }
-func crashValue(i int) string { return fmt.Sprintf("v-%06d", i) }
-func crashTx(i int) string    { return fmt.Sprintf("tx-%06d", i) }
+func crashKey(i int) string { return fmt.Sprintf("k-%06d", i) }
+
+// crashValue is transaction i's value: 64 KiB from bigTxs on, so a few
+// dozen fill a checkpoint's 2 MiB and a segment's 4 MiB.
+func crashValue(i int) string {
+	v := fmt.Sprintf("v-%06d", i)
+	if i >= bigTxs {
+		v += strings.Repeat("x", 64<<10)
+	}
+	return v
+}
+
+const bigTxs = 1_000_000
+
+func crashTx(i int) string { return fmt.Sprintf("tx-%06d", i) }
 
 // acks is what the child reported as acknowledged: the transactions whose
 // prepare, commit, abort or one-phase commit returned nil.
 type acks struct {
 	prepared, committed, aborted map[int]bool
-	max                          int // highest transaction number seen
+	min, max                     int // lowest and highest transaction numbers seen
 }
 
 // TestCrashChild is the child process: ARBITER_CRASH_CHILD is the store
@@ -222,7 +234,10 @@ func (a *acks) record(line string) bool {
 	default:
 		return false
 	}
-	a.max = max(a.max, i)
+	if len(a.prepared)+len(a.committed)+len(a.aborted) == 1 {
+		a.min = i
+	}
+	a.min, a.max = min(a.min, i), max(a.max, i)
 	return true
 }
 
@@ -238,7 +253,7 @@ func checkSurvivors(t *testing.T, path string, a acks) (*Store, []int, int) {
 	must(t, err)
 	var stillPrepared []int
 	committed := 0
-	for i := 0; i <= a.max+64; i++ { // +64: started, never acknowledged
+	for i := max(a.min-64, 0); i <= a.max+64; i++ { // ±64: started, never acknowledged
 		st, err := s.State(ctx, crashTx(i))
 		must(t, err)
 		v, has := data[crashKey(i)]
@@ -277,7 +292,7 @@ func checkOne(i int, st, outcome participant.State, v []byte, has bool, a acks) 
 	case (st == participant.StateCommitted) != has:
 		return fmt.Errorf("tx %d: state %v, value present %v", i, st, has)
 	case has && string(v) != crashValue(i):
-		return fmt.Errorf("tx %d: value %q, want %q", i, v, crashValue(i))
+		return fmt.Errorf("tx %d: value %.40q (%d bytes), want %.40q", i, v, len(v), crashValue(i))
 	case outcome != participant.StatePrepared && st != participant.StatePrepared && outcome != st:
 		return fmt.Errorf("tx %d: Outcomes says %v, State %v", i, outcome, st)
 	}
@@ -321,6 +336,31 @@ func TestCrashSIGKILLUnderLoad(t *testing.T) {
 	}
 }
 
+// SIGKILL while checkpoints and segment rotations run all the time: with
+// 64 KiB values a checkpoint is due every ~32 writes and a rotation every
+// ~64, so the kill lands among them. Every acknowledged write survives,
+// nothing else appears, and the restarted store resolves the prepared
+// work.
+func TestCrashSIGKILLAmidCheckpoints(t *testing.T) {
+	path := crashStore(t)
+	a, _ := runChild(t, path, "load", 200+rand.IntN(300), bigTxs)
+	segs, err := listSegments(logDir(path))
+	must(t, err)
+	s, prepared, committed := checkSurvivors(t, path, a)
+	t.Logf("killed after %d prepares, %d commits, %d aborts acknowledged; %d segment(s) left; on disk: %d committed, %d prepared",
+		len(a.prepared), len(a.committed), len(a.aborted), len(segs), committed, len(prepared))
+	for _, i := range prepared {
+		must(t, s.Commit(ctx, crashTx(i)))
+		a.committed[i] = true
+	}
+	must(t, s.Close())
+	s, again, _ := checkSurvivors(t, path, a)
+	defer s.Close()
+	if len(again) != 0 {
+		t.Fatalf("%d transactions still prepared after committing them all", len(again))
+	}
+}
+
 // Three lives, each killed under load: the second and third start on a
 // store that recovered from the kill before (its log restarted, its LSNs
 // continuing). Every write any life acknowledged survives all of them.
@@ -358,7 +398,7 @@ func TestCrashRepeatedKills(t *testing.T) {
 			t.Errorf("outcome %s %v: not a transaction the lives ran as such", id, st)
 		}
 	}
-	t.Logf("3 lives: %d transactions acknowledged, %d checked, %d outcomes on record", len(all.prepared)+len(all.committed), checked, len(outs))
+	t.Logf("3 lives: %d prepares, %d commits, %d aborts acknowledged; %d transactions checked, %d outcomes on record", len(all.prepared), len(all.committed), len(all.aborted), checked, len(outs))
 }
 
 func (a *acks) merge(b acks) {
