@@ -81,8 +81,8 @@ func TestCheckpointDeletesSegments(t *testing.T) {
 	}
 	segs, err := listSegments(logDir(path))
 	must(t, err)
-	if len(segs) < 2 {
-		t.Fatalf("10 MiB of writes left %d segment(s): the test did not rotate", len(segs))
+	if segs[len(segs)-1] == 1 { // background checkpoints may have deleted the full ones
+		t.Fatal("10 MiB of writes are still in the first segment: the test did not rotate")
 	}
 	must(t, s.checkpoint())
 	if segs, _ = listSegments(logDir(path)); len(segs) != 1 {
