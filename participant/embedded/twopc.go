@@ -12,7 +12,8 @@ import (
 )
 
 // Prepare writes tx's buffered writes and the keys it only read as a
-// durable intent (fsync'd) with deadline. tx keeps its locks until Commit
+// durable intent with deadline: it returns after the intent-log fdatasync
+// that covers it (shared with concurrent writes). tx keeps its locks until Commit
 // or Abort. It first checks everything Commit will need (every key and
 // value within bbolt's limits), so a prepared intent always commits. It
 // refuses with participant.ErrAlreadyAborted if txID was aborted. Calls
@@ -43,8 +44,10 @@ func (s *Store) Prepare(ctx context.Context, txID string, tx *Tx, deadline time.
 	return nil
 }
 
-// Commit applies txID's intent, deletes it and records the outcome in one
-// bbolt transaction, then releases its locks. Idempotent.
+// Commit durably records txID committed (one intent-log record: the
+// intent's writes are applied, the intent deleted and the outcome recorded
+// together, in the overlay at once and in bbolt at the next checkpoint),
+// then releases its locks. Idempotent: a retry writes nothing.
 func (s *Store) Commit(ctx context.Context, txID string) error {
 	if err := ctx.Err(); err != nil {
 		return err
