@@ -41,7 +41,8 @@ func checkWrites(writes map[string][]byte) error {
 	return nil
 }
 
-// checkIntent checks that the encoded intent of txID fits in bbolt.
+// checkIntent checks that the encoded intent of txID fits in bbolt (and
+// so in one intent-log record).
 func checkIntent(txID string, rec []byte) error {
 	if int64(len(rec)) > bolt.MaxValueSize {
 		return fmt.Errorf("%w: transaction %s's writes encode to %d bytes, more than bbolt's value limit of %d bytes", ErrInvalidWrite, txID, len(rec), int64(bolt.MaxValueSize))

@@ -3,8 +3,6 @@ package embedded
 import (
 	"context"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/arbiter-tx/arbiter/participant/internal/txstate"
 )
 
@@ -22,12 +20,15 @@ func (s *Store) CommitOnePhase(ctx context.Context, txID string, tx *Tx) error {
 	if err := checkWrites(writes); err != nil {
 		return err
 	}
+	if err := checkIntent(txID, intent{writes: writes}.encode()); err != nil {
+		return err // the log record must fit, as a prepared intent must
+	}
 	at := s.opts.Now()
-	err := s.group.write(func(btx *bolt.Tx) error {
-		if err := txstate.NeedNone(txState(btx, txID), txID); err != nil {
-			return err
+	err := s.group.write(func(v *groupView) (*record, error) {
+		if err := txstate.NeedNone(v.state(txID), txID); err != nil {
+			return nil, err
 		}
-		return applyCommitted(btx, txID, writes, at)
+		return &record{kind: recOnePhase, txID: txID, at: at, writes: writes}, nil
 	})
 	if err != nil {
 		return err

@@ -50,15 +50,25 @@ func decidedKey(at []byte, txID string) []byte {
 // a run to check that every participant applied what the coordinators
 // decided.
 func (s *Store) Outcomes() (map[string]participant.State, error) {
+	btx, txs, _, err := s.snapshot()
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = btx.Rollback() }()
 	out := make(map[string]participant.State)
-	err := s.db.View(func(btx *bolt.Tx) error {
-		return btx.Bucket(bucketOutcomes).ForEach(func(k, v []byte) error {
-			if st, ok := outcomeState(v); ok {
-				out[string(k)] = st
-			}
-			return nil
-		})
+	err = btx.Bucket(bucketOutcomes).ForEach(func(k, v []byte) error {
+		if st, ok := outcomeState(v); ok {
+			out[string(k)] = st
+		}
+		return nil
 	})
+	for id, e := range txs {
+		if e.state == participant.StatePrepared {
+			delete(out, id)
+		} else {
+			out[id] = e.state
+		}
+	}
 	return out, err
 }
 

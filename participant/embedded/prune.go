@@ -18,7 +18,8 @@ const pruneBatch = 1000
 
 // PruneOutcomes deletes the outcome records (commit outcomes and abort
 // tombstones) decided more than olderThan ago, oldest first, pruneBatch per
-// durable write, and returns how many it deleted. Prepared work has no
+// durable write, and returns how many it deleted. It checkpoints first, so
+// every outcome the intent log holds is in bbolt, where pruning works. Prepared work has no
 // outcome record, so it is never touched, however old. A transaction whose
 // record is gone reads as never seen: a Commit is then refused with
 // ErrNotPrepared, an Abort writes a fresh tombstone, and a Prepare would run
@@ -29,6 +30,9 @@ func (s *Store) PruneOutcomes(ctx context.Context, olderThan time.Duration) (int
 		return 0, fmt.Errorf("embedded: prune retention must be positive, got %v", olderThan)
 	}
 	cutoff := s.opts.Now().Add(-olderThan)
+	if err := s.checkpoint(); err != nil { // every logged outcome into bbolt
+		return 0, err
+	}
 	total := 0
 	for {
 		if err := ctx.Err(); err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/arbiter-tx/arbiter/participant"
@@ -55,14 +56,27 @@ type Store struct {
 	mu     sync.Mutex
 	active map[string]*Tx // unprepared local transactions by tx ID
 
-	group *groupCommitter // prepares, commits and aborts share fsyncs
+	log   *wal            // the intent log: every write is durable here first
+	ov    *overlay        // what the log holds that bbolt does not yet
+	group *groupCommitter // prepares, decisions and terms share fdatasyncs
+	term  atomic.Uint64   // highest durable fencing term
+
+	ckMu   sync.Mutex // one checkpoint at a time
+	ckKick chan struct{}
+	ckQuit chan struct{}
+	ckWG   sync.WaitGroup
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 var _ participant.Resource[*Tx] = (*Store)(nil)
 
-// Open opens (creating if needed) the store at path. Every write is fsync'd.
-// Prepared intents found on disk re-acquire the locks of the keys they wrote
-// and read.
+// Open opens (creating if needed) the store at path: bbolt at path and
+// its intent log in the directory path+".wal". It applies to bbolt what
+// the log holds beyond the last checkpoint (a crash's durable writes; a
+// torn tail, never acknowledged, is dropped), then starts a fresh log.
+// Prepared intents re-acquire the locks of the keys they wrote and read.
 func Open(path string, opts Options) (*Store, error) {
 	if opts.LockTimeout <= 0 {
 		opts.LockTimeout = DefaultLockTimeout
@@ -71,32 +85,103 @@ func Open(path string, opts Options) (*Store, error) {
 		opts.Now = time.Now
 	}
 	// The free-page list is rebuilt at open rather than written on every
-	// commit (NoFreelistSync): less to write per fsync, same durability.
+	// commit (NoFreelistSync): less to write per checkpoint, same durability.
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
 	}
-	s := &Store{db: db, opts: opts, locks: newLockTable(), active: make(map[string]*Tx)}
-	if err := s.init(); err != nil {
+	s := &Store{db: db, opts: opts, locks: newLockTable(), active: make(map[string]*Tx), ov: newOverlay(),
+		ckKick: make(chan struct{}, 1), ckQuit: make(chan struct{})}
+	if err := s.recover(path); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
-	if err := s.stampLegacyOutcomes(); err != nil {
-		_ = db.Close()
-		return nil, err
-	}
-	s.group = newGroupCommitter(db)
+	s.ckWG.Add(1)
+	go s.runCheckpoints()
 	return s, nil
 }
 
-// init creates the buckets and re-locks the keys of prepared intents.
-func (s *Store) init() error {
+// recover brings bbolt up to date with the intent log and starts the log
+// and its group committer. It checks the whole log before it changes
+// anything: a log it refuses leaves every file as it was.
+func (s *Store) recover(path string) error {
+	dir := logDir(path)
+	var applied uint64
+	var ready bool // every bucket exists
+	err := s.db.View(func(btx *bolt.Tx) error {
+		ready = hasBuckets(btx)
+		if ready {
+			applied = readApplied(btx)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	recs, err := scanLog(dir, applied)
+	if err != nil {
+		return fmt.Errorf("embedded: recover %s: %w", dir, err)
+	}
+	if !ready {
+		if err := s.createBuckets(); err != nil {
+			return err
+		}
+	}
+	if err := makeLogDir(dir); err != nil {
+		return err
+	}
+	if err := replay(s.db, recs); err != nil {
+		return fmt.Errorf("embedded: recover %s: %w", dir, err)
+	}
+	if len(recs) > 0 {
+		applied = recs[len(recs)-1].lsn
+	}
+	return s.start(dir, applied)
+}
+
+// start re-locks prepared work, stamps legacy outcomes, and starts a
+// fresh log after LSN applied, with its group committer.
+func (s *Store) start(dir string, applied uint64) error {
+	if err := s.init(); err != nil {
+		return err
+	}
+	if err := s.stampLegacyOutcomes(); err != nil {
+		return err
+	}
+	var err error
+	if s.log, err = startWAL(dir, applied+1); err != nil {
+		return fmt.Errorf("embedded: start intent log %s: %w", dir, err)
+	}
+	s.group = newGroupCommitter(s, applied+1)
+	return nil
+}
+
+var allBuckets = [][]byte{bucketData, bucketIntents, bucketOutcomes, bucketDecided, bucketMeta}
+
+func hasBuckets(btx *bolt.Tx) bool {
+	for _, name := range allBuckets {
+		if btx.Bucket(name) == nil {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Store) createBuckets() error {
 	return s.db.Update(func(btx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketData, bucketIntents, bucketOutcomes, bucketDecided, bucketMeta} {
+		for _, name := range allBuckets {
 			if _, err := btx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("embedded: create bucket %s: %w", name, err)
 			}
 		}
+		return nil
+	})
+}
+
+// init reads the term and re-locks the keys of prepared intents.
+func (s *Store) init() error {
+	return s.db.View(func(btx *bolt.Tx) error {
+		s.term.Store(readTerm(btx))
 		return btx.Bucket(bucketIntents).ForEach(func(k, v []byte) error {
 			in, err := decodeIntent(v)
 			if err != nil {
@@ -110,18 +195,33 @@ func (s *Store) init() error {
 	})
 }
 
-// Close closes the database. Prepared work stays on disk.
+// Close stops writes, applies what the log holds to bbolt and closes
+// both. Prepared work stays on disk.
 func (s *Store) Close() error {
-	s.group.close()
-	return s.db.Close()
+	s.closeOnce.Do(func() {
+		s.group.close()
+		close(s.ckQuit)
+		s.ckWG.Wait()
+		err := s.checkpoint()
+		if lerr := s.log.close(); err == nil {
+			err = lerr
+		}
+		if derr := s.db.Close(); err == nil {
+			err = derr
+		}
+		s.closeErr = err
+	})
+	return s.closeErr
 }
 
 // Read returns key's committed value, without taking its lock.
 func (s *Store) Read(key string) ([]byte, bool, error) {
 	var val []byte
 	var ok bool
-	err := s.db.View(func(btx *bolt.Tx) error {
-		if v := btx.Bucket(bucketData).Get([]byte(key)); v != nil {
+	err := s.view(func(btx *bolt.Tx) error {
+		if e, hit := s.ov.data[key]; hit {
+			val, ok = append([]byte{}, e.val...), true
+		} else if v := btx.Bucket(bucketData).Get([]byte(key)); v != nil {
 			val, ok = append([]byte{}, v...), true
 		}
 		return nil
@@ -131,12 +231,20 @@ func (s *Store) Read(key string) ([]byte, bool, error) {
 
 // ReadAll returns a committed snapshot of every key.
 func (s *Store) ReadAll() (map[string][]byte, error) {
-	out := make(map[string][]byte)
-	err := s.db.View(func(btx *bolt.Tx) error {
-		return btx.Bucket(bucketData).ForEach(func(k, v []byte) error {
+	btx, _, data, err := s.snapshot()
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = btx.Rollback() }()
+	out := make(map[string][]byte, len(data))
+	for k, e := range data {
+		out[k] = append([]byte{}, e.val...)
+	}
+	err = btx.Bucket(bucketData).ForEach(func(k, v []byte) error {
+		if _, hit := out[string(k)]; !hit {
 			out[string(k)] = append([]byte{}, v...)
-			return nil
-		})
+		}
+		return nil
 	})
 	return out, err
 }
@@ -146,12 +254,7 @@ func (s *Store) Term(ctx context.Context) (uint64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	var term uint64
-	err := s.db.View(func(btx *bolt.Tx) error {
-		term = readTerm(btx)
-		return nil
-	})
-	return term, err
+	return s.term.Load(), nil
 }
 
 // SetTerm durably records term if it is higher than the recorded one.
@@ -159,11 +262,11 @@ func (s *Store) SetTerm(ctx context.Context, term uint64) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.db.Update(func(btx *bolt.Tx) error {
-		if term <= readTerm(btx) {
-			return nil
+	return s.group.write(func(v *groupView) (*record, error) {
+		if term <= v.term {
+			return nil, nil
 		}
-		return btx.Bucket(bucketMeta).Put(keyTerm, binary.BigEndian.AppendUint64(nil, term))
+		return &record{kind: recTerm, term: term}, nil
 	})
 }
 

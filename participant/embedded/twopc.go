@@ -3,6 +3,7 @@ package embedded
 import (
 	"context"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/arbiter-tx/arbiter/participant"
@@ -11,7 +12,8 @@ import (
 )
 
 // Prepare writes tx's buffered writes and the keys it only read as a
-// durable intent (fsync'd) with deadline. tx keeps its locks until Commit
+// durable intent with deadline: it returns after the intent-log fdatasync
+// that covers it (shared with concurrent writes). tx keeps its locks until Commit
 // or Abort. It first checks everything Commit will need (every key and
 // value within bbolt's limits), so a prepared intent always commits. It
 // refuses with participant.ErrAlreadyAborted if txID was aborted. Calls
@@ -28,11 +30,11 @@ func (s *Store) Prepare(ctx context.Context, txID string, tx *Tx, deadline time.
 	if err := checkIntent(txID, rec); err != nil {
 		return err
 	}
-	err := s.group.write(func(btx *bolt.Tx) error {
-		if err := txstate.NeedNone(txState(btx, txID), txID); err != nil {
-			return err
+	err := s.group.write(func(v *groupView) (*record, error) {
+		if err := txstate.NeedNone(v.state(txID), txID); err != nil {
+			return nil, err
 		}
-		return btx.Bucket(bucketIntents).Put([]byte(txID), rec)
+		return &record{kind: recPrepare, txID: txID, intent: rec}, nil
 	})
 	if err != nil {
 		return err
@@ -42,23 +44,29 @@ func (s *Store) Prepare(ctx context.Context, txID string, tx *Tx, deadline time.
 	return nil
 }
 
-// Commit applies txID's intent, deletes it and records the outcome in one
-// bbolt transaction, then releases its locks. Idempotent.
+// Commit durably records txID committed (one intent-log record: the
+// intent's writes are applied, the intent deleted and the outcome recorded
+// together, in the overlay at once and in bbolt at the next checkpoint),
+// then releases its locks. Idempotent: a retry writes nothing.
 func (s *Store) Commit(ctx context.Context, txID string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	at := s.opts.Now()
-	err := s.group.write(func(btx *bolt.Tx) error {
-		switch st := txState(btx, txID); st {
+	err := s.group.write(func(v *groupView) (*record, error) {
+		switch st := v.state(txID); st {
 		case participant.StateCommitted:
-			return nil
+			return nil, nil
 		case participant.StateNone:
-			return fmt.Errorf("%w: %s", participant.ErrNotPrepared, txID)
+			return nil, fmt.Errorf("%w: %s", participant.ErrNotPrepared, txID)
 		case participant.StateAborted:
-			return txstate.NeedNone(st, txID)
+			return nil, txstate.NeedNone(st, txID)
 		}
-		return applyIntent(btx, txID, at)
+		in, err := v.intent(txID)
+		if err != nil {
+			return nil, fmt.Errorf("embedded: commit %s: %w", txID, err)
+		}
+		return &record{kind: recCommit, txID: txID, at: at, writes: in.writes}, nil
 	})
 	if err != nil {
 		return err
@@ -113,17 +121,14 @@ func (s *Store) Abort(ctx context.Context, txID string) error {
 		return err
 	}
 	at := s.opts.Now()
-	err := s.group.write(func(btx *bolt.Tx) error {
-		switch st := txState(btx, txID); st {
+	err := s.group.write(func(v *groupView) (*record, error) {
+		switch st := v.state(txID); st {
 		case participant.StateAborted:
-			return nil
+			return nil, nil
 		case participant.StateCommitted:
-			return txstate.NeedNone(st, txID)
+			return nil, txstate.NeedNone(st, txID)
 		}
-		if err := btx.Bucket(bucketIntents).Delete([]byte(txID)); err != nil {
-			return err
-		}
-		return recordOutcome(btx, txID, outcomeAborted, at)
+		return &record{kind: recAbort, txID: txID, at: at}, nil
 	})
 	if err != nil {
 		return err
@@ -144,21 +149,33 @@ func (s *Store) doom(txID string) {
 	}
 }
 
-// Prepared lists every prepared transaction with its deadline.
+// Prepared lists every prepared transaction with its deadline, by tx ID.
 func (s *Store) Prepared(ctx context.Context) ([]participant.PreparedTx, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	btx, txs, _, err := s.snapshot()
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = btx.Rollback() }()
 	var out []participant.PreparedTx
-	err := s.db.View(func(btx *bolt.Tx) error {
-		return btx.Bucket(bucketIntents).ForEach(func(k, v []byte) error {
-			in, err := decodeIntent(v)
-			if err != nil {
-				return fmt.Errorf("embedded: intent %s: %w", k, err)
-			}
-			out = append(out, participant.PreparedTx{TxID: string(k), Deadline: in.deadline})
-			return nil
-		})
+	for id, e := range txs {
+		if e.state == participant.StatePrepared {
+			out = append(out, participant.PreparedTx{TxID: id, Deadline: e.deadline})
+		}
+	}
+	err = btx.Bucket(bucketIntents).ForEach(func(k, v []byte) error {
+		if _, hit := txs[string(k)]; hit {
+			return nil // the overlay has its latest state
+		}
+		in, err := decodeIntent(v)
+		if err != nil {
+			return fmt.Errorf("embedded: intent %s: %w", k, err)
+		}
+		out = append(out, participant.PreparedTx{TxID: string(k), Deadline: in.deadline})
+		return nil
 	})
+	sort.Slice(out, func(i, j int) bool { return out[i].TxID < out[j].TxID })
 	return out, err
 }

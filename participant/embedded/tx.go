@@ -159,8 +159,8 @@ func (s *Store) State(ctx context.Context, txID string) (participant.State, erro
 		return participant.StateNone, err
 	}
 	var st participant.State
-	err := s.db.View(func(btx *bolt.Tx) error {
-		st = txState(btx, txID)
+	err := s.view(func(btx *bolt.Tx) error {
+		st = s.ov.state(btx, txID)
 		return nil
 	})
 	return st, err
