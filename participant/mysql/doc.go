@@ -13,8 +13,8 @@
 // closes the connection, which detaches the prepared branch: any
 // connection may then run XA COMMIT or XA ROLLBACK, and the branch
 // survives a restart of the service or of the server. CommitOnePhase runs
-// XA COMMIT ... ONE PHASE instead; ReadOnly asks InnoDB whether the
-// branch modified a row (a read-only branch is rolled back and votes
+// XA COMMIT ... ONE PHASE instead; ReadOnly tells from the session's
+// handler counters whether the branch wrote a row (a read-only branch is rolled back and votes
 // READ_ONLY).
 //
 // Durable state of a transaction: Prepared if its XID is in XA RECOVER;

@@ -31,7 +31,4 @@ const (
 	// The adapter's tables and their engines in the current database.
 	qTables = `SELECT table_name, engine FROM information_schema.tables
 		WHERE table_schema = DATABASE() AND table_name IN ('arbiter_outcomes', 'arbiter_meta')`
-	// Rows modified by the session's transaction (read-only check).
-	qRowsModified = `SELECT COALESCE(SUM(trx_rows_modified), 0) FROM information_schema.innodb_trx
-		WHERE trx_mysql_thread_id = CONNECTION_ID()`
 )

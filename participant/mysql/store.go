@@ -56,13 +56,16 @@ type Store struct {
 	opts    Options
 	log     *zap.Logger
 	mariadb bool // max_statement_time exists
+	// keepSession (tests only) leaves a prepared branch attached to its
+	// session: see export_test.go.
+	keepSession bool
 
 	heuristics atomic.Uint64
 
 	mu      sync.Mutex
-	active  map[string]*Tx       // unprepared local transactions by tx ID
-	branch  map[string]branch    // branches this process prepared, until decided
-	foreign map[string]struct{}  // XIDs in XA RECOVER that are not ours, logged once
+	active  map[string]*Tx      // unprepared local transactions by tx ID
+	branch  map[string]branch   // branches this process prepared, until decided
+	foreign map[string]struct{} // XIDs in XA RECOVER that are not ours, logged once
 }
 
 // branch is what the Store remembers of a branch it prepared: the

@@ -33,7 +33,9 @@ func (s *Store) Prepare(ctx context.Context, txID string, tx *Tx, deadline time.
 	s.mu.Lock()
 	s.branch[txID] = branch{deadline: deadline, connID: tx.connID}
 	s.mu.Unlock()
-	closeConn(tx.conn)
+	if !s.keepSession {
+		closeConn(tx.conn)
+	}
 	s.forget(txID, tx)
 	return nil
 }

@@ -23,6 +23,7 @@ type Tx struct {
 	id     string
 	conn   *sql.Conn
 	connID int64 // the session's CONNECTION_ID()
+	writes int64 // the session's row writes before XA START (see ReadOnly)
 	xid    xid
 	// statementLimit: max_statement_time was set (MariaDB) and must be
 	// lifted before the adapter's own statements.
@@ -126,7 +127,8 @@ func (s *Store) begin(ctx context.Context, txID string) (*Tx, error) {
 
 // startBranch sets the session's time limits and runs XA START.
 func (s *Store) startBranch(ctx context.Context, t *Tx) error {
-	if err := t.conn.QueryRowContext(ctx, `SELECT CONNECTION_ID()`).Scan(&t.connID); err != nil {
+	err := t.conn.QueryRowContext(ctx, `SELECT CONNECTION_ID()`).Scan(&t.connID)
+	if err != nil {
 		return err
 	}
 	wait, stmt := s.limits(ctx)
@@ -135,11 +137,37 @@ func (s *Store) startBranch(ctx context.Context, t *Tx) error {
 		q += fmt.Sprintf(", SESSION max_statement_time = %.3f", stmt.Seconds())
 		t.statementLimit = true
 	}
-	if _, err := t.conn.ExecContext(ctx, q); err != nil {
+	if _, err = t.conn.ExecContext(ctx, q); err != nil {
 		return err
 	}
-	_, err := t.conn.ExecContext(ctx, "XA START "+t.xid.sql())
+	if t.writes, err = rowWrites(ctx, t.conn); err != nil {
+		return err
+	}
+	_, err = t.conn.ExecContext(ctx, "XA START "+t.xid.sql())
 	return err
+}
+
+// rowWrites is the session's count of row inserts, updates and deletes
+// (Handler_write + Handler_update + Handler_delete). It counts writes to
+// internal temporary tables too, so it may call a reading branch a
+// writer, never the reverse. (InnoDB's trx_rows_modified would be exact,
+// but information_schema.innodb_trx is a cache refreshed every 0.1 s.)
+func rowWrites(ctx context.Context, c *sql.Conn) (int64, error) {
+	rows, err := c.QueryContext(ctx, `SHOW SESSION STATUS WHERE Variable_name IN ('Handler_write', 'Handler_update', 'Handler_delete')`)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	var total int64
+	for rows.Next() {
+		var name string
+		var n int64
+		if err := rows.Scan(&name, &n); err != nil {
+			return 0, err
+		}
+		total += n
+	}
+	return total, rows.Err()
 }
 
 // limits returns innodb_lock_wait_timeout in whole seconds (at least 1)
@@ -173,19 +201,17 @@ func liftStatementLimit(ctx context.Context, t *Tx) error {
 	return err
 }
 
-// ReadOnly reports whether tx's branch modified no row (InnoDB's count for
-// the session's transaction). On any doubt it answers false.
+// ReadOnly reports whether tx's branch wrote no row since XA START (the
+// session's handler write counters did not move). On any doubt it answers
+// false.
 func (s *Store) ReadOnly(tx *Tx) bool {
 	if tx == nil || tx.latch.Err() != nil {
 		return false
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	var n int64
-	if err := tx.conn.QueryRowContext(ctx, qRowsModified).Scan(&n); err != nil {
-		return false
-	}
-	return n == 0
+	n, err := rowWrites(ctx, tx.conn)
+	return err == nil && n == tx.writes
 }
 
 // Rollback discards an unprepared branch (XA END, XA ROLLBACK), which
