@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -158,6 +159,18 @@ func xaRecover(t *testing.T, db *sql.DB) []string {
 		out = append(out, fmt.Sprintf("%d:%s:%s", format, data[:gl], data[gl:]))
 	}
 	must(t, rows.Err())
+	return out
+}
+
+// branches lists the XA RECOVER entries of e's participant.
+func (e *env) branches(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	for _, x := range xaRecover(t, e.db) {
+		if strings.HasSuffix(x, ":"+e.id) {
+			out = append(out, x)
+		}
+	}
 	return out
 }
 
