@@ -66,7 +66,7 @@ func startNode(t *testing.T, coordAddr string, e *env) *node {
 	t.Helper()
 	core, logs := observer.New(zapcore.InfoLevel)
 	n := &node{e: e, logs: logs}
-	n.store = e.open(t, mysql.Options{Logger: zap.New(zapcore.NewTee(core, zaptest.NewLogger(t).Core()))})
+	n.store = e.open(t, mysql.Options{LockTimeout: e.lockTimeout, Logger: zap.New(zapcore.NewTee(core, zaptest.NewLogger(t).Core()))})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)
 	cfg := participant.DefaultConfig()

@@ -72,6 +72,8 @@ type env struct {
 	store  *mysql.Store
 	id     string
 	dbName string
+	// lockTimeout is the Options.LockTimeout of startNode's store.
+	lockTimeout time.Duration
 }
 
 func newEnv(t *testing.T, srv *mysqltest.Server) *env {

@@ -25,9 +25,10 @@ type Options struct {
 	// seconds, at least 1) in every local transaction: a lock wait, for
 	// instance on a row held by a prepared branch, fails after it with
 	// error 1205 (a no vote) instead of waiting for the decision. It is cut
-	// to 3/4 of the time left before the caller's deadline (on MariaDB
-	// also through max_statement_time, which takes fractions of a second).
-	// 0 means DefaultLockTimeout.
+	// to 3/4 of the time left before the caller's deadline. When it is not
+	// whole seconds, MariaDB also gets it as max_statement_time (which
+	// takes fractions) for the handler's statements; MySQL rounds it down
+	// to whole seconds, at least 1. 0 means DefaultLockTimeout.
 	LockTimeout time.Duration
 	// RequireBinlog refuses a server whose binary log is off (replicas and
 	// point-in-time recovery then see prepared branches and their

@@ -179,13 +179,15 @@ func rowWrites(ctx context.Context, c *sql.Conn) (int64, error) {
 // leaves no vote and no tombstone, so the coordinator's retried Prepare
 // ran the handler again and waited again until the transaction's deadline.
 // The statement limit (MariaDB's max_statement_time, which takes
-// fractions) is set only when the deadline cuts the wait.
+// fractions of a second) is set when the limit is not whole seconds.
 func (s *Store) limits(ctx context.Context) (int64, time.Duration) {
-	lock, stmt := s.opts.LockTimeout, time.Duration(0)
+	lock := s.opts.LockTimeout
 	if dl, ok := ctx.Deadline(); ok {
-		if left := max(time.Until(dl)*3/4, time.Millisecond); left < lock {
-			lock, stmt = left, left
-		}
+		lock = min(lock, max(time.Until(dl)*3/4, time.Millisecond))
+	}
+	var stmt time.Duration
+	if lock%time.Second != 0 {
+		stmt = lock
 	}
 	return max(int64(lock/time.Second), 1), stmt
 }
