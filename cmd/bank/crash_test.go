@@ -38,6 +38,13 @@ func storesUnderTest() []storeUnderTest {
 		},
 		prepared: func(t *testing.T, _ string) []string { return pgPrepared(t, dsn, "bank1") },
 	}, {
+		name: "mysql",
+		args: func(t *testing.T, _ string) []string {
+			dsn = mysqlBankDSN(t)
+			return []string{"--mysql", dsn}
+		},
+		prepared: func(t *testing.T, _ string) []string { return myPrepared(t, dsn, "bank1") },
+	}, {
 		name: "embedded",
 		args: func(_ *testing.T, dir string) []string { return []string{"--data-dir", filepath.Join(dir, "data")} },
 		prepared: func(t *testing.T, dir string) []string {
