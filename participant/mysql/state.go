@@ -61,7 +61,7 @@ func (s *Store) isPrepared(ctx context.Context, txID string) (bool, error) {
 
 // recover returns the transaction IDs of this participant's prepared
 // branches (XA RECOVER, server-wide). Branches of other XIDs are left
-// alone; each is logged once, the first time it is seen.
+// alone; each is logged once while it stays listed (see noteOthers).
 func (s *Store) recover(ctx context.Context) ([]string, error) {
 	rows, err := s.db.QueryContext(ctx, "XA RECOVER")
 	if err != nil {
@@ -69,6 +69,7 @@ func (s *Store) recover(ctx context.Context) ([]string, error) {
 	}
 	defer rows.Close()
 	var ids []string
+	others := map[string]bool{} // XID -> Arbiter's (another participant's)
 	for rows.Next() {
 		var format int64
 		var gl, bl int
@@ -79,25 +80,37 @@ func (s *Store) recover(ctx context.Context) ([]string, error) {
 		x, ok := parseRecovered(format, gl, bl, data)
 		if txID, mine := s.ours(x); ok && mine {
 			ids = append(ids, txID)
-			continue
+		} else if ok {
+			others[x.String()] = x.format == xidFormat
+		} else {
+			others[fmt.Sprintf("%d:%x", format, data)] = false
 		}
-		s.foreignOnce(x, data)
 	}
-	return ids, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	s.noteOthers(others)
+	return ids, nil
 }
 
-// foreignOnce logs an XID that is not this participant's, once per XID.
-func (s *Store) foreignOnce(x xid, data []byte) {
-	key := x.String()
-	if x == (xid{}) {
-		key = fmt.Sprintf("%x", data)
-	}
+// noteOthers logs the XIDs of a listing that are not this participant's
+// and were not in the previous listing: foreign ones (not Arbiter's) at
+// info level, other Arbiter participants' at debug. Only the latest
+// listing is remembered, so the set stays as small as XA RECOVER.
+func (s *Store) noteOthers(others map[string]bool) {
 	s.mu.Lock()
-	_, seen := s.foreign[key]
-	s.foreign[key] = struct{}{}
+	prev := s.others
+	s.others = others
 	s.mu.Unlock()
-	if !seen {
-		s.log.Info("leaving alone a prepared XA branch that is not this participant's", zap.String("xid", key))
+	for key, arbiters := range others {
+		if _, seen := prev[key]; seen {
+			continue
+		}
+		if arbiters {
+			s.log.Debug("leaving alone another participant's prepared XA branch", zap.String("xid", key))
+		} else {
+			s.log.Info("leaving alone a prepared XA branch that is not Arbiter's", zap.String("xid", key))
+		}
 	}
 }
 

@@ -63,10 +63,10 @@ type Store struct {
 
 	heuristics atomic.Uint64
 
-	mu      sync.Mutex
-	active  map[string]*Tx      // unprepared local transactions by tx ID
-	branch  map[string]branch   // branches this process prepared, until decided
-	foreign map[string]struct{} // XIDs in XA RECOVER that are not ours, logged once
+	mu     sync.Mutex
+	active map[string]*Tx    // unprepared local transactions by tx ID
+	branch map[string]branch // branches this process prepared, until decided
+	others map[string]bool   // XIDs of the latest XA RECOVER that are not ours (see noteOthers)
 }
 
 // branch is what the Store remembers of a branch it prepared: the
@@ -113,7 +113,7 @@ func Open(ctx context.Context, db *sql.DB, participantID string, opts Options) (
 	s := &Store{
 		db: db, id: participantID, opts: opts,
 		log:    opts.Logger.With(zap.String("participant-id", participantID)),
-		active: map[string]*Tx{}, branch: map[string]branch{}, foreign: map[string]struct{}{},
+		active: map[string]*Tx{}, branch: map[string]branch{},
 	}
 	if err := s.checkServer(ctx); err != nil {
 		return nil, err
