@@ -117,10 +117,11 @@ func (s *Store) noteOthers(others map[string]bool) {
 // Prepared lists this participant's prepared branches (XA RECOVER). An XID
 // has no room for the coordinator's deadline (gtrid and bqual are the two
 // IDs, the format ID is 32 bits), so it comes from memory for the branches
-// this process prepared; a branch found after a restart gets the zero
-// deadline, so the agent asks the coordinators about it at every recovery
-// pass until it is decided (asking early is safe: a transaction still
-// running answers "pending").
+// this process prepared; a branch found after a restart gets
+// unknownDeadline (the Unix epoch: long past, and shown as 0 by Inspect),
+// so the agent asks the coordinators about it at every recovery pass until
+// it is decided (asking early is safe: a transaction still running
+// answers "pending").
 func (s *Store) Prepared(ctx context.Context) ([]participant.PreparedTx, error) {
 	ids, err := s.recover(ctx)
 	if err != nil {
@@ -130,10 +131,18 @@ func (s *Store) Prepared(ctx context.Context) ([]participant.PreparedTx, error) 
 	defer s.mu.Unlock()
 	out := make([]participant.PreparedTx, 0, len(ids))
 	for _, id := range ids {
-		out = append(out, participant.PreparedTx{TxID: id, Deadline: s.branch[id].deadline})
+		dl := unknownDeadline
+		if b, ok := s.branch[id]; ok {
+			dl = b.deadline
+		}
+		out = append(out, participant.PreparedTx{TxID: id, Deadline: dl})
 	}
 	return out, nil
 }
+
+// unknownDeadline is the deadline of a branch this process did not
+// prepare.
+var unknownDeadline = time.Unix(0, 0)
 
 // gcBatch bounds the rows one GC pass reads at a time.
 const gcBatch = 1000
