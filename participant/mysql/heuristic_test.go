@@ -97,24 +97,30 @@ func TestHeuristicOutcomesAreLoud(t *testing.T) {
 
 func wantMetric(t *testing.T, reg *prometheus.Registry, kind string, want float64) {
 	t.Helper()
+	if got := testutil.ToFloat64(counterOf(t, reg, "arbiter_participant_heuristic_outcomes_total", kind)); got != want {
+		t.Fatalf("arbiter_participant_heuristic_outcomes_total{kind=%s} = %v, want %v", kind, got, want)
+	}
+}
+
+// counterOf returns counter name{kind} in reg as a collector (for
+// testutil.ToFloat64), failing if it is absent.
+func counterOf(t *testing.T, reg *prometheus.Registry, name, kind string) prometheus.Collector {
+	t.Helper()
 	mfs, err := reg.Gather()
 	must(t, err)
 	for _, mf := range mfs {
-		if mf.GetName() != "arbiter_participant_heuristic_outcomes_total" {
+		if mf.GetName() != name {
 			continue
 		}
 		for _, m := range mf.GetMetric() {
 			for _, l := range m.GetLabel() {
 				if l.GetName() == "kind" && l.GetValue() == kind {
-					c := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "v", Help: "v"},
+					return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "v", Help: "v"},
 						func() float64 { return m.GetCounter().GetValue() })
-					if got := testutil.ToFloat64(c); got != want {
-						t.Fatalf("arbiter_participant_heuristic_outcomes_total{kind=%s} = %v, want %v", kind, got, want)
-					}
-					return
 				}
 			}
 		}
 	}
-	t.Fatalf("no arbiter_participant_heuristic_outcomes_total{kind=%s}", kind)
+	t.Fatalf("no %s{kind=%s} in the registry", name, kind)
+	return nil
 }
