@@ -175,3 +175,28 @@ func TestForeignXIDsAreLeftAlone(t *testing.T) {
 		t.Fatalf("the foreign branch's row is visible: %d", a)
 	}
 }
+
+// The server is SIGKILLed and restarted under a running agent (its pool's
+// connections all break): the prepared branch survives, and the
+// coordinator's phase 2 arriving after the restart commits it through
+// fresh connections.
+func TestServerCrashUnderARunningAgent(t *testing.T) {
+	srv := mysqltest.Start(t)
+	e := newEnv(t, srv)
+	n := startNode(t, fakecoord.Start(t).Addr, e)
+	if r := n.prepare(t, "tx", "a=+9"); r.GetVote() != arbiterpb.Vote_VOTE_YES {
+		t.Fatalf("vote %v (%s)", r.GetVote(), r.GetReason())
+	}
+	must(t, srv.Crash())
+	must(t, srv.Restart())
+	if got := e.branches(t); !contains(got, ours("tx", e.id)) {
+		t.Fatalf("XA RECOVER after the crash = %v, want the branch", got)
+	}
+	eventually(t, "phase 2 through the restarted server", func() bool { return n.decide("tx", true) == nil })
+	if a := e.value(t, "a"); a != 9 {
+		t.Fatalf("a = %d after commit, want 9", a)
+	}
+	if got := e.branches(t); len(got) != 0 {
+		t.Fatalf("XA RECOVER = %v at the end", got)
+	}
+}
