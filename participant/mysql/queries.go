@@ -20,14 +20,15 @@ const (
 		VALUES (?, ?, 'A', NOW(6), NOW(6)) ON DUPLICATE KEY UPDATE outcome = outcome`
 	qOutcomeLocked = `SELECT outcome FROM arbiter_outcomes WHERE participant = ? AND tx_id = ? LOCK IN SHARE MODE`
 	qOutcome       = `SELECT outcome FROM arbiter_outcomes WHERE participant = ? AND tx_id = ?`
-	// Prune in two steps, each by primary key: a consistent read (which
-	// neither sees nor waits on a prepared branch's marker) picks the
-	// rows, then the write touches only those committed rows.
+	// Prune in two steps: a consistent read (which neither sees nor waits
+	// on a prepared branch's marker) picks up to a batch of rows, then one
+	// write touches exactly those committed rows by primary key (the IN
+	// list is appended: see inList).
 	qUnstamped = `SELECT tx_id FROM arbiter_outcomes WHERE participant = ? AND decided_at IS NULL LIMIT ?`
-	qStamp     = `UPDATE arbiter_outcomes SET decided_at = NOW(6) WHERE participant = ? AND tx_id = ? AND decided_at IS NULL`
+	qStamp     = `UPDATE arbiter_outcomes SET decided_at = NOW(6) WHERE participant = ? AND decided_at IS NULL AND tx_id IN `
 	qExpired   = `SELECT tx_id FROM arbiter_outcomes WHERE participant = ?
 		AND decided_at < NOW(6) - INTERVAL ? MICROSECOND LIMIT ?`
-	qDelete = `DELETE FROM arbiter_outcomes WHERE participant = ? AND tx_id = ?`
+	qDelete = `DELETE FROM arbiter_outcomes WHERE participant = ? AND tx_id IN `
 	// The adapter's tables and their engines in the current database.
 	qTables = `SELECT table_name, engine FROM information_schema.tables
 		WHERE table_schema = DATABASE() AND table_name IN ('arbiter_outcomes', 'arbiter_meta')`

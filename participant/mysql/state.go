@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -171,16 +172,17 @@ func (s *Store) GC(ctx context.Context, olderThan time.Duration) (int64, error) 
 }
 
 // eachBatch reads up to gcBatch tx IDs with pick (a consistent read,
-// args after the participant ID) and runs write on each by primary key,
-// until a read returns fewer than gcBatch; n counts the rows written.
+// args after the participant ID) and runs write on all of them in one
+// statement (one durable write per batch), until a read returns fewer
+// than gcBatch; n counts the rows written.
 func (s *Store) eachBatch(ctx context.Context, pick, write string, args []any, n *int64) error {
 	for {
 		ids, err := s.pick(ctx, pick, append(append([]any{s.id}, args...), gcBatch)...)
 		if err != nil {
 			return err
 		}
-		for _, id := range ids {
-			res, err := s.db.ExecContext(ctx, write, s.id, id)
+		if len(ids) > 0 {
+			res, err := s.db.ExecContext(ctx, write+inList(len(ids)), append([]any{s.id}, ids...)...)
 			if err != nil {
 				return err
 			}
@@ -194,19 +196,24 @@ func (s *Store) eachBatch(ctx context.Context, pick, write string, args []any, n
 	}
 }
 
-func (s *Store) pick(ctx context.Context, q string, args ...any) ([]string, error) {
+// inList is "(?, ?, ...)" with n placeholders.
+func inList(n int) string {
+	return "(" + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + ")"
+}
+
+func (s *Store) pick(ctx context.Context, q string, args ...any) ([]any, error) {
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var ids []string
+	var ids []any
 	for rows.Next() {
 		var id []byte
 		if err := rows.Scan(&id); err != nil {
 			return nil, err
 		}
-		ids = append(ids, string(id))
+		ids = append(ids, id)
 	}
 	return ids, rows.Err()
 }
