@@ -42,7 +42,7 @@
 // their connection ends), XA on, innodb_flush_log_at_trx_commit=1, and
 // sync_binlog=1 when the binlog is on (Options.RequireBinlog also refuses
 // a server without it). Transaction IDs are at most 64 bytes (an XA gtrid;
-// client.NewTxID makes 36) and participant IDs at most 64 (the bqual).
+// client.NewTxID makes 32) and participant IDs at most 64 (the bqual).
 //
 // Tests start real servers with package mysqltest.
 package mysql

@@ -69,13 +69,13 @@ func validParticipantID(id string) error {
 // validTxID checks an ID that becomes an XID's gtrid. The coordinator
 // allows 128 bytes; an XA gtrid holds 64, so a longer ID cannot have work
 // here (Begin refuses it: a no vote). Transaction IDs from client.NewTxID
-// and Begin are 36-byte UUIDs.
+// and Begin are 32 hex digits.
 func validTxID(id string) error {
 	switch {
 	case id == "":
 		return fmt.Errorf("%w: transaction ID is empty", ErrInvalidID)
 	case len(id) > maxTxIDLen:
-		return fmt.Errorf("%w: transaction ID %q is longer than %d bytes, which MySQL's XA gtrid cannot hold: use shorter IDs (client.NewTxID makes 36-byte UUIDs)", ErrInvalidID, id, maxTxIDLen)
+		return fmt.Errorf("%w: transaction ID %q is longer than %d bytes, which MySQL's XA gtrid cannot hold: use shorter IDs (client.NewTxID makes 32-character UUIDs)", ErrInvalidID, id, maxTxIDLen)
 	}
 	return validText("transaction ID", id)
 }
