@@ -1,7 +1,7 @@
 # Arbiter: the targets a newcomer uses.
 GO ?= go
 
-.PHONY: certs demo demo-postgres test test-short bench jepsen lint proto tidy-check build
+.PHONY: certs demo demo-postgres demo-mysql test test-short bench jepsen lint proto tidy-check build
 
 ## demo: three coordinators + three bank participants as real processes, transfers, crashes, checks
 demo:
@@ -11,6 +11,11 @@ demo:
 ##                needs the PostgreSQL server binaries: apt-get install postgresql, or ARBITER_PG_BIN)
 demo-postgres:
 	$(GO) run ./cmd/demo --postgres
+
+## demo-mysql: the same demo with each bank's accounts in a MariaDB server of its own, over XA (started and removed by
+##             the demo; needs the MariaDB server binaries: apt-get install mariadb-server, or ARBITER_MYSQL_BIN)
+demo-mysql:
+	$(GO) run ./cmd/demo --mysql
 
 ## certs: a development CA and certificates for a local cluster in certs/ (scripts/gen-certs.sh; the demo and the fault suite make their own)
 certs:

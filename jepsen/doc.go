@@ -8,6 +8,7 @@
 //	go run ./jepsen --workload race --nemesis crash-points,kill-leader --duration 30s --commit-mode one-shot
 //	go run ./jepsen --matrix standard
 //	go run ./jepsen --postgres --nemesis kill-participant,kill-leader --duration 30s
+//	go run ./jepsen --mysql --nemesis kill-participant,kill-leader --duration 30s
 //
 // The race workload races the API's calls on one transaction ID (late
 // enlists against Commit, Abort against one-shots, retries with other
@@ -15,6 +16,7 @@
 // account names); its coordinators run with a short --uniqueness-window.
 //
 // --postgres runs every bank on PostgreSQL (one throwaway server per bank,
-// started and removed by the suite; needs the PostgreSQL server binaries).
-// The standard matrix always includes one PostgreSQL cell.
+// started and removed by the suite; needs the PostgreSQL server binaries),
+// --mysql on MariaDB over XA likewise (needs mariadb-server). The standard
+// matrix always ends with one PostgreSQL cell and one MariaDB cell.
 package main

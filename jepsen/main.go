@@ -19,14 +19,14 @@ type flags struct {
 	duration, interval, window                                        time.Duration
 	concurrency                                                       int
 	seed                                                              int64
-	postgres                                                          bool
+	postgres, mysql                                                   bool
 }
 
 func main() {
 	var f flags
 	flag.StringVar(&f.workload, "workload", "bank", "workload: bank (transfers and reads), status (Commit, Abort, Status and Resolve racing on one ID) or race (every call raced against another on one ID: Abort against one-shots and Commit, late service-driven enlists against Commit, one-shot retries with other branches or past the uniqueness window, early Resolve by members, empty and 40,000-byte account names)")
 	flag.StringVar(&f.nemeses, "nemesis", "kill-leader", "comma-separated nemeses ("+strings.Join(runner.Nemeses(), ", ")+"), or none")
-	flag.StringVar(&f.matrix, "matrix", "", "run a predefined matrix instead: short (about 5 min: every nemesis, race in every commit mode) or standard (about 20 min, its last cell with the banks on PostgreSQL)")
+	flag.StringVar(&f.matrix, "matrix", "", "run a predefined matrix instead: short (about 5 min: every nemesis, race in every commit mode) or standard (about 20 min, its last cells with the banks on PostgreSQL, then on MariaDB)")
 	flag.DurationVar(&f.duration, "duration", 30*time.Second, "workload duration of each run")
 	flag.DurationVar(&f.interval, "interval", 5*time.Second, "time between fault starts")
 	flag.IntVar(&f.concurrency, "concurrency", 6, "client workers")
@@ -36,6 +36,7 @@ func main() {
 	flag.DurationVar(&f.window, "uniqueness-window", 0, "the coordinators' --uniqueness-window (their --max-timeout 2s shorter); 0: "+runner.RaceWindow.String()+" for the race workload, whose one-shots are retried past it within the run, else the coordinators' default")
 	flag.StringVar(&f.commitMode, "commit-mode", "standard", "how workers commit: standard (Begin, then Commit), one-shot (transfers in one Commit call, no Begin) or parallel (parallel commit)")
 	flag.BoolVar(&f.postgres, "postgres", false, "run the banks on PostgreSQL, one server per bank started by the suite (needs the PostgreSQL server binaries)")
+	flag.BoolVar(&f.mysql, "mysql", false, "run the banks on MariaDB/MySQL over XA, one server per bank started by the suite (needs the MariaDB server binaries: apt-get install mariadb-server)")
 	flag.StringVar(&f.net, "net", "", "how partitions, latency and loss are made: netns (root: a network namespace per process, iptables DROP plus a proxy per link), proxy (a userspace proxy per link on loopback, no root needed) or empty: $"+runner.NetEnv+" if set, else netns when available")
 	flag.StringVar(&f.logStore, "log-store", "", "the coordinators' Raft log store: boltdb or wal (arbiter serve --log-store); empty: arbiter serve's default")
 	flag.Parse()
@@ -67,6 +68,10 @@ func run(ctx context.Context, f flags) (bool, error) {
 				fmt.Printf("jepsen: SKIPPED %s: %v (install PostgreSQL, or set ARBITER_REQUIRE_POSTGRES=1 to fail)\n", p.Name, err)
 				continue
 			}
+			if skipMySQL(f, p, err) {
+				fmt.Printf("jepsen: SKIPPED %s: %v (install mariadb-server, or set ARBITER_REQUIRE_MYSQL=1 to fail)\n", p.Name, err)
+				continue
+			}
 			return false, fmt.Errorf("%s: %w", p.Name, err)
 		}
 	}
@@ -84,4 +89,10 @@ func or(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// skipMySQL: a matrix's MariaDB cell is skipped when no server can start,
+// unless --mysql asked for MariaDB or ARBITER_REQUIRE_MYSQL=1.
+func skipMySQL(f flags, p runner.Config, err error) bool {
+	return p.MySQL && !f.mysql && errors.Is(err, runner.ErrNoMySQL) && os.Getenv("ARBITER_REQUIRE_MYSQL") != "1"
 }

@@ -13,7 +13,10 @@ import (
 // plan turns the flags into the runs to do.
 func plan(f flags) ([]runner.Config, error) {
 	base := runner.Config{Duration: f.duration, Interval: f.interval, Concurrency: f.concurrency, Seed: f.seed, Broken: f.broken,
-		Postgres: f.postgres, CommitMode: f.commitMode, Net: f.net, UniquenessWindow: f.window, LogStore: f.logStore}
+		Postgres: f.postgres, MySQL: f.mysql, CommitMode: f.commitMode, Net: f.net, UniquenessWindow: f.window, LogStore: f.logStore}
+	if f.postgres && f.mysql {
+		return nil, fmt.Errorf("--postgres and --mysql both set: choose one database for the banks")
+	}
 	if f.net != "" && f.net != runner.NetNamespaces && f.net != runner.NetProxy {
 		return nil, fmt.Errorf("--net %q: want %s or %s", f.net, runner.NetNamespaces, runner.NetProxy)
 	}
@@ -34,8 +37,11 @@ func plan(f flags) ([]runner.Config, error) {
 	case "standard":
 		runs := matrix(base, standardMatrix, standardCell)
 		pg := base
-		pg.Postgres = true
-		for _, r := range matrix(pg, standardPostgresMatrix, standardCell) {
+		pg.Postgres, pg.MySQL = true, false
+		my := base
+		my.Postgres, my.MySQL = false, true
+		extra := append(matrix(pg, standardPostgresMatrix, standardCell), matrix(my, standardMySQLMatrix, standardCell)...)
+		for _, r := range extra {
 			n := len(runs) // number on after the other cells
 			r.Seed = base.Seed + int64(n)
 			r.Name = fmt.Sprintf("%02d-%s", n+1, name(r))
@@ -101,6 +107,13 @@ var standardPostgresMatrix = []cell{
 	{"bank", []string{"kill-participant", "kill-leader"}, ""},
 }
 
+// standardMySQLMatrix is added to the standard matrix after the
+// PostgreSQL cell, with the banks on MariaDB over XA
+// (runner.Config.MySQL; --mysql puts every cell there).
+var standardMySQLMatrix = []cell{
+	{"bank", []string{"kill-participant", "kill-leader"}, ""},
+}
+
 func matrix(base runner.Config, cells []cell, d time.Duration) []runner.Config {
 	var out []runner.Config
 	for i, c := range cells {
@@ -120,6 +133,9 @@ func name(c runner.Config) string {
 	n := c.Workload + "-" + strings.Join(c.Nemeses, "+")
 	if len(c.Nemeses) == 0 {
 		n = c.Workload + "-no-faults"
+	}
+	if c.MySQL {
+		n += "-mysql"
 	}
 	if c.Postgres {
 		n += "-postgres"

@@ -125,3 +125,29 @@ func TestPlanLogStore(t *testing.T) {
 		t.Fatalf("--log-store rocksdb: got %v, want a refusal naming boltdb and wal", err)
 	}
 }
+
+// The standard matrix ends with one cell on PostgreSQL and one on
+// MariaDB, each on one database only; --postgres with --mysql is refused.
+func TestStandardMatrixDatabaseCells(t *testing.T) {
+	f := flags{workload: "bank", duration: time.Second, interval: 5 * time.Second, concurrency: 6, matrix: "standard"}
+	runs, err := plan(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg, my := runs[len(runs)-2], runs[len(runs)-1]
+	if !pg.Postgres || pg.MySQL || !strings.HasSuffix(pg.Name, "-postgres") {
+		t.Fatalf("second-to-last cell %s: Postgres %v MySQL %v, want the PostgreSQL cell", pg.Name, pg.Postgres, pg.MySQL)
+	}
+	if my.Postgres || !my.MySQL || !strings.HasSuffix(my.Name, "-mysql") || my.Workload != "bank" {
+		t.Fatalf("last cell %s: Postgres %v MySQL %v, want the MariaDB bank cell", my.Name, my.Postgres, my.MySQL)
+	}
+	for _, r := range runs[:len(runs)-2] {
+		if r.Postgres || r.MySQL {
+			t.Fatalf("cell %s runs on a database", r.Name)
+		}
+	}
+	f.postgres, f.mysql = true, true
+	if _, err := plan(f); err == nil || !strings.Contains(err.Error(), "choose one database") {
+		t.Fatalf("--postgres --mysql: %v, want a refusal", err)
+	}
+}

@@ -33,6 +33,7 @@ type flags struct {
 	retention, pruneInterval                                                    time.Duration
 	tls                                                                         tlsFlags
 	pg                                                                          pgFlags
+	my                                                                          myFlags
 }
 
 func main() {
@@ -41,7 +42,7 @@ func main() {
 	flag.StringVar(&f.listen, "listen", "127.0.0.1:9001", "host:port serving the Participant and Bank gRPC APIs")
 	flag.StringVar(&f.advertise, "advertise", "", "address the coordinators dial (default: --listen)")
 	flag.StringVar(&f.coordinators, "coordinators", "127.0.0.1:8001,127.0.0.1:8002,127.0.0.1:8003", "coordinator gRPC addresses, comma-separated")
-	flag.StringVar(&f.dataDir, "data-dir", "", "directory for the embedded store (required without --postgres)")
+	flag.StringVar(&f.dataDir, "data-dir", "", "directory for the embedded store (required without --postgres or --mysql)")
 	flag.IntVar(&f.accounts, "accounts", 10, "accounts to create on first start, named <id>-<n>")
 	flag.Int64Var(&f.opening, "opening-balance", 1000, "opening balance of each new account")
 	flag.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -51,6 +52,7 @@ func main() {
 	flag.DurationVar(&f.pruneInterval, "outcome-gc-interval", time.Minute, "how often outcome records older than the retention are deleted (0 keeps them forever)")
 	f.tls.register()
 	f.pg.register()
+	f.my.register()
 	flag.Parse()
 	if err := run(f); err != nil {
 		fmt.Fprintln(os.Stderr, "bank:", err)
@@ -59,8 +61,11 @@ func main() {
 }
 
 func run(f flags) error {
-	if f.id == "" || (f.dataDir == "" && f.pg.dsn == "") {
-		return fmt.Errorf("--id and --data-dir (or --postgres) are required (see bank --help)")
+	if f.id == "" || (f.dataDir == "" && f.pg.dsn == "" && f.my.dsn == "") {
+		return fmt.Errorf("--id and --data-dir (or --postgres, or --mysql) are required (see bank --help)")
+	}
+	if f.pg.dsn != "" && f.my.dsn != "" {
+		return fmt.Errorf("--postgres and --mysql both set: choose one database")
 	}
 	if f.retention < 0 || f.pruneInterval < 0 {
 		return fmt.Errorf("--outcome-retention (%v) and --outcome-gc-interval (%v) must not be negative", f.retention, f.pruneInterval)
@@ -80,6 +85,9 @@ func run(f flags) error {
 	defer stop()
 	if f.pg.dsn != "" {
 		return runPostgres(ctx, f, log)
+	}
+	if f.my.dsn != "" {
+		return runMySQL(ctx, f, log)
 	}
 	if err := os.MkdirAll(f.dataDir, 0o755); err != nil {
 		return err

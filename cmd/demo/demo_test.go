@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arbiter-tx/arbiter/participant/mysql/mysqltest"
 	"github.com/arbiter-tx/arbiter/participant/postgres/pgtest"
 )
 
@@ -81,5 +82,25 @@ func TestDemoOnPostgres(t *testing.T) {
 	}
 	if !s.ok() {
 		t.Fatalf("demo on PostgreSQL reported FAIL: %q (see its summary above)", s.failures())
+	}
+}
+
+// The same demo with every bank on a MariaDB server of its own (XA),
+// started and removed by the demo.
+func TestDemoOnMySQL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts six processes and three MariaDB servers; skipped with -short")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	s, err := run(ctx, options{duration: 6 * time.Second, concurrency: 4, accounts: 10, dir: t.TempDir(), mysql: true})
+	if errors.Is(err, errNoMySQL) {
+		mysqltest.Unavailable(t, err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.ok() {
+		t.Fatalf("demo on MariaDB reported FAIL: %q (see its summary above)", s.failures())
 	}
 }

@@ -25,6 +25,7 @@ type options struct {
 	keep        bool
 	postgres    bool
 	logStore    string
+	mysql       bool
 }
 
 func main() {
@@ -36,7 +37,12 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the data directory after a successful run")
 	flag.BoolVar(&o.postgres, "postgres", false, "run the banks on PostgreSQL: one server per bank, started and removed by the demo (needs the PostgreSQL server binaries)")
 	flag.StringVar(&o.logStore, "log-store", "", "the coordinators' Raft log store: boltdb or wal (arbiter serve --log-store); empty: arbiter serve's default")
+	flag.BoolVar(&o.mysql, "mysql", false, "run the banks on MariaDB/MySQL (XA): one server per bank, started and removed by the demo (needs the MariaDB server binaries: apt-get install mariadb-server)")
 	flag.Parse()
+	if o.postgres && o.mysql {
+		fmt.Fprintln(os.Stderr, "demo: --postgres and --mysql both set: choose one database")
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	s, err := run(ctx, o)
@@ -71,6 +77,14 @@ func run(ctx context.Context, o options) (*summary, error) {
 		}
 		defer closePostgres(pg) // after the banks stop (deferred below)
 		copts.BankArgs = pg.BankArgs
+	}
+	if o.mysql {
+		my, err := startMySQL()
+		if err != nil {
+			return nil, err
+		}
+		defer closeMySQL(my) // after the banks stop (deferred below)
+		copts.BankArgs = my.BankArgs
 	}
 	c, err := localcluster.New(copts)
 	if err != nil {
@@ -124,9 +138,32 @@ func closePostgres(pg *localcluster.Postgres) {
 	fmt.Println("demo: PostgreSQL servers stopped and removed")
 }
 
+// errNoMySQL marks a failure to start the MariaDB servers.
+var errNoMySQL = errors.New("demo --mysql: cannot start MariaDB")
+
+func startMySQL() (*localcluster.MySQL, error) {
+	fmt.Println("demo: starting three MariaDB servers (one per bank, binlog on, innodb_flush_log_at_trx_commit=1, sync_binlog=1)")
+	my, err := localcluster.StartMySQL([]string{"bank1", "bank2", "bank3"}, "127.0.0.1")
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errNoMySQL, err)
+	}
+	return my, nil
+}
+
+func closeMySQL(my *localcluster.MySQL) {
+	if err := my.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, "demo: stopping MariaDB:", err)
+		return
+	}
+	fmt.Println("demo: MariaDB servers stopped and removed")
+}
+
 func storeNote(o options) string {
 	if o.postgres {
 		return " (accounts in PostgreSQL, one server per bank)"
+	}
+	if o.mysql {
+		return " (accounts in MariaDB over XA, one server per bank)"
 	}
 	return ""
 }

@@ -21,15 +21,15 @@ import (
 )
 
 // collect reads every stopped process's durable state: each participant's
-// recorded outcomes (from its embedded store, or from PostgreSQL, still
-// running), and each coordinator's Raft log replayed offline.
+// recorded outcomes (from its embedded store, or from PostgreSQL or
+// MariaDB, still running), and each coordinator's Raft log replayed offline.
 func (e *env) collect(ctx context.Context, f *history.Final) error {
 	f.ParticipantOutcomes = map[string]map[string]string{}
 	for _, b := range e.cluster.Banks {
 		var outs map[string]string
 		var err error
-		if e.pg != nil {
-			outs, err = pgOutcomes(ctx, e.pg, b.Name)
+		if e.db != nil {
+			outs, err = sqlOutcomes(ctx, e.db, b.Name)
 		} else {
 			outs, err = participantOutcomes(filepath.Join(b.DataDir, "bank.db"))
 		}
@@ -166,11 +166,12 @@ func participantOutcomes(path string) (map[string]string, error) {
 	return m, nil
 }
 
-// pgOutcomes reads the PostgreSQL adapter's arbiter_outcomes rows of bank.
-func pgOutcomes(ctx context.Context, pg *localcluster.Postgres, bank string) (map[string]string, error) {
+// sqlOutcomes reads the PostgreSQL or MySQL adapter's arbiter_outcomes
+// rows of bank.
+func sqlOutcomes(ctx context.Context, db bankDatabases, bank string) (map[string]string, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	rows, err := pg.Outcomes(ctx, bank)
+	rows, err := db.Outcomes(ctx, bank)
 	if err != nil {
 		return nil, err
 	}

@@ -58,6 +58,10 @@ type Config struct {
 	// removed at the end; participant outcomes are read from its
 	// arbiter_outcomes table instead of the embedded store.
 	Postgres bool
+	// MySQL runs every bank on MariaDB over XA (bank --mysql), one server
+	// per bank, as Postgres does; outcomes are read from the MySQL
+	// adapter's arbiter_outcomes table. Not with Postgres.
+	MySQL bool
 	// CommitMode is how workers commit: "standard" (Begin, then Commit;
 	// the default), "one-shot" (coordinator-driven transfers in one
 	// Commit call with no Begin, standard mode) or "parallel" (one-shot

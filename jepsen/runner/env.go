@@ -20,9 +20,9 @@ import (
 type env struct {
 	cfg     Config
 	cluster *localcluster.Cluster
-	net     *netns.Net             // nil in proxy mode (loopback)
-	pg      *localcluster.Postgres // nil unless Config.Postgres
-	mesh    *proxy.Mesh            // a proxy in front of every service; every link has its faults
+	net     *netns.Net    // nil in proxy mode (loopback)
+	db      bankDatabases // nil unless Config.Postgres or Config.MySQL
+	mesh    *proxy.Mesh   // a proxy in front of every service; every link has its faults
 	procs   atomic.Pointer[localcluster.Cluster]
 	cli     *client.Client
 	banks   []bankpb.BankClient

@@ -40,7 +40,8 @@ func (w *raceWorker) transfer(ctx context.Context) {
 // the name (a no vote, or a failed Apply and the client's Abort), never
 // vote yes on work it cannot commit. Only the real side is recorded as a
 // delta (the other names no account a balance could show). Banks on
-// PostgreSQL can store a 40,000-byte name, so they get empty ones only.
+// PostgreSQL can store a 40,000-byte name, so they get empty ones only
+// (MariaDB cannot: its bank refuses the name, a no vote).
 func (w *raceWorker) badKey(ctx context.Context) {
 	a, b := w.pair()
 	key := ""

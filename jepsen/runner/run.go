@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"google.golang.org/grpc"
 	"math/rand/v2"
@@ -69,11 +68,9 @@ func setup(cfg Config) (e *env, err error) {
 	e.newMesh()
 	opts.Expose = e.mesh.Expose
 	opts.CoordEnv, opts.BankEnv = processEnv(cfg)
-	if cfg.Postgres {
-		if e.pg, err = localcluster.StartPostgres([]string{"bank1", "bank2", "bank3"}, e.controlHost()); err != nil {
-			e.teardown()
-			return nil, fmt.Errorf("%w: %w", ErrNoPostgres, err)
-		}
+	if err := e.startDatabases(); err != nil {
+		e.teardown()
+		return nil, err
 	}
 	opts.BankArgs = e.bankArgs
 	c, err := localcluster.New(opts)
@@ -103,14 +100,14 @@ func (e *env) setupNet(opts *localcluster.Options) error {
 	return nil
 }
 
-// bankArgs are one bank's extra arguments: its PostgreSQL server, if any,
+// bankArgs are one bank's extra arguments: its database server, if any,
 // and, under a short uniqueness window, an outcome retention longer than
 // any run (the banks learn the window at Register and would prune every
 // outcome record older than it, which the checkers read at the end).
 func (e *env) bankArgs(bank string) []string {
 	var args []string
-	if e.pg != nil {
-		args = e.pg.BankArgs(bank)
+	if e.db != nil {
+		args = e.db.BankArgs(bank)
 	}
 	if e.cfg.UniquenessWindow > 0 {
 		args = append(args, "--outcome-retention", outcomeRetention.String())
@@ -121,10 +118,6 @@ func (e *env) bankArgs(bank string) []string {
 // outcomeRetention keeps every outcome record a run makes until the
 // checkers have read it.
 const outcomeRetention = time.Hour
-
-// ErrNoPostgres: Config.Postgres is set but the PostgreSQL servers could not
-// start (no server binaries, say).
-var ErrNoPostgres = errors.New("cannot start PostgreSQL for the banks")
 
 // processEnv arms crash points and the broken mode through environment.
 func processEnv(cfg Config) (coord, bank []string) {
@@ -256,9 +249,9 @@ func (e *env) teardown() {
 		e.cluster.Stop()
 	}
 	e.close()
-	if e.pg != nil {
-		if err := e.pg.Close(); err != nil {
-			e.progress("stopping PostgreSQL: " + err.Error())
+	if e.db != nil {
+		if err := e.db.Close(); err != nil {
+			e.progress("stopping the banks' database servers: " + err.Error())
 		}
 	}
 	if e.net != nil {

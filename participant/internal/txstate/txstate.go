@@ -1,4 +1,4 @@
-// Package txstate is what both storage adapters (embedded and postgres)
+// Package txstate is what the storage adapters (embedded, postgres, mysql)
 // share about a local transaction's state: the error for an operation that
 // needs a transaction ID with no state yet, and the latch that marks a
 // local transaction's handle finished.
