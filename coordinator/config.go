@@ -49,6 +49,10 @@ type Config struct {
 	// ScanInterval is how often the leader looks for undecided transactions
 	// past their deadline and decided ones without a phase-2 driver.
 	ScanInterval time.Duration
+	// CatchUpTimeout bounds one attempt of a new leader's catch-up barrier
+	// (every earlier entry applied before it leads). A failed attempt is
+	// retried for as long as Raft says this node leads (leader.go).
+	CatchUpTimeout time.Duration
 	// FinishBatch and FinishDelay bound how many finished transactions are
 	// recorded in one Raft entry and how long one waits for company.
 	FinishBatch int
@@ -92,6 +96,7 @@ func DefaultConfig() Config {
 		RetryMin:         20 * time.Millisecond,
 		RetryMax:         time.Second,
 		ScanInterval:     200 * time.Millisecond,
+		CatchUpTimeout:   10 * time.Second,
 		FinishBatch:      256,
 		FinishDelay:      50 * time.Millisecond,
 		HistoryCapacity:  10000,
@@ -137,6 +142,9 @@ func (c Config) validateTimes(errs *fieldErrors) {
 	}
 	if c.ScanInterval <= 0 {
 		errs.add("ScanInterval %v must be positive", c.ScanInterval)
+	}
+	if c.CatchUpTimeout <= 0 {
+		errs.add("CatchUpTimeout %v must be positive", c.CatchUpTimeout)
 	}
 	if c.FinishDelay < 0 {
 		errs.add("FinishDelay %v must not be negative (0: record each FINISH batch without waiting)", c.FinishDelay)
