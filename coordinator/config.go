@@ -53,6 +53,14 @@ type Config struct {
 	// (every earlier entry applied before it leads). A failed attempt is
 	// retried for as long as Raft says this node leads (leader.go).
 	CatchUpTimeout time.Duration
+	// ProbeInterval is how often every node health-checks each registered
+	// participant (health.go); ProbeTimeout bounds one check and should be
+	// well under the Raft election timeout; ProbeFailures consecutive
+	// timeouts mark a participant down (a refused connection or a health
+	// answer NOT_SERVING does at once). While down, a Prepare to it is
+	// answered at once (prepare.go).
+	ProbeInterval, ProbeTimeout time.Duration
+	ProbeFailures               int
 	// FinishBatch and FinishDelay bound how many finished transactions are
 	// recorded in one Raft entry and how long one waits for company.
 	FinishBatch int
@@ -97,6 +105,9 @@ func DefaultConfig() Config {
 		RetryMax:         time.Second,
 		ScanInterval:     200 * time.Millisecond,
 		CatchUpTimeout:   10 * time.Second,
+		ProbeInterval:    250 * time.Millisecond,
+		ProbeTimeout:     200 * time.Millisecond,
+		ProbeFailures:    3,
 		FinishBatch:      256,
 		FinishDelay:      50 * time.Millisecond,
 		HistoryCapacity:  10000,
@@ -145,6 +156,12 @@ func (c Config) validateTimes(errs *fieldErrors) {
 	}
 	if c.CatchUpTimeout <= 0 {
 		errs.add("CatchUpTimeout %v must be positive", c.CatchUpTimeout)
+	}
+	if c.ProbeInterval <= 0 || c.ProbeTimeout <= 0 {
+		errs.add("ProbeInterval %v and ProbeTimeout %v must be positive", c.ProbeInterval, c.ProbeTimeout)
+	}
+	if c.ProbeFailures < 1 {
+		errs.add("ProbeFailures %d must be at least 1", c.ProbeFailures)
 	}
 	if c.FinishDelay < 0 {
 		errs.add("FinishDelay %v must not be negative (0: record each FINISH batch without waiting)", c.FinishDelay)

@@ -29,6 +29,8 @@ type Coordinator struct {
 	// history keeps the histories of transactions run here, for
 	// Admin.TraceTx (nil: history off).
 	history *txhistory.History
+	// health is this node's view of which participants it reaches.
+	health *partHealth
 
 	mu      sync.Mutex
 	lead    *leaderState // nil unless this node leads and has caught up
@@ -55,6 +57,7 @@ func New(cfg Config, node *raftlog.Node, logger *zap.Logger) (*Coordinator, erro
 		conns:   newConnPool(cfg.DialOptions, node.TLS()),
 		members: newMemberAddrs(cfg.Members),
 		history: txhistory.New(cfg.HistoryCapacity, cfg.clock()),
+		health:  newPartHealth(cfg.ProbeFailures, cfg.clock()),
 		runs:    make(map[string]*run),
 		phase2:  make(map[string]*phase2),
 		finishQ: make(chan string, 4096),
@@ -63,7 +66,8 @@ func New(cfg Config, node *raftlog.Node, logger *zap.Logger) (*Coordinator, erro
 	return c, nil
 }
 
-// Start launches the leadership watcher and the finisher.
+// Start launches the leadership watcher, the finisher and the participant
+// health probe.
 func (c *Coordinator) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	c.mu.Lock()
@@ -71,6 +75,7 @@ func (c *Coordinator) Start() {
 	c.mu.Unlock()
 	c.goBackground(func() { c.watchLeadership(ctx) })
 	c.goBackground(func() { c.runFinisher(ctx) })
+	c.goBackground(func() { c.probeLoop(ctx) })
 }
 
 // Close stops every background task and closes peer connections. It does

@@ -17,6 +17,10 @@ type Metrics struct {
 	retries  prometheus.Counter
 	votes    *prometheus.CounterVec
 	heur     *prometheus.CounterVec
+	// participant reachability (health.go) and leadership transfers (reach.go)
+	reach     *prometheus.GaugeVec
+	fast      *prometheus.CounterVec
+	transfers *prometheus.CounterVec
 }
 
 // NewMetrics registers the coordinator's metrics, and gauges read from the
@@ -40,7 +44,16 @@ func NewMetrics(reg prometheus.Registerer, node *raftlog.Node) *Metrics {
 			Name: "arbiter_phase2_heuristic_outcomes_total", Help: "Phase-2 deliveries a participant refused with a heuristic outcome (rollback: COMMIT found its work rolled back; commit: ABORT found it committed), once per participant and phase-2 driver. Its data needs repair by hand.",
 		}, []string{"kind"}),
 	}
-	reg.MustRegister(m.outcomes, m.phase, m.retries, m.votes, m.heur)
+	m.reach = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "arbiter_participants", Help: "Registered participants as this node's health probe sees them, by state (reachable, down).",
+	}, []string{"state"})
+	m.fast = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "arbiter_prepare_fail_fast_total", Help: "Prepares answered at once for a participant the leader's health view says is down, by participant.",
+	}, []string{"participant"})
+	m.transfers = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "arbiter_leadership_transfers_total", Help: "Leadership transfers this node started because a follower reaches more participants, by result (ok, failed).",
+	}, []string{"result"})
+	reg.MustRegister(m.outcomes, m.phase, m.retries, m.votes, m.heur, m.reach, m.fast, m.transfers)
 	registerRaftGauges(reg, node)
 	node.SetObserver(newRaftTimings(reg))
 	return m
@@ -137,4 +150,23 @@ func outcomeLabel(out arbiterpb.Outcome) string {
 		return "abort"
 	}
 	return "unknown"
+}
+
+func (m *Metrics) reachable(up, total int) {
+	if m != nil {
+		m.reach.WithLabelValues("reachable").Set(float64(up))
+		m.reach.WithLabelValues("down").Set(float64(total - up))
+	}
+}
+
+func (m *Metrics) failedFast(pid string) {
+	if m != nil {
+		m.fast.WithLabelValues(pid).Inc()
+	}
+}
+
+func (m *Metrics) transferred(ok bool) {
+	if m != nil {
+		m.transfers.WithLabelValues(map[bool]string{true: "ok", false: "failed"}[ok]).Inc()
+	}
 }
