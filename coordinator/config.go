@@ -61,6 +61,13 @@ type Config struct {
 	// answered at once (prepare.go).
 	ProbeInterval, ProbeTimeout time.Duration
 	ProbeFailures               int
+	// TransferRounds is how many consecutive probe periods a leader must
+	// have reached fewer than all registered participants before it hands
+	// leadership to a follower that reaches strictly more (reach.go); 0
+	// never transfers. TransferCooldown is the least time between two
+	// transfers this node starts.
+	TransferRounds   int
+	TransferCooldown time.Duration
 	// FinishBatch and FinishDelay bound how many finished transactions are
 	// recorded in one Raft entry and how long one waits for company.
 	FinishBatch int
@@ -108,6 +115,8 @@ func DefaultConfig() Config {
 		ProbeInterval:    250 * time.Millisecond,
 		ProbeTimeout:     200 * time.Millisecond,
 		ProbeFailures:    3,
+		TransferRounds:   3,
+		TransferCooldown: 10 * time.Second,
 		FinishBatch:      256,
 		FinishDelay:      50 * time.Millisecond,
 		HistoryCapacity:  10000,
@@ -162,6 +171,9 @@ func (c Config) validateTimes(errs *fieldErrors) {
 	}
 	if c.ProbeFailures < 1 {
 		errs.add("ProbeFailures %d must be at least 1", c.ProbeFailures)
+	}
+	if c.TransferRounds < 0 || c.TransferCooldown < 0 {
+		errs.add("TransferRounds %d and TransferCooldown %v must not be negative (TransferRounds 0: never transfer)", c.TransferRounds, c.TransferCooldown)
 	}
 	if c.FinishDelay < 0 {
 		errs.add("FinishDelay %v must not be negative (0: record each FINISH batch without waiting)", c.FinishDelay)

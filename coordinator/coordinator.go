@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -40,6 +41,8 @@ type Coordinator struct {
 	stop    context.CancelFunc
 	bgDone  sync.WaitGroup
 	finishQ chan string
+	// lastTransfer is when this node last handed leadership away (reach.go).
+	lastTransfer time.Time
 }
 
 // New wires a coordinator over a Raft node. Call Start to begin serving.

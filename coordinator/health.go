@@ -37,6 +37,7 @@ type partHealth struct {
 
 // partState is what is known of one participant.
 type partState struct {
+	answered bool // it has answered at least once: only then is it reachable
 	down     bool
 	kind     failKind  // what made it down
 	reason   string    // why it is down: "connection refused", "health NOT_SERVING", "3 consecutive timeouts"
@@ -74,7 +75,7 @@ func (h *partHealth) succeeded(pid string) bool {
 	defer h.mu.Unlock()
 	s := h.get(pid)
 	was := s.down
-	*s = partState{}
+	*s = partState{answered: true}
 	return was
 }
 
@@ -131,13 +132,15 @@ func (h *partHealth) downSince(pid string) (since time.Time, notServing, down bo
 	return s.since, s.kind == failNotServing, true
 }
 
-// reachable returns the participants of pids that are not down, sorted.
+// reachable returns the participants of pids that have answered and are
+// not down, sorted. One never probed yet is not counted: a node that just
+// started must not look better than a leader that knows.
 func (h *partHealth) reachable(pids []string) []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var out []string
 	for _, p := range pids {
-		if s, ok := h.m[p]; !ok || !s.down {
+		if s, ok := h.m[p]; ok && s.answered && !s.down {
 			out = append(out, p)
 		}
 	}

@@ -53,6 +53,7 @@ func (c *Coordinator) stepUp(ctx context.Context) {
 	c.mu.Unlock()
 	c.log.Info("leading", zap.Uint64("term", ls.term))
 	c.goBackground(func() { c.scanLoop(ls) })
+	c.goBackground(func() { c.reachLoop(ls) })
 }
 
 // catchUp runs Raft's barrier (each attempt bounded by CatchUpTimeout)
