@@ -31,6 +31,20 @@ func Nemeses() []string {
 	return append(out, CrashPoints)
 }
 
+// PartitionLeaderParticipants cuts the leader alone from every
+// participant (issue 14's partial partition).
+const PartitionLeaderParticipants = "partition-leader-participants"
+
+// PartialNemeses are the faults that leave a quorum of coordinators (a
+// follower and the leader, or two followers) which reaches every
+// participant: a cluster that hands leadership to a node reaching the
+// participants stays available through them, so the availability checker
+// enforces its bound on runs injecting only these.
+func PartialNemeses() []string {
+	return []string{"partition-leader-participant", PartitionLeaderParticipants,
+		"oneway-leader-participants", "oneway-participants-leader", "oneway-follower-leader"}
+}
+
 // CrashPoints is the nemesis that arms the named 2PC crash points in every
 // process (binaries built with -tags failpoints) and restarts what dies.
 const CrashPoints = "crash-points"
@@ -47,6 +61,10 @@ func allNemeses() []nemesis {
 		{name: "partition-ring", net: true, inject: ringCoordinators, heal: healNet},
 		{name: "partition-leader-participant", net: true, inject: cutLeaderFromParticipant, heal: healNet},
 		{name: "partition-participant", net: true, inject: cutParticipant, heal: healNet},
+		{name: PartitionLeaderParticipants, net: true, inject: cutLeaderFromParticipants, heal: healNet},
+		{name: "oneway-leader-participants", net: true, inject: leaderToParticipants, heal: healNet},
+		{name: "oneway-participants-leader", net: true, inject: participantsToLeader, heal: healNet},
+		{name: "oneway-follower-leader", net: true, inject: followerToLeader, heal: healNet},
 		{name: "latency", inject: slowLinks, heal: healLinks},
 		{name: "loss", inject: lossyLinks, heal: healLinks},
 	}
