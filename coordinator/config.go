@@ -61,10 +61,12 @@ type Config struct {
 	// answered at once (prepare.go).
 	ProbeInterval, ProbeTimeout time.Duration
 	ProbeFailures               int
-	// TransferRounds is how many consecutive probe periods a leader must
-	// have reached fewer than all registered participants before it hands
-	// leadership to a follower that reaches strictly more (reach.go); 0
-	// never transfers. TransferCooldown is the least time between two
+	// TransferRounds is in how many consecutive probe periods a leader
+	// must have reached fewer registered participants than some follower
+	// before it hands leadership to the best one (reach.go); 0 never
+	// transfers. A participant counts as unreached only after ProbeFailures
+	// consecutive timeouts (or a refusal), so a cut must be sustained over
+	// about six probes. TransferCooldown is the least time between two
 	// transfers this node starts.
 	TransferRounds   int
 	TransferCooldown time.Duration

@@ -33,6 +33,8 @@ type partHealth struct {
 	failures int // consecutive timeouts that make a participant down
 	now      func() time.Time
 	m        map[string]*partState
+	// wake: participant -> closed when it next goes down (see wentDown).
+	wake map[string]chan struct{}
 }
 
 // partState is what is known of one participant.
@@ -56,7 +58,7 @@ const (
 )
 
 func newPartHealth(failures int, now func() time.Time) *partHealth {
-	return &partHealth{failures: failures, now: now, m: make(map[string]*partState)}
+	return &partHealth{failures: failures, now: now, m: make(map[string]*partState), wake: make(map[string]chan struct{})}
 }
 
 func (h *partHealth) get(pid string) *partState {
@@ -106,6 +108,10 @@ func (h *partHealth) failed(pid string, kind failKind, detail string) bool {
 		s.reason += " (" + detail + ")"
 	}
 	s.down, s.kind, s.since = true, kind, h.now()
+	if ch, ok := h.wake[pid]; ok {
+		close(ch)
+		delete(h.wake, pid)
+	}
 	return true
 }
 
@@ -118,6 +124,25 @@ func (h *partHealth) down(pid string) (string, bool) {
 		return "", false
 	}
 	return fmt.Sprintf("%s for %v", s.reason, h.now().Sub(s.since).Round(time.Millisecond)), true
+}
+
+// wentDown returns a channel closed once pid is down (at once if it is).
+// A Prepare attempt in flight gives up on it: the breaker's verdict
+// replaces the rest of the attempt's RPC timeout.
+func (h *partHealth) wentDown(pid string) <-chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if s, ok := h.m[pid]; ok && s.down {
+		ch := make(chan struct{})
+		close(ch)
+		return ch
+	}
+	ch, ok := h.wake[pid]
+	if !ok {
+		ch = make(chan struct{})
+		h.wake[pid] = ch
+	}
+	return ch
 }
 
 // downSince reports whether pid is down, since when, and whether it said

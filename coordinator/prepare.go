@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -141,21 +142,43 @@ func (c *Coordinator) prepareOne(ctx context.Context, ls *leaderState, pid strin
 }
 
 // attemptPrepare is one Prepare attempt; short bounds it by ProbeTimeout.
+// Otherwise the attempt ends when the health view marks pid down (the
+// probe saw what this call is waiting on), instead of at RPCTimeout.
 func (c *Coordinator) attemptPrepare(ctx context.Context, ls *leaderState, pid string, req *arbiterpb.PrepareRequest, short bool) (*arbiterpb.PrepareResponse, error) {
 	if short {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.cfg.ProbeTimeout)
 		defer cancel()
+	} else {
+		var cancel context.CancelCauseFunc
+		ctx, cancel = context.WithCancelCause(ctx)
+		defer cancel(nil)
+		down := c.health.wentDown(pid)
+		go func() {
+			select {
+			case <-down:
+				cancel(errDownMidCall)
+			case <-ctx.Done():
+			}
+		}()
 	}
 	if short {
 		c.resetConnectBackoff(ctx, []string{pid}) // a connection still backing off would fail at once
 	}
 	resp, err := c.callPrepare(ctx, ls, pid, req)
-	if err != nil && short && ctx.Err() != nil {
+	switch {
+	case err == nil:
+	case short && ctx.Err() != nil:
 		err = status.Errorf(codes.DeadlineExceeded, "no answer within the probe timeout %v", c.cfg.ProbeTimeout)
+	case errors.Is(context.Cause(ctx), errDownMidCall):
+		err = status.Error(codes.Unavailable, errDownMidCall.Error())
 	}
 	return resp, err
 }
+
+// errDownMidCall ends a Prepare attempt whose participant the health view
+// marked down while it waited.
+var errDownMidCall = errors.New("the participant went down while the Prepare waited")
 
 // voted records and returns a participant's answer.
 func (c *Coordinator) voted(req *arbiterpb.PrepareRequest, pid string, resp *arbiterpb.PrepareResponse) (arbiterpb.Vote, string, error) {

@@ -19,9 +19,12 @@ import (
 // transaction that touches them, although a follower one leadership
 // transfer away could serve them. So the leader compares, every probe
 // period, how many registered participants it reaches (health.go) with
-// what each follower reports (its Cluster answer), and when it has reached
-// fewer than all of them for TransferRounds consecutive rounds and a
-// follower reaches strictly more, it hands leadership to that follower.
+// what each follower reports (its Cluster answer), and when in
+// TransferRounds consecutive rounds it reached fewer than all of them and
+// some follower reached strictly more, it hands leadership to the best
+// follower of the last round. Both views must hold over the rounds: a
+// participant that went down for everyone is seen by the followers' probes
+// a probe period later than by the leader's, and must not move anything.
 //
 // Ping-pong is ruled out by "strictly more" (the new leader reaches more
 // than the old one, so the old one is never strictly better while the cut
@@ -46,14 +49,16 @@ func (c *Coordinator) reachLoop(ls *leaderState) {
 		}
 		parts := keys(c.node.FSM().Participants())
 		mine := c.health.reachable(parts)
-		if len(mine) == len(parts) {
+		if len(mine) == len(parts) || !c.mayTransfer() {
 			short = 0
 			continue
 		}
-		if short++; short < c.cfg.TransferRounds || !c.mayTransfer() {
+		to, theirs := c.bestFollower(ls.ctx, parts, len(mine))
+		if to == "" {
+			short = 0
 			continue
 		}
-		if to, theirs := c.bestFollower(ls.ctx, parts, len(mine)); to != "" {
+		if short++; short >= c.cfg.TransferRounds {
 			c.transferTo(ls, to, mine, theirs, parts, short)
 			short = 0
 		}

@@ -10,7 +10,7 @@ import (
 
 // plan turns the flags into the runs to do.
 func plan(f flags) ([]runner.Config, error) {
-	base := runner.Config{Duration: f.duration, Interval: f.interval, Concurrency: f.concurrency, Seed: f.seed, Broken: f.broken,
+	base := runner.Config{Duration: f.duration, Interval: f.interval, Hold: f.hold, Concurrency: f.concurrency, Seed: f.seed, Broken: f.broken,
 		Postgres: f.postgres, CommitMode: f.commitMode, Net: f.net, UniquenessWindow: f.window}
 	if f.net != "" && f.net != runner.NetNamespaces && f.net != runner.NetProxy {
 		return nil, fmt.Errorf("--net %q: want %s or %s", f.net, runner.NetNamespaces, runner.NetProxy)
@@ -126,7 +126,10 @@ func matrix(base runner.Config, cells []cell, d time.Duration) []runner.Config {
 	var out []runner.Config
 	for i, c := range cells {
 		r := base
-		r.Workload, r.Nemeses, r.Duration, r.Hold = c.workload, c.nemeses, d, c.hold
+		r.Workload, r.Nemeses, r.Duration = c.workload, c.nemeses, d
+		if c.hold > 0 {
+			r.Hold = c.hold
+		}
 		if c.mode != "" {
 			r.CommitMode = c.mode
 		}

@@ -26,18 +26,20 @@ type Unavailability struct {
 // of the workload), the longest interval in which no transaction was
 // acknowledged as committed, counted from grace after the fault began (the
 // time a correct cluster may take to notice: an election timeout plus a
-// participant probe period) until the fault was healed. Zero when no fault
+// participant probe period) until the fault was healed or the workload
+// ended (its last op answered), whichever came first. Zero when no fault
 // window outlasts its grace.
 func LongestUnavailable(run *history.Run, grace time.Duration) Unavailability {
 	commits := commitTimes(run)
+	last := workloadEnd(run)
 	var worst Unavailability
 	for _, f := range run.Faults {
 		if strings.HasPrefix(f.Detail, "inject:") {
 			continue
 		}
 		end := f.End
-		if end <= f.Start {
-			end = run.Duration
+		if end <= f.Start || end > last {
+			end = last // a fault held past the workload: nobody was asking
 		}
 		from := f.Start + grace
 		if from >= end {
@@ -72,6 +74,18 @@ func longestGap(ts []time.Duration, from, to time.Duration) Unavailability {
 		best = Unavailability{Gap: to - last, From: last, To: to}
 	}
 	return best
+}
+
+// workloadEnd is when the workload's last op (the final transaction run
+// after the heal aside) was answered.
+func workloadEnd(run *history.Run) time.Duration {
+	var end time.Duration
+	for _, op := range run.Ops {
+		if op.Kind != history.KindFinal {
+			end = max(end, op.End)
+		}
+	}
+	return end
 }
 
 // commitTimes are the times, sorted, at which the client learned a

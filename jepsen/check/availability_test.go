@@ -15,11 +15,12 @@ func commitAt(s float64) history.Op {
 func secs(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
 // The measure counts only time while a fault held, from the grace after
-// its start to its heal; commits outside the window and status queries do
-// not count, and a failed injection is no window.
+// its start to its heal or the workload's end; commits outside the window
+// and status queries do not count, and a failed injection is no window.
 func TestLongestUnavailable(t *testing.T) {
 	run := &history.Run{Duration: secs(30), Nemeses: []string{"x"},
-		Ops: []history.Op{commitAt(1), commitAt(10.5), commitAt(14), commitAt(14.2),
+		Ops: []history.Op{commitAt(1), commitAt(10.5), commitAt(14), commitAt(14.2), commitAt(29),
+			{Kind: history.KindFinal, Outcome: history.OutcomeCommit, End: secs(40)},
 			{Kind: history.KindStatus, Outcome: history.OutcomeCommit, End: secs(12)},
 			{Kind: history.KindTransfer, Outcome: history.OutcomeAbort, End: secs(12)}},
 		Faults: []history.Fault{
@@ -41,9 +42,12 @@ func TestLongestUnavailable(t *testing.T) {
 	if u := LongestUnavailable(&history.Run{Duration: secs(10)}, time.Second); u.Gap != 0 {
 		t.Fatalf("no faults: %v, want 0", u.Gap)
 	}
-	// A fault never healed holds to the end of the run.
-	run.Faults = []history.Fault{{Kind: "d", Start: secs(16)}}
-	if u := LongestUnavailable(run, time.Second); u.Gap != secs(13) {
-		t.Fatalf("unhealed fault: %v, want 13s (17s to the end at 30s)", u.Gap)
+	// A fault never healed, or healed after the workload, holds to the
+	// workload's last answer (29s; the final transaction does not count).
+	for _, f := range []history.Fault{{Kind: "d", Start: secs(16)}, {Kind: "e", Start: secs(16), End: secs(35)}} {
+		run.Faults = []history.Fault{f}
+		if u := LongestUnavailable(run, time.Second); u.Gap != secs(12) {
+			t.Fatalf("fault %s: %v, want 12s (17s to the last commit at 29s)", f.Kind, u.Gap)
+		}
 	}
 }
