@@ -80,7 +80,7 @@ var shortMatrix = []cell{
 	{"bank", []string{"kill-leader", "kill-follower", "kill-coordinators"}, "", 0},
 	{"bank", []string{"pause-leader", "latency", "loss"}, "", 0},
 	{"bank", []string{"partition-leader", "partition-halves", "partition-ring", runner.CrashPoints}, runner.CommitParallel, 0},
-	{"status", []string{"kill-leader", "partition-participant"}, runner.CommitParallel, 0},
+	{"status", []string{"kill-leader", "partition-participant", "kill-leader-participant"}, runner.CommitParallel, 0},
 	{"bank", partialNemeses, "", partialHold},
 	{"bank", oneWayNemeses, "", partialHold},
 	{"race", []string{runner.CrashPoints, "kill-leader"}, runner.CommitStandard, 0},

@@ -55,6 +55,7 @@ func allNemeses() []nemesis {
 		{name: "kill-follower", inject: killRole("follower"), heal: restartDown},
 		{name: "kill-participant", inject: killRole("participant"), heal: restartDown},
 		{name: "kill-coordinators", inject: killRole("all-coordinators"), heal: restartDown},
+		{name: "kill-leader-participant", inject: killRole("leader+participant"), heal: restartDown},
 		{name: "pause-leader", inject: pauseLeader, heal: resumeAll},
 		{name: "partition-leader", net: true, inject: isolateLeader, heal: healNet},
 		{name: "partition-halves", net: true, inject: splitCoordinators, heal: healNet},
@@ -98,6 +99,13 @@ func killRole(role string) func(context.Context, *env, *rand.Rand) ([]string, er
 // pick chooses the targets of a role.
 func (e *env) pick(ctx context.Context, role string, rng *rand.Rand) ([]string, error) {
 	switch role {
+	case "leader+participant": // issue 14: the leader and one bank die together
+		l, err := e.pick(ctx, "leader", rng)
+		if err != nil {
+			return nil, err
+		}
+		p, _ := e.pick(ctx, "participant", rng)
+		return append(l, p...), nil
 	case "participant":
 		return []string{e.cluster.Banks[rng.IntN(len(e.cluster.Banks))].Name}, nil
 	case "all-coordinators":
