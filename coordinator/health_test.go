@@ -45,15 +45,27 @@ func waitDown(t *testing.T, n *testNode, pid, want string) string {
 // retries) and returns the response and how long it took.
 func commitRaw(t *testing.T, c *testCluster, mode arbiterpb.CommitMode, branches ...*arbiterpb.Branch) (*arbiterpb.CommitResponse, time.Duration) {
 	t.Helper()
-	leader := c.waitLeader()
-	cli := arbiterpb.NewCoordinatorClient(c.dial(c.members[leader.id], security.RoleClient, "test"))
-	start := time.Now()
-	resp, err := cli.Commit(ctxT(t, 20*time.Second), &arbiterpb.CommitRequest{
-		TxId: client.NewTxID(), OneShot: true, Mode: mode, Branches: branches, TimeoutMillis: 5000})
+	resp, took, err := commitOn(leaderClient(t, c), mode, branches...)
 	if err != nil {
 		t.Fatalf("commit: %v", err)
 	}
-	return resp, time.Since(start)
+	return resp, took
+}
+
+// leaderClient is a Coordinator client connected to the leader directly.
+func leaderClient(t *testing.T, c *testCluster) arbiterpb.CoordinatorClient {
+	t.Helper()
+	return arbiterpb.NewCoordinatorClient(c.dial(c.members[c.waitLeader().id], security.RoleClient, "test"))
+}
+
+// commitOn sends a one-shot Commit through cli (safe from any goroutine).
+func commitOn(cli arbiterpb.CoordinatorClient, mode arbiterpb.CommitMode, branches ...*arbiterpb.Branch) (*arbiterpb.CommitResponse, time.Duration, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	start := time.Now()
+	resp, err := cli.Commit(ctx, &arbiterpb.CommitRequest{
+		TxId: client.NewTxID(), OneShot: true, Mode: mode, Branches: branches, TimeoutMillis: 5000})
+	return resp, time.Since(start), err
 }
 
 // failFastBound is how long a Prepare to a participant known to be down may
