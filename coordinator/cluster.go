@@ -19,6 +19,7 @@ func (c *Coordinator) Cluster(ctx context.Context, _ *arbiterpb.ClusterRequest) 
 		LogWrites:    st.LogWrites, LogEntries: st.LogEntries,
 	}
 	resp.Members = c.memberList(st)
+	resp.Reachable, resp.Unreachable = c.reachView(resp.Participants)
 	return resp, nil
 }
 

@@ -49,6 +49,27 @@ type Config struct {
 	// ScanInterval is how often the leader looks for undecided transactions
 	// past their deadline and decided ones without a phase-2 driver.
 	ScanInterval time.Duration
+	// CatchUpTimeout bounds one attempt of a new leader's catch-up barrier
+	// (every earlier entry applied before it leads). A failed attempt is
+	// retried for as long as Raft says this node leads (leader.go).
+	CatchUpTimeout time.Duration
+	// ProbeInterval is how often every node health-checks each registered
+	// participant (health.go); ProbeTimeout bounds one check and should be
+	// well under the Raft election timeout; ProbeFailures consecutive
+	// timeouts mark a participant down (a refused connection or a health
+	// answer NOT_SERVING does at once). While down, a Prepare to it is
+	// answered at once (prepare.go).
+	ProbeInterval, ProbeTimeout time.Duration
+	ProbeFailures               int
+	// TransferRounds is in how many consecutive probe periods a leader
+	// must have reached fewer registered participants than some follower
+	// before it hands leadership to the best one (reach.go); 0 never
+	// transfers. A participant counts as unreached only after ProbeFailures
+	// consecutive timeouts (or a refusal), so a cut must be sustained over
+	// about six probes. TransferCooldown is the least time between two
+	// transfers this node starts.
+	TransferRounds   int
+	TransferCooldown time.Duration
 	// FinishBatch and FinishDelay bound how many finished transactions are
 	// recorded in one Raft entry and how long one waits for company.
 	FinishBatch int
@@ -92,6 +113,12 @@ func DefaultConfig() Config {
 		RetryMin:         20 * time.Millisecond,
 		RetryMax:         time.Second,
 		ScanInterval:     200 * time.Millisecond,
+		CatchUpTimeout:   10 * time.Second,
+		ProbeInterval:    250 * time.Millisecond,
+		ProbeTimeout:     200 * time.Millisecond,
+		ProbeFailures:    3,
+		TransferRounds:   3,
+		TransferCooldown: 10 * time.Second,
 		FinishBatch:      256,
 		FinishDelay:      50 * time.Millisecond,
 		HistoryCapacity:  10000,
@@ -137,6 +164,18 @@ func (c Config) validateTimes(errs *fieldErrors) {
 	}
 	if c.ScanInterval <= 0 {
 		errs.add("ScanInterval %v must be positive", c.ScanInterval)
+	}
+	if c.CatchUpTimeout <= 0 {
+		errs.add("CatchUpTimeout %v must be positive", c.CatchUpTimeout)
+	}
+	if c.ProbeInterval <= 0 || c.ProbeTimeout <= 0 {
+		errs.add("ProbeInterval %v and ProbeTimeout %v must be positive", c.ProbeInterval, c.ProbeTimeout)
+	}
+	if c.ProbeFailures < 1 {
+		errs.add("ProbeFailures %d must be at least 1", c.ProbeFailures)
+	}
+	if c.TransferRounds < 0 || c.TransferCooldown < 0 {
+		errs.add("TransferRounds %d and TransferCooldown %v must not be negative (TransferRounds 0: never transfer)", c.TransferRounds, c.TransferCooldown)
 	}
 	if c.FinishDelay < 0 {
 		errs.add("FinishDelay %v must not be negative (0: record each FINISH batch without waiting)", c.FinishDelay)

@@ -29,6 +29,10 @@ func TestConfigValidate(t *testing.T) {
 		{"RetryMin zero", func(c *coordinator.Config) { c.RetryMin = 0 }, "RetryMin 0s must be positive"},
 		{"RetryMax under RetryMin", func(c *coordinator.Config) { c.RetryMax = 10 * time.Millisecond }, "RetryMax 10ms must be at least RetryMin 20ms"},
 		{"ScanInterval zero", func(c *coordinator.Config) { c.ScanInterval = 0 }, "ScanInterval 0s must be positive"},
+		{"CatchUpTimeout zero", func(c *coordinator.Config) { c.CatchUpTimeout = 0 }, "CatchUpTimeout 0s must be positive"},
+		{"ProbeTimeout zero", func(c *coordinator.Config) { c.ProbeTimeout = 0 }, "ProbeInterval 250ms and ProbeTimeout 0s must be positive"},
+		{"ProbeFailures zero", func(c *coordinator.Config) { c.ProbeFailures = 0 }, "ProbeFailures 0 must be at least 1"},
+		{"TransferRounds negative", func(c *coordinator.Config) { c.TransferRounds = -1 }, "TransferRounds -1 and TransferCooldown 10s must not be negative"},
 		{"FinishDelay negative", func(c *coordinator.Config) { c.FinishDelay = -time.Millisecond }, "FinishDelay -1ms must not be negative"},
 		{"MaxPayloadBytes zero", func(c *coordinator.Config) { c.MaxPayloadBytes = 0 }, "MaxPayloadBytes 0 must be positive"},
 		{"MaxBranches zero", func(c *coordinator.Config) { c.MaxBranches = 0 }, "MaxBranches 0 must be positive"},
@@ -43,6 +47,7 @@ func TestConfigValidate(t *testing.T) {
 		}, ""},
 		{"edge: UniquenessWindow just over MaxTimeout", func(c *coordinator.Config) { c.UniquenessWindow = c.MaxTimeout + time.Nanosecond }, ""},
 		{"edge: RetryMax equal to RetryMin", func(c *coordinator.Config) { c.RetryMax = c.RetryMin }, ""},
+		{"edge: TransferRounds zero (never transfer)", func(c *coordinator.Config) { c.TransferRounds = 0 }, ""},
 		{"edge: FinishDelay zero", func(c *coordinator.Config) { c.FinishDelay = 0 }, ""},
 		{"edge: MaxInFlight zero (no limit)", func(c *coordinator.Config) { c.MaxInFlight = 0 }, ""},
 		{"edge: HistoryCapacity zero (off)", func(c *coordinator.Config) { c.HistoryCapacity = 0 }, ""},
@@ -72,7 +77,7 @@ func TestConfigValidate(t *testing.T) {
 func TestConfigValidateReportsEveryField(t *testing.T) {
 	err := coordinator.Config{}.Validate()
 	want := []string{"MinTimeout", "UniquenessWindow", "RPCTimeout", "RetryMin", "ScanInterval",
-		"MaxPayloadBytes", "MaxBranches", "MaxMessageBytes", "FinishBatch"}
+		"CatchUpTimeout", "ProbeInterval", "ProbeFailures", "MaxPayloadBytes", "MaxBranches", "MaxMessageBytes", "FinishBatch"}
 	errs := joined(err)
 	if len(errs) != len(want) {
 		t.Fatalf("%d errors, want %d (%v): %v", len(errs), len(want), want, err)

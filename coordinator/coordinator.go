@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -29,6 +30,8 @@ type Coordinator struct {
 	// history keeps the histories of transactions run here, for
 	// Admin.TraceTx (nil: history off).
 	history *txhistory.History
+	// health is this node's view of which participants it reaches.
+	health *partHealth
 
 	mu      sync.Mutex
 	lead    *leaderState // nil unless this node leads and has caught up
@@ -38,6 +41,8 @@ type Coordinator struct {
 	stop    context.CancelFunc
 	bgDone  sync.WaitGroup
 	finishQ chan string
+	// lastTransfer is when this node last handed leadership away (reach.go).
+	lastTransfer time.Time
 }
 
 // New wires a coordinator over a Raft node. Call Start to begin serving.
@@ -55,6 +60,7 @@ func New(cfg Config, node *raftlog.Node, logger *zap.Logger) (*Coordinator, erro
 		conns:   newConnPool(cfg.DialOptions, node.TLS()),
 		members: newMemberAddrs(cfg.Members),
 		history: txhistory.New(cfg.HistoryCapacity, cfg.clock()),
+		health:  newPartHealth(cfg.ProbeFailures, cfg.clock()),
 		runs:    make(map[string]*run),
 		phase2:  make(map[string]*phase2),
 		finishQ: make(chan string, 4096),
@@ -63,7 +69,8 @@ func New(cfg Config, node *raftlog.Node, logger *zap.Logger) (*Coordinator, erro
 	return c, nil
 }
 
-// Start launches the leadership watcher and the finisher.
+// Start launches the leadership watcher, the finisher and the participant
+// health probe.
 func (c *Coordinator) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	c.mu.Lock()
@@ -71,6 +78,7 @@ func (c *Coordinator) Start() {
 	c.mu.Unlock()
 	c.goBackground(func() { c.watchLeadership(ctx) })
 	c.goBackground(func() { c.runFinisher(ctx) })
+	c.goBackground(func() { c.probeLoop(ctx) })
 }
 
 // Close stops every background task and closes peer connections. It does

@@ -34,6 +34,7 @@ type testCluster struct {
 	parts   map[string]*testParticipant
 	fail    *failpoints
 	pki     *sectest.PKI // every process holds a certificate from it (mutual TLS)
+	links   *linkCuts    // cuts node → participant links (linkcut_test.go)
 	tweak   func(*coordinator.Config)
 }
 
@@ -58,7 +59,7 @@ func newTestCluster(t *testing.T) *testCluster {
 func newTestClusterWith(t *testing.T, tweak func(*coordinator.Config)) *testCluster {
 	t.Helper()
 	ports := freePorts(t, 6)
-	c := &testCluster{tweak: tweak, t: t, members: map[string]string{}, parts: map[string]*testParticipant{}, fail: newFailpoints(), pki: sectest.New(t)}
+	c := &testCluster{tweak: tweak, t: t, members: map[string]string{}, parts: map[string]*testParticipant{}, fail: newFailpoints(), pki: sectest.New(t), links: newLinkCuts()}
 	for i := range 3 {
 		id := fmt.Sprintf("n%d", i+1)
 		c.peers = append(c.peers, raftlog.Peer{ID: id, Address: fmt.Sprintf("127.0.0.1:%d", ports[2*i])})
@@ -97,7 +98,7 @@ func (c *testCluster) startNode(n *testNode) {
 	}
 	cc := coordinator.DefaultConfig()
 	cc.Members = c.members
-	cc.DialOptions = []grpc.DialOption{security.DialOption(src)}
+	cc.DialOptions = []grpc.DialOption{security.DialOption(src), c.links.dialer(n.id)}
 	cc.Failpoint = c.fail.hit(n.id)
 	n.reg = prometheus.NewRegistry()
 	cc.Metrics = coordinator.NewMetrics(n.reg, node)
@@ -146,6 +147,7 @@ func (c *testCluster) restart(n *testNode) {
 const closeTimeout = 30 * time.Second
 
 func (c *testCluster) stop() {
+	c.links.healAll()
 	for _, p := range c.parts {
 		p.kill()
 	}

@@ -43,11 +43,7 @@ func (c *Coordinator) watchLeadership(ctx context.Context) {
 // gets phase 2, every undecided one past its deadline is aborted.
 func (c *Coordinator) stepUp(ctx context.Context) {
 	c.stepDown()
-	bctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	err := c.node.Barrier(bctx)
-	cancel()
-	if err != nil {
-		c.log.Warn("barrier after election failed", zap.Error(err))
+	if !c.catchUp(ctx) {
 		return
 	}
 	lctx, lcancel := context.WithCancel(ctx)
@@ -57,6 +53,29 @@ func (c *Coordinator) stepUp(ctx context.Context) {
 	c.mu.Unlock()
 	c.log.Info("leading", zap.Uint64("term", ls.term))
 	c.goBackground(func() { c.scanLoop(ls) })
+	c.goBackground(func() { c.reachLoop(ls) })
+}
+
+// catchUp runs Raft's barrier (each attempt bounded by CatchUpTimeout)
+// until it succeeds, and retries a failed one for as long as Raft says this
+// node leads: the watcher acts only on a change of leadership, so giving up
+// after one failure (a stalled FSM, a slow disk) would leave a healthy Raft
+// leader that never leads until some unrelated election (issue 14). It
+// reports false when this node no longer leads or ctx ends.
+func (c *Coordinator) catchUp(ctx context.Context) bool {
+	attempt := 0
+	for b := c.newBackoff(); ctx.Err() == nil && c.node.IsLeader(); b.Wait(ctx) {
+		attempt++
+		bctx, cancel := context.WithTimeout(ctx, c.cfg.CatchUpTimeout)
+		err := c.node.Barrier(bctx)
+		cancel()
+		if err == nil {
+			return true
+		}
+		c.log.Warn("barrier after election failed, retrying while this node leads",
+			zap.Int("attempt", attempt), zap.Error(err))
+	}
+	return false
 }
 
 func (c *Coordinator) stepDown() {

@@ -18,6 +18,10 @@ type Metrics struct {
 	votes    *prometheus.CounterVec
 	heur     *prometheus.CounterVec
 	call     prometheus.Histogram
+	// participant reachability (health.go) and leadership transfers (reach.go)
+	reach     *prometheus.GaugeVec
+	fast      *prometheus.CounterVec
+	transfers *prometheus.CounterVec
 }
 
 // NewMetrics registers the coordinator's metrics, and gauges read from the
@@ -45,7 +49,16 @@ func NewMetrics(reg prometheus.Registerer, node *raftlog.Node) *Metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 18), // 100 µs .. 13 s
 		}),
 	}
-	reg.MustRegister(m.outcomes, m.phase, m.retries, m.votes, m.heur, m.call)
+	m.reach = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "arbiter_participants", Help: "Registered participants as this node's health probe sees them, by state (reachable, down).",
+	}, []string{"state"})
+	m.fast = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "arbiter_prepare_fail_fast_total", Help: "Prepares answered at once for a participant the leader's health view says is down, by participant.",
+	}, []string{"participant"})
+	m.transfers = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "arbiter_leadership_transfers_total", Help: "Leadership transfers this node started because a follower reaches more participants, by result (ok, failed).",
+	}, []string{"result"})
+	reg.MustRegister(m.outcomes, m.phase, m.retries, m.votes, m.heur, m.reach, m.fast, m.transfers, m.call)
 	registerRaftGauges(reg, node)
 	node.SetObserver(newRaftTimings(reg))
 	return m
@@ -154,4 +167,23 @@ func outcomeLabel(out arbiterpb.Outcome) string {
 		return "abort"
 	}
 	return "unknown"
+}
+
+func (m *Metrics) reachable(up, total int) {
+	if m != nil {
+		m.reach.WithLabelValues("reachable").Set(float64(up))
+		m.reach.WithLabelValues("down").Set(float64(total - up))
+	}
+}
+
+func (m *Metrics) failedFast(pid string) {
+	if m != nil {
+		m.fast.WithLabelValues(pid).Inc()
+	}
+}
+
+func (m *Metrics) transferred(ok bool) {
+	if m != nil {
+		m.transfers.WithLabelValues(map[bool]string{true: "ok", false: "failed"}[ok]).Inc()
+	}
 }

@@ -25,6 +25,9 @@ import (
 // participant has applied it). NO: an ordinary ABORT. No answer: the
 // STAGING record is recovered (the participant is asked until it answers).
 func (c *Coordinator) executeOnePhase(ls *leaderState, r *run, payload []byte) {
+	if c.abortIfDown(ls, r) {
+		return
+	}
 	st := c.stage(ls, r)
 	switch {
 	case st.err != nil:

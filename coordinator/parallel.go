@@ -32,6 +32,9 @@ import (
 // prepared, with the whole set: a STAGING record names exactly the
 // participants whose votes the run holds.
 func (c *Coordinator) executeParallel(ls *leaderState, r *run, payloads map[string][]byte) {
+	if c.abortIfDown(ls, r) {
+		return
+	}
 	staged := make(chan stageResult, 1)
 	start := time.Now()
 	go func() { staged <- c.stage(ls, r) }()

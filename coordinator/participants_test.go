@@ -12,6 +12,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/arbiter-tx/arbiter/client"
 	"github.com/arbiter-tx/arbiter/examples/bank"
@@ -42,6 +44,11 @@ type testParticipant struct {
 	batches atomic.Int64
 	// failpoint, when set before start, is the agent's crash-point hook.
 	failpoint func(p failpoint.Point)
+	// health is the standard gRPC health service on the participant's
+	// server (SERVING; a test may set NOT_SERVING), and hang, while set,
+	// holds every call to the server until its caller gives up.
+	health *health.Server
+	hang   atomic.Bool
 }
 
 // addParticipant starts a bank participant holding account "<id>-a" with
@@ -85,10 +92,16 @@ func (p *testParticipant) start() {
 		if info.FullMethod == arbiterpb.Participant_PrepareBatch_FullMethodName {
 			p.batches.Add(1)
 		}
+		if p.hang.Load() {
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}
 		return h(ctx, req)
 	}
 	srv := grpc.NewServer(append(security.ServerOption(cfg.TLS), grpc.ChainUnaryInterceptor(client.UnaryServerInterceptor(), count))...)
 	agent.RegisterService(srv)
+	p.health = health.NewServer()
+	healthpb.RegisterHealthServer(srv, p.health)
 	bankpb.RegisterBankServer(srv, &bank.Service{Agent: agent, Store: st})
 	lis := listen(p.t, p.addr)
 	go func() { _ = srv.Serve(lis) }()

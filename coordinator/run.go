@@ -208,7 +208,7 @@ func (r *run) writers() []string {
 	return out
 }
 
-func keys(m map[string][]byte) []string {
+func keys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)

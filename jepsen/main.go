@@ -16,7 +16,7 @@ import (
 
 type flags struct {
 	workload, nemeses, matrix, out, broken, commitMode, net, logStore string
-	duration, interval, window                                        time.Duration
+	duration, interval, hold, window                                  time.Duration
 	concurrency                                                       int
 	seed                                                              int64
 	postgres, mysql                                                   bool
@@ -29,6 +29,7 @@ func main() {
 	flag.StringVar(&f.matrix, "matrix", "", "run a predefined matrix instead: short (about 5 min: every nemesis, race in every commit mode) or standard (about 20 min, its last cells with the banks on PostgreSQL, then on MariaDB)")
 	flag.DurationVar(&f.duration, "duration", 30*time.Second, "workload duration of each run")
 	flag.DurationVar(&f.interval, "interval", 5*time.Second, "time between fault starts")
+	flag.DurationVar(&f.hold, "hold", 0, "how long each fault holds (0: half the interval, at least 1.5s; a matrix cell may set its own)")
 	flag.IntVar(&f.concurrency, "concurrency", 6, "client workers")
 	flag.Int64Var(&f.seed, "seed", time.Now().UnixNano()%100000, "seed of the fault schedule and the workload")
 	flag.StringVar(&f.out, "out", "jepsen-reports", "directory for reports and node data")

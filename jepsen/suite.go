@@ -39,7 +39,7 @@ func (s *suite) run(ctx context.Context, cfg runner.Config) error {
 	if err != nil {
 		return err
 	}
-	results := append(check.All(run), runner.CheckFaults(run))
+	results := append(check.All(run), runner.CheckFaults(run), runner.CheckAvailability(run))
 	if run.Workload == runner.WorkloadRace {
 		results = append(results, runner.CheckRaceCases(run))
 	}

@@ -25,7 +25,14 @@ type Config struct {
 	// ResolveInterval is the recovery timer: how often prepared work past
 	// its deadline is resolved with the coordinators. Default 1s.
 	ResolveInterval time.Duration
-	// RPCTimeout bounds one attempt of a call to a coordinator. Default 5s.
+	// RPCTimeout bounds one attempt of a call to a coordinator (Register,
+	// Enlist, Resolve: each idempotent, so a timed-out attempt is retried on
+	// the next coordinator). Default 1.5s: it is how long a service-driven
+	// participant's Enlist waits on a leader it cannot reach (a cut of the
+	// participants from the leader alone) before it asks another node,
+	// holding its prepared locks meanwhile; at 5s such a cut stalled
+	// service-driven transactions for the whole transaction deadline even
+	// after leadership had moved (issue 14).
 	RPCTimeout time.Duration
 	// FallbackDeadline is the prepared deadline used when a Prepare carries
 	// none. It only schedules recovery; it never decides. Default 30s.
@@ -77,7 +84,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		ResolveInterval:  time.Second,
-		RPCTimeout:       5 * time.Second,
+		RPCTimeout:       1500 * time.Millisecond,
 		FallbackDeadline: 30 * time.Second,
 		MaxMessageBytes:  8 << 20,
 
@@ -125,7 +132,7 @@ func (c Config) validateTimes(errs *fieldErrors) {
 		errs.add("ResolveInterval %v must be positive (default 1s)", c.ResolveInterval)
 	}
 	if c.RPCTimeout <= 0 {
-		errs.add("RPCTimeout %v must be positive (default 5s)", c.RPCTimeout)
+		errs.add("RPCTimeout %v must be positive (default 1.5s)", c.RPCTimeout)
 	}
 	if c.FallbackDeadline <= 0 {
 		errs.add("FallbackDeadline %v must be positive (default 30s)", c.FallbackDeadline)

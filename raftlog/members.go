@@ -69,3 +69,38 @@ func (n *Node) isMember(id string) bool {
 	}
 	return false
 }
+
+// TransferLeadership hands leadership to the voter id (Raft's
+// LeadershipTransferToServer: the target is caught up, then told to start
+// an election at once) and waits until the transfer ends. ErrNotLeader if
+// this node does not lead, ErrUnknownMember if id is not a voter; while it
+// runs, proposals on this node fail with ErrNotLeader.
+func (n *Node) TransferLeadership(ctx context.Context, id string) error {
+	if err := n.checkOpen(ctx); err != nil {
+		return err
+	}
+	var addr string
+	for _, m := range n.Stats().Members {
+		if m.ID == id {
+			addr = m.Address
+		}
+	}
+	if addr == "" || id == n.cfg.ID {
+		return fmt.Errorf("%w: %q is not another voter", ErrUnknownMember, id)
+	}
+	f := n.raft.LeadershipTransferToServer(raft.ServerID(id), raft.ServerAddress(addr))
+	if err := n.wait(ctx, f, true); err != nil {
+		return fmt.Errorf("raftlog: transfer leadership to %s: %w", id, err)
+	}
+	return nil
+}
+
+// MembershipChanging reports whether a configuration change is in flight:
+// the latest configuration in the log is not committed yet.
+func (n *Node) MembershipChanging() bool {
+	f := n.raft.GetConfiguration()
+	if f.Error() != nil {
+		return true
+	}
+	return f.Index() > n.raft.CommitIndex()
+}

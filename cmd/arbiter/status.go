@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -128,14 +130,28 @@ func printStatus(format string, rows []nodeStatus) {
 		return
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "NODE\tSTATE\tLEADER\tTERM\tCOMMIT\tAPPLIED\tACTIVE\tUNFINISHED\tHEALTH")
+	fmt.Fprintln(w, "NODE\tSTATE\tLEADER\tTERM\tCOMMIT\tAPPLIED\tACTIVE\tUNFINISHED\tHEALTH\tREACHES")
 	for _, n := range rows {
 		if r := n.ClusterResponse; r != nil {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", r.GetNodeId(), r.GetState(), r.GetLeaderId(),
-				r.GetTerm(), r.GetCommitIndex(), r.GetAppliedIndex(), r.GetActive(), r.GetUnfinished(), n.Health)
+			fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", r.GetNodeId(), r.GetState(), r.GetLeaderId(),
+				r.GetTerm(), r.GetCommitIndex(), r.GetAppliedIndex(), r.GetActive(), r.GetUnfinished(), n.Health, reaches(r))
 		} else {
-			fmt.Fprintf(w, "%s\tunreachable\t-\t-\t-\t-\t-\t-\t%s\n", n.Addr, n.Health)
+			fmt.Fprintf(w, "%s\tunreachable\t-\t-\t-\t-\t-\t-\t%s\t-\n", n.Addr, n.Health)
 		}
 	}
 	_ = w.Flush()
+}
+
+// reaches is a node's view of the participants: "2/3 (down: bank-3
+// connection refused for 4s)".
+func reaches(r *arbiterpb.ClusterResponse) string {
+	out := fmt.Sprintf("%d/%d", len(r.GetReachable()), len(r.GetParticipants()))
+	var down []string
+	for _, p := range slices.Sorted(maps.Keys(r.GetUnreachable())) {
+		down = append(down, p+" "+r.GetUnreachable()[p])
+	}
+	if len(down) > 0 {
+		out += " (down: " + strings.Join(down, "; ") + ")"
+	}
+	return out
 }

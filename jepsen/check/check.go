@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/arbiter-tx/arbiter/jepsen/history"
 )
@@ -38,6 +39,9 @@ type Result struct {
 	// evidence lines kept; 0 when Pass.
 	Anomalies int      `json:"anomalies"`
 	Evidence  []string `json:"evidence"` // at most ~20 concrete lines
+	// Measure is a checker's measured quantity, if it has one
+	// (availability: the longest interval without a commit under a fault).
+	Measure time.Duration `json:"measure,omitempty"`
 }
 
 // All runs every checker that applies to the run, in a fixed order:

@@ -46,6 +46,36 @@ func (n *Net) drop(name, peer string) error {
 	)
 }
 
+// CutOneWay drops the packets from src to dst only: inside src's namespace
+// those to dst's address, inside dst's those from src's. The reverse
+// direction's packets flow. (A TCP connection needs both directions, so
+// direct TCP between the two fails either way; the proxy mesh holds the
+// connections src opens to dst and not those dst opens to src, which is
+// the one-way cut a service sees.)
+func (n *Net) CutOneWay(src, dst string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return errors.New("netns: closed")
+	}
+	for _, name := range []string{src, dst} {
+		if _, ok := n.index[name]; !ok {
+			return fmt.Errorf("netns: unknown node %q", name)
+		}
+	}
+	if src == dst {
+		return fmt.Errorf("netns: cannot cut %q from itself", src)
+	}
+	if n.oneway[[2]string{src, dst}] {
+		return nil
+	}
+	n.oneway[[2]string{src, dst}] = true
+	return runAll(
+		append(n.inNS(src), "iptables", "-A", chain, "-d", n.IP(dst), "-j", "DROP"),
+		append(n.inNS(dst), "iptables", "-A", chain, "-s", n.IP(src), "-j", "DROP"),
+	)
+}
+
 // Partition cuts every pair of nodes that are in different groups. Nodes in
 // no group keep all their links. Existing cuts stay.
 func (n *Net) Partition(groups ...[]string) error {
@@ -92,18 +122,22 @@ func (n *Net) Heal() error {
 	for _, name := range n.names {
 		errs = append(errs, run("ip", append(n.inNS(name)[1:], "iptables", "-F", chain)...))
 	}
-	n.cuts = map[[2]string]bool{}
+	n.cuts, n.oneway = map[[2]string]bool{}, map[[2]string]bool{}
 	return errors.Join(errs...)
 }
 
-// Rules describes the current cuts, one "a -x- b" line per cut pair (a < b),
-// sorted, for the nemesis timeline.
+// Rules describes the current cuts, one "a -x- b" line per cut pair (a < b)
+// and one "src -> dst dropped" line per one-way cut, sorted, for the
+// nemesis timeline.
 func (n *Net) Rules() []string {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	out := make([]string, 0, len(n.cuts))
+	out := make([]string, 0, len(n.cuts)+len(n.oneway))
 	for k := range n.cuts {
 		out = append(out, fmt.Sprintf("%s -x- %s", k[0], k[1]))
+	}
+	for k := range n.oneway {
+		out = append(out, fmt.Sprintf("%s -> %s dropped", k[0], k[1]))
 	}
 	sort.Strings(out)
 	return out

@@ -32,6 +32,7 @@ type Net struct {
 
 	mu     sync.Mutex
 	cuts   map[[2]string]bool
+	oneway map[[2]string]bool // src, dst: only packets src -> dst dropped (CutOneWay)
 	closed bool
 }
 
@@ -68,7 +69,7 @@ func Create(prefix string, names []string) (*Net, error) {
 		return nil, err
 	}
 	n := &Net{prefix: prefix, names: append([]string(nil), names...),
-		index: map[string]int{}, cuts: map[[2]string]bool{}}
+		index: map[string]int{}, cuts: map[[2]string]bool{}, oneway: map[[2]string]bool{}}
 	for i, name := range names {
 		n.index[name] = i
 	}
@@ -204,7 +205,7 @@ func (n *Net) Close() error {
 		return nil
 	}
 	n.closed = true
-	n.cuts = map[[2]string]bool{}
+	n.cuts, n.oneway = map[[2]string]bool{}, map[[2]string]bool{}
 	return cleanStale(n.prefix)
 }
 

@@ -250,3 +250,30 @@ func TestValidation(t *testing.T) {
 		}
 	}
 }
+
+// A one-way cut drops only src's packets to dst, yet a TCP connection
+// needs both directions: neither end can connect to the other. Every other
+// link, and the control node's, keeps working; Heal removes it.
+func TestCutOneWay(t *testing.T) {
+	n := newNet(t, "o")
+	for _, name := range nodes {
+		startEcho(t, n, name)
+	}
+	if err := n.CutOneWay("n0", "n1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.CutOneWay("n0", "n0"); err == nil {
+		t.Error("CutOneWay of a node from itself accepted")
+	}
+	if got := n.Rules(); !reflect.DeepEqual(got, []string{"n0 -> n1 dropped"}) {
+		t.Errorf("Rules() = %v", got)
+	}
+	checkReach(t, n, map[string]bool{"n0>n1": true, "n1>n0": true})
+	if err := n.Heal(); err != nil {
+		t.Fatal(err)
+	}
+	if len(n.Rules()) != 0 {
+		t.Errorf("Rules after Heal: %v", n.Rules())
+	}
+	checkReach(t, n, nil)
+}

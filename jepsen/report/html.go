@@ -34,7 +34,7 @@ func writeIndex(w io.Writer, p pageData) error {
 	fmt.Fprintf(&b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>%s</title><style>%s</style></head><body>\n",
 		esc(run.Name), css)
 	fmt.Fprintf(&b, "<h1>%s</h1>\n<p>%s</p>\n", esc(run.Name), esc(SummaryLine(run, p.Results)))
-	writeMeta(&b, run)
+	writeMeta(&b, run, p.Results)
 	b.WriteString("<h2>Checkers</h2>\n")
 	writeCheckers(&b, p.Results)
 	b.WriteString("<h2>Latency</h2>\n")
@@ -51,7 +51,7 @@ func writeIndex(w io.Writer, p pageData) error {
 	return err
 }
 
-func writeMeta(b *strings.Builder, run *history.Run) {
+func writeMeta(b *strings.Builder, run *history.Run, results []check.Result) {
 	b.WriteString("<table class=\"meta\">\n")
 	row := func(k, v string) { fmt.Fprintf(b, "<tr><td>%s</td><td>%s</td></tr>\n", k, esc(v)) }
 	row("workload", run.Workload)
@@ -65,6 +65,7 @@ func writeMeta(b *strings.Builder, run *history.Run) {
 		row("log store", run.LogStore)
 	}
 	row("liveness wait", run.Final.LivenessWait.String())
+	row("UNAVAILABLE-S (longest interval without a commit while a fault held, after the grace)", fmt.Sprintf("%.2f", unavailable(results).Seconds()))
 	b.WriteString("</table>\n")
 }
 

@@ -102,9 +102,9 @@ func TestWriteReportsMissingLog(t *testing.T) {
 func TestSummaryLineAndTable(t *testing.T) {
 	run := sampleRun()
 	results := []check.Result{{Name: "atomicity", Pass: true}, {Name: "liveness", Pass: false, Anomalies: 3},
-		{Name: "durability", Pass: false, Anomalies: 2}}
+		{Name: "durability", Pass: false, Anomalies: 2}, {Name: check.NameAvailability, Pass: true, Measure: 1234 * time.Millisecond}}
 	line := SummaryLine(run, results)
-	want := "FAIL bank-partition: 4 ops, 3 txns, committed 1, aborted 1, unknown 1, anomalies 5 in 2 failed checker(s)"
+	want := "FAIL bank-partition: 4 ops, 3 txns, committed 1, aborted 1, unknown 1, unavailable 1.23s, anomalies 5 in 2 failed checker(s)"
 	if line != want {
 		t.Fatalf("got  %q\nwant %q", line, want)
 	}
@@ -114,8 +114,11 @@ func TestSummaryLineAndTable(t *testing.T) {
 		!strings.HasSuffix(lines[3], "FAIL") || !strings.HasSuffix(lines[2], "PASS") {
 		t.Fatalf("table:\n%s", table)
 	}
-	if f := strings.Fields(lines[1]); f[len(f)-3] != "5" || f[len(f)-2] != "2" {
-		t.Fatalf("ANOMALIES must count anomalies (5) and FAILED-CHECKERS checkers (2):\n%s", table)
+	if f := strings.Fields(lines[1]); f[len(f)-3] != "5" || f[len(f)-2] != "2" || f[len(f)-4] != "1.23" {
+		t.Fatalf("UNAVAILABLE-S must show the availability measure (1.23), ANOMALIES count anomalies (5) and FAILED-CHECKERS checkers (2):\n%s", table)
+	}
+	if !strings.Contains(lines[0], "UNAVAILABLE-S") || !strings.Contains(lines[3], "1.23") {
+		t.Fatalf("the header names UNAVAILABLE-S and the total shows the worst run:\n%s", table)
 	}
 }
 

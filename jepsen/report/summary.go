@@ -88,8 +88,8 @@ func SummaryLine(run *history.Run, results []check.Result) string {
 	if failedCheckers(results) > 0 {
 		verdict = "FAIL"
 	}
-	return fmt.Sprintf("%s %s: %d ops, %d txns, committed %d, aborted %d, unknown %d, anomalies %d in %d failed checker(s)",
-		verdict, run.Name, t.Ops, t.Txns, t.Committed, t.Aborted, t.Unknown, anomalies(results), failedCheckers(results))
+	return fmt.Sprintf("%s %s: %d ops, %d txns, committed %d, aborted %d, unknown %d, unavailable %.2fs, anomalies %d in %d failed checker(s)",
+		verdict, run.Name, t.Ops, t.Txns, t.Committed, t.Aborted, t.Unknown, unavailable(results).Seconds(), anomalies(results), failedCheckers(results))
 }
 
 func writeSummary(w io.Writer, run *history.Run, results []check.Result) error {

@@ -31,6 +31,20 @@ func Nemeses() []string {
 	return append(out, CrashPoints)
 }
 
+// PartitionLeaderParticipants cuts the leader alone from every
+// participant (issue 14's partial partition).
+const PartitionLeaderParticipants = "partition-leader-participants"
+
+// PartialNemeses are the faults that leave a quorum of coordinators (a
+// follower and the leader, or two followers) which reaches every
+// participant: a cluster that hands leadership to a node reaching the
+// participants stays available through them, so the availability checker
+// enforces its bound on runs injecting only these.
+func PartialNemeses() []string {
+	return []string{"partition-leader-participant", PartitionLeaderParticipants,
+		"oneway-leader-participants", "oneway-participants-leader", "oneway-follower-leader"}
+}
+
 // CrashPoints is the nemesis that arms the named 2PC crash points in every
 // process (binaries built with -tags failpoints) and restarts what dies.
 const CrashPoints = "crash-points"
@@ -41,12 +55,17 @@ func allNemeses() []nemesis {
 		{name: "kill-follower", inject: killRole("follower"), heal: restartDown},
 		{name: "kill-participant", inject: killRole("participant"), heal: restartDown},
 		{name: "kill-coordinators", inject: killRole("all-coordinators"), heal: restartDown},
+		{name: "kill-leader-participant", inject: killRole("leader+participant"), heal: restartDown},
 		{name: "pause-leader", inject: pauseLeader, heal: resumeAll},
 		{name: "partition-leader", net: true, inject: isolateLeader, heal: healNet},
 		{name: "partition-halves", net: true, inject: splitCoordinators, heal: healNet},
 		{name: "partition-ring", net: true, inject: ringCoordinators, heal: healNet},
 		{name: "partition-leader-participant", net: true, inject: cutLeaderFromParticipant, heal: healNet},
 		{name: "partition-participant", net: true, inject: cutParticipant, heal: healNet},
+		{name: PartitionLeaderParticipants, net: true, inject: cutLeaderFromParticipants, heal: healNet},
+		{name: "oneway-leader-participants", net: true, inject: leaderToParticipants, heal: healNet},
+		{name: "oneway-participants-leader", net: true, inject: participantsToLeader, heal: healNet},
+		{name: "oneway-follower-leader", net: true, inject: followerToLeader, heal: healNet},
 		{name: "latency", inject: slowLinks, heal: healLinks},
 		{name: "loss", inject: lossyLinks, heal: healLinks},
 	}
@@ -80,6 +99,13 @@ func killRole(role string) func(context.Context, *env, *rand.Rand) ([]string, er
 // pick chooses the targets of a role.
 func (e *env) pick(ctx context.Context, role string, rng *rand.Rand) ([]string, error) {
 	switch role {
+	case "leader+participant": // issue 14: the leader and one bank die together
+		l, err := e.pick(ctx, "leader", rng)
+		if err != nil {
+			return nil, err
+		}
+		p, _ := e.pick(ctx, "participant", rng)
+		return append(l, p...), nil
 	case "participant":
 		return []string{e.cluster.Banks[rng.IntN(len(e.cluster.Banks))].Name}, nil
 	case "all-coordinators":

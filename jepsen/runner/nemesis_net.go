@@ -31,6 +31,17 @@ func (e *env) isolate(name string) error {
 	return err
 }
 
+// oneWay drops traffic src -> dst only: the mesh holds the connections
+// src opens to dst (not those dst opens to src); in network namespaces
+// iptables also drops the packets src -> dst.
+func (e *env) oneWay(src, dst string) error {
+	err := e.mesh.Hold(src, dst)
+	if e.net != nil {
+		err = errors.Join(err, e.net.CutOneWay(src, dst))
+	}
+	return err
+}
+
 func (e *env) partition(groups ...[]string) error {
 	err := e.mesh.Partition(groups...)
 	if e.net != nil {
@@ -70,6 +81,75 @@ func cutLeaderFromParticipant(ctx context.Context, e *env, rng *rand.Rand) ([]st
 	}
 	p, _ := e.pick(ctx, "participant", rng)
 	return []string{v[0] + " x " + p[0]}, e.cut(v[0], p[0])
+}
+
+// bankNames lists every participant.
+func (e *env) bankNames() []string {
+	var out []string
+	for _, b := range e.cluster.Banks {
+		out = append(out, b.Name)
+	}
+	return out
+}
+
+// cutLeaderFromParticipants cuts the leader from every participant, both
+// ways; it keeps its followers and the clients, and the followers keep
+// every participant (issue 14's partial partition: a follower one
+// leadership transfer away can serve everything).
+func cutLeaderFromParticipants(ctx context.Context, e *env, rng *rand.Rand) ([]string, error) {
+	v, err := e.pick(ctx, "leader", rng)
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	for _, b := range e.bankNames() {
+		errs = append(errs, e.cut(v[0], b))
+	}
+	return []string{v[0] + " x every participant"}, errors.Join(errs...)
+}
+
+// leaderToParticipants drops what the leader sends to every participant
+// (Prepare, phase 2, health checks), not what they send it (Register,
+// Enlist, Resolve); participantsToLeader the reverse.
+func leaderToParticipants(ctx context.Context, e *env, rng *rand.Rand) ([]string, error) {
+	return leaderOneWay(ctx, e, rng, true)
+}
+
+func participantsToLeader(ctx context.Context, e *env, rng *rand.Rand) ([]string, error) {
+	return leaderOneWay(ctx, e, rng, false)
+}
+
+func leaderOneWay(ctx context.Context, e *env, rng *rand.Rand, fromLeader bool) ([]string, error) {
+	v, err := e.pick(ctx, "leader", rng)
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	for _, b := range e.bankNames() {
+		src, dst := b, v[0]
+		if fromLeader {
+			src, dst = v[0], b
+		}
+		errs = append(errs, e.oneWay(src, dst))
+	}
+	if fromLeader {
+		return []string{v[0] + " -> every participant dropped"}, errors.Join(errs...)
+	}
+	return []string{"every participant -> " + v[0] + " dropped"}, errors.Join(errs...)
+}
+
+// followerToLeader drops what one follower sends the leader (its
+// forwarded calls; Raft's traffic the leader opens keeps flowing).
+func followerToLeader(ctx context.Context, e *env, rng *rand.Rand) ([]string, error) {
+	l, err := e.pick(ctx, "leader", rng)
+	if err != nil {
+		return nil, err
+	}
+	f, err := e.pick(ctx, "follower", rng)
+	if err != nil {
+		return nil, err
+	}
+	return []string{f[0] + " -> " + l[0] + " dropped"}, e.oneWay(f[0], l[0])
 }
 
 // cutParticipant cuts one participant from every coordinator.

@@ -935,8 +935,15 @@ type ClusterResponse struct {
 	Participants map[string]string `protobuf:"bytes,10,rep,name=participants,proto3" json:"participants,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// log_writes counts this node's durable Raft log writes (one fsync each)
 	// since it started; log_entries the entries they carried.
-	LogWrites     uint64 `protobuf:"varint,11,opt,name=log_writes,json=logWrites,proto3" json:"log_writes,omitempty"`
-	LogEntries    uint64 `protobuf:"varint,12,opt,name=log_entries,json=logEntries,proto3" json:"log_entries,omitempty"`
+	LogWrites  uint64 `protobuf:"varint,11,opt,name=log_writes,json=logWrites,proto3" json:"log_writes,omitempty"`
+	LogEntries uint64 `protobuf:"varint,12,opt,name=log_entries,json=logEntries,proto3" json:"log_entries,omitempty"`
+	// reachable lists the registered participants this node's health probe
+	// reaches (sorted); unreachable maps each other one to its state
+	// ("connection refused for 1.2s", "3 consecutive timeouts for 800ms").
+	// The leader reads its followers' views here to decide whether to hand
+	// leadership to one that reaches more of them.
+	Reachable     []string          `protobuf:"bytes,13,rep,name=reachable,proto3" json:"reachable,omitempty"`
+	Unreachable   map[string]string `protobuf:"bytes,14,rep,name=unreachable,proto3" json:"unreachable,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1053,6 +1060,20 @@ func (x *ClusterResponse) GetLogEntries() uint64 {
 		return x.LogEntries
 	}
 	return 0
+}
+
+func (x *ClusterResponse) GetReachable() []string {
+	if x != nil {
+		return x.Reachable
+	}
+	return nil
+}
+
+func (x *ClusterResponse) GetUnreachable() map[string]string {
+	if x != nil {
+		return x.Unreachable
+	}
+	return nil
 }
 
 // ListTransactionsRequest asks for one page of the live table, in the order
@@ -1220,7 +1241,7 @@ const file_arbiter_v1_coordinator_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\fraft_address\x18\x02 \x01(\tR\vraftAddress\x12!\n" +
 	"\fgrpc_address\x18\x03 \x01(\tR\vgrpcAddress\x12\x16\n" +
-	"\x06leader\x18\x04 \x01(\bR\x06leader\"\xf3\x03\n" +
+	"\x06leader\x18\x04 \x01(\bR\x06leader\"\xa1\x05\n" +
 	"\x0fClusterResponse\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x1b\n" +
 	"\tleader_id\x18\x02 \x01(\tR\bleaderId\x12\x12\n" +
@@ -1238,8 +1259,13 @@ const file_arbiter_v1_coordinator_proto_rawDesc = "" +
 	"\n" +
 	"log_writes\x18\v \x01(\x04R\tlogWrites\x12\x1f\n" +
 	"\vlog_entries\x18\f \x01(\x04R\n" +
-	"logEntries\x1a?\n" +
+	"logEntries\x12\x1c\n" +
+	"\treachable\x18\r \x03(\tR\treachable\x12N\n" +
+	"\vunreachable\x18\x0e \x03(\v2,.arbiter.v1.ClusterResponse.UnreachableEntryR\vunreachable\x1a?\n" +
 	"\x11ParticipantsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a>\n" +
+	"\x10UnreachableEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"N\n" +
 	"\x17ListTransactionsRequest\x12\x14\n" +
@@ -1277,7 +1303,7 @@ func file_arbiter_v1_coordinator_proto_rawDescGZIP() []byte {
 }
 
 var file_arbiter_v1_coordinator_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_arbiter_v1_coordinator_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_arbiter_v1_coordinator_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_arbiter_v1_coordinator_proto_goTypes = []any{
 	(CommitMode)(0),                  // 0: arbiter.v1.CommitMode
 	(*BeginRequest)(nil),             // 1: arbiter.v1.BeginRequest
@@ -1300,43 +1326,45 @@ var file_arbiter_v1_coordinator_proto_goTypes = []any{
 	(*ListTransactionsRequest)(nil),  // 18: arbiter.v1.ListTransactionsRequest
 	(*ListTransactionsResponse)(nil), // 19: arbiter.v1.ListTransactionsResponse
 	nil,                              // 20: arbiter.v1.ClusterResponse.ParticipantsEntry
-	(*Branch)(nil),                   // 21: arbiter.v1.Branch
-	(Outcome)(0),                     // 22: arbiter.v1.Outcome
-	(*TxInfo)(nil),                   // 23: arbiter.v1.TxInfo
+	nil,                              // 21: arbiter.v1.ClusterResponse.UnreachableEntry
+	(*Branch)(nil),                   // 22: arbiter.v1.Branch
+	(Outcome)(0),                     // 23: arbiter.v1.Outcome
+	(*TxInfo)(nil),                   // 24: arbiter.v1.TxInfo
 }
 var file_arbiter_v1_coordinator_proto_depIdxs = []int32{
-	21, // 0: arbiter.v1.CommitRequest.branches:type_name -> arbiter.v1.Branch
+	22, // 0: arbiter.v1.CommitRequest.branches:type_name -> arbiter.v1.Branch
 	0,  // 1: arbiter.v1.CommitRequest.mode:type_name -> arbiter.v1.CommitMode
-	22, // 2: arbiter.v1.CommitResponse.outcome:type_name -> arbiter.v1.Outcome
-	22, // 3: arbiter.v1.AbortResponse.outcome:type_name -> arbiter.v1.Outcome
-	23, // 4: arbiter.v1.StatusResponse.tx:type_name -> arbiter.v1.TxInfo
-	22, // 5: arbiter.v1.ResolveResponse.outcome:type_name -> arbiter.v1.Outcome
+	23, // 2: arbiter.v1.CommitResponse.outcome:type_name -> arbiter.v1.Outcome
+	23, // 3: arbiter.v1.AbortResponse.outcome:type_name -> arbiter.v1.Outcome
+	24, // 4: arbiter.v1.StatusResponse.tx:type_name -> arbiter.v1.TxInfo
+	23, // 5: arbiter.v1.ResolveResponse.outcome:type_name -> arbiter.v1.Outcome
 	16, // 6: arbiter.v1.ClusterResponse.members:type_name -> arbiter.v1.Member
 	20, // 7: arbiter.v1.ClusterResponse.participants:type_name -> arbiter.v1.ClusterResponse.ParticipantsEntry
-	23, // 8: arbiter.v1.ListTransactionsResponse.txs:type_name -> arbiter.v1.TxInfo
-	1,  // 9: arbiter.v1.Coordinator.Begin:input_type -> arbiter.v1.BeginRequest
-	3,  // 10: arbiter.v1.Coordinator.Commit:input_type -> arbiter.v1.CommitRequest
-	5,  // 11: arbiter.v1.Coordinator.Abort:input_type -> arbiter.v1.AbortRequest
-	7,  // 12: arbiter.v1.Coordinator.Status:input_type -> arbiter.v1.StatusRequest
-	9,  // 13: arbiter.v1.Coordinator.Register:input_type -> arbiter.v1.RegisterRequest
-	11, // 14: arbiter.v1.Coordinator.Enlist:input_type -> arbiter.v1.EnlistRequest
-	13, // 15: arbiter.v1.Coordinator.Resolve:input_type -> arbiter.v1.ResolveRequest
-	15, // 16: arbiter.v1.Coordinator.Cluster:input_type -> arbiter.v1.ClusterRequest
-	18, // 17: arbiter.v1.Coordinator.ListTransactions:input_type -> arbiter.v1.ListTransactionsRequest
-	2,  // 18: arbiter.v1.Coordinator.Begin:output_type -> arbiter.v1.BeginResponse
-	4,  // 19: arbiter.v1.Coordinator.Commit:output_type -> arbiter.v1.CommitResponse
-	6,  // 20: arbiter.v1.Coordinator.Abort:output_type -> arbiter.v1.AbortResponse
-	8,  // 21: arbiter.v1.Coordinator.Status:output_type -> arbiter.v1.StatusResponse
-	10, // 22: arbiter.v1.Coordinator.Register:output_type -> arbiter.v1.RegisterResponse
-	12, // 23: arbiter.v1.Coordinator.Enlist:output_type -> arbiter.v1.EnlistResponse
-	14, // 24: arbiter.v1.Coordinator.Resolve:output_type -> arbiter.v1.ResolveResponse
-	17, // 25: arbiter.v1.Coordinator.Cluster:output_type -> arbiter.v1.ClusterResponse
-	19, // 26: arbiter.v1.Coordinator.ListTransactions:output_type -> arbiter.v1.ListTransactionsResponse
-	18, // [18:27] is the sub-list for method output_type
-	9,  // [9:18] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	21, // 8: arbiter.v1.ClusterResponse.unreachable:type_name -> arbiter.v1.ClusterResponse.UnreachableEntry
+	24, // 9: arbiter.v1.ListTransactionsResponse.txs:type_name -> arbiter.v1.TxInfo
+	1,  // 10: arbiter.v1.Coordinator.Begin:input_type -> arbiter.v1.BeginRequest
+	3,  // 11: arbiter.v1.Coordinator.Commit:input_type -> arbiter.v1.CommitRequest
+	5,  // 12: arbiter.v1.Coordinator.Abort:input_type -> arbiter.v1.AbortRequest
+	7,  // 13: arbiter.v1.Coordinator.Status:input_type -> arbiter.v1.StatusRequest
+	9,  // 14: arbiter.v1.Coordinator.Register:input_type -> arbiter.v1.RegisterRequest
+	11, // 15: arbiter.v1.Coordinator.Enlist:input_type -> arbiter.v1.EnlistRequest
+	13, // 16: arbiter.v1.Coordinator.Resolve:input_type -> arbiter.v1.ResolveRequest
+	15, // 17: arbiter.v1.Coordinator.Cluster:input_type -> arbiter.v1.ClusterRequest
+	18, // 18: arbiter.v1.Coordinator.ListTransactions:input_type -> arbiter.v1.ListTransactionsRequest
+	2,  // 19: arbiter.v1.Coordinator.Begin:output_type -> arbiter.v1.BeginResponse
+	4,  // 20: arbiter.v1.Coordinator.Commit:output_type -> arbiter.v1.CommitResponse
+	6,  // 21: arbiter.v1.Coordinator.Abort:output_type -> arbiter.v1.AbortResponse
+	8,  // 22: arbiter.v1.Coordinator.Status:output_type -> arbiter.v1.StatusResponse
+	10, // 23: arbiter.v1.Coordinator.Register:output_type -> arbiter.v1.RegisterResponse
+	12, // 24: arbiter.v1.Coordinator.Enlist:output_type -> arbiter.v1.EnlistResponse
+	14, // 25: arbiter.v1.Coordinator.Resolve:output_type -> arbiter.v1.ResolveResponse
+	17, // 26: arbiter.v1.Coordinator.Cluster:output_type -> arbiter.v1.ClusterResponse
+	19, // 27: arbiter.v1.Coordinator.ListTransactions:output_type -> arbiter.v1.ListTransactionsResponse
+	19, // [19:28] is the sub-list for method output_type
+	10, // [10:19] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_arbiter_v1_coordinator_proto_init() }
@@ -1351,7 +1379,7 @@ func file_arbiter_v1_coordinator_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_arbiter_v1_coordinator_proto_rawDesc), len(file_arbiter_v1_coordinator_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   20,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1,0 +1,174 @@
+package coordinator
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/arbiter-tx/arbiter/internal/security"
+	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
+)
+
+// Participant reachability as a leadership input (issue 14). A leader cut
+// from participants that its followers still reach stalls every
+// transaction that touches them, although a follower one leadership
+// transfer away could serve them. So the leader compares, every probe
+// period, how many registered participants it reaches (health.go) with
+// what each follower reports (its Cluster answer), and when in
+// TransferRounds consecutive rounds it reached fewer than all of them and
+// some follower reached strictly more, it hands leadership to the best
+// follower of the last round. Both views must hold over the rounds: a
+// participant that went down for everyone is seen by the followers' probes
+// a probe period later than by the leader's, and must not move anything.
+//
+// Ping-pong is ruled out by "strictly more" (the new leader reaches more
+// than the old one, so the old one is never strictly better while the cut
+// holds, and nobody is when it heals) and by TransferCooldown after every
+// transfer this node starts. No transfer while a membership change is in
+// flight, and none when no follower is better: a participant that is down
+// for everyone moves nothing.
+
+// reachLoop runs on the leader until it steps down.
+func (c *Coordinator) reachLoop(ls *leaderState) {
+	if c.cfg.TransferRounds <= 0 {
+		return
+	}
+	t := time.NewTicker(c.cfg.ProbeInterval)
+	defer t.Stop()
+	short := 0
+	for {
+		select {
+		case <-ls.ctx.Done():
+			return
+		case <-t.C:
+		}
+		parts := keys(c.node.FSM().Participants())
+		mine := c.health.reachable(parts)
+		if len(mine) == len(parts) || !c.mayTransfer() {
+			short = 0
+			continue
+		}
+		to, theirs := c.bestFollower(ls.ctx, parts, len(mine))
+		if to == "" {
+			short = 0
+			continue
+		}
+		if short++; short >= c.cfg.TransferRounds {
+			c.transferTo(ls, to, mine, theirs, parts, short)
+			short = 0
+		}
+	}
+}
+
+// mayTransfer is false during the cool-down after this node's last
+// transfer and while a membership change is in flight.
+func (c *Coordinator) mayTransfer() bool {
+	c.mu.Lock()
+	last := c.lastTransfer
+	c.mu.Unlock()
+	if !last.IsZero() && c.cfg.clock()().Sub(last) < c.cfg.TransferCooldown {
+		return false
+	}
+	return !c.node.MembershipChanging()
+}
+
+// followerView is one follower's reachable participants, as it reported.
+type followerView struct {
+	id    string
+	reach []string
+}
+
+// bestFollower asks every follower for its view and returns the one that
+// reaches the most of parts, if that is strictly more than have (ties go to
+// the lowest ID), with the participants it reaches.
+func (c *Coordinator) bestFollower(ctx context.Context, parts []string, have int) (string, []string) {
+	views := c.followerViews(ctx)
+	sort.Slice(views, func(i, j int) bool { return views[i].id < views[j].id })
+	best, bestReach := "", []string(nil)
+	for _, v := range views {
+		if n := len(intersect(v.reach, parts)); n > have {
+			best, bestReach, have = v.id, v.reach, n
+		}
+	}
+	return best, bestReach
+}
+
+// followerViews calls Cluster on every other voter, in parallel, each
+// bounded by ProbeTimeout; a follower that does not answer is left out.
+func (c *Coordinator) followerViews(ctx context.Context) []followerView {
+	var mu sync.Mutex
+	var out []followerView
+	var wg sync.WaitGroup
+	for _, m := range c.node.Stats().Members {
+		addr, ok := c.members.get(m.ID)
+		if m.ID == c.node.ID() || !ok {
+			continue
+		}
+		wg.Go(func() {
+			cc, err := c.conns.get(addr, security.Identity{Role: security.RoleCoordinator, ID: m.ID})
+			if err != nil {
+				return
+			}
+			cctx, cancel := context.WithTimeout(ctx, c.cfg.ProbeTimeout)
+			defer cancel()
+			resp, err := arbiterpb.NewCoordinatorClient(cc).Cluster(cctx, &arbiterpb.ClusterRequest{})
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			out = append(out, followerView{id: m.ID, reach: resp.GetReachable()})
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// transferTo hands leadership to the follower to and logs why.
+func (c *Coordinator) transferTo(ls *leaderState, to string, mine, theirs, parts []string, rounds int) {
+	c.mu.Lock()
+	c.lastTransfer = c.cfg.clock()()
+	c.mu.Unlock()
+	_, down := c.reachView(c.node.FSM().Participants())
+	reason := fmt.Sprintf("this leader reached %d of %d participants for %d consecutive probes (down: %s); %s reaches %d",
+		len(mine), len(parts), rounds, describeDown(down), to, len(intersect(theirs, parts)))
+	c.log.Warn("leadership transfer", zap.String("to", to), zap.String("reason", reason),
+		zap.Uint64("term", ls.term), zap.Strings("leader-reaches", mine), zap.Strings("follower-reaches", theirs))
+	// Not under ls.ctx: a transfer that succeeds ends this leadership,
+	// which cancels ls.ctx before the transfer reports.
+	tctx, cancel := context.WithTimeout(context.WithoutCancel(ls.ctx), 5*time.Second)
+	defer cancel()
+	err := c.node.TransferLeadership(tctx, to)
+	c.cfg.Metrics.transferred(err == nil)
+	if err != nil {
+		c.log.Warn("leadership transfer failed", zap.String("to", to), zap.Error(err))
+	}
+}
+
+func describeDown(down map[string]string) string {
+	var out []string
+	for p, why := range down {
+		out = append(out, p+": "+why)
+	}
+	sort.Strings(out)
+	return strings.Join(out, "; ")
+}
+
+// intersect returns the elements of a that are in b.
+func intersect(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		for _, y := range b {
+			if x == y {
+				out = append(out, x)
+				break
+			}
+		}
+	}
+	return out
+}
