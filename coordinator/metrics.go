@@ -18,6 +18,8 @@ type Metrics struct {
 	votes    *prometheus.CounterVec
 	heur     *prometheus.CounterVec
 	call     prometheus.Histogram
+	watchers prometheus.Gauge
+	wdrops   *prometheus.CounterVec
 }
 
 // NewMetrics registers the coordinator's metrics, and gauges read from the
@@ -44,8 +46,15 @@ func NewMetrics(reg prometheus.Registerer, node *raftlog.Node) *Metrics {
 			Name: "arbiter_commit_call_seconds", Help: "Time this node took to answer a Commit call, from its arrival to the answer (calls answered with an outcome; a follower's includes forwarding to the leader).",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 18), // 100 µs .. 13 s
 		}),
+		watchers: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "arbiter_watchers", Help: "Watch streams this node is serving.",
+		}),
+		wdrops: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "arbiter_watchers_dropped_total", Help: "Watch streams this node cut off, by reason (slow: the watcher's buffer was full).",
+		}, []string{"reason"}),
 	}
-	reg.MustRegister(m.outcomes, m.phase, m.retries, m.votes, m.heur, m.call)
+	m.wdrops.WithLabelValues("slow")
+	reg.MustRegister(m.outcomes, m.phase, m.retries, m.votes, m.heur, m.call, m.watchers, m.wdrops)
 	registerRaftGauges(reg, node)
 	node.SetObserver(newRaftTimings(reg))
 	return m
@@ -154,4 +163,22 @@ func outcomeLabel(out arbiterpb.Outcome) string {
 		return "abort"
 	}
 	return "unknown"
+}
+
+func (m *Metrics) watcherStarted() {
+	if m != nil {
+		m.watchers.Inc()
+	}
+}
+
+func (m *Metrics) watcherEnded() {
+	if m != nil {
+		m.watchers.Dec()
+	}
+}
+
+func (m *Metrics) watcherDropped(reason string) {
+	if m != nil {
+		m.wdrops.WithLabelValues(reason).Inc()
+	}
 }

@@ -166,6 +166,7 @@ func serveGRPC(f serveFlags, co *coordinator.Coordinator, node *raftlog.Node, sr
 	go func() {
 		<-ctx.Done()
 		log.Info("shutting down")
+		co.EndWatches() // GracefulStop waits for streams: end the watches first
 		srv.GracefulStop()
 	}()
 	log.Info("serving", zap.String("grpc-addr", lis.Addr().String()))
