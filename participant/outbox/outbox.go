@@ -137,6 +137,12 @@ func (o *Outbox) msgID(key string) string {
 	return tx + "/" + o.cfg.ID + "/" + seq
 }
 
+// MsgID is the message ID (Nats-Msg-Id) of the seq-th message (from 0) of
+// transaction txID's branch at the outbox participantID.
+func MsgID(txID, participantID string, seq int) string {
+	return fmt.Sprintf("%s/%s/%04d", txID, participantID, seq)
+}
+
 func splitKey(key string) (txID, seq string) {
 	k := strings.TrimPrefix(key, "m/")
 	i := strings.LastIndexByte(k, '/')

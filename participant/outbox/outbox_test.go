@@ -19,7 +19,7 @@ import (
 
 type harness struct {
 	t    *testing.T
-	b    *broker
+	b    *testBroker
 	path string
 	st   *embedded.Store
 	ob   *Outbox
@@ -27,7 +27,7 @@ type harness struct {
 	done chan struct{}
 }
 
-func newHarness(t *testing.T, b *broker) *harness {
+func newHarness(t *testing.T, b *testBroker) *harness {
 	h := &harness{t: t, b: b, path: filepath.Join(t.TempDir(), "outbox.db")}
 	h.open()
 	t.Cleanup(h.close)
