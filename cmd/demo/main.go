@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/arbiter-tx/arbiter/internal/broker"
 	"github.com/arbiter-tx/arbiter/internal/localcluster"
 )
 
@@ -21,6 +22,7 @@ type options struct {
 	dir         string
 	keep        bool
 	postgres    bool
+	events      bool
 }
 
 func main() {
@@ -31,6 +33,7 @@ func main() {
 	flag.StringVar(&o.dir, "dir", "", "directory for data and logs (default: a new temporary directory)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the data directory after a successful run")
 	flag.BoolVar(&o.postgres, "postgres", false, "run the banks on PostgreSQL: one server per bank, started and removed by the demo (needs the PostgreSQL server binaries)")
+	flag.BoolVar(&o.events, "events", false, "add an outbox participant: every transfer's third branch publishes transfer.completed to NATS JetStream (a nats-server in the demo's process), a consumer must receive exactly the committed transfers; the outbox is killed and the broker restarted during the run")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -64,6 +67,15 @@ func run(ctx context.Context, o options) (*summary, error) {
 		defer closePostgres(pg) // after the banks stop (deferred below)
 		copts.BankArgs = pg.BankArgs
 	}
+	var b *broker.Broker
+	if o.events {
+		if b, err = broker.Start(filepath.Join(dir, "nats")); err != nil {
+			return nil, err
+		}
+		defer b.Stop()
+		copts.OutboxNATS = b.URL()
+		fmt.Printf("demo: NATS JetStream broker (nats-server, in this process) at %s\n", b.URL())
+	}
 	c, err := localcluster.New(copts)
 	if err != nil {
 		return nil, err
@@ -74,7 +86,7 @@ func run(ctx context.Context, o options) (*summary, error) {
 	defer c.Stop()
 	fmt.Println("demo: started coordinators n1 n2 n3 and participants bank1 bank2 bank3" + storeNote(o))
 	fmt.Printf("demo: every connection (client, Raft, coordinator-participant) uses mutual TLS; CA and certificates in %s\n", c.CertDir())
-	s, err := runScenario(ctx, c, o)
+	s, err := runScenario(ctx, c, b, o)
 	if err != nil {
 		fmt.Printf("demo: logs are in %s\n", dir)
 		return nil, err
