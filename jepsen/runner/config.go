@@ -89,10 +89,17 @@ const (
 	WorkloadBank   = "bank"
 	WorkloadStatus = "status"
 	WorkloadRace   = "race"
+	// WorkloadEvents is the bank workload with an outbox participant
+	// (participant/outbox) as every transfer's third branch, publishing
+	// transfer.completed to NATS JetStream (a nats-server in the runner's
+	// process); the events checker compares the stream with the commits.
+	WorkloadEvents = "events"
 )
 
 // Workloads lists the values Config.Workload accepts.
-func Workloads() []string { return []string{WorkloadBank, WorkloadStatus, WorkloadRace} }
+func Workloads() []string {
+	return []string{WorkloadBank, WorkloadStatus, WorkloadRace, WorkloadEvents}
+}
 
 // RaceWindow is the race workload's default uniqueness window.
 const RaceWindow = 8 * time.Second
@@ -119,6 +126,9 @@ func (c *Config) Validate() error {
 	for _, n := range c.Nemeses {
 		if !slices.Contains(Nemeses(), n) {
 			return fmt.Errorf("nemesis %q: want one of %v", n, Nemeses())
+		}
+		if n == RestartBroker && c.Workload != WorkloadEvents {
+			return fmt.Errorf("nemesis %s needs the %s workload (the only one with a broker)", n, WorkloadEvents)
 		}
 	}
 	if c.Duration <= 0 || c.Concurrency <= 0 || c.Dir == "" || c.BinDir == "" {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/arbiter-tx/arbiter/client"
 	"github.com/arbiter-tx/arbiter/examples/bank/bankpb"
+	"github.com/arbiter-tx/arbiter/internal/broker"
 	"github.com/arbiter-tx/arbiter/internal/localcluster"
 	"github.com/arbiter-tx/arbiter/jepsen/netns"
 	"github.com/arbiter-tx/arbiter/jepsen/proxy"
@@ -22,6 +23,7 @@ type env struct {
 	cluster *localcluster.Cluster
 	net     *netns.Net             // nil in proxy mode (loopback)
 	pg      *localcluster.Postgres // nil unless Config.Postgres
+	broker  *broker.Broker         // nil unless the events workload
 	mesh    *proxy.Mesh            // a proxy in front of every service; every link has its faults
 	procs   atomic.Pointer[localcluster.Cluster]
 	cli     *client.Client
