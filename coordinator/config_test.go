@@ -35,7 +35,7 @@ func TestConfigValidate(t *testing.T) {
 		{"MaxInFlight negative", func(c *coordinator.Config) { c.MaxInFlight = -1 }, "MaxInFlight -1 must not be negative (0: no limit)"},
 		{"MaxMessageBytes zero", func(c *coordinator.Config) { c.MaxMessageBytes = 0 }, "MaxMessageBytes 0 must be positive"},
 		{"FinishBatch zero", func(c *coordinator.Config) { c.FinishBatch = 0 }, "FinishBatch 0 must be positive"},
-		{"WatchBatch zero", func(c *coordinator.Config) { c.WatchBatch = 0 }, "WatchBuffer 64 and WatchBatch 0 must be positive"},
+		{"WatchBatch zero", func(c *coordinator.Config) { c.WatchBatch = 0 }, "WatchBuffer 64, WatchBatch 0 and WatchStall 5s must be positive"},
 		{"HistoryCapacity negative", func(c *coordinator.Config) { c.HistoryCapacity = -1 }, "HistoryCapacity -1 must not be negative (0: no history)"},
 		{"Broken unknown", func(c *coordinator.Config) { c.Broken = "sometimes" }, `Broken "sometimes" is not a broken mode`},
 

@@ -41,14 +41,12 @@ func (c *Coordinator) Watch(req *arbiterpb.WatchRequest, stream grpc.ServerStrea
 	c.cfg.Metrics.watcherStarted()
 	defer c.cfg.Metrics.watcherEnded()
 	w := &watchStream{fsm: c.node.FSM(), filter: filter, batch: c.cfg.WatchBatch,
-		out: make(chan *arbiterpb.WatchResponse, c.cfg.WatchBuffer), ended: c.watchEnd}
-	err = w.run(ctx, from, stream.Send)
-	var slow *slowWatcher
-	if errors.As(err, &slow) {
-		c.cfg.Metrics.watcherDropped("slow")
-		c.log.Info("slow watcher cut off", zap.Uint64("next-index", slow.next.Index), zap.Int("buffer", c.cfg.WatchBuffer))
-	}
-	return watchStatus(err)
+		out: make(chan *arbiterpb.WatchResponse, c.cfg.WatchBuffer), ended: c.watchEnd, stall: c.cfg.WatchStall,
+		onSlow: func(slow *slowWatcher) {
+			c.cfg.Metrics.watcherDropped("slow")
+			c.log.Info("slow watcher cut off", zap.Uint64("next-index", slow.next.Index), zap.Int("buffer", c.cfg.WatchBuffer))
+		}}
+	return watchStatus(w.run(ctx, from, stream.Send))
 }
 
 // EndWatches ends every Watch stream (UNAVAILABLE: watchers resume on

@@ -3,14 +3,20 @@ package coordinator_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/arbiter-tx/arbiter/coordinator"
 	"github.com/arbiter-tx/arbiter/internal/security"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
@@ -214,7 +220,8 @@ func TestWatchFromTheFutureWaits(t *testing.T) {
 }
 
 // A node that shuts down ends its watches with UNAVAILABLE (the SDK then
-// resumes elsewhere), rather than holding up its server's graceful stop.
+// resumes elsewhere), rather than holding up its server's graceful stop;
+// arbiter_watchers counts the stream while it runs.
 func TestWatchEndsWhenTheNodeCloses(t *testing.T) {
 	c := newTestCluster(t)
 	ctx := ctxT(t, 10*time.Second)
@@ -224,7 +231,10 @@ func TestWatchEndsWhenTheNodeCloses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond) // let the stream reach the handler
+	waitFor(t, 5*time.Second, "the watcher counted", func() bool { return gather(t, n)["arbiter_watchers"] == 1 })
+	if got := gather(t, n)["arbiter_watchers_dropped_total/slow"]; got != 0 {
+		t.Fatalf("arbiter_watchers_dropped_total{slow} = %v before any drop", got)
+	}
 	n.coord.EndWatches()
 	for {
 		_, err = st.Recv()
@@ -235,4 +245,84 @@ func TestWatchEndsWhenTheNodeCloses(t *testing.T) {
 	if errors.Is(err, io.EOF) || status.Code(err) != codes.Unavailable {
 		t.Fatalf("watch on a closing node ended with %v, want UNAVAILABLE", err)
 	}
+	waitFor(t, 5*time.Second, "the watcher uncounted", func() bool { return gather(t, n)["arbiter_watchers"] == 0 })
+}
+
+// A watcher that stops reading is cut off once gRPC's window and its
+// buffer have stayed full for WatchStall: its stream ends with RESOURCE_EXHAUSTED naming where to resume, after every
+// response buffered before, and arbiter_watchers_dropped_total{slow}
+// counts it.
+func TestWatchSlowWatcherCutOffOverGRPC(t *testing.T) {
+	c := newTestClusterWith(t, func(cfg *coordinator.Config) {
+		cfg.WatchBuffer, cfg.WatchBatch, cfg.WatchStall = 1, 1, 200*time.Millisecond
+	})
+	ctx := ctxT(t, 60*time.Second)
+	leader := c.waitLeader()
+	// Fixed 64 KiB windows: gRPC then does not grow them (no BDP
+	// estimation), so a client that reads nothing holds at most that.
+	cc, err := grpc.NewClient(c.members[leader.id], security.DialTo(c.pki.Source(security.RoleAdmin, "ops"), security.Identity{Role: security.RoleCoordinator}),
+		grpc.WithInitialWindowSize(64<<10), grpc.WithInitialConnWindowSize(64<<10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	st, err := arbiterpb.NewCoordinatorClient(cc).Watch(ctx, &arbiterpb.WatchRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Enough decisions to fill the client's 64 KiB window and the server's
+	// 64 KiB write quota, so that Send blocks, and then the buffer:
+	// transactions begun and aborted, 8 at a time, by a client whose long
+	// ID makes each event about 400 bytes.
+	long := arbiterpb.NewCoordinatorClient(c.dial(c.members[leader.id], security.RoleClient, "slow-"+strings.Repeat("x", 200)))
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 80 {
+				begun, err := long.Begin(ctx, &arbiterpb.BeginRequest{})
+				if err == nil {
+					_, err = long.Abort(ctx, &arbiterpb.AbortRequest{TxId: begun.GetTxId()})
+				}
+				if err != nil {
+					t.Errorf("begin and abort: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	waitFor(t, 10*time.Second, "the slow watcher cut off", func() bool {
+		return gather(t, leader)["arbiter_watchers_dropped_total/slow"] == 1
+	})
+	var got int
+	var last *arbiterpb.WatchResponse
+	for {
+		resp, err := st.Recv()
+		if err != nil {
+			info := errorInfo(err)
+			if status.Code(err) != codes.ResourceExhausted || info.GetReason() != "WATCHER_TOO_SLOW" ||
+				info.GetMetadata()["next-index"] != fmt.Sprint(last.GetNextIndex()) {
+				t.Fatalf("stream ended with %v (%v), want RESOURCE_EXHAUSTED WATCHER_TOO_SLOW naming next-index %d", err, info, last.GetNextIndex())
+			}
+			break
+		}
+		got += len(resp.Events)
+		last = resp
+	}
+	if got == 0 || got >= 640 {
+		t.Fatalf("received %d of 640 decisions before the cut-off, want some but not all", got)
+	}
+	t.Logf("cut off after %d of 640 decisions; resume from index %d", got, last.GetNextIndex())
+}
+
+// errorInfo returns the ErrorInfo detail of err's status, if any.
+func errorInfo(err error) *errdetails.ErrorInfo {
+	for _, d := range status.Convert(err).Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			return info
+		}
+	}
+	return nil
 }

@@ -37,14 +37,15 @@ func infoOf(err error) *errdetails.ErrorInfo {
 	return nil
 }
 
-// A watcher whose client does not read is cut off once its buffer is
-// full, with RESOURCE_EXHAUSTED naming the first decision it was not sent;
-// everything before that was delivered, in order, and Apply never waited.
+// A watcher whose client does not read is cut off once its buffer has
+// stayed full for the stall time, with RESOURCE_EXHAUSTED naming the first
+// decision it was not sent; everything before that was delivered, in
+// order, and Apply never waited.
 func TestSlowWatcherIsCutOffNamingWhereToResume(t *testing.T) {
 	f := raftlog.NewFSMWithHistory(1000)
 	var idx uint64
 	decideN(t, f, &idx, 5)
-	w := &watchStream{fsm: f, filter: &arbiterpb.WatchFilter{}, batch: 2, out: make(chan *arbiterpb.WatchResponse, 3), ended: make(chan struct{})}
+	w := &watchStream{fsm: f, filter: &arbiterpb.WatchFilter{}, batch: 2, out: make(chan *arbiterpb.WatchResponse, 3), ended: make(chan struct{}), stall: 100 * time.Millisecond}
 	release := make(chan struct{})
 	var got []*arbiterpb.DecisionEvent
 	var lastNext raftlog.Cursor
@@ -63,6 +64,7 @@ func TestSlowWatcherIsCutOffNamingWhereToResume(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("applying decisions waited for a stalled watcher")
 	}
+	time.Sleep(500 * time.Millisecond) // the buffer stays full past the stall time
 	close(release)
 	var err error
 	select {
@@ -104,7 +106,7 @@ func TestWatchBeforeTheHistoryIsCompacted(t *testing.T) {
 	f := raftlog.NewFSMWithHistory(4)
 	var idx uint64
 	decideN(t, f, &idx, 10)
-	w := &watchStream{fsm: f, filter: &arbiterpb.WatchFilter{}, batch: 8, out: make(chan *arbiterpb.WatchResponse, 4), ended: make(chan struct{})}
+	w := &watchStream{fsm: f, filter: &arbiterpb.WatchFilter{}, batch: 8, out: make(chan *arbiterpb.WatchResponse, 4), ended: make(chan struct{}), stall: time.Second}
 	err := w.run(context.Background(), raftlog.Cursor{Index: 2}, func(*arbiterpb.WatchResponse) error { return nil })
 	st := watchStatus(err)
 	info := infoOf(st)
@@ -133,5 +135,33 @@ func TestWatchFilterMatches(t *testing.T) {
 		if got := matches(tc.f, e); got != tc.want {
 			t.Errorf("filter %v: %v, want %v", tc.f, got, tc.want)
 		}
+	}
+}
+
+// A watcher that reads, however far behind it starts (the whole retained
+// history, a buffer of one response), is never cut off: it gets every
+// decision, in order.
+func TestCatchingUpWatcherIsNotCutOff(t *testing.T) {
+	f := raftlog.NewFSMWithHistory(5000)
+	var idx uint64
+	decideN(t, f, &idx, 3000)
+	w := &watchStream{fsm: f, filter: &arbiterpb.WatchFilter{}, batch: 1, out: make(chan *arbiterpb.WatchResponse, 1), ended: make(chan struct{}), stall: 50 * time.Millisecond}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var seq uint64
+	err := w.run(ctx, raftlog.Cursor{}, func(r *arbiterpb.WatchResponse) error {
+		for _, e := range r.Events {
+			if e.Seq != seq+1 {
+				t.Errorf("seq %d after %d", e.Seq, seq)
+			}
+			seq = e.Seq
+		}
+		if seq == 3000 {
+			cancel()
+		}
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) || seq != 3000 {
+		t.Fatalf("caught up to seq %d of 3000, ended with %v; want all, then the cancel", seq, err)
 	}
 }
