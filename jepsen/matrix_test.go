@@ -97,3 +97,17 @@ func coversEveryNemesis(t *testing.T, runs []runner.Config) {
 		}
 	}
 }
+
+// restart-broker needs the events workload, the only one with a broker:
+// elsewhere it is refused before anything starts.
+func TestRestartBrokerNeedsEventsWorkload(t *testing.T) {
+	c := runner.Config{Workload: runner.WorkloadBank, Nemeses: []string{runner.RestartBroker}, Duration: time.Second,
+		Concurrency: 1, Dir: t.TempDir(), BinDir: t.TempDir()}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "needs the events workload") {
+		t.Fatalf("restart-broker with the bank workload: %v, want a refusal", err)
+	}
+	c.Workload = runner.WorkloadEvents
+	if err := c.Validate(); err != nil {
+		t.Fatalf("restart-broker with the events workload: %v", err)
+	}
+}
