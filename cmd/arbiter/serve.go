@@ -71,6 +71,8 @@ the state in --data-dir. Every flag can also be set as ARBITER_<FLAG>
 	fs.IntVar(&f.coord.MaxBranches, "max-branches", f.coord.MaxBranches, "most participants in one transaction")
 	fs.IntVar(&f.coord.MaxInFlight, "max-in-flight", f.coord.MaxInFlight, "most undecided transactions on the leader; past it Begin fails with RESOURCE_EXHAUSTED (0: no limit)")
 	fs.IntVar(&f.coord.MaxMessageBytes, "max-message-bytes", f.coord.MaxMessageBytes, "largest gRPC request the node accepts (bigger ones fail with RESOURCE_EXHAUSTED)")
+	fs.IntVar(&f.coord.WatchBuffer, "watch-buffer", f.coord.WatchBuffer, "responses (of up to 128 decisions) one Watch stream may have waiting for its client")
+	fs.DurationVar(&f.coord.WatchStall, "watch-stall", f.coord.WatchStall, "how long a Watch stream's buffer may stay full before the watcher is cut off (RESOURCE_EXHAUSTED naming where to resume)")
 	f.tls.register(fs, "arbiter://coordinator/<id>, also presented to peers for Raft")
 	fs.DurationVar(&f.raft.HeartbeatTimeout, "heartbeat-timeout", f.raft.HeartbeatTimeout, "Raft heartbeat timeout")
 	fs.DurationVar(&f.raft.ElectionTimeout, "election-timeout", f.raft.ElectionTimeout, "Raft election timeout")
