@@ -111,3 +111,17 @@ func TestRestartBrokerNeedsEventsWorkload(t *testing.T) {
 		t.Fatalf("restart-broker with the events workload: %v", err)
 	}
 }
+
+// The events workload runs on loopback, whatever the environment says:
+// its broker listens in the runner's own namespace.
+func TestEventsWorkloadRunsOnLoopback(t *testing.T) {
+	t.Setenv(runner.NetEnv, runner.NetNamespaces)
+	c := runner.Config{Workload: runner.WorkloadEvents, Nemeses: []string{"partition-leader"}}
+	if mode, err := c.NetMode(); err != nil || mode != runner.NetProxy {
+		t.Fatalf("events workload: mode %q, %v; want %s", mode, err, runner.NetProxy)
+	}
+	c.Net = runner.NetNamespaces
+	if _, err := c.NetMode(); err == nil || !strings.Contains(err.Error(), "runs on loopback") {
+		t.Fatalf("--net netns with the events workload: %v, want a refusal", err)
+	}
+}

@@ -63,7 +63,8 @@ type Config struct {
 	// coordinator-driven transfers, and every other Commit, in
 	// parallel-commit mode).
 	CommitMode string
-	// Net chooses how partitions are made: NetNamespaces (root: each
+	// Net chooses how partitions are made (the events workload always uses
+	// NetProxy): NetNamespaces (root: each
 	// process in its own network namespace, cuts as iptables DROP rules
 	// plus the proxy mesh), NetProxy (loopback: cuts, latency and loss by
 	// a userspace proxy per link only) or "" (the environment variable
@@ -234,6 +235,12 @@ const NetEnv = "ARBITER_JEPSEN_NET"
 
 // NetMode resolves Config.Net (see there).
 func (c *Config) NetMode() (string, error) {
+	if c.Workload == WorkloadEvents { // its broker listens on the runner's loopback, which a namespace cannot reach
+		if c.Net == NetNamespaces {
+			return "", fmt.Errorf("network mode %s: the %s workload runs on loopback (--net %s): its broker is in the runner's namespace", NetNamespaces, WorkloadEvents, NetProxy)
+		}
+		return NetProxy, nil
+	}
 	mode := c.Net
 	if mode == "" {
 		mode = os.Getenv(NetEnv)
