@@ -1,11 +1,17 @@
 # Arbiter: the targets a newcomer uses.
 GO ?= go
 
-.PHONY: certs demo demo-postgres demo-mysql test test-short bench jepsen lint proto tidy-check build
+.PHONY: certs demo demo-events demo-postgres demo-mysql test test-short bench jepsen lint proto tidy-check build
 
 ## demo: three coordinators + three bank participants as real processes, transfers, crashes, checks
 demo:
 	$(GO) run ./cmd/demo
+
+## demo-events: the demo with an outbox participant: each transfer's third branch publishes transfer.completed to NATS
+##              JetStream (a nats-server inside the demo); a consumer must receive exactly the committed transfers, once
+##              each, through an outbox kill and a broker restart (summary: events_published/expected/duplicated)
+demo-events:
+	$(GO) run ./cmd/demo --events
 
 ## demo-postgres: the same demo with each bank's accounts in a PostgreSQL server of its own (started and removed by the demo;
 ##                needs the PostgreSQL server binaries: apt-get install postgresql, or ARBITER_PG_BIN)

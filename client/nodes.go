@@ -66,6 +66,13 @@ func (n *nodes) conn(i int) (*grpc.ClientConn, int) {
 	return n.conns[i], len(n.conns)
 }
 
+// count is the number of nodes known.
+func (n *nodes) count() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return len(n.conns)
+}
+
 // prefer makes node i the one calls try first.
 func (n *nodes) prefer(i int) {
 	n.mu.Lock()

@@ -22,8 +22,35 @@ func (c *Coordinator) ServerOptions() []grpc.ServerOption {
 	return []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(c.cfg.MaxMessageBytes),
 		grpc.ChainUnaryInterceptor(c.UnaryInterceptor()),
+		grpc.ChainStreamInterceptor(c.StreamInterceptor()),
 	}
 }
+
+// StreamInterceptor authenticates streaming calls as UnaryInterceptor does
+// unary ones and records the caller in the stream's context; Watch, the
+// one streaming call, then narrows what the caller sees (watchFilter).
+// Any other stream (health watching, reflection) needs only a verified
+// identity.
+func (c *Coordinator) StreamInterceptor() grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		caller, tlsOn, err := security.Caller(ss.Context(), c.node.IsMember)
+		if !tlsOn {
+			return handler(srv, ss)
+		}
+		if err != nil {
+			return c.refuseCaller(caller, info.FullMethod, err)
+		}
+		return handler(srv, &callerStream{ServerStream: ss, ctx: security.WithCaller(ss.Context(), caller)})
+	}
+}
+
+// callerStream is a stream whose context names the authenticated caller.
+type callerStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *callerStream) Context() context.Context { return s.ctx }
 
 // UnaryInterceptor authorizes Coordinator calls by the caller's
 // certificate identity (see authorize). On a plaintext connection (a server

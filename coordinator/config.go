@@ -83,6 +83,18 @@ type Config struct {
 	// timeline; Admin.TraceTx, `arbiter tx show`); the oldest is evicted
 	// first. 0 turns the history off.
 	HistoryCapacity int
+	// WatchBuffer is how many responses (of up to WatchBatch decisions
+	// each) one Watch stream may have waiting for its client. A watcher
+	// whose buffer stays full for WatchStall is cut off (RESOURCE_EXHAUSTED
+	// naming where to resume), so a slow or stalled watcher holds at most
+	// this much memory (plus gRPC's flow-control window) and never slows
+	// the node.
+	WatchBuffer int
+	// WatchStall is how long a Watch's buffer may stay full before the
+	// watcher is cut off.
+	WatchStall time.Duration
+	// WatchBatch is the most decisions one Watch response carries.
+	WatchBatch int
 	// Now is the clock histories, FINISH entries and the uniqueness window
 	// read; nil means time.Now.
 	Now func() time.Time
@@ -122,6 +134,9 @@ func DefaultConfig() Config {
 		FinishBatch:      256,
 		FinishDelay:      50 * time.Millisecond,
 		HistoryCapacity:  10000,
+		WatchBuffer:      64,
+		WatchBatch:       128,
+		WatchStall:       5 * time.Second,
 	}
 }
 
@@ -198,6 +213,9 @@ func (c Config) validateLimits(errs *fieldErrors) {
 	}
 	if c.FinishBatch <= 0 {
 		errs.add("FinishBatch %d must be positive", c.FinishBatch)
+	}
+	if c.WatchBuffer <= 0 || c.WatchBatch <= 0 || c.WatchStall <= 0 {
+		errs.add("WatchBuffer %d, WatchBatch %d and WatchStall %v must be positive", c.WatchBuffer, c.WatchBatch, c.WatchStall)
 	}
 	if c.HistoryCapacity < 0 {
 		errs.add("HistoryCapacity %d must not be negative (0: no history)", c.HistoryCapacity)

@@ -39,6 +39,7 @@ func TestConfigValidate(t *testing.T) {
 		{"MaxInFlight negative", func(c *coordinator.Config) { c.MaxInFlight = -1 }, "MaxInFlight -1 must not be negative (0: no limit)"},
 		{"MaxMessageBytes zero", func(c *coordinator.Config) { c.MaxMessageBytes = 0 }, "MaxMessageBytes 0 must be positive"},
 		{"FinishBatch zero", func(c *coordinator.Config) { c.FinishBatch = 0 }, "FinishBatch 0 must be positive"},
+		{"WatchBatch zero", func(c *coordinator.Config) { c.WatchBatch = 0 }, "WatchBuffer 64, WatchBatch 0 and WatchStall 5s must be positive"},
 		{"HistoryCapacity negative", func(c *coordinator.Config) { c.HistoryCapacity = -1 }, "HistoryCapacity -1 must not be negative (0: no history)"},
 		{"Broken unknown", func(c *coordinator.Config) { c.Broken = "sometimes" }, `Broken "sometimes" is not a broken mode`},
 
@@ -77,7 +78,7 @@ func TestConfigValidate(t *testing.T) {
 func TestConfigValidateReportsEveryField(t *testing.T) {
 	err := coordinator.Config{}.Validate()
 	want := []string{"MinTimeout", "UniquenessWindow", "RPCTimeout", "RetryMin", "ScanInterval",
-		"CatchUpTimeout", "ProbeInterval", "ProbeFailures", "MaxPayloadBytes", "MaxBranches", "MaxMessageBytes", "FinishBatch"}
+		"CatchUpTimeout", "ProbeInterval", "ProbeFailures", "MaxPayloadBytes", "MaxBranches", "MaxMessageBytes", "FinishBatch", "WatchBuffer"}
 	errs := joined(err)
 	if len(errs) != len(want) {
 		t.Fatalf("%d errors, want %d (%v): %v", len(errs), len(want), want, err)

@@ -43,6 +43,9 @@ type Coordinator struct {
 	finishQ chan string
 	// lastTransfer is when this node last handed leadership away (reach.go).
 	lastTransfer time.Time
+	// watchEnd is closed (once, by EndWatches) to end every Watch stream.
+	watchEnd   chan struct{}
+	endWatches sync.Once
 }
 
 // New wires a coordinator over a Raft node. Call Start to begin serving.
@@ -54,16 +57,17 @@ func New(cfg Config, node *raftlog.Node, logger *zap.Logger) (*Coordinator, erro
 		return nil, fmt.Errorf("coordinator: node and logger are required")
 	}
 	c := &Coordinator{
-		cfg:     cfg,
-		node:    node,
-		log:     logger.With(zap.String("node-id", node.ID())),
-		conns:   newConnPool(cfg.DialOptions, node.TLS()),
-		members: newMemberAddrs(cfg.Members),
-		history: txhistory.New(cfg.HistoryCapacity, cfg.clock()),
-		health:  newPartHealth(cfg.ProbeFailures, cfg.clock()),
-		runs:    make(map[string]*run),
-		phase2:  make(map[string]*phase2),
-		finishQ: make(chan string, 4096),
+		cfg:      cfg,
+		node:     node,
+		log:      logger.With(zap.String("node-id", node.ID())),
+		conns:    newConnPool(cfg.DialOptions, node.TLS()),
+		members:  newMemberAddrs(cfg.Members),
+		history:  txhistory.New(cfg.HistoryCapacity, cfg.clock()),
+		runs:     make(map[string]*run),
+		phase2:   make(map[string]*phase2),
+		finishQ:  make(chan string, 4096),
+		health:   newPartHealth(cfg.ProbeFailures, cfg.clock()),
+		watchEnd: make(chan struct{}),
 	}
 	c.prepares, c.decisions = c.newPrepareBatcher(), c.newDecisionBatcher()
 	return c, nil
@@ -92,6 +96,7 @@ func (c *Coordinator) Close() {
 	c.closed = true
 	stop := c.stop
 	c.mu.Unlock()
+	c.EndWatches()
 	if stop != nil {
 		stop()
 	}

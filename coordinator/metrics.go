@@ -22,6 +22,8 @@ type Metrics struct {
 	reach     *prometheus.GaugeVec
 	fast      *prometheus.CounterVec
 	transfers *prometheus.CounterVec
+	watchers  prometheus.Gauge
+	wdrops    *prometheus.CounterVec
 }
 
 // NewMetrics registers the coordinator's metrics, and gauges read from the
@@ -48,6 +50,12 @@ func NewMetrics(reg prometheus.Registerer, node *raftlog.Node) *Metrics {
 			Name: "arbiter_commit_call_seconds", Help: "Time this node took to answer a Commit call, from its arrival to the answer (calls answered with an outcome; a follower's includes forwarding to the leader).",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 18), // 100 µs .. 13 s
 		}),
+		watchers: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "arbiter_watchers", Help: "Watch streams this node is serving.",
+		}),
+		wdrops: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "arbiter_watchers_dropped_total", Help: "Watch streams this node cut off, by reason (slow: the watcher's buffer was full).",
+		}, []string{"reason"}),
 	}
 	m.reach = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "arbiter_participants", Help: "Registered participants as this node's health probe sees them, by state (reachable, down).",
@@ -58,7 +66,8 @@ func NewMetrics(reg prometheus.Registerer, node *raftlog.Node) *Metrics {
 	m.transfers = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "arbiter_leadership_transfers_total", Help: "Leadership transfers this node started because a follower reaches more participants, by result (ok, failed).",
 	}, []string{"result"})
-	reg.MustRegister(m.outcomes, m.phase, m.retries, m.votes, m.heur, m.reach, m.fast, m.transfers, m.call)
+	m.wdrops.WithLabelValues("slow")
+	reg.MustRegister(m.outcomes, m.phase, m.retries, m.votes, m.heur, m.call, m.watchers, m.wdrops, m.reach, m.fast, m.transfers)
 	registerRaftGauges(reg, node)
 	node.SetObserver(newRaftTimings(reg))
 	return m
@@ -185,5 +194,23 @@ func (m *Metrics) failedFast(pid string) {
 func (m *Metrics) transferred(ok bool) {
 	if m != nil {
 		m.transfers.WithLabelValues(map[bool]string{true: "ok", false: "failed"}[ok]).Inc()
+	}
+}
+
+func (m *Metrics) watcherStarted() {
+	if m != nil {
+		m.watchers.Inc()
+	}
+}
+
+func (m *Metrics) watcherEnded() {
+	if m != nil {
+		m.watchers.Dec()
+	}
+}
+
+func (m *Metrics) watcherDropped(reason string) {
+	if m != nil {
+		m.wdrops.WithLabelValues(reason).Inc()
 	}
 }

@@ -86,16 +86,19 @@ var (
 // and 5 s between fault starts, each is injected at least once. To make
 // room for the partial-partition and one-way cells within CI's nine-cell
 // budget, the parallel bank cell took the coordinator partitions and the
-// status workload kept one cell (it had two).
+// status workload kept one cell (it had two). The events cell (the outbox
+// participant, its process killed, the broker restarted) took the first
+// cell's place; kill-follower and kill-coordinators, which only that cell
+// ran, moved to race cells with a free fault slot.
 var shortMatrix = []cell{
-	{"bank", []string{"kill-leader", "kill-follower", "kill-coordinators"}, "", 0},
+	{runner.WorkloadEvents, []string{"kill-participant", "kill-leader", runner.RestartBroker}, "", 0},
 	{"bank", []string{"pause-leader", "latency", "loss"}, "", 0},
 	{"bank", []string{"partition-leader", "partition-halves", "partition-ring", runner.CrashPoints}, runner.CommitParallel, 0},
 	{"status", []string{"kill-leader", "partition-participant", "kill-leader-participant"}, runner.CommitParallel, 0},
 	{"bank", partialNemeses, "", partialHold},
 	{"bank", oneWayNemeses, "", partialHold},
-	{"race", []string{runner.CrashPoints, "kill-leader"}, runner.CommitStandard, 0},
-	{"race", []string{runner.CrashPoints, "kill-participant", "partition-leader"}, runner.CommitOneShot, 0},
+	{"race", []string{runner.CrashPoints, "kill-leader", "kill-follower"}, runner.CommitStandard, 0},
+	{"race", []string{runner.CrashPoints, "kill-participant", "partition-leader", "kill-coordinators"}, runner.CommitOneShot, 0},
 	{"race", []string{runner.CrashPoints, "kill-leader", "pause-leader"}, runner.CommitParallel, 0},
 }
 
@@ -125,6 +128,7 @@ var standardMatrix = []cell{
 	{"bank", oneWayNemeses, runner.CommitStandard, partialHold},
 	{"bank", oneWayNemeses, runner.CommitOneShot, partialHold},
 	{"bank", oneWayNemeses, runner.CommitParallel, partialHold},
+	{runner.WorkloadEvents, []string{"kill-participant", "kill-leader", runner.RestartBroker}, "", 0},
 }
 
 // standardPostgresMatrix is added to the standard matrix, with the banks on

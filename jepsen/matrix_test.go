@@ -189,3 +189,31 @@ func issue14Cells(runs []runner.Config) map[string]map[string]bool {
 	}
 	return out
 }
+
+// restart-broker needs the events workload, the only one with a broker:
+// elsewhere it is refused before anything starts.
+func TestRestartBrokerNeedsEventsWorkload(t *testing.T) {
+	c := runner.Config{Workload: runner.WorkloadBank, Nemeses: []string{runner.RestartBroker}, Duration: time.Second,
+		Concurrency: 1, Dir: t.TempDir(), BinDir: t.TempDir()}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "needs the events workload") {
+		t.Fatalf("restart-broker with the bank workload: %v, want a refusal", err)
+	}
+	c.Workload = runner.WorkloadEvents
+	if err := c.Validate(); err != nil {
+		t.Fatalf("restart-broker with the events workload: %v", err)
+	}
+}
+
+// The events workload runs on loopback, whatever the environment says:
+// its broker listens in the runner's own namespace.
+func TestEventsWorkloadRunsOnLoopback(t *testing.T) {
+	t.Setenv(runner.NetEnv, runner.NetNamespaces)
+	c := runner.Config{Workload: runner.WorkloadEvents, Nemeses: []string{"partition-leader"}}
+	if mode, err := c.NetMode(); err != nil || mode != runner.NetProxy {
+		t.Fatalf("events workload: mode %q, %v; want %s", mode, err, runner.NetProxy)
+	}
+	c.Net = runner.NetNamespaces
+	if _, err := c.NetMode(); err == nil || !strings.Contains(err.Error(), "runs on loopback") {
+		t.Fatalf("--net netns with the events workload: %v, want a refusal", err)
+	}
+}

@@ -20,13 +20,25 @@ import (
 type FSM struct {
 	mu sync.RWMutex
 	s  *state
+	// changed is closed, and replaced, whenever an apply records a decision
+	// or a restore replaces the state: Watch's wake-up (see DecisionsFrom).
+	changed chan struct{}
 }
 
 var _ raft.FSM = (*FSM)(nil)
 
 // NewFSM returns an empty FSM. Finished transactions are remembered until
 // a FINISH entry's uniqueness-window cut passes them.
-func NewFSM() *FSM { return &FSM{s: newState()} }
+func NewFSM() *FSM { return &FSM{s: newState(), changed: make(chan struct{})} }
+
+// NewFSMWithHistory is NewFSM retaining the newest n decisions instead of
+// DecisionHistory: for tests and offline tools. Replicas of one cluster
+// must retain the same number.
+func NewFSMWithHistory(n int) *FSM {
+	f := NewFSM()
+	f.s.decisions = newDecisionLog(max(n, 1))
+	return f
+}
 
 // Apply applies one committed log entry and returns a Result. It panics when
 // a command entry does not decode: replicas must never silently diverge.
@@ -42,7 +54,45 @@ func (f *FSM) Apply(l *raft.Log) any {
 	if err != nil {
 		panic(fmt.Sprintf("raftlog: apply index %d: %v", l.Index, err))
 	}
-	return process(f.s, l.Index, t, m)
+	e := entry{index: l.Index}
+	if !l.AppendedAt.IsZero() {
+		e.at = l.AppendedAt.UnixNano()
+	}
+	seq := f.s.decisions.seq
+	res := process(f.s, e, t, m)
+	if f.s.decisions.seq != seq {
+		f.wake()
+	}
+	return res
+}
+
+// wake tells the watchers that decisions or the whole state changed; the
+// caller holds mu for writing.
+func (f *FSM) wake() {
+	close(f.changed)
+	f.changed = make(chan struct{})
+}
+
+// DecisionsFrom returns up to n retained decisions at or after c, in log
+// order, and the cursor after the last one returned (c when none). The
+// zero cursor starts at the oldest retained decision. A cursor at or
+// before a decision no longer retained returns a *CompactedError naming
+// the oldest cursor available. changed is closed once later decisions
+// are applied (or a snapshot is restored): wait on it when none came back.
+func (f *FSM) DecisionsFrom(c Cursor, n int) (evs []*arbiterpb.DecisionEvent, next Cursor, changed <-chan struct{}, err error) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	evs, next, err = f.s.decisions.from(c, n)
+	return evs, next, f.changed, err
+}
+
+// OldestDecision is the first cursor a Watch may start from on this node
+// ({0,0}: no decision was ever dropped), and LastDecisionSeq the seq of the
+// newest decision applied.
+func (f *FSM) OldestDecision() (oldest Cursor, lastSeq uint64) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.s.decisions.oldest(), f.s.decisions.seq
 }
 
 // Get returns the record for txID from the live table or, once finished,
@@ -139,7 +189,10 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	s.decisions.max = f.s.decisions.max
+	s.decisions.trim()
 	f.s = s
+	f.wake()
 	return nil
 }
 

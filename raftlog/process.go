@@ -21,21 +21,30 @@ type Result struct {
 	Err error
 }
 
-// process applies one decoded command at a log index to s. It is the whole
+// entry is where a command sits in the log: its index, and the time the
+// leader appended it (raft.Log.AppendedAt, replicated with the entry: the
+// same on every replica), which stamps the decisions it records.
+type entry struct {
+	index uint64
+	at    int64 // unix nanoseconds; 0 if unknown
+}
+
+// process applies one decoded command at a log entry to s. It is the whole
 // state machine: deterministic, no clock, no IO. It panics only on a command
 // type it does not know, which means the log and the code disagree.
-func process(s *state, index uint64, t arbiterpb.CommandType, m proto.Message) Result {
+func process(s *state, e entry, t arbiterpb.CommandType, m proto.Message) Result {
+	index := e.index
 	switch c := m.(type) {
 	case *arbiterpb.BeginCommand:
 		return begin(s, index, c)
 	case *arbiterpb.EnlistCommand:
 		return enlist(s, c)
 	case *arbiterpb.DecideCommand:
-		return decide(s, index, c)
+		return decide(s, e, c)
 	case *arbiterpb.StageCommand:
 		return stage(s, index, c)
 	case *arbiterpb.FinishCommand:
-		return finish(s, index, c)
+		return finish(s, e, c)
 	case *arbiterpb.RegisterCommand:
 		s.participants[c.GetParticipantId()] = c.GetAddress()
 		return Result{}
@@ -77,7 +86,8 @@ func enlist(s *state, c *arbiterpb.EnlistCommand) Result {
 	return Result{Tx: clone(rec)}
 }
 
-func decide(s *state, index uint64, c *arbiterpb.DecideCommand) Result {
+func decide(s *state, e entry, c *arbiterpb.DecideCommand) Result {
+	index := e.index
 	st, ok := decidedState(c.GetOutcome())
 	if !ok {
 		return Result{Err: fmt.Errorf("raftlog: decide %q: invalid outcome %v", c.GetTxId(), c.GetOutcome())}
@@ -110,6 +120,7 @@ func decide(s *state, index uint64, c *arbiterpb.DecideCommand) Result {
 	rec.Reason = c.GetReason()
 	s.decidedLive++
 	s.put(rec)
+	s.decisions.record(eventOf(rec, index, 0, e.at))
 	return Result{Tx: clone(rec)}
 }
 
@@ -148,14 +159,17 @@ func stage(s *state, index uint64, c *arbiterpb.StageCommand) Result {
 // construction), moves decided records to the finished store stamped with
 // the entry's time, and forgets finished records older than the uniqueness
 // window's cut.
-func finish(s *state, index uint64, c *arbiterpb.FinishCommand) Result {
+func finish(s *state, e entry, c *arbiterpb.FinishCommand) Result {
+	var position uint32
 	for _, id := range c.GetImplicitCommitTxIds() {
 		if old, ok := s.live[id]; ok && old.GetState() == arbiterpb.TxState_TX_STATE_STAGING {
 			rec := clone(old)
-			rec.State, rec.DecidedIndex = arbiterpb.TxState_TX_STATE_COMMITTED, index
+			rec.State, rec.DecidedIndex = arbiterpb.TxState_TX_STATE_COMMITTED, e.index
 			rec.Reason = "committed implicitly: staged, and every participant voted yes"
 			s.put(rec)
 			s.decidedLive++
+			s.decisions.record(eventOf(rec, e.index, position, e.at))
+			position++
 		}
 	}
 	for _, id := range slices.Concat(c.GetTxIds(), c.GetImplicitCommitTxIds()) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 
 	"google.golang.org/protobuf/proto"
 
@@ -31,10 +32,41 @@ func readSnapshot(r io.Reader) (*state, error) {
 	if err := readFinished(br, s, hdr.GetFinishedCount()); err != nil {
 		return nil, err
 	}
+	if err := readDecisions(br, s, hdr); err != nil {
+		return nil, err
+	}
 	if _, err := br.ReadByte(); err != io.EOF {
-		return nil, fmt.Errorf("%w: trailing data after %d finished records", errCorrupt, hdr.GetFinishedCount())
+		return nil, fmt.Errorf("%w: trailing data after %d decisions", errCorrupt, hdr.GetDecisionCount())
 	}
 	return s, nil
+}
+
+// readDecisions reads the retained decisions, which must be in strictly
+// increasing (index, position) order after the evicted cursor, with seqs
+// ending at decisions_seq. An older snapshot without them restores with
+// none retained and its applied index as the eviction point.
+func readDecisions(br *bufio.Reader, s *state, hdr *arbiterpb.SnapshotHeader) error {
+	d := s.decisions
+	d.seq = hdr.GetDecisionsSeq()
+	d.evicted = Cursor{Index: hdr.GetEvictedIndex(), Position: hdr.GetEvictedPosition()}
+	n := hdr.GetDecisionCount()
+	if n == 0 && d.seq == 0 && s.applied > 0 {
+		d.evicted = Cursor{Index: s.applied, Position: math.MaxUint32}
+	}
+	prev, seq := d.evicted, d.seq-min(d.seq, n)
+	for i := uint64(0); i < n; i++ {
+		e := &arbiterpb.DecisionEvent{}
+		if err := readMsg(br, e); err != nil {
+			return fmt.Errorf("%w: decision %d of %d: %w", errCorrupt, i+1, n, err)
+		}
+		seq++
+		if e.GetTxId() == "" || e.GetSeq() != seq || (prev != Cursor{} && CursorOf(e).Compare(prev) <= 0) {
+			return fmt.Errorf("%w: decision %d of %d (tx %q, seq %d) out of order", errCorrupt, i+1, n, e.GetTxId(), e.GetSeq())
+		}
+		prev = CursorOf(e)
+		d.buf = append(d.buf, e)
+	}
+	return nil
 }
 
 func readHeader(br *bufio.Reader) (*arbiterpb.SnapshotHeader, uint64, error) {

@@ -22,7 +22,13 @@ import (
 //	header.tx_count         × (uvarint length + TxRecord), live table sorted by tx_id
 //	header.participant_count × (uvarint length + ParticipantRecord), sorted by id
 //	header.finished_count   × (uvarint length + TxRecord), finished ring oldest first
+//	header.decision_count   × (uvarint length + DecisionEvent), retained decisions oldest first
 //	end of stream
+//
+// decision_count, decisions_seq and evicted_* were added to version 1 as
+// fields a reader of an older snapshot sees as 0: such a snapshot restores
+// with no retained decisions and its applied index as the oldest a Watch
+// may start from.
 const (
 	snapshotMagic   = "ARBSNAP\n"
 	snapshotVersion = 1
@@ -57,6 +63,10 @@ func writeSnapshot(w io.Writer, s *state) error {
 		TxCount:          uint64(len(s.live)),
 		ParticipantCount: uint64(len(s.participants)),
 		FinishedCount:    uint64(s.finished.len()),
+		DecisionCount:    uint64(s.decisions.len()),
+		DecisionsSeq:     s.decisions.seq,
+		EvictedIndex:     s.decisions.evicted.Index,
+		EvictedPosition:  s.decisions.evicted.Position,
 	}
 	if _, err := io.WriteString(w, snapshotMagic); err != nil {
 		return err
@@ -70,6 +80,7 @@ func writeSnapshot(w io.Writer, s *state) error {
 		msgs = append(msgs, &arbiterpb.ParticipantRecord{ParticipantId: id, Address: s.participants[id]})
 	}
 	s.finished.each(func(r *arbiterpb.TxRecord) { msgs = append(msgs, r) })
+	s.decisions.each(func(e *arbiterpb.DecisionEvent) { msgs = append(msgs, e) })
 	for i, m := range msgs {
 		if err := writeMsg(w, m); err != nil {
 			return err

@@ -18,6 +18,8 @@ type state struct {
 	// order is live's keys in listing order, for PendingAfter. Writes to
 	// live go through put and remove, which keep it.
 	order liveOrder
+	// decisions is the retained history of decisions that Watch serves.
+	decisions *decisionLog
 }
 
 func newState() *state {
@@ -25,6 +27,7 @@ func newState() *state {
 		live:         map[string]*arbiterpb.TxRecord{},
 		finished:     newRing(),
 		participants: map[string]string{},
+		decisions:    newDecisionLog(DecisionHistory),
 	}
 }
 
@@ -66,6 +69,7 @@ func (s *state) view() *state {
 		applied:      s.applied,
 		decidedLive:  s.decidedLive,
 		order:        s.order.clone(),
+		decisions:    s.decisions.clone(),
 	}
 	for k, r := range s.live {
 		v.live[k] = r

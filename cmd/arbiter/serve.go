@@ -79,6 +79,8 @@ the state in --data-dir. Every flag can also be set as ARBITER_<FLAG>
 	fs.IntVar(&f.coord.ProbeFailures, "probe-failures", f.coord.ProbeFailures, "consecutive timed-out checks that mark a participant down (a refused connection or NOT_SERVING does at once); while down, a Prepare to it is answered as a no vote at once")
 	fs.IntVar(&f.coord.TransferRounds, "transfer-rounds", f.coord.TransferRounds, "probe periods a leader must have reached fewer participants than a follower before it hands leadership to that follower (0: never)")
 	fs.DurationVar(&f.coord.TransferCooldown, "transfer-cooldown", f.coord.TransferCooldown, "least time between two leadership transfers a node starts")
+	fs.IntVar(&f.coord.WatchBuffer, "watch-buffer", f.coord.WatchBuffer, "responses (of up to 128 decisions) one Watch stream may have waiting for its client")
+	fs.DurationVar(&f.coord.WatchStall, "watch-stall", f.coord.WatchStall, "how long a Watch stream's buffer may stay full before the watcher is cut off (RESOURCE_EXHAUSTED naming where to resume)")
 	f.tls.register(fs, "arbiter://coordinator/<id>, also presented to peers for Raft")
 	fs.DurationVar(&f.raft.HeartbeatTimeout, "heartbeat-timeout", f.raft.HeartbeatTimeout, "Raft heartbeat timeout")
 	fs.DurationVar(&f.raft.ElectionTimeout, "election-timeout", f.raft.ElectionTimeout, "Raft election timeout")
@@ -177,6 +179,7 @@ func serveGRPC(f serveFlags, co *coordinator.Coordinator, node *raftlog.Node, sr
 	go func() {
 		<-ctx.Done()
 		log.Info("shutting down")
+		co.EndWatches() // GracefulStop waits for streams: end the watches first
 		srv.GracefulStop()
 	}()
 	log.Info("serving", zap.String("grpc-addr", lis.Addr().String()))

@@ -20,7 +20,7 @@ import (
 // actions retry and resolve (admincmd.go).
 func txCmd() *cobra.Command {
 	tx := &cobra.Command{Use: "tx", Short: "Inspect transactions and act on stuck ones"}
-	tx.AddCommand(txListCmd(), txShowCmd(), txRetryCmd(), txResolveCmd())
+	tx.AddCommand(txListCmd(), txShowCmd(), txRetryCmd(), txResolveCmd(), txWatchCmd())
 	return tx
 }
 

@@ -34,6 +34,7 @@ type flags struct {
 	tls                                                                         tlsFlags
 	pg                                                                          pgFlags
 	my                                                                          myFlags
+	outbox                                                                      outboxFlags
 }
 
 func main() {
@@ -53,6 +54,7 @@ func main() {
 	f.tls.register()
 	f.pg.register()
 	f.my.register()
+	f.outbox.register()
 	flag.Parse()
 	if err := run(f); err != nil {
 		fmt.Fprintln(os.Stderr, "bank:", err)
@@ -89,6 +91,9 @@ func run(f flags) error {
 	if f.my.dsn != "" {
 		return runMySQL(ctx, f, log)
 	}
+	if f.outbox.url != "" {
+		return runOutbox(ctx, f, log)
+	}
 	if err := os.MkdirAll(f.dataDir, 0o755); err != nil {
 		return err
 	}
@@ -106,7 +111,8 @@ func run(f flags) error {
 }
 
 // serve runs the participant agent over res and the gRPC server with the
-// Participant API and the Bank API (made by svc) until ctx ends.
+// Participant API and the Bank API (made by svc; none when svc is nil)
+// until ctx ends.
 func serve[T any](ctx context.Context, f flags, log *zap.Logger, res participant.Resource[T], h participant.Handler[T],
 	svc func(*participant.Agent[T]) bankpb.BankServer) error {
 	cfg := participant.DefaultConfig()
@@ -149,7 +155,9 @@ func serve[T any](ctx context.Context, f flags, log *zap.Logger, res participant
 	opts := agent.ServerOptions() // mutual TLS over cfg.TLS, size limit
 	srv := grpc.NewServer(append(opts, grpc.UnaryInterceptor(client.UnaryServerInterceptor()), tracing.ServerOptionIfOn())...)
 	agent.RegisterService(srv)
-	bankpb.RegisterBankServer(srv, svc(agent))
+	if svc != nil {
+		bankpb.RegisterBankServer(srv, svc(agent))
+	}
 	go func() {
 		<-ctx.Done()
 		srv.GracefulStop()

@@ -104,3 +104,25 @@ func TestDemoOnMySQL(t *testing.T) {
 		t.Fatalf("demo on MariaDB reported FAIL: %q (see its summary above)", s.failures())
 	}
 }
+
+// With --events, a consumer receives exactly one transfer.completed per
+// committed transfer through an outbox SIGKILL and a broker restart.
+func TestDemoEvents(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts seven processes and a NATS server; skipped with -short")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	s, err := run(ctx, options{duration: 14 * time.Second, concurrency: 4, accounts: 10, dir: t.TempDir(), events: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.ok() {
+		t.Fatalf("demo --events reported FAIL: %q (see its summary above)", s.failures())
+	}
+	if s.FaultsInjected != 4 || s.EventsExpected == 0 || s.EventsPublished != s.EventsExpected || s.EventsDuplicated != 0 || s.EventsUnexpected != 0 {
+		t.Fatalf("events: %d faults; %d expected, %d received, %d duplicated, %d unexpected",
+			s.FaultsInjected, s.EventsExpected, s.EventsPublished, s.EventsDuplicated, s.EventsUnexpected)
+	}
+	t.Logf("events: %d committed transfers, %d received once each", s.EventsExpected, s.EventsPublished)
+}

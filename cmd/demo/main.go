@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/arbiter-tx/arbiter/internal/broker"
 	"github.com/arbiter-tx/arbiter/internal/localcluster"
 	"github.com/arbiter-tx/arbiter/raftlog"
 )
@@ -26,6 +27,7 @@ type options struct {
 	postgres    bool
 	logStore    string
 	mysql       bool
+	events      bool
 }
 
 func main() {
@@ -38,6 +40,7 @@ func main() {
 	flag.BoolVar(&o.postgres, "postgres", false, "run the banks on PostgreSQL: one server per bank, started and removed by the demo (needs the PostgreSQL server binaries)")
 	flag.StringVar(&o.logStore, "log-store", "", "the coordinators' Raft log store: boltdb or wal (arbiter serve --log-store); empty: arbiter serve's default")
 	flag.BoolVar(&o.mysql, "mysql", false, "run the banks on MariaDB/MySQL (XA): one server per bank, started and removed by the demo (needs the MariaDB server binaries: apt-get install mariadb-server)")
+	flag.BoolVar(&o.events, "events", false, "add an outbox participant: every transfer's third branch publishes transfer.completed to NATS JetStream (a nats-server in the demo's process), a consumer must receive exactly the committed transfers; the outbox is killed and the broker restarted during the run")
 	flag.Parse()
 	if o.postgres && o.mysql {
 		fmt.Fprintln(os.Stderr, "demo: --postgres and --mysql both set: choose one database")
@@ -86,6 +89,15 @@ func run(ctx context.Context, o options) (*summary, error) {
 		defer closeMySQL(my) // after the banks stop (deferred below)
 		copts.BankArgs = my.BankArgs
 	}
+	var b *broker.Broker
+	if o.events {
+		if b, err = broker.Start(filepath.Join(dir, "nats")); err != nil {
+			return nil, err
+		}
+		defer b.Stop()
+		copts.OutboxNATS = b.URL()
+		fmt.Printf("demo: NATS JetStream broker (nats-server, in this process) at %s\n", b.URL())
+	}
 	c, err := localcluster.New(copts)
 	if err != nil {
 		return nil, err
@@ -96,7 +108,7 @@ func run(ctx context.Context, o options) (*summary, error) {
 	defer c.Stop()
 	fmt.Println("demo: started coordinators n1 n2 n3 and participants bank1 bank2 bank3" + storeNote(o))
 	fmt.Printf("demo: every connection (client, Raft, coordinator-participant) uses mutual TLS; CA and certificates in %s\n", c.CertDir())
-	s, err := runScenario(ctx, c, o)
+	s, err := runScenario(ctx, c, b, o)
 	if err != nil {
 		fmt.Printf("demo: logs are in %s\n", dir)
 		return nil, err

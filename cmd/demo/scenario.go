@@ -10,12 +10,13 @@ import (
 
 	"github.com/arbiter-tx/arbiter/client"
 	"github.com/arbiter-tx/arbiter/internal/backoff"
+	"github.com/arbiter-tx/arbiter/internal/broker"
 	"github.com/arbiter-tx/arbiter/internal/localcluster"
 )
 
 // runScenario: wait for the cluster, read the total, run the workload with
 // a participant crash at 1/3 and a leader crash at 1/2, settle, check.
-func runScenario(ctx context.Context, c *localcluster.Cluster, o options) (*summary, error) {
+func runScenario(ctx context.Context, c *localcluster.Cluster, b *broker.Broker, o options) (*summary, error) {
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if _, err := c.WaitLeader(wctx); err != nil {
@@ -39,17 +40,26 @@ func runScenario(ctx context.Context, c *localcluster.Cluster, o options) (*summ
 	}
 	defer cli.Close()
 	s := newSummary(before, len(c.All()))
+	var cons *consumer
+	if b != nil {
+		s.EventsMode, s.FaultsPlanned = true, s.FaultsPlanned+2
+		cons = startConsumer(ctx, b.URL())
+		defer cons.stop()
+	}
 	mon := newMonitor(c)
 	go mon.run(ctx)
 	defer mon.stop()
-	work(ctx, c, cli, creds, o, s, mon)
+	work(ctx, c, cli, creds, o, s, mon, b)
 	err = settle(ctx, c, cli, s)
 	s.LeaderChanges = mon.changes()
+	if err == nil && b != nil {
+		err = checkEvents(ctx, c, b, cons, s, 20*time.Second)
+	}
 	return s, err
 }
 
 // work runs the workers and the fault schedule, printing progress.
-func work(ctx context.Context, c *localcluster.Cluster, cli *client.Client, creds grpc.DialOption, o options, s *summary, mon *monitor) {
+func work(ctx context.Context, c *localcluster.Cluster, cli *client.Client, creds grpc.DialOption, o options, s *summary, mon *monitor, b *broker.Broker) {
 	wctx, cancel := context.WithTimeout(ctx, o.duration)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -66,6 +76,9 @@ func work(ctx context.Context, c *localcluster.Cluster, cli *client.Client, cred
 	go func() {
 		defer wg.Done()
 		faults(wctx, c, o.duration, s)
+		if b != nil {
+			eventFaults(wctx, c, b, o.duration, s)
+		}
 	}()
 	progress(wctx, s, mon)
 	wg.Wait()
@@ -88,6 +101,27 @@ func faults(ctx context.Context, c *localcluster.Cluster, d time.Duration, s *su
 		return
 	}
 	crash(ctx, s, "coordinator leader", leader, 2*time.Second)
+}
+
+// eventFaults, with events, follow faults: SIGKILL the outbox at 0.6 of
+// the run (down 1 s), then stop the broker at 0.75 (down 1.5 s).
+func eventFaults(ctx context.Context, c *localcluster.Cluster, b *broker.Broker, d time.Duration, s *summary) {
+	if !backoff.Sleep(ctx, d*6/10-d/2-2*time.Second) {
+		return
+	}
+	crash(ctx, s, "outbox participant", c.Outbox, time.Second)
+	if !backoff.Sleep(ctx, d*75/100-d*6/10-time.Second) {
+		return
+	}
+	s.event("stop the NATS broker")
+	b.Stop()
+	backoff.Sleep(ctx, 1500*time.Millisecond)
+	s.event("restart the NATS broker")
+	if err := b.Restart(); err != nil {
+		s.faultFailed("restart the NATS broker: %v", err)
+		return
+	}
+	s.faultInjected()
 }
 
 // crash SIGKILLs p, leaves it down (less if ctx ends) and starts it again;
@@ -128,11 +162,18 @@ func progress(ctx context.Context, s *summary, mon *monitor) {
 func waitRegistered(ctx context.Context, c *localcluster.Cluster) error {
 	for {
 		_, info, err := c.Leader(ctx)
-		if err == nil && len(info.GetParticipants()) == len(c.Banks) {
+		if err == nil && len(info.GetParticipants()) >= len(c.Banks)+boolInt(c.Outbox != nil) {
 			return nil
 		}
 		if !backoff.Sleep(ctx, 100*time.Millisecond) {
 			return fmt.Errorf("waiting for the banks to register: %w", ctx.Err())
 		}
 	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -43,6 +43,18 @@ type summary struct {
 	Processes   int      `json:"processes"`
 	ProcessesUp int      `json:"processes_up"`
 	Down        []string `json:"processes_down"`
+	// With --events (make demo-events): EventsExpected is the committed
+	// transfers naming the outbox (read back with Watch), EventsPublished
+	// how many of them the consumer received, EventsDuplicated the
+	// deliveries of an event beyond its first, EventsUnexpected the events
+	// of no committed transfer (an aborted one), EventsInStream the
+	// messages the stream holds.
+	EventsMode       bool `json:"events_mode"`
+	EventsPublished  int  `json:"events_published"`
+	EventsExpected   int  `json:"events_expected"`
+	EventsDuplicated int  `json:"events_duplicated"`
+	EventsUnexpected int  `json:"events_unexpected"`
+	EventsInStream   int  `json:"events_in_stream"`
 	// Failures are the reasons for FAIL; empty means PASS.
 	Failures []string `json:"failures"`
 
@@ -182,6 +194,11 @@ func (s *summary) print() {
 	fmt.Printf("crashes carried out:            %d of %d\n", s.FaultsInjected, s.FaultsPlanned)
 	for _, e := range s.Events {
 		fmt.Printf("  fault: %s\n", e)
+	}
+	if s.EventsMode {
+		fmt.Printf("transfer events expected:       %d (committed transfers, from Watch)\n", s.EventsExpected)
+		fmt.Printf("  received by the consumer:     %d, duplicated %d, of no committed transfer %d; %d in the stream\n",
+			s.EventsPublished, s.EventsDuplicated, s.EventsUnexpected, s.EventsInStream)
 	}
 	fmt.Printf("processes up at the end:        %d of %d\n", s.ProcessesUp, s.Processes)
 	for _, f := range s.Failures {

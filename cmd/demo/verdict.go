@@ -27,6 +27,7 @@ func (s *summary) failures() []string {
 		fail("%d transactions still in doubt at the end", s.InDoubtAtEnd)
 	}
 	out = append(out, s.wayFailures()...)
+	out = append(out, s.eventFailures()...)
 	out = append(out, s.faultFailures()...)
 	if s.ProcessesUp < s.Processes {
 		fail("only %d of %d processes up at the end (down: %v)", s.ProcessesUp, s.Processes, s.Down)
@@ -66,6 +67,23 @@ func (s *summary) faultFailures() []string {
 	}
 	if s.LeaderChanges < 1 {
 		out = append(out, "no coordinator leader change observed, though the leader was to be killed")
+	}
+	return out
+}
+
+// eventFailures: with events, the consumer must have received every
+// committed transfer's event exactly once and nothing else.
+func (s *summary) eventFailures() []string {
+	if !s.EventsMode {
+		return nil
+	}
+	var out []string
+	if s.EventsPublished != s.EventsExpected {
+		out = append(out, fmt.Sprintf("the consumer received %d of the %d committed transfers' events", s.EventsPublished, s.EventsExpected))
+	}
+	if s.EventsDuplicated > 0 || s.EventsUnexpected > 0 || s.EventsInStream != s.EventsExpected {
+		out = append(out, fmt.Sprintf("events: %d duplicated deliveries, %d of no committed transfer, %d in the stream for %d committed",
+			s.EventsDuplicated, s.EventsUnexpected, s.EventsInStream, s.EventsExpected))
 	}
 	return out
 }

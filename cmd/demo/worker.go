@@ -79,9 +79,10 @@ func (w *worker) coordinatorDriven(ctx context.Context, from, to int, debit, cre
 		w.s.beginFailed(coordinatorDriven)
 		return
 	}
-	out, err := w.cli.Commit(ctx, txID,
-		&arbiterpb.Branch{ParticipantId: w.c.Banks[from].Name, Payload: bank.EncodePayload([]*bankpb.Op{debit}, nil)},
-		&arbiterpb.Branch{ParticipantId: w.c.Banks[to].Name, Payload: bank.EncodePayload([]*bankpb.Op{credit}, nil)})
+	out, err := w.cli.Commit(ctx, txID, append([]*arbiterpb.Branch{
+		{ParticipantId: w.c.Banks[from].Name, Payload: bank.EncodePayload([]*bankpb.Op{debit}, nil)},
+		{ParticipantId: w.c.Banks[to].Name, Payload: bank.EncodePayload([]*bankpb.Op{credit}, nil)}},
+		w.eventBranch(txID, from, to, credit.GetDelta())...)...)
 	w.s.record(coordinatorDriven, txID, out, err)
 }
 
@@ -101,6 +102,6 @@ func (w *worker) serviceDriven(ctx context.Context, from, to int, debit, credit 
 		w.s.record(serviceDriven, txID, out, aerr)
 		return
 	}
-	out, err := w.cli.Commit(ctx, txID)
+	out, err := w.cli.Commit(ctx, txID, w.eventBranch(txID, from, to, credit.GetDelta())...)
 	w.s.record(serviceDriven, txID, out, err)
 }

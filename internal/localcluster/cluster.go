@@ -59,7 +59,14 @@ type Options struct {
 	// (--advertise) and dial the coordinators' exposed gRPC addresses. The
 	// harness itself still reaches every process at Proc.Addr.
 	Expose func(node, addr string) (string, error)
+	// OutboxNATS, when set, adds an outbox participant named OutboxID
+	// (the bank binary with --outbox-nats OutboxNATS): its branches
+	// publish messages to that NATS server's JetStream (participant/outbox).
+	OutboxNATS string
 }
+
+// OutboxID is the participant ID of the outbox (Options.OutboxNATS).
+const OutboxID = "events"
 
 // Network says where each process listens and how it is started: on
 // loopback, or inside its own network namespace (package jepsen/netns).
@@ -86,6 +93,8 @@ func (Loopback) Command(_ string, bin string, args ...string) *exec.Cmd {
 type Cluster struct {
 	Coords []*Proc
 	Banks  []*Proc
+	// Outbox is the outbox participant (nil without Options.OutboxNATS).
+	Outbox *Proc
 	opts   Options
 
 	ca      *security.CA // nil with Options.Insecure
@@ -147,7 +156,7 @@ func New(opts Options) (*Cluster, error) {
 		opts.Net = Loopback{}
 	}
 	nc := opts.Coordinators
-	ports, err := freePorts(2*nc + opts.Banks)
+	ports, err := freePorts(2*nc + opts.Banks + 1)
 	if err != nil {
 		return nil, err
 	}
@@ -159,6 +168,13 @@ func New(opts Options) (*Cluster, error) {
 		if err := c.layoutBank(fmt.Sprintf("bank%d", i+1), ports[2*nc+i]); err != nil {
 			return nil, err
 		}
+	}
+	if opts.OutboxNATS != "" {
+		if err := c.layoutBank(OutboxID, ports[2*nc+opts.Banks]); err != nil {
+			return nil, err
+		}
+		c.Outbox, c.Banks = c.Banks[len(c.Banks)-1], c.Banks[:len(c.Banks)-1]
+		c.Outbox.args = append(c.Outbox.args, "--outbox-nats", opts.OutboxNATS)
 	}
 	return c, c.setupTLS(c.exposed)
 }
@@ -261,8 +277,14 @@ func (c *Cluster) Stop() {
 	}
 }
 
-// All lists coordinators then banks.
-func (c *Cluster) All() []*Proc { return append(append([]*Proc{}, c.Coords...), c.Banks...) }
+// All lists coordinators, banks, then the outbox (if any).
+func (c *Cluster) All() []*Proc {
+	all := append(append([]*Proc{}, c.Coords...), c.Banks...)
+	if c.Outbox != nil {
+		all = append(all, c.Outbox)
+	}
+	return all
+}
 
 // CoordAddrs lists the coordinators' gRPC addresses.
 func (c *Cluster) CoordAddrs() []string {

@@ -81,10 +81,14 @@ func Balances(ctx context.Context, p *Proc) (*bankpb.BalancesResponse, error) {
 	return bankpb.NewBankClient(cc).Balances(ctx, &bankpb.BalancesRequest{})
 }
 
-// InDoubt counts prepared transactions at every bank plus open
+// InDoubt counts prepared transactions at every bank (and the outbox) plus open
 // transactions in the leader's table; -1 if some process did not answer.
 func (c *Cluster) InDoubt(ctx context.Context) (prepared, open int, err error) {
-	for _, b := range c.Banks {
+	parts := c.Banks
+	if c.Outbox != nil {
+		parts = append(append([]*Proc{}, parts...), c.Outbox)
+	}
+	for _, b := range parts {
 		r, err := Inspect(ctx, b)
 		if err != nil {
 			return -1, -1, fmt.Errorf("%s: %w", b.Name, err)

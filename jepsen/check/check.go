@@ -48,7 +48,8 @@ type Result struct {
 // atomicity, durability, uniqueness, votes-before-commit, conservation
 // (bank ops only), exactly-once (transfers only), liveness, final-tx,
 // linearizable (commit, abort, status and resolve ops only),
-// expected-answers (ops with Op.Expect only).
+// expected-answers (ops with Op.Expect only), events (the events
+// workload only).
 func All(run *history.Run) []Result {
 	results := []Result{Atomicity(run), Durability(run), Uniqueness(run), VotesBeforeCommit(run)}
 	if hasKind(run, history.KindRead, history.KindTransfer) {
@@ -64,6 +65,9 @@ func All(run *history.Run) []Result {
 	}
 	if slices.ContainsFunc(run.Ops, func(op history.Op) bool { return op.Expect != "" }) {
 		results = append(results, ExpectedAnswers(run))
+	}
+	if run.Final.Events != nil {
+		results = append(results, Events(run))
 	}
 	return results
 }

@@ -138,6 +138,9 @@ type Final struct {
 	Balances map[string]int64 `json:"balances"`
 	Expected int64            `json:"expected"`
 	Opening  int64            `json:"opening"`
+	// Events is the events workload's outbox and stream, read at the end
+	// (nil for the other workloads).
+	Events *EventsFinal `json:"events,omitempty"`
 	// FinalTx: did a transaction run after the heal commit?
 	FinalTxOK  bool   `json:"final_tx_ok"`
 	FinalTxErr string `json:"final_tx_err,omitempty"`
@@ -192,4 +195,16 @@ type Run struct {
 	Ops           []Op    `json:"ops"`
 	Faults        []Fault `json:"faults"`
 	Final         Final   `json:"final"`
+}
+
+// EventsFinal is what the events workload published.
+type EventsFinal struct {
+	// Outbox is the outbox participant's ID.
+	Outbox string `json:"outbox"`
+	// Stream is the message ID (Nats-Msg-Id) of every message the stream
+	// holds, in stream order.
+	Stream []string `json:"stream"`
+	// Pending are the keys of messages still in the outbox's store when it
+	// stopped: committed, not yet acknowledged by the broker.
+	Pending []string `json:"pending,omitempty"`
 }

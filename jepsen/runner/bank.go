@@ -10,6 +10,7 @@ import (
 	"github.com/arbiter-tx/arbiter/client"
 	"github.com/arbiter-tx/arbiter/examples/bank"
 	"github.com/arbiter-tx/arbiter/examples/bank/bankpb"
+	"github.com/arbiter-tx/arbiter/internal/localcluster"
 	"github.com/arbiter-tx/arbiter/jepsen/history"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
@@ -105,7 +106,7 @@ func (e *env) runTransfer(ctx context.Context, mode string, deltas []history.Del
 			branches = append(branches, &arbiterpb.Branch{ParticipantId: d.Participant,
 				Payload: bank.EncodePayload([]*bankpb.Op{{Account: d.Account, Delta: d.Delta}}, nil)})
 		}
-		out, why := classify(e.commit(ctx, txID, branches...))
+		out, why := classify(e.commit(ctx, txID, append(branches, e.eventBranch(txID, deltas)...)...))
 		return txID, out, why
 	}
 	tctx := client.WithTxID(ctx, txID)
@@ -115,7 +116,7 @@ func (e *env) runTransfer(ctx context.Context, mode string, deltas []history.Del
 			return txID, out, "apply at " + d.Participant + ": " + err.Error() + "; " + why
 		}
 	}
-	out, why := classify(e.commit(ctx, txID))
+	out, why := classify(e.commit(ctx, txID, e.eventBranch(txID, deltas)...))
 	return txID, out, why
 }
 
@@ -128,6 +129,7 @@ func (e *env) runOneShot(ctx context.Context, deltas []history.Delta) (string, s
 			Payload: bank.EncodePayload([]*bankpb.Op{{Account: d.Account, Delta: d.Delta}}, nil)})
 	}
 	opts := client.RunOptions{TxID: client.NewTxID(), Timeout: e.cfg.TxTimeout}
+	branches = append(branches, e.eventBranch(opts.TxID, deltas)...)
 	if e.cfg.CommitMode == CommitParallel {
 		opts.Mode = client.Parallel
 	}
@@ -142,4 +144,14 @@ func (e *env) commit(ctx context.Context, txID string, branches ...*arbiterpb.Br
 		return e.cli.CommitMode(ctx, client.Parallel, txID, branches...)
 	}
 	return e.cli.Commit(ctx, txID, branches...)
+}
+
+// eventBranch is a transfer's third branch in the events workload: the
+// outbox publishes transfer.completed if, and only if, it commits.
+func (e *env) eventBranch(txID string, deltas []history.Delta) []*arbiterpb.Branch {
+	if e.cluster.Outbox == nil || len(deltas) != 2 {
+		return nil
+	}
+	return []*arbiterpb.Branch{bank.EventBranch(localcluster.OutboxID, bank.TransferCompleted{TxID: txID,
+		From: deltas[0].Participant, To: deltas[1].Participant, Amount: deltas[1].Delta})}
 }

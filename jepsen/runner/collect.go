@@ -38,6 +38,13 @@ func (e *env) collect(ctx context.Context, f *history.Final) error {
 		}
 		f.ParticipantOutcomes[b.Name] = outs
 	}
+	if o := e.cluster.Outbox; o != nil { // the events workload's outbox: checked like a bank
+		outs, err := participantOutcomes(filepath.Join(o.DataDir, "outbox.db"))
+		if err != nil {
+			return fmt.Errorf("%s: %w", o.Name, err)
+		}
+		f.ParticipantOutcomes[o.Name] = outs
+	}
 	return collectLogs(e.cluster.Coords, f)
 }
 

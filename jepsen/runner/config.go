@@ -68,7 +68,8 @@ type Config struct {
 	// coordinator-driven transfers, and every other Commit, in
 	// parallel-commit mode).
 	CommitMode string
-	// Net chooses how partitions are made: NetNamespaces (root: each
+	// Net chooses how partitions are made (the events workload always uses
+	// NetProxy): NetNamespaces (root: each
 	// process in its own network namespace, cuts as iptables DROP rules
 	// plus the proxy mesh), NetProxy (loopback: cuts, latency and loss by
 	// a userspace proxy per link only) or "" (the environment variable
@@ -97,10 +98,17 @@ const (
 	WorkloadBank   = "bank"
 	WorkloadStatus = "status"
 	WorkloadRace   = "race"
+	// WorkloadEvents is the bank workload with an outbox participant
+	// (participant/outbox) as every transfer's third branch, publishing
+	// transfer.completed to NATS JetStream (a nats-server in the runner's
+	// process); the events checker compares the stream with the commits.
+	WorkloadEvents = "events"
 )
 
 // Workloads lists the values Config.Workload accepts.
-func Workloads() []string { return []string{WorkloadBank, WorkloadStatus, WorkloadRace} }
+func Workloads() []string {
+	return []string{WorkloadBank, WorkloadStatus, WorkloadRace, WorkloadEvents}
+}
 
 // RaceWindow is the race workload's default uniqueness window.
 const RaceWindow = 8 * time.Second
@@ -127,6 +135,9 @@ func (c *Config) Validate() error {
 	for _, n := range c.Nemeses {
 		if !slices.Contains(Nemeses(), n) {
 			return fmt.Errorf("nemesis %q: want one of %v", n, Nemeses())
+		}
+		if n == RestartBroker && c.Workload != WorkloadEvents {
+			return fmt.Errorf("nemesis %s needs the %s workload (the only one with a broker)", n, WorkloadEvents)
 		}
 	}
 	if c.Duration <= 0 || c.Concurrency <= 0 || c.Dir == "" || c.BinDir == "" {
@@ -235,6 +246,12 @@ const NetEnv = "ARBITER_JEPSEN_NET"
 
 // NetMode resolves Config.Net (see there).
 func (c *Config) NetMode() (string, error) {
+	if c.Workload == WorkloadEvents { // its broker listens on the runner's loopback, which a namespace cannot reach
+		if c.Net == NetNamespaces {
+			return "", fmt.Errorf("network mode %s: the %s workload runs on loopback (--net %s): its broker is in the runner's namespace", NetNamespaces, WorkloadEvents, NetProxy)
+		}
+		return NetProxy, nil
+	}
 	mode := c.Net
 	if mode == "" {
 		mode = os.Getenv(NetEnv)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/arbiter-tx/arbiter/client"
 	"github.com/arbiter-tx/arbiter/examples/bank/bankpb"
+	"github.com/arbiter-tx/arbiter/internal/broker"
 	"github.com/arbiter-tx/arbiter/internal/localcluster"
 	"github.com/arbiter-tx/arbiter/jepsen/netns"
 	"github.com/arbiter-tx/arbiter/jepsen/proxy"
@@ -20,9 +21,10 @@ import (
 type env struct {
 	cfg     Config
 	cluster *localcluster.Cluster
-	net     *netns.Net    // nil in proxy mode (loopback)
-	db      bankDatabases // nil unless Config.Postgres or Config.MySQL
-	mesh    *proxy.Mesh   // a proxy in front of every service; every link has its faults
+	net     *netns.Net     // nil in proxy mode (loopback)
+	db      bankDatabases  // nil unless Config.Postgres or Config.MySQL
+	broker  *broker.Broker // nil unless the events workload
+	mesh    *proxy.Mesh    // a proxy in front of every service; every link has its faults
 	procs   atomic.Pointer[localcluster.Cluster]
 	cli     *client.Client
 	banks   []bankpb.BankClient

@@ -31,9 +31,15 @@ func (e *env) finish(ctx context.Context) (*history.Final, error) {
 		return nil, err
 	}
 	f.Balances = bal
+	e.waitPublished(ctx)
 	e.cluster.Stop()
 	if err := e.collect(ctx, f); err != nil {
 		return nil, err
+	}
+	if e.broker != nil {
+		if f.Events, err = e.collectEvents(ctx); err != nil {
+			return nil, err
+		}
 	}
 	return f, nil
 }

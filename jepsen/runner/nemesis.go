@@ -68,7 +68,28 @@ func allNemeses() []nemesis {
 		{name: "oneway-follower-leader", net: true, inject: followerToLeader, heal: healNet},
 		{name: "latency", inject: slowLinks, heal: healLinks},
 		{name: "loss", inject: lossyLinks, heal: healLinks},
+		{name: RestartBroker, inject: stopBroker, heal: startBroker},
 	}
+}
+
+// RestartBroker is the nemesis that stops the NATS broker of the events
+// workload (really: the server shuts down) and starts it again, on the
+// same port and store, at the heal.
+const RestartBroker = "restart-broker"
+
+func stopBroker(_ context.Context, e *env, _ *rand.Rand) ([]string, error) {
+	if e.broker == nil {
+		return nil, fmt.Errorf("no broker (the %s workload has one)", WorkloadEvents)
+	}
+	e.broker.Stop()
+	return []string{"nats"}, nil
+}
+
+func startBroker(_ context.Context, e *env) error {
+	if e.broker == nil {
+		return nil
+	}
+	return e.broker.Restart()
 }
 
 func findNemesis(name string) (nemesis, bool) {
@@ -107,6 +128,9 @@ func (e *env) pick(ctx context.Context, role string, rng *rand.Rand) ([]string, 
 		p, _ := e.pick(ctx, "participant", rng)
 		return append(l, p...), nil
 	case "participant":
+		if e.cluster.Outbox != nil { // the events workload: its outbox is the participant under test
+			return []string{e.cluster.Outbox.Name}, nil
+		}
 		return []string{e.cluster.Banks[rng.IntN(len(e.cluster.Banks))].Name}, nil
 	case "all-coordinators":
 		return []string{"n1", "n2", "n3"}, nil

@@ -14,6 +14,7 @@ import (
 	"github.com/arbiter-tx/arbiter/client"
 	"github.com/arbiter-tx/arbiter/coordinator"
 	"github.com/arbiter-tx/arbiter/internal/backoff"
+	"github.com/arbiter-tx/arbiter/internal/broker"
 	"github.com/arbiter-tx/arbiter/internal/failpoint"
 	"github.com/arbiter-tx/arbiter/internal/localcluster"
 	"github.com/arbiter-tx/arbiter/jepsen/history"
@@ -73,6 +74,13 @@ func setup(cfg Config) (e *env, err error) {
 		return nil, err
 	}
 	opts.BankArgs = e.bankArgs
+	if cfg.Workload == WorkloadEvents {
+		if e.broker, err = broker.Start(filepath.Join(cfg.Dir, "nats")); err != nil {
+			e.teardown()
+			return nil, err
+		}
+		opts.OutboxNATS = e.broker.URL()
+	}
 	c, err := localcluster.New(opts)
 	if err != nil {
 		e.teardown()
@@ -162,7 +170,7 @@ func (e *env) start(ctx context.Context) error {
 func (e *env) waitReady(ctx context.Context) error {
 	for {
 		_, info, err := e.cluster.Leader(ctx)
-		if err == nil && len(info.GetParticipants()) == len(e.cluster.Banks) {
+		if err == nil && len(info.GetParticipants()) >= len(e.cluster.Banks)+outboxes(e.cluster) {
 			return nil
 		}
 		if !backoff.Sleep(ctx, 100*time.Millisecond) {
@@ -222,7 +230,7 @@ func (e *env) drive(ctx context.Context, rng *rand.Rand) error {
 				(&statusWorker{id: i, env: e, rng: wrng}).loop(wctx)
 			case WorkloadRace:
 				(&raceWorker{id: i, env: e, rng: wrng, race: race}).loop(wctx)
-			default:
+			default: // bank, and events (the same transfers with a third branch)
 				(&bankWorker{id: i, env: e, rng: wrng}).loop(wctx)
 			}
 		}()
@@ -257,4 +265,15 @@ func (e *env) teardown() {
 	if e.net != nil {
 		_ = e.net.Close()
 	}
+	if e.broker != nil {
+		e.broker.Stop()
+	}
+}
+
+// outboxes is 1 when the cluster has an outbox participant, else 0.
+func outboxes(c *localcluster.Cluster) int {
+	if c.Outbox != nil {
+		return 1
+	}
+	return 0
 }

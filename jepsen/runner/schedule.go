@@ -81,6 +81,7 @@ func (e *env) healAll(ctx context.Context) {
 		_ = e.net.Heal()
 	}
 	_ = healLinks(ctx, e)
+	_ = startBroker(ctx, e)
 }
 
 func (e *env) progress(msg string) {

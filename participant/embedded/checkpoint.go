@@ -46,6 +46,11 @@ func applyRecords(db *bolt.DB, recs []*record) error {
 func (s *Store) checkpoint() error {
 	s.ckMu.Lock()
 	defer s.ckMu.Unlock()
+	return s.checkpointLocked()
+}
+
+// checkpointLocked is checkpoint with s.ckMu held.
+func (s *Store) checkpointLocked() error {
 	s.ov.mu.RLock()
 	recs := append([]*record{}, s.ov.pending...)
 	s.ov.mu.RUnlock()

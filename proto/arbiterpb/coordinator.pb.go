@@ -72,6 +72,200 @@ func (CommitMode) EnumDescriptor() ([]byte, []int) {
 	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{0}
 }
 
+// WatchFilter selects decisions; an empty field matches every decision.
+type WatchFilter struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// participant_id matches decisions that name it (as a yes voter, a
+	// read-only voter, or a participant of an ABORT).
+	ParticipantId string `protobuf:"bytes,1,opt,name=participant_id,json=participantId,proto3" json:"participant_id,omitempty"`
+	// client_id matches decisions of transactions that client began.
+	ClientId string `protobuf:"bytes,2,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	// outcome matches one outcome; OUTCOME_UNKNOWN matches both.
+	Outcome       Outcome `protobuf:"varint,3,opt,name=outcome,proto3,enum=arbiter.v1.Outcome" json:"outcome,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchFilter) Reset() {
+	*x = WatchFilter{}
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchFilter) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchFilter) ProtoMessage() {}
+
+func (x *WatchFilter) ProtoReflect() protoreflect.Message {
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchFilter.ProtoReflect.Descriptor instead.
+func (*WatchFilter) Descriptor() ([]byte, []int) {
+	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *WatchFilter) GetParticipantId() string {
+	if x != nil {
+		return x.ParticipantId
+	}
+	return ""
+}
+
+func (x *WatchFilter) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *WatchFilter) GetOutcome() Outcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return Outcome_OUTCOME_UNKNOWN
+}
+
+type WatchRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// from_index and from_position are the first decision wanted: the
+	// stream starts at the first decision at or after (from_index,
+	// from_position) in log order. (0, 0) starts at the oldest retained
+	// decision. To resume, pass the next_index and next_position of the last
+	// response received.
+	FromIndex     uint64       `protobuf:"varint,1,opt,name=from_index,json=fromIndex,proto3" json:"from_index,omitempty"`
+	FromPosition  uint32       `protobuf:"varint,2,opt,name=from_position,json=fromPosition,proto3" json:"from_position,omitempty"`
+	Filter        *WatchFilter `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchRequest) Reset() {
+	*x = WatchRequest{}
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchRequest) ProtoMessage() {}
+
+func (x *WatchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchRequest.ProtoReflect.Descriptor instead.
+func (*WatchRequest) Descriptor() ([]byte, []int) {
+	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *WatchRequest) GetFromIndex() uint64 {
+	if x != nil {
+		return x.FromIndex
+	}
+	return 0
+}
+
+func (x *WatchRequest) GetFromPosition() uint32 {
+	if x != nil {
+		return x.FromPosition
+	}
+	return 0
+}
+
+func (x *WatchRequest) GetFilter() *WatchFilter {
+	if x != nil {
+		return x.Filter
+	}
+	return nil
+}
+
+type WatchResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// events are decisions that match the filter, in log order.
+	Events []*DecisionEvent `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	// next_index and next_position are where this stream goes on: resuming
+	// from them yields exactly the decisions after this response. They
+	// advance past decisions the filter left out too.
+	NextIndex     uint64 `protobuf:"varint,2,opt,name=next_index,json=nextIndex,proto3" json:"next_index,omitempty"`
+	NextPosition  uint32 `protobuf:"varint,3,opt,name=next_position,json=nextPosition,proto3" json:"next_position,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchResponse) Reset() {
+	*x = WatchResponse{}
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchResponse) ProtoMessage() {}
+
+func (x *WatchResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchResponse.ProtoReflect.Descriptor instead.
+func (*WatchResponse) Descriptor() ([]byte, []int) {
+	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *WatchResponse) GetEvents() []*DecisionEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+func (x *WatchResponse) GetNextIndex() uint64 {
+	if x != nil {
+		return x.NextIndex
+	}
+	return 0
+}
+
+func (x *WatchResponse) GetNextPosition() uint32 {
+	if x != nil {
+		return x.NextPosition
+	}
+	return 0
+}
+
 type BeginRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// timeout_millis bounds the transaction; 0 means the server default.
@@ -83,7 +277,7 @@ type BeginRequest struct {
 
 func (x *BeginRequest) Reset() {
 	*x = BeginRequest{}
-	mi := &file_arbiter_v1_coordinator_proto_msgTypes[0]
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -95,7 +289,7 @@ func (x *BeginRequest) String() string {
 func (*BeginRequest) ProtoMessage() {}
 
 func (x *BeginRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_coordinator_proto_msgTypes[0]
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -108,7 +302,7 @@ func (x *BeginRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BeginRequest.ProtoReflect.Descriptor instead.
 func (*BeginRequest) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{0}
+	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *BeginRequest) GetTimeoutMillis() int64 {
@@ -135,7 +329,7 @@ type BeginResponse struct {
 
 func (x *BeginResponse) Reset() {
 	*x = BeginResponse{}
-	mi := &file_arbiter_v1_coordinator_proto_msgTypes[1]
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -147,7 +341,7 @@ func (x *BeginResponse) String() string {
 func (*BeginResponse) ProtoMessage() {}
 
 func (x *BeginResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_coordinator_proto_msgTypes[1]
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -160,7 +354,7 @@ func (x *BeginResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BeginResponse.ProtoReflect.Descriptor instead.
 func (*BeginResponse) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{1}
+	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *BeginResponse) GetTxId() string {
@@ -205,7 +399,7 @@ type CommitRequest struct {
 
 func (x *CommitRequest) Reset() {
 	*x = CommitRequest{}
-	mi := &file_arbiter_v1_coordinator_proto_msgTypes[2]
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -217,7 +411,7 @@ func (x *CommitRequest) String() string {
 func (*CommitRequest) ProtoMessage() {}
 
 func (x *CommitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_coordinator_proto_msgTypes[2]
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -230,7 +424,7 @@ func (x *CommitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitRequest.ProtoReflect.Descriptor instead.
 func (*CommitRequest) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{2}
+	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CommitRequest) GetTxId() string {
@@ -288,7 +482,7 @@ type CommitResponse struct {
 
 func (x *CommitResponse) Reset() {
 	*x = CommitResponse{}
-	mi := &file_arbiter_v1_coordinator_proto_msgTypes[3]
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -300,7 +494,7 @@ func (x *CommitResponse) String() string {
 func (*CommitResponse) ProtoMessage() {}
 
 func (x *CommitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_coordinator_proto_msgTypes[3]
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -313,7 +507,7 @@ func (x *CommitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitResponse.ProtoReflect.Descriptor instead.
 func (*CommitResponse) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{3}
+	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CommitResponse) GetOutcome() Outcome {
@@ -346,7 +540,7 @@ type AbortRequest struct {
 
 func (x *AbortRequest) Reset() {
 	*x = AbortRequest{}
-	mi := &file_arbiter_v1_coordinator_proto_msgTypes[4]
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -358,7 +552,7 @@ func (x *AbortRequest) String() string {
 func (*AbortRequest) ProtoMessage() {}
 
 func (x *AbortRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_coordinator_proto_msgTypes[4]
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -371,7 +565,7 @@ func (x *AbortRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AbortRequest.ProtoReflect.Descriptor instead.
 func (*AbortRequest) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{4}
+	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *AbortRequest) GetTxId() string {
@@ -390,7 +584,7 @@ type AbortResponse struct {
 
 func (x *AbortResponse) Reset() {
 	*x = AbortResponse{}
-	mi := &file_arbiter_v1_coordinator_proto_msgTypes[5]
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -402,7 +596,7 @@ func (x *AbortResponse) String() string {
 func (*AbortResponse) ProtoMessage() {}
 
 func (x *AbortResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_coordinator_proto_msgTypes[5]
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -415,7 +609,7 @@ func (x *AbortResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AbortResponse.ProtoReflect.Descriptor instead.
 func (*AbortResponse) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{5}
+	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *AbortResponse) GetOutcome() Outcome {
@@ -434,7 +628,7 @@ type StatusRequest struct {
 
 func (x *StatusRequest) Reset() {
 	*x = StatusRequest{}
-	mi := &file_arbiter_v1_coordinator_proto_msgTypes[6]
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -446,7 +640,7 @@ func (x *StatusRequest) String() string {
 func (*StatusRequest) ProtoMessage() {}
 
 func (x *StatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_coordinator_proto_msgTypes[6]
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -459,7 +653,7 @@ func (x *StatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusRequest.ProtoReflect.Descriptor instead.
 func (*StatusRequest) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{6}
+	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *StatusRequest) GetTxId() string {
@@ -478,7 +672,7 @@ type StatusResponse struct {
 
 func (x *StatusResponse) Reset() {
 	*x = StatusResponse{}
-	mi := &file_arbiter_v1_coordinator_proto_msgTypes[7]
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -490,7 +684,7 @@ func (x *StatusResponse) String() string {
 func (*StatusResponse) ProtoMessage() {}
 
 func (x *StatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_coordinator_proto_msgTypes[7]
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -503,7 +697,7 @@ func (x *StatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusResponse.ProtoReflect.Descriptor instead.
 func (*StatusResponse) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{7}
+	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *StatusResponse) GetTx() *TxInfo {
@@ -523,7 +717,7 @@ type RegisterRequest struct {
 
 func (x *RegisterRequest) Reset() {
 	*x = RegisterRequest{}
-	mi := &file_arbiter_v1_coordinator_proto_msgTypes[8]
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -535,7 +729,7 @@ func (x *RegisterRequest) String() string {
 func (*RegisterRequest) ProtoMessage() {}
 
 func (x *RegisterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_coordinator_proto_msgTypes[8]
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -548,7 +742,7 @@ func (x *RegisterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterRequest.ProtoReflect.Descriptor instead.
 func (*RegisterRequest) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{8}
+	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RegisterRequest) GetParticipantId() string {
@@ -578,7 +772,7 @@ type RegisterResponse struct {
 
 func (x *RegisterResponse) Reset() {
 	*x = RegisterResponse{}
-	mi := &file_arbiter_v1_coordinator_proto_msgTypes[9]
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -590,7 +784,7 @@ func (x *RegisterResponse) String() string {
 func (*RegisterResponse) ProtoMessage() {}
 
 func (x *RegisterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_coordinator_proto_msgTypes[9]
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -603,7 +797,7 @@ func (x *RegisterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterResponse.ProtoReflect.Descriptor instead.
 func (*RegisterResponse) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{9}
+	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RegisterResponse) GetUniquenessWindowMillis() int64 {
@@ -623,7 +817,7 @@ type EnlistRequest struct {
 
 func (x *EnlistRequest) Reset() {
 	*x = EnlistRequest{}
-	mi := &file_arbiter_v1_coordinator_proto_msgTypes[10]
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -635,7 +829,7 @@ func (x *EnlistRequest) String() string {
 func (*EnlistRequest) ProtoMessage() {}
 
 func (x *EnlistRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_coordinator_proto_msgTypes[10]
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -648,7 +842,7 @@ func (x *EnlistRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnlistRequest.ProtoReflect.Descriptor instead.
 func (*EnlistRequest) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{10}
+	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *EnlistRequest) GetTxId() string {
@@ -674,7 +868,7 @@ type EnlistResponse struct {
 
 func (x *EnlistResponse) Reset() {
 	*x = EnlistResponse{}
-	mi := &file_arbiter_v1_coordinator_proto_msgTypes[11]
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -686,7 +880,7 @@ func (x *EnlistResponse) String() string {
 func (*EnlistResponse) ProtoMessage() {}
 
 func (x *EnlistResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_coordinator_proto_msgTypes[11]
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -699,7 +893,7 @@ func (x *EnlistResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnlistResponse.ProtoReflect.Descriptor instead.
 func (*EnlistResponse) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{11}
+	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *EnlistResponse) GetDeadlineUnixNanos() int64 {
@@ -719,7 +913,7 @@ type ResolveRequest struct {
 
 func (x *ResolveRequest) Reset() {
 	*x = ResolveRequest{}
-	mi := &file_arbiter_v1_coordinator_proto_msgTypes[12]
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -731,7 +925,7 @@ func (x *ResolveRequest) String() string {
 func (*ResolveRequest) ProtoMessage() {}
 
 func (x *ResolveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_coordinator_proto_msgTypes[12]
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -744,7 +938,7 @@ func (x *ResolveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveRequest.ProtoReflect.Descriptor instead.
 func (*ResolveRequest) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{12}
+	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ResolveRequest) GetTxId() string {
@@ -772,7 +966,7 @@ type ResolveResponse struct {
 
 func (x *ResolveResponse) Reset() {
 	*x = ResolveResponse{}
-	mi := &file_arbiter_v1_coordinator_proto_msgTypes[13]
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -784,7 +978,7 @@ func (x *ResolveResponse) String() string {
 func (*ResolveResponse) ProtoMessage() {}
 
 func (x *ResolveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_coordinator_proto_msgTypes[13]
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -797,7 +991,7 @@ func (x *ResolveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveResponse.ProtoReflect.Descriptor instead.
 func (*ResolveResponse) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{13}
+	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ResolveResponse) GetOutcome() Outcome {
@@ -822,7 +1016,7 @@ type ClusterRequest struct {
 
 func (x *ClusterRequest) Reset() {
 	*x = ClusterRequest{}
-	mi := &file_arbiter_v1_coordinator_proto_msgTypes[14]
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -834,7 +1028,7 @@ func (x *ClusterRequest) String() string {
 func (*ClusterRequest) ProtoMessage() {}
 
 func (x *ClusterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_coordinator_proto_msgTypes[14]
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -847,7 +1041,7 @@ func (x *ClusterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterRequest.ProtoReflect.Descriptor instead.
 func (*ClusterRequest) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{14}
+	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{17}
 }
 
 type Member struct {
@@ -862,7 +1056,7 @@ type Member struct {
 
 func (x *Member) Reset() {
 	*x = Member{}
-	mi := &file_arbiter_v1_coordinator_proto_msgTypes[15]
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -874,7 +1068,7 @@ func (x *Member) String() string {
 func (*Member) ProtoMessage() {}
 
 func (x *Member) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_coordinator_proto_msgTypes[15]
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -887,7 +1081,7 @@ func (x *Member) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Member.ProtoReflect.Descriptor instead.
 func (*Member) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{15}
+	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Member) GetId() string {
@@ -950,7 +1144,7 @@ type ClusterResponse struct {
 
 func (x *ClusterResponse) Reset() {
 	*x = ClusterResponse{}
-	mi := &file_arbiter_v1_coordinator_proto_msgTypes[16]
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -962,7 +1156,7 @@ func (x *ClusterResponse) String() string {
 func (*ClusterResponse) ProtoMessage() {}
 
 func (x *ClusterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_coordinator_proto_msgTypes[16]
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -975,7 +1169,7 @@ func (x *ClusterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterResponse.ProtoReflect.Descriptor instead.
 func (*ClusterResponse) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{16}
+	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ClusterResponse) GetNodeId() string {
@@ -1094,7 +1288,7 @@ type ListTransactionsRequest struct {
 
 func (x *ListTransactionsRequest) Reset() {
 	*x = ListTransactionsRequest{}
-	mi := &file_arbiter_v1_coordinator_proto_msgTypes[17]
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1106,7 +1300,7 @@ func (x *ListTransactionsRequest) String() string {
 func (*ListTransactionsRequest) ProtoMessage() {}
 
 func (x *ListTransactionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_coordinator_proto_msgTypes[17]
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1119,7 +1313,7 @@ func (x *ListTransactionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTransactionsRequest.ProtoReflect.Descriptor instead.
 func (*ListTransactionsRequest) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{17}
+	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListTransactionsRequest) GetLimit() int32 {
@@ -1147,7 +1341,7 @@ type ListTransactionsResponse struct {
 
 func (x *ListTransactionsResponse) Reset() {
 	*x = ListTransactionsResponse{}
-	mi := &file_arbiter_v1_coordinator_proto_msgTypes[18]
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1159,7 +1353,7 @@ func (x *ListTransactionsResponse) String() string {
 func (*ListTransactionsResponse) ProtoMessage() {}
 
 func (x *ListTransactionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_coordinator_proto_msgTypes[18]
+	mi := &file_arbiter_v1_coordinator_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1172,7 +1366,7 @@ func (x *ListTransactionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTransactionsResponse.ProtoReflect.Descriptor instead.
 func (*ListTransactionsResponse) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{18}
+	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListTransactionsResponse) GetTxs() []*TxInfo {
@@ -1194,7 +1388,21 @@ var File_arbiter_v1_coordinator_proto protoreflect.FileDescriptor
 const file_arbiter_v1_coordinator_proto_rawDesc = "" +
 	"\n" +
 	"\x1carbiter/v1/coordinator.proto\x12\n" +
-	"arbiter.v1\x1a\x16arbiter/v1/types.proto\"R\n" +
+	"arbiter.v1\x1a\x16arbiter/v1/types.proto\"\x80\x01\n" +
+	"\vWatchFilter\x12%\n" +
+	"\x0eparticipant_id\x18\x01 \x01(\tR\rparticipantId\x12\x1b\n" +
+	"\tclient_id\x18\x02 \x01(\tR\bclientId\x12-\n" +
+	"\aoutcome\x18\x03 \x01(\x0e2\x13.arbiter.v1.OutcomeR\aoutcome\"\x83\x01\n" +
+	"\fWatchRequest\x12\x1d\n" +
+	"\n" +
+	"from_index\x18\x01 \x01(\x04R\tfromIndex\x12#\n" +
+	"\rfrom_position\x18\x02 \x01(\rR\ffromPosition\x12/\n" +
+	"\x06filter\x18\x03 \x01(\v2\x17.arbiter.v1.WatchFilterR\x06filter\"\x86\x01\n" +
+	"\rWatchResponse\x121\n" +
+	"\x06events\x18\x01 \x03(\v2\x19.arbiter.v1.DecisionEventR\x06events\x12\x1d\n" +
+	"\n" +
+	"next_index\x18\x02 \x01(\x04R\tnextIndex\x12#\n" +
+	"\rnext_position\x18\x03 \x01(\rR\fnextPosition\"R\n" +
 	"\fBeginRequest\x12%\n" +
 	"\x0etimeout_millis\x18\x01 \x01(\x03R\rtimeoutMillis\x12\x1b\n" +
 	"\tclient_id\x18\x02 \x01(\tR\bclientId\"T\n" +
@@ -1278,7 +1486,7 @@ const file_arbiter_v1_coordinator_proto_rawDesc = "" +
 	"\n" +
 	"CommitMode\x12\x18\n" +
 	"\x14COMMIT_MODE_STANDARD\x10\x00\x12\x18\n" +
-	"\x14COMMIT_MODE_PARALLEL\x10\x012\xfa\x04\n" +
+	"\x14COMMIT_MODE_PARALLEL\x10\x012\xba\x05\n" +
 	"\vCoordinator\x12<\n" +
 	"\x05Begin\x12\x18.arbiter.v1.BeginRequest\x1a\x19.arbiter.v1.BeginResponse\x12?\n" +
 	"\x06Commit\x12\x19.arbiter.v1.CommitRequest\x1a\x1a.arbiter.v1.CommitResponse\x12<\n" +
@@ -1288,7 +1496,8 @@ const file_arbiter_v1_coordinator_proto_rawDesc = "" +
 	"\x06Enlist\x12\x19.arbiter.v1.EnlistRequest\x1a\x1a.arbiter.v1.EnlistResponse\x12B\n" +
 	"\aResolve\x12\x1a.arbiter.v1.ResolveRequest\x1a\x1b.arbiter.v1.ResolveResponse\x12B\n" +
 	"\aCluster\x12\x1a.arbiter.v1.ClusterRequest\x1a\x1b.arbiter.v1.ClusterResponse\x12]\n" +
-	"\x10ListTransactions\x12#.arbiter.v1.ListTransactionsRequest\x1a$.arbiter.v1.ListTransactionsResponseB/Z-github.com/arbiter-tx/arbiter/proto/arbiterpbb\x06proto3"
+	"\x10ListTransactions\x12#.arbiter.v1.ListTransactionsRequest\x1a$.arbiter.v1.ListTransactionsResponse\x12>\n" +
+	"\x05Watch\x12\x18.arbiter.v1.WatchRequest\x1a\x19.arbiter.v1.WatchResponse0\x01B/Z-github.com/arbiter-tx/arbiter/proto/arbiterpbb\x06proto3"
 
 var (
 	file_arbiter_v1_coordinator_proto_rawDescOnce sync.Once
@@ -1303,68 +1512,77 @@ func file_arbiter_v1_coordinator_proto_rawDescGZIP() []byte {
 }
 
 var file_arbiter_v1_coordinator_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_arbiter_v1_coordinator_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_arbiter_v1_coordinator_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_arbiter_v1_coordinator_proto_goTypes = []any{
 	(CommitMode)(0),                  // 0: arbiter.v1.CommitMode
-	(*BeginRequest)(nil),             // 1: arbiter.v1.BeginRequest
-	(*BeginResponse)(nil),            // 2: arbiter.v1.BeginResponse
-	(*CommitRequest)(nil),            // 3: arbiter.v1.CommitRequest
-	(*CommitResponse)(nil),           // 4: arbiter.v1.CommitResponse
-	(*AbortRequest)(nil),             // 5: arbiter.v1.AbortRequest
-	(*AbortResponse)(nil),            // 6: arbiter.v1.AbortResponse
-	(*StatusRequest)(nil),            // 7: arbiter.v1.StatusRequest
-	(*StatusResponse)(nil),           // 8: arbiter.v1.StatusResponse
-	(*RegisterRequest)(nil),          // 9: arbiter.v1.RegisterRequest
-	(*RegisterResponse)(nil),         // 10: arbiter.v1.RegisterResponse
-	(*EnlistRequest)(nil),            // 11: arbiter.v1.EnlistRequest
-	(*EnlistResponse)(nil),           // 12: arbiter.v1.EnlistResponse
-	(*ResolveRequest)(nil),           // 13: arbiter.v1.ResolveRequest
-	(*ResolveResponse)(nil),          // 14: arbiter.v1.ResolveResponse
-	(*ClusterRequest)(nil),           // 15: arbiter.v1.ClusterRequest
-	(*Member)(nil),                   // 16: arbiter.v1.Member
-	(*ClusterResponse)(nil),          // 17: arbiter.v1.ClusterResponse
-	(*ListTransactionsRequest)(nil),  // 18: arbiter.v1.ListTransactionsRequest
-	(*ListTransactionsResponse)(nil), // 19: arbiter.v1.ListTransactionsResponse
-	nil,                              // 20: arbiter.v1.ClusterResponse.ParticipantsEntry
-	nil,                              // 21: arbiter.v1.ClusterResponse.UnreachableEntry
-	(*Branch)(nil),                   // 22: arbiter.v1.Branch
-	(Outcome)(0),                     // 23: arbiter.v1.Outcome
-	(*TxInfo)(nil),                   // 24: arbiter.v1.TxInfo
+	(*WatchFilter)(nil),              // 1: arbiter.v1.WatchFilter
+	(*WatchRequest)(nil),             // 2: arbiter.v1.WatchRequest
+	(*WatchResponse)(nil),            // 3: arbiter.v1.WatchResponse
+	(*BeginRequest)(nil),             // 4: arbiter.v1.BeginRequest
+	(*BeginResponse)(nil),            // 5: arbiter.v1.BeginResponse
+	(*CommitRequest)(nil),            // 6: arbiter.v1.CommitRequest
+	(*CommitResponse)(nil),           // 7: arbiter.v1.CommitResponse
+	(*AbortRequest)(nil),             // 8: arbiter.v1.AbortRequest
+	(*AbortResponse)(nil),            // 9: arbiter.v1.AbortResponse
+	(*StatusRequest)(nil),            // 10: arbiter.v1.StatusRequest
+	(*StatusResponse)(nil),           // 11: arbiter.v1.StatusResponse
+	(*RegisterRequest)(nil),          // 12: arbiter.v1.RegisterRequest
+	(*RegisterResponse)(nil),         // 13: arbiter.v1.RegisterResponse
+	(*EnlistRequest)(nil),            // 14: arbiter.v1.EnlistRequest
+	(*EnlistResponse)(nil),           // 15: arbiter.v1.EnlistResponse
+	(*ResolveRequest)(nil),           // 16: arbiter.v1.ResolveRequest
+	(*ResolveResponse)(nil),          // 17: arbiter.v1.ResolveResponse
+	(*ClusterRequest)(nil),           // 18: arbiter.v1.ClusterRequest
+	(*Member)(nil),                   // 19: arbiter.v1.Member
+	(*ClusterResponse)(nil),          // 20: arbiter.v1.ClusterResponse
+	(*ListTransactionsRequest)(nil),  // 21: arbiter.v1.ListTransactionsRequest
+	(*ListTransactionsResponse)(nil), // 22: arbiter.v1.ListTransactionsResponse
+	nil,                              // 23: arbiter.v1.ClusterResponse.ParticipantsEntry
+	nil,                              // 24: arbiter.v1.ClusterResponse.UnreachableEntry
+	(Outcome)(0),                     // 25: arbiter.v1.Outcome
+	(*DecisionEvent)(nil),            // 26: arbiter.v1.DecisionEvent
+	(*Branch)(nil),                   // 27: arbiter.v1.Branch
+	(*TxInfo)(nil),                   // 28: arbiter.v1.TxInfo
 }
 var file_arbiter_v1_coordinator_proto_depIdxs = []int32{
-	22, // 0: arbiter.v1.CommitRequest.branches:type_name -> arbiter.v1.Branch
-	0,  // 1: arbiter.v1.CommitRequest.mode:type_name -> arbiter.v1.CommitMode
-	23, // 2: arbiter.v1.CommitResponse.outcome:type_name -> arbiter.v1.Outcome
-	23, // 3: arbiter.v1.AbortResponse.outcome:type_name -> arbiter.v1.Outcome
-	24, // 4: arbiter.v1.StatusResponse.tx:type_name -> arbiter.v1.TxInfo
-	23, // 5: arbiter.v1.ResolveResponse.outcome:type_name -> arbiter.v1.Outcome
-	16, // 6: arbiter.v1.ClusterResponse.members:type_name -> arbiter.v1.Member
-	20, // 7: arbiter.v1.ClusterResponse.participants:type_name -> arbiter.v1.ClusterResponse.ParticipantsEntry
-	21, // 8: arbiter.v1.ClusterResponse.unreachable:type_name -> arbiter.v1.ClusterResponse.UnreachableEntry
-	24, // 9: arbiter.v1.ListTransactionsResponse.txs:type_name -> arbiter.v1.TxInfo
-	1,  // 10: arbiter.v1.Coordinator.Begin:input_type -> arbiter.v1.BeginRequest
-	3,  // 11: arbiter.v1.Coordinator.Commit:input_type -> arbiter.v1.CommitRequest
-	5,  // 12: arbiter.v1.Coordinator.Abort:input_type -> arbiter.v1.AbortRequest
-	7,  // 13: arbiter.v1.Coordinator.Status:input_type -> arbiter.v1.StatusRequest
-	9,  // 14: arbiter.v1.Coordinator.Register:input_type -> arbiter.v1.RegisterRequest
-	11, // 15: arbiter.v1.Coordinator.Enlist:input_type -> arbiter.v1.EnlistRequest
-	13, // 16: arbiter.v1.Coordinator.Resolve:input_type -> arbiter.v1.ResolveRequest
-	15, // 17: arbiter.v1.Coordinator.Cluster:input_type -> arbiter.v1.ClusterRequest
-	18, // 18: arbiter.v1.Coordinator.ListTransactions:input_type -> arbiter.v1.ListTransactionsRequest
-	2,  // 19: arbiter.v1.Coordinator.Begin:output_type -> arbiter.v1.BeginResponse
-	4,  // 20: arbiter.v1.Coordinator.Commit:output_type -> arbiter.v1.CommitResponse
-	6,  // 21: arbiter.v1.Coordinator.Abort:output_type -> arbiter.v1.AbortResponse
-	8,  // 22: arbiter.v1.Coordinator.Status:output_type -> arbiter.v1.StatusResponse
-	10, // 23: arbiter.v1.Coordinator.Register:output_type -> arbiter.v1.RegisterResponse
-	12, // 24: arbiter.v1.Coordinator.Enlist:output_type -> arbiter.v1.EnlistResponse
-	14, // 25: arbiter.v1.Coordinator.Resolve:output_type -> arbiter.v1.ResolveResponse
-	17, // 26: arbiter.v1.Coordinator.Cluster:output_type -> arbiter.v1.ClusterResponse
-	19, // 27: arbiter.v1.Coordinator.ListTransactions:output_type -> arbiter.v1.ListTransactionsResponse
-	19, // [19:28] is the sub-list for method output_type
-	10, // [10:19] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	25, // 0: arbiter.v1.WatchFilter.outcome:type_name -> arbiter.v1.Outcome
+	1,  // 1: arbiter.v1.WatchRequest.filter:type_name -> arbiter.v1.WatchFilter
+	26, // 2: arbiter.v1.WatchResponse.events:type_name -> arbiter.v1.DecisionEvent
+	27, // 3: arbiter.v1.CommitRequest.branches:type_name -> arbiter.v1.Branch
+	0,  // 4: arbiter.v1.CommitRequest.mode:type_name -> arbiter.v1.CommitMode
+	25, // 5: arbiter.v1.CommitResponse.outcome:type_name -> arbiter.v1.Outcome
+	25, // 6: arbiter.v1.AbortResponse.outcome:type_name -> arbiter.v1.Outcome
+	28, // 7: arbiter.v1.StatusResponse.tx:type_name -> arbiter.v1.TxInfo
+	25, // 8: arbiter.v1.ResolveResponse.outcome:type_name -> arbiter.v1.Outcome
+	19, // 9: arbiter.v1.ClusterResponse.members:type_name -> arbiter.v1.Member
+	23, // 10: arbiter.v1.ClusterResponse.participants:type_name -> arbiter.v1.ClusterResponse.ParticipantsEntry
+	24, // 11: arbiter.v1.ClusterResponse.unreachable:type_name -> arbiter.v1.ClusterResponse.UnreachableEntry
+	28, // 12: arbiter.v1.ListTransactionsResponse.txs:type_name -> arbiter.v1.TxInfo
+	4,  // 13: arbiter.v1.Coordinator.Begin:input_type -> arbiter.v1.BeginRequest
+	6,  // 14: arbiter.v1.Coordinator.Commit:input_type -> arbiter.v1.CommitRequest
+	8,  // 15: arbiter.v1.Coordinator.Abort:input_type -> arbiter.v1.AbortRequest
+	10, // 16: arbiter.v1.Coordinator.Status:input_type -> arbiter.v1.StatusRequest
+	12, // 17: arbiter.v1.Coordinator.Register:input_type -> arbiter.v1.RegisterRequest
+	14, // 18: arbiter.v1.Coordinator.Enlist:input_type -> arbiter.v1.EnlistRequest
+	16, // 19: arbiter.v1.Coordinator.Resolve:input_type -> arbiter.v1.ResolveRequest
+	18, // 20: arbiter.v1.Coordinator.Cluster:input_type -> arbiter.v1.ClusterRequest
+	21, // 21: arbiter.v1.Coordinator.ListTransactions:input_type -> arbiter.v1.ListTransactionsRequest
+	2,  // 22: arbiter.v1.Coordinator.Watch:input_type -> arbiter.v1.WatchRequest
+	5,  // 23: arbiter.v1.Coordinator.Begin:output_type -> arbiter.v1.BeginResponse
+	7,  // 24: arbiter.v1.Coordinator.Commit:output_type -> arbiter.v1.CommitResponse
+	9,  // 25: arbiter.v1.Coordinator.Abort:output_type -> arbiter.v1.AbortResponse
+	11, // 26: arbiter.v1.Coordinator.Status:output_type -> arbiter.v1.StatusResponse
+	13, // 27: arbiter.v1.Coordinator.Register:output_type -> arbiter.v1.RegisterResponse
+	15, // 28: arbiter.v1.Coordinator.Enlist:output_type -> arbiter.v1.EnlistResponse
+	17, // 29: arbiter.v1.Coordinator.Resolve:output_type -> arbiter.v1.ResolveResponse
+	20, // 30: arbiter.v1.Coordinator.Cluster:output_type -> arbiter.v1.ClusterResponse
+	22, // 31: arbiter.v1.Coordinator.ListTransactions:output_type -> arbiter.v1.ListTransactionsResponse
+	3,  // 32: arbiter.v1.Coordinator.Watch:output_type -> arbiter.v1.WatchResponse
+	23, // [23:33] is the sub-list for method output_type
+	13, // [13:23] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_arbiter_v1_coordinator_proto_init() }
@@ -1379,7 +1597,7 @@ func file_arbiter_v1_coordinator_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_arbiter_v1_coordinator_proto_rawDesc), len(file_arbiter_v1_coordinator_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   21,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -28,6 +28,7 @@ const (
 	Coordinator_Resolve_FullMethodName          = "/arbiter.v1.Coordinator/Resolve"
 	Coordinator_Cluster_FullMethodName          = "/arbiter.v1.Coordinator/Cluster"
 	Coordinator_ListTransactions_FullMethodName = "/arbiter.v1.Coordinator/ListTransactions"
+	Coordinator_Watch_FullMethodName            = "/arbiter.v1.Coordinator/Watch"
 )
 
 // CoordinatorClient is the client API for Coordinator service.
@@ -60,6 +61,18 @@ type CoordinatorClient interface {
 	// ListTransactions lists the live table (undecided transactions, and
 	// decided ones whose phase 2 is unfinished) a page at a time, oldest first.
 	ListTransactions(ctx context.Context, in *ListTransactionsRequest, opts ...grpc.CallOption) (*ListTransactionsResponse, error)
+	// Watch streams the decisions this node has applied, in log order,
+	// starting at (from_index, from_position). Every node serves it from its
+	// own applied state (no forwarding), so a follower's stream may trail the
+	// leader's by the replication lag. A resume point older than the node's
+	// retained history fails with FAILED_PRECONDITION and an ErrorInfo of
+	// reason DECISIONS_COMPACTED naming oldest-index (as etcd's
+	// ErrCompacted); a watcher that does not keep up with its bounded buffer
+	// is cut off with RESOURCE_EXHAUSTED and an ErrorInfo of reason
+	// WATCHER_TOO_SLOW naming next-index and next-position, from which it may
+	// resume. A client sees only the transactions it began (an admin sees
+	// all), a participant only those that name it.
+	Watch(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchResponse], error)
 }
 
 type coordinatorClient struct {
@@ -160,6 +173,25 @@ func (c *coordinatorClient) ListTransactions(ctx context.Context, in *ListTransa
 	return out, nil
 }
 
+func (c *coordinatorClient) Watch(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Coordinator_ServiceDesc.Streams[0], Coordinator_Watch_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchRequest, WatchResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Coordinator_WatchClient = grpc.ServerStreamingClient[WatchResponse]
+
 // CoordinatorServer is the server API for Coordinator service.
 // All implementations must embed UnimplementedCoordinatorServer
 // for forward compatibility.
@@ -190,6 +222,18 @@ type CoordinatorServer interface {
 	// ListTransactions lists the live table (undecided transactions, and
 	// decided ones whose phase 2 is unfinished) a page at a time, oldest first.
 	ListTransactions(context.Context, *ListTransactionsRequest) (*ListTransactionsResponse, error)
+	// Watch streams the decisions this node has applied, in log order,
+	// starting at (from_index, from_position). Every node serves it from its
+	// own applied state (no forwarding), so a follower's stream may trail the
+	// leader's by the replication lag. A resume point older than the node's
+	// retained history fails with FAILED_PRECONDITION and an ErrorInfo of
+	// reason DECISIONS_COMPACTED naming oldest-index (as etcd's
+	// ErrCompacted); a watcher that does not keep up with its bounded buffer
+	// is cut off with RESOURCE_EXHAUSTED and an ErrorInfo of reason
+	// WATCHER_TOO_SLOW naming next-index and next-position, from which it may
+	// resume. A client sees only the transactions it began (an admin sees
+	// all), a participant only those that name it.
+	Watch(*WatchRequest, grpc.ServerStreamingServer[WatchResponse]) error
 	mustEmbedUnimplementedCoordinatorServer()
 }
 
@@ -226,6 +270,9 @@ func (UnimplementedCoordinatorServer) Cluster(context.Context, *ClusterRequest) 
 }
 func (UnimplementedCoordinatorServer) ListTransactions(context.Context, *ListTransactionsRequest) (*ListTransactionsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListTransactions not implemented")
+}
+func (UnimplementedCoordinatorServer) Watch(*WatchRequest, grpc.ServerStreamingServer[WatchResponse]) error {
+	return status.Error(codes.Unimplemented, "method Watch not implemented")
 }
 func (UnimplementedCoordinatorServer) mustEmbedUnimplementedCoordinatorServer() {}
 func (UnimplementedCoordinatorServer) testEmbeddedByValue()                     {}
@@ -410,6 +457,17 @@ func _Coordinator_ListTransactions_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Coordinator_Watch_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(CoordinatorServer).Watch(m, &grpc.GenericServerStream[WatchRequest, WatchResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Coordinator_WatchServer = grpc.ServerStreamingServer[WatchResponse]
+
 // Coordinator_ServiceDesc is the grpc.ServiceDesc for Coordinator service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -454,6 +512,12 @@ var Coordinator_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _Coordinator_ListTransactions_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Watch",
+			Handler:       _Coordinator_Watch_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "arbiter/v1/coordinator.proto",
 }

@@ -522,8 +522,19 @@ type SnapshotHeader struct {
 	TxCount          uint64                 `protobuf:"varint,2,opt,name=tx_count,json=txCount,proto3" json:"tx_count,omitempty"`
 	ParticipantCount uint64                 `protobuf:"varint,3,opt,name=participant_count,json=participantCount,proto3" json:"participant_count,omitempty"`
 	FinishedCount    uint64                 `protobuf:"varint,4,opt,name=finished_count,json=finishedCount,proto3" json:"finished_count,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// decision_count DecisionEvents follow the finished records, oldest
+	// first: the retained history Watch serves (0 in snapshots written
+	// before it existed).
+	DecisionCount uint64 `protobuf:"varint,5,opt,name=decision_count,json=decisionCount,proto3" json:"decision_count,omitempty"`
+	// decisions_seq is the seq of the last decision applied (the next one
+	// is decisions_seq+1).
+	DecisionsSeq uint64 `protobuf:"varint,6,opt,name=decisions_seq,json=decisionsSeq,proto3" json:"decisions_seq,omitempty"`
+	// evicted_index and evicted_position are the newest decision dropped
+	// from the retained history ((0, 0): none); a Watch must start after it.
+	EvictedIndex    uint64 `protobuf:"varint,7,opt,name=evicted_index,json=evictedIndex,proto3" json:"evicted_index,omitempty"`
+	EvictedPosition uint32 `protobuf:"varint,8,opt,name=evicted_position,json=evictedPosition,proto3" json:"evicted_position,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *SnapshotHeader) Reset() {
@@ -580,6 +591,34 @@ func (x *SnapshotHeader) GetParticipantCount() uint64 {
 func (x *SnapshotHeader) GetFinishedCount() uint64 {
 	if x != nil {
 		return x.FinishedCount
+	}
+	return 0
+}
+
+func (x *SnapshotHeader) GetDecisionCount() uint64 {
+	if x != nil {
+		return x.DecisionCount
+	}
+	return 0
+}
+
+func (x *SnapshotHeader) GetDecisionsSeq() uint64 {
+	if x != nil {
+		return x.DecisionsSeq
+	}
+	return 0
+}
+
+func (x *SnapshotHeader) GetEvictedIndex() uint64 {
+	if x != nil {
+		return x.EvictedIndex
+	}
+	return 0
+}
+
+func (x *SnapshotHeader) GetEvictedPosition() uint32 {
+	if x != nil {
+		return x.EvictedPosition
 	}
 	return 0
 }
@@ -799,12 +838,16 @@ const file_arbiter_v1_raftcmd_proto_rawDesc = "" +
 	"\x18forget_before_unix_nanos\x18\x04 \x01(\x03R\x15forgetBeforeUnixNanos\"R\n" +
 	"\x0fRegisterCommand\x12%\n" +
 	"\x0eparticipant_id\x18\x01 \x01(\tR\rparticipantId\x12\x18\n" +
-	"\aaddress\x18\x02 \x01(\tR\aaddress\"\x99\x01\n" +
+	"\aaddress\x18\x02 \x01(\tR\aaddress\"\xb5\x02\n" +
 	"\x0eSnapshotHeader\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\x12\x19\n" +
 	"\btx_count\x18\x02 \x01(\x04R\atxCount\x12+\n" +
 	"\x11participant_count\x18\x03 \x01(\x04R\x10participantCount\x12%\n" +
-	"\x0efinished_count\x18\x04 \x01(\x04R\rfinishedCount\"\x82\x03\n" +
+	"\x0efinished_count\x18\x04 \x01(\x04R\rfinishedCount\x12%\n" +
+	"\x0edecision_count\x18\x05 \x01(\x04R\rdecisionCount\x12#\n" +
+	"\rdecisions_seq\x18\x06 \x01(\x04R\fdecisionsSeq\x12#\n" +
+	"\revicted_index\x18\a \x01(\x04R\fevictedIndex\x12)\n" +
+	"\x10evicted_position\x18\b \x01(\rR\x0fevictedPosition\"\x82\x03\n" +
 	"\bTxRecord\x12\x13\n" +
 	"\x05tx_id\x18\x01 \x01(\tR\x04txId\x12)\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x13.arbiter.v1.TxStateR\x05state\x12.\n" +

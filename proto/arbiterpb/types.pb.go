@@ -284,6 +284,136 @@ func (x *TxInfo) GetClientId() string {
 	return ""
 }
 
+// DecisionEvent is one decision as the replicated log recorded it; every
+// replica derives the same events, with the same fields, from the same log.
+type DecisionEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// index is the Raft log index of the entry that decided: a DECIDE, or
+	// the FINISH that recorded an implicit (parallel-commit) COMMIT.
+	Index uint64 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	// position orders the decisions of one entry: 0 for a DECIDE; 0, 1, ...
+	// for the implicit commits one FINISH records.
+	Position uint32 `protobuf:"varint,2,opt,name=position,proto3" json:"position,omitempty"`
+	// seq numbers the decisions of the log: 1 for the first, and one more
+	// for each after it, with no gap.
+	Seq     uint64  `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`
+	TxId    string  `protobuf:"bytes,4,opt,name=tx_id,json=txId,proto3" json:"tx_id,omitempty"`
+	Outcome Outcome `protobuf:"varint,5,opt,name=outcome,proto3,enum=arbiter.v1.Outcome" json:"outcome,omitempty"`
+	// participants: for COMMIT the yes voters (the participants that apply
+	// it); for ABORT every participant that may have held prepared work.
+	Participants []string `protobuf:"bytes,6,rep,name=participants,proto3" json:"participants,omitempty"`
+	// read_only: the participants that voted READ_ONLY for a COMMIT.
+	ReadOnly []string `protobuf:"bytes,7,rep,name=read_only,json=readOnly,proto3" json:"read_only,omitempty"`
+	ClientId string   `protobuf:"bytes,8,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	// decided_unix_nanos is when the leader appended the deciding entry to
+	// its log (raft's AppendedAt, replicated with the entry): the same on
+	// every replica, unlike any node's clock at apply time.
+	DecidedUnixNanos int64  `protobuf:"varint,9,opt,name=decided_unix_nanos,json=decidedUnixNanos,proto3" json:"decided_unix_nanos,omitempty"`
+	Reason           string `protobuf:"bytes,10,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *DecisionEvent) Reset() {
+	*x = DecisionEvent{}
+	mi := &file_arbiter_v1_types_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecisionEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecisionEvent) ProtoMessage() {}
+
+func (x *DecisionEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_arbiter_v1_types_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecisionEvent.ProtoReflect.Descriptor instead.
+func (*DecisionEvent) Descriptor() ([]byte, []int) {
+	return file_arbiter_v1_types_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *DecisionEvent) GetIndex() uint64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *DecisionEvent) GetPosition() uint32 {
+	if x != nil {
+		return x.Position
+	}
+	return 0
+}
+
+func (x *DecisionEvent) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *DecisionEvent) GetTxId() string {
+	if x != nil {
+		return x.TxId
+	}
+	return ""
+}
+
+func (x *DecisionEvent) GetOutcome() Outcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return Outcome_OUTCOME_UNKNOWN
+}
+
+func (x *DecisionEvent) GetParticipants() []string {
+	if x != nil {
+		return x.Participants
+	}
+	return nil
+}
+
+func (x *DecisionEvent) GetReadOnly() []string {
+	if x != nil {
+		return x.ReadOnly
+	}
+	return nil
+}
+
+func (x *DecisionEvent) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *DecisionEvent) GetDecidedUnixNanos() int64 {
+	if x != nil {
+		return x.DecidedUnixNanos
+	}
+	return 0
+}
+
+func (x *DecisionEvent) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 var File_arbiter_v1_types_proto protoreflect.FileDescriptor
 
 const file_arbiter_v1_types_proto_rawDesc = "" +
@@ -300,7 +430,19 @@ const file_arbiter_v1_types_proto_rawDesc = "" +
 	"\fparticipants\x18\x04 \x03(\tR\fparticipants\x12\x1a\n" +
 	"\bfinished\x18\x05 \x01(\bR\bfinished\x12#\n" +
 	"\rdecided_index\x18\x06 \x01(\x04R\fdecidedIndex\x12\x1b\n" +
-	"\tclient_id\x18\a \x01(\tR\bclientId*E\n" +
+	"\tclient_id\x18\a \x01(\tR\bclientId\"\xbb\x02\n" +
+	"\rDecisionEvent\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x1a\n" +
+	"\bposition\x18\x02 \x01(\rR\bposition\x12\x10\n" +
+	"\x03seq\x18\x03 \x01(\x04R\x03seq\x12\x13\n" +
+	"\x05tx_id\x18\x04 \x01(\tR\x04txId\x12-\n" +
+	"\aoutcome\x18\x05 \x01(\x0e2\x13.arbiter.v1.OutcomeR\aoutcome\x12\"\n" +
+	"\fparticipants\x18\x06 \x03(\tR\fparticipants\x12\x1b\n" +
+	"\tread_only\x18\a \x03(\tR\breadOnly\x12\x1b\n" +
+	"\tclient_id\x18\b \x01(\tR\bclientId\x12,\n" +
+	"\x12decided_unix_nanos\x18\t \x01(\x03R\x10decidedUnixNanos\x12\x16\n" +
+	"\x06reason\x18\n" +
+	" \x01(\tR\x06reason*E\n" +
 	"\aOutcome\x12\x13\n" +
 	"\x0fOUTCOME_UNKNOWN\x10\x00\x12\x12\n" +
 	"\x0eOUTCOME_COMMIT\x10\x01\x12\x11\n" +
@@ -325,20 +467,22 @@ func file_arbiter_v1_types_proto_rawDescGZIP() []byte {
 }
 
 var file_arbiter_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_arbiter_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_arbiter_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_arbiter_v1_types_proto_goTypes = []any{
-	(Outcome)(0),   // 0: arbiter.v1.Outcome
-	(TxState)(0),   // 1: arbiter.v1.TxState
-	(*Branch)(nil), // 2: arbiter.v1.Branch
-	(*TxInfo)(nil), // 3: arbiter.v1.TxInfo
+	(Outcome)(0),          // 0: arbiter.v1.Outcome
+	(TxState)(0),          // 1: arbiter.v1.TxState
+	(*Branch)(nil),        // 2: arbiter.v1.Branch
+	(*TxInfo)(nil),        // 3: arbiter.v1.TxInfo
+	(*DecisionEvent)(nil), // 4: arbiter.v1.DecisionEvent
 }
 var file_arbiter_v1_types_proto_depIdxs = []int32{
 	1, // 0: arbiter.v1.TxInfo.state:type_name -> arbiter.v1.TxState
-	1, // [1:1] is the sub-list for method output_type
-	1, // [1:1] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	0, // 1: arbiter.v1.DecisionEvent.outcome:type_name -> arbiter.v1.Outcome
+	2, // [2:2] is the sub-list for method output_type
+	2, // [2:2] is the sub-list for method input_type
+	2, // [2:2] is the sub-list for extension type_name
+	2, // [2:2] is the sub-list for extension extendee
+	0, // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_arbiter_v1_types_proto_init() }
@@ -352,7 +496,7 @@ func file_arbiter_v1_types_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_arbiter_v1_types_proto_rawDesc), len(file_arbiter_v1_types_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   2,
+			NumMessages:   3,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
