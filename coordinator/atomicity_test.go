@@ -531,3 +531,33 @@ func TestOnePhaseCommitSurvivesLosingItsLeader(t *testing.T) {
 		t.Fatalf("status %v, %v; a's balance %d: want COMMITTED and 93", info.GetState(), err, a.balance())
 	}
 }
+
+// A leader that has lost its quorum but not yet noticed (a deposed leader
+// resumed after a pause is the same) lacks what a successor applied: a
+// Commit of an ID it has no record of must not be answered NOT_FOUND
+// ("begin a transaction first"), which tells the client to give up on a
+// transaction that may commit elsewhere. Only a confirmed leader says so.
+func TestUnknownIDIsOnlyDeniedByAConfirmedLeader(t *testing.T) {
+	c := newTestCluster(t)
+	a, b := c.addParticipant("a"), c.addParticipant("b")
+	leader := c.waitLeader()
+	cc := arbiterpb.NewCoordinatorClient(c.dial(c.members[leader.id], security.RoleClient, "orders"))
+	ctx := ctxT(t, 20*time.Second)
+	if _, err := cc.Commit(ctx, &arbiterpb.CommitRequest{TxId: client.NewTxID(), Branches: []*arbiterpb.Branch{a.branch(0), b.branch(0)}}); status.Code(err) != codes.NotFound {
+		t.Fatalf("Commit of an unknown ID on a healthy leader: %v; want NotFound", err)
+	}
+	for _, n := range c.nodes {
+		if n != leader {
+			c.kill(n)
+		}
+	}
+	for i := range 40 {
+		actx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		_, err := cc.Commit(actx, &arbiterpb.CommitRequest{TxId: client.NewTxID(), Branches: []*arbiterpb.Branch{a.branch(0), b.branch(0)}})
+		cancel()
+		if status.Code(err) == codes.NotFound {
+			t.Fatalf("attempt %d, the leader cut from both followers: %v; an unconfirmed leader denied the ID", i, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"google.golang.org/grpc"
@@ -48,10 +49,22 @@ func (c *Coordinator) commitUnrecorded(ctx context.Context, ls *leaderState, req
 	c.mu.Lock()
 	r, ok := c.runs[req.GetTxId()]
 	c.mu.Unlock()
-	if !ok {
-		return nil, unknownTx(req.GetTxId())
+	if ok {
+		return commitResponse(req.GetTxId())(r.wait(ctx))
 	}
-	return commitResponse(req.GetTxId())(r.wait(ctx))
+	// "Unknown" is only said by a leader that has confirmed its leadership
+	// (as Status does): a deposed leader that has not heard of its successor
+	// yet (paused, then resumed) lacks the BEGIN the new leader applied, and
+	// its NOT_FOUND would tell the client to give up on a transaction that
+	// may commit. Confirmed, the record is read again: it may have been
+	// applied meanwhile.
+	if err := c.node.VerifyLeader(ctx); err != nil {
+		return nil, err
+	}
+	if _, ok := c.node.FSM().Get(req.GetTxId()); ok {
+		return nil, fmt.Errorf("%w: transaction %s was recorded while this Commit was routed; retry the Commit", ErrOutcomeUnknown, req.GetTxId())
+	}
+	return nil, unknownTx(req.GetTxId())
 }
 
 // runOneShot starts (or joins) the run of a one-shot transaction whose
