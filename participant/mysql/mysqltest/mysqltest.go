@@ -155,7 +155,10 @@ func (s *Server) install() error {
 			return err
 		}
 	}
-	args := append([]string{"--no-defaults", "--datadir=" + s.data(), "--auth-root-authentication-method=normal",
+	// Its own --tmpdir (as the server's below): servers installed at once
+	// must not share /tmp, where one's temporary tables were seen to go
+	// missing while another installed ("Could not remove temporary table").
+	args := append([]string{"--no-defaults", "--datadir=" + s.data(), "--tmpdir=" + s.run(), "--auth-root-authentication-method=normal",
 		"--skip-test-db", "--innodb-buffer-pool-size=32M"}, asServerUser()...)
 	out, err := exec.Command(s.bin.installDB, args...).CombinedOutput()
 	if err != nil {
@@ -170,7 +173,7 @@ func (s *Server) Restart() error {
 	if s.cmd != nil {
 		return errors.New("mysqltest: server is running")
 	}
-	args := append([]string{"--no-defaults", "--datadir=" + s.data(), "--port=" + fmt.Sprint(s.port),
+	args := append([]string{"--no-defaults", "--datadir=" + s.data(), "--tmpdir=" + s.run(), "--port=" + fmt.Sprint(s.port),
 		"--bind-address=" + s.bind, "--socket=" + s.Socket(), "--pid-file=" + filepath.Join(s.run(), "mariadbd.pid"),
 		"--log-bin=" + filepath.Join(s.data(), "binlog"), "--log-error=" + s.logPath()}, asServerUser()...)
 	cmd := exec.Command(s.bin.server, append(args, s.settings...)...)
