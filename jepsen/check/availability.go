@@ -53,6 +53,25 @@ func LongestUnavailable(run *history.Run, grace time.Duration) Unavailability {
 	return worst
 }
 
+// LongestCommitGap is the longest interval between two consecutive
+// commits anywhere in the run, from its first commit to the workload's last
+// answer, with no grace and whatever the faults: what a client sees as the
+// longest stall (issue 14 item 4 measures the leader and a bank killed
+// together by it). Zero for a run with no commit.
+func LongestCommitGap(run *history.Run) Unavailability {
+	end := workloadEnd(run)
+	var commits []time.Duration
+	for _, t := range commitTimes(run) {
+		if t <= end { // not the final transaction, run after the workload
+			commits = append(commits, t)
+		}
+	}
+	if len(commits) == 0 {
+		return Unavailability{}
+	}
+	return longestGap(commits, commits[0], end)
+}
+
 // longestGap is the longest interval in [from, to] with no time of ts
 // (sorted) inside it.
 func longestGap(ts []time.Duration, from, to time.Duration) Unavailability {

@@ -51,3 +51,23 @@ func TestLongestUnavailable(t *testing.T) {
 		}
 	}
 }
+
+// The longest commit gap spans the whole run, faults or not, from the first
+// commit to the workload's last answer; the final transaction and status
+// queries do not count.
+func TestLongestCommitGap(t *testing.T) {
+	run := &history.Run{Ops: []history.Op{commitAt(1), commitAt(2), commitAt(4.5), commitAt(5),
+		{Kind: history.KindFinal, Outcome: history.OutcomeCommit, End: secs(40)},
+		{Kind: history.KindStatus, Outcome: history.OutcomeCommit, End: secs(3)},
+		{Kind: history.KindTransfer, Outcome: history.OutcomeAbort, End: secs(5.5)}}}
+	if g := LongestCommitGap(run); g.Gap != secs(2.5) || g.From != secs(2) || g.To != secs(4.5) {
+		t.Fatalf("got %+v, want 2.5s from 2s to 4.5s", g)
+	}
+	run.Ops = append(run.Ops, history.Op{Kind: history.KindTransfer, Outcome: history.OutcomeAbort, End: secs(9)})
+	if g := LongestCommitGap(run); g.Gap != secs(4) || g.To != secs(9) {
+		t.Fatalf("an abort answered at 9s: got %+v, want 4s to 9s", g)
+	}
+	if g := LongestCommitGap(&history.Run{}); g.Gap != 0 {
+		t.Fatalf("no commits: %v, want 0", g.Gap)
+	}
+}

@@ -104,7 +104,7 @@ func TestSummaryLineAndTable(t *testing.T) {
 	results := []check.Result{{Name: "atomicity", Pass: true}, {Name: "liveness", Pass: false, Anomalies: 3},
 		{Name: "durability", Pass: false, Anomalies: 2}, {Name: check.NameAvailability, Pass: true, Measure: 1234 * time.Millisecond}}
 	line := SummaryLine(run, results)
-	want := "FAIL bank-partition: 4 ops, 3 txns, committed 1, aborted 1, unknown 1, unavailable 1.23s, anomalies 5 in 2 failed checker(s)"
+	want := "FAIL bank-partition: 4 ops, 3 txns, committed 1, aborted 1, unknown 1, unavailable 1.23s, longest commit gap 2.48s, anomalies 5 in 2 failed checker(s)"
 	if line != want {
 		t.Fatalf("got  %q\nwant %q", line, want)
 	}

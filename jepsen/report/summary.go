@@ -88,14 +88,17 @@ func SummaryLine(run *history.Run, results []check.Result) string {
 	if failedCheckers(results) > 0 {
 		verdict = "FAIL"
 	}
-	return fmt.Sprintf("%s %s: %d ops, %d txns, committed %d, aborted %d, unknown %d, unavailable %.2fs, anomalies %d in %d failed checker(s)",
-		verdict, run.Name, t.Ops, t.Txns, t.Committed, t.Aborted, t.Unknown, unavailable(results).Seconds(), anomalies(results), failedCheckers(results))
+	return fmt.Sprintf("%s %s: %d ops, %d txns, committed %d, aborted %d, unknown %d, unavailable %.2fs, longest commit gap %.2fs, anomalies %d in %d failed checker(s)",
+		verdict, run.Name, t.Ops, t.Txns, t.Committed, t.Aborted, t.Unknown, unavailable(results).Seconds(), check.LongestCommitGap(run).Gap.Seconds(), anomalies(results), failedCheckers(results))
 }
 
 func writeSummary(w io.Writer, run *history.Run, results []check.Result) error {
 	fmt.Fprintf(w, "%s\n\n", SummaryLine(run, results))
 	writeRunHeader(w, run)
 	writeCounts(w, countOps(run.Ops))
+	if g := check.LongestCommitGap(run); g.Gap > 0 {
+		fmt.Fprintf(w, "\nLongest interval without a commit: %.3fs (%.3fs-%.3fs)\n", g.Gap.Seconds(), g.From.Seconds(), g.To.Seconds())
+	}
 	fmt.Fprintln(w, "\nCheckers")
 	for _, r := range results {
 		fmt.Fprintf(w, "  %-19s %s  (checked %d, anomalies %d)\n", r.Name, passFail(r.Pass), r.Checked, r.Anomalies)
