@@ -22,6 +22,7 @@ type Metrics struct {
 	reach     *prometheus.GaugeVec
 	fast      *prometheus.CounterVec
 	transfers *prometheus.CounterVec
+	attempts  prometheus.Counter
 	watchers  prometheus.Gauge
 	wdrops    *prometheus.CounterVec
 }
@@ -66,8 +67,11 @@ func NewMetrics(reg prometheus.Registerer, node *raftlog.Node) *Metrics {
 	m.transfers = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "arbiter_leadership_transfers_total", Help: "Leadership transfers this node started because a follower reaches more participants, by result (ok, failed).",
 	}, []string{"result"})
+	m.attempts = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "arbiter_leadership_transfer_attempts_total", Help: "Leadership transfers this node began (counted at the start; arbiter_leadership_transfers_total counts them when they end).",
+	})
 	m.wdrops.WithLabelValues("slow")
-	reg.MustRegister(m.outcomes, m.phase, m.retries, m.votes, m.heur, m.call, m.watchers, m.wdrops, m.reach, m.fast, m.transfers)
+	reg.MustRegister(m.outcomes, m.phase, m.retries, m.votes, m.heur, m.call, m.watchers, m.wdrops, m.reach, m.fast, m.transfers, m.attempts)
 	registerRaftGauges(reg, node)
 	node.SetObserver(newRaftTimings(reg))
 	return m
@@ -188,6 +192,12 @@ func (m *Metrics) reachable(up, total int) {
 func (m *Metrics) failedFast(pid string) {
 	if m != nil {
 		m.fast.WithLabelValues(pid).Inc()
+	}
+}
+
+func (m *Metrics) transferBegun() {
+	if m != nil {
+		m.attempts.Inc()
 	}
 }
 

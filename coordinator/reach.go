@@ -143,6 +143,7 @@ func (c *Coordinator) transferTo(ls *leaderState, to string, mine, theirs, parts
 	// which cancels ls.ctx before the transfer reports.
 	tctx, cancel := context.WithTimeout(context.WithoutCancel(ls.ctx), 5*time.Second)
 	defer cancel()
+	c.cfg.Metrics.transferBegun()
 	err := c.node.TransferLeadership(tctx, to)
 	c.cfg.Metrics.transferred(err == nil)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/arbiter-tx/arbiter/client"
+	"github.com/arbiter-tx/arbiter/internal/security"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
 
@@ -147,5 +148,93 @@ func TestNoTransferWhenNoFollowerIsBetter(t *testing.T) {
 	// The reachable participant is still served.
 	if resp, _ := commitRaw(t, c, arbiterpb.CommitMode_COMMIT_MODE_STANDARD, a.branch(-1)); resp.GetOutcome() != arbiterpb.Outcome_OUTCOME_COMMIT {
 		t.Fatalf("commit on a: %v (%s)", resp.GetOutcome(), resp.GetReason())
+	}
+}
+
+// stallLogWrites is a raftlog.Observer that, once armed, holds a node's
+// Raft log writes (Raft calls ObserveLogWrite from its main loop after each
+// durable append) until released. Heartbeats take Raft's fast path and do
+// not write, so the node stays a member in good standing that acknowledges
+// no new entry: a leader waiting for it cannot commit.
+type stallLogWrites struct {
+	armed   atomic.Bool
+	stalled chan struct{} // closed at the first write held
+	release chan struct{}
+	once    sync.Once
+}
+
+func (s *stallLogWrites) ObserveLogWrite(time.Duration) {
+	if !s.armed.Load() {
+		return
+	}
+	s.once.Do(func() { close(s.stalled) })
+	<-s.release
+}
+
+func (s *stallLogWrites) ObserveFSMApply(time.Duration) {}
+func (s *stallLogWrites) ObserveCommit(time.Duration)   {}
+
+// Issue 14 item 1: no leadership transfer while a membership change is in
+// flight. A fourth voter is added while both followers' log writes are held,
+// so the new configuration stays uncommitted; the leader is then cut from
+// every participant that its followers still reach, which alone would move
+// leadership within a few probe periods. Nothing may move while the change
+// is pending; once it commits, the transfer goes ahead (the control that
+// shows the cut was enough to move it).
+func TestNoTransferDuringMembershipChange(t *testing.T) {
+	c := newTestCluster(t)
+	a, b := c.addParticipant("a"), c.addParticipant("b")
+	leader := c.waitLeader()
+	waitAllReach(t, c, "a", "b")
+
+	release := make(chan struct{})
+	var once sync.Once
+	unstall := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unstall) // before the cluster stops (cleanups are LIFO)
+	var stalls []*stallLogWrites
+	for _, n := range c.nodes {
+		if n != leader {
+			s := &stallLogWrites{stalled: make(chan struct{}), release: release}
+			n.node.SetObserver(s)
+			s.armed.Store(true)
+			stalls = append(stalls, s)
+		}
+	}
+	ctx := ctxT(t, 60*time.Second)
+	adm := c.adminAs(c.members[leader.id], security.RoleAdmin, "ops")
+	added := make(chan error, 1)
+	go func() { // no node listens at n4's addresses: it is a voter on paper
+		_, err := adm.AddMember(ctx, &arbiterpb.AddMemberRequest{Id: "n4", RaftAddress: "127.0.0.1:9", GrpcAddress: "127.0.0.1:9"})
+		added <- err
+	}()
+	for _, s := range stalls {
+		recv(t, s.stalled, 10*time.Second, "a follower's log write to stall on the new configuration")
+	}
+	if !leader.node.MembershipChanging() {
+		t.Fatal("the configuration with n4 is not pending on the leader: the test proves nothing")
+	}
+
+	c.links.set(leader.id, true, a.addr, b.addr)
+	waitFor(t, 10*time.Second, "the leader to see both participants down", func() bool {
+		return len(view(t, leader).GetReachable()) == 0
+	})
+	time.Sleep(2 * time.Second) // eight probe periods: far past TransferRounds
+	if now := c.waitLeader(); now != leader || !leader.node.MembershipChanging() {
+		t.Fatalf("leader %s (was %s), change pending %v: leadership moved or the change committed under the test",
+			now.id, leader.id, leader.node.MembershipChanging())
+	}
+	if got := gather(t, leader)["arbiter_leadership_transfer_attempts_total"]; got != 0 {
+		t.Fatalf("%v transfers begun while the configuration change was pending, want none", got)
+	}
+
+	unstall()
+	if err := recv(t, added, 15*time.Second, "AddMember to return"); err != nil {
+		t.Fatalf("AddMember once the followers write again: %v", err)
+	}
+	waitFor(t, 15*time.Second, "leadership to move off the cut leader once the change committed", func() bool {
+		return c.waitLeader() != leader
+	})
+	if got := gather(t, leader)["arbiter_leadership_transfers_total/ok"]; got != 1 {
+		t.Fatalf("%v transfers after the change committed, want 1", got)
 	}
 }

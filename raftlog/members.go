@@ -16,7 +16,7 @@ func (n *Node) AddVoter(ctx context.Context, id, addr string) error {
 	if err := n.checkOpen(ctx); err != nil {
 		return err
 	}
-	f := n.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, n.timeout(ctx))
+	f := n.trackConfigChange(n.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, n.timeout(ctx)))
 	if err := n.wait(ctx, f, true); err != nil {
 		return fmt.Errorf("raftlog: add voter %s at %s: %w", id, addr, err)
 	}
@@ -33,7 +33,7 @@ func (n *Node) RemoveServer(ctx context.Context, id string) error {
 	if !n.isMember(id) {
 		return fmt.Errorf("%w: %q", ErrUnknownMember, id)
 	}
-	f := n.raft.RemoveServer(raft.ServerID(id), 0, n.timeout(ctx))
+	f := n.trackConfigChange(n.raft.RemoveServer(raft.ServerID(id), 0, n.timeout(ctx)))
 	if err := n.wait(ctx, f, true); err != nil {
 		return fmt.Errorf("raftlog: remove server %s: %w", id, err)
 	}
@@ -96,11 +96,21 @@ func (n *Node) TransferLeadership(ctx context.Context, id string) error {
 }
 
 // MembershipChanging reports whether a configuration change is in flight:
-// the latest configuration in the log is not committed yet.
-func (n *Node) MembershipChanging() bool {
-	f := n.raft.GetConfiguration()
-	if f.Error() != nil {
-		return true
-	}
-	return f.Index() > n.raft.CommitIndex()
+// one this node proposed as leader has not yet committed (or failed).
+// Configuration changes are proposed only through this Node (AddVoter,
+// RemoveServer), and an entry a former leader left uncommitted is committed
+// by the new leader's first barrier, so a leader past its catch-up barrier
+// that proposed nothing has no change in flight. (hashicorp/raft exposes no
+// index for the latest configuration: GetConfiguration's future reports
+// index 0, which made an earlier version of this check always false.)
+func (n *Node) MembershipChanging() bool { return n.configChanges.Load() > 0 }
+
+// trackConfigChange counts f as in flight until it resolves.
+func (n *Node) trackConfigChange(f raft.IndexFuture) raft.IndexFuture {
+	n.configChanges.Add(1)
+	go func() {
+		defer n.configChanges.Add(-1)
+		_ = f.Error() // resolves on commit, lost leadership or shutdown
+	}()
+	return f
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -43,6 +44,9 @@ type Node struct {
 	logs    *countingLogs
 	timing  *timing    // see SetObserver
 	trust   *peerTrust // which coordinator IDs may talk to this node (peertrust.go)
+	// configChanges counts the configuration changes this node proposed
+	// whose futures have not resolved (see MembershipChanging).
+	configChanges atomic.Int32
 
 	closeOnce sync.Once
 	closeErr  error
