@@ -31,9 +31,10 @@ type Config struct {
 	// snapshots.
 	DataDir string
 	// LogStore is the Raft log and stable store kept in DataDir:
-	// LogStoreBoltDB ("boltdb", DataDir/raft.db, two fdatasyncs per append)
-	// or LogStoreWAL ("wal", DataDir/wal/, one fsync per append). Open
-	// refuses a DataDir that holds the other kind (ErrLogStoreMismatch).
+	// LogStoreWAL ("wal", DataDir/wal/, one fsync per append; the default)
+	// or LogStoreBoltDB ("boltdb", DataDir/raft.db, two fdatasyncs per
+	// append). Open refuses a DataDir that holds the other kind
+	// (ErrLogStoreMismatch).
 	LogStore string
 	// Peers lists every voter, this node included. It is used only to
 	// bootstrap a brand-new cluster, once, when DataDir holds no Raft state;
@@ -90,7 +91,7 @@ func DefaultConfig() Config {
 		TrailingLogs:       10240,
 		MaxAppendEntries:   256,
 		ApplyTimeout:       5 * time.Second,
-		LogStore:           LogStoreBoltDB,
+		LogStore:           LogStoreWAL,
 	}
 }
 

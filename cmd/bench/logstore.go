@@ -33,7 +33,7 @@ func (o *options) parseStores(s string) error {
 }
 
 // fsyncsPerAppend is how many fsync-family calls one Raft log append
-// (one StoreLogs) costs on store ("" is arbiter serve's default, boltdb):
+// (one StoreLogs) costs on store ("" is arbiter serve's default, wal):
 // a bbolt commit fdatasyncs the data pages, then the meta page; raft-wal
 // writes the batch and its commit frame and fsyncs once. Counted with
 // strace (raftlog/DESIGN.md, "Log stores").

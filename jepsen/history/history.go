@@ -186,7 +186,10 @@ type Run struct {
 	Nemeses  []string      `json:"nemeses"`
 	Seed     int64         `json:"seed"`
 	Duration time.Duration `json:"duration"`
-	Broken   string        `json:"broken,omitempty"` // a deliberately broken coordinator mode
+	// StartedAt is the wall-clock time of offset 0 (ops' and faults' Start
+	// and End are offsets from it): to line them up with the node logs.
+	StartedAt time.Time `json:"started_at,omitzero"`
+	Broken    string    `json:"broken,omitempty"` // a deliberately broken coordinator mode
 	// LogStore is the coordinators' --log-store; empty: arbiter serve's default.
 	LogStore string `json:"log_store,omitempty"`
 	// ClientRetries counts client attempts that got no answer (timeout,

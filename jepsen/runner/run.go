@@ -53,7 +53,7 @@ func Run(ctx context.Context, cfg Config) (*history.Run, error) {
 	ops, faults := e.rec.snapshot()
 	return &history.Run{Name: cfg.Name, Workload: cfg.Workload, Nemeses: cfg.Nemeses, Seed: cfg.Seed,
 		Duration: cfg.Duration, Broken: cfg.Broken, LogStore: cfg.LogStore, Ops: ops, Faults: faults, Final: *final,
-		ClientRetries: e.retries.Load()}, nil
+		ClientRetries: e.retries.Load(), StartedAt: e.rec.start}, nil
 }
 
 func setup(cfg Config) (e *env, err error) {
