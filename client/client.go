@@ -148,7 +148,7 @@ func (c *Client) Cluster(ctx context.Context) (*arbiterpb.ClusterResponse, error
 // gives an answer that is not "try elsewhere" or ctx ends. A node that does
 // not lead and names the leader sends the next attempt there.
 func call[Resp any](ctx context.Context, c *Client, f func(context.Context, arbiterpb.CoordinatorClient) (*Resp, error)) (*Resp, error) {
-	r := retry{pause: backoff.New(10*time.Millisecond, 500*time.Millisecond)}
+	r := retry{pause: backoff.New(10*time.Millisecond, maxPause)}
 	i := c.nodes.first()
 	for {
 		cc, known := c.nodes.conn(i)
@@ -172,6 +172,15 @@ func call[Resp any](ctx context.Context, c *Client, f func(context.Context, arbi
 		}
 	}
 }
+
+// maxPause caps the pause between rounds of attempts. An election takes a
+// Raft heartbeat timeout or two (0.3-0.9 s with the coordinator's
+// defaults), and the first commit after it waits for the client's next
+// round, so a long cap adds its length to every failover (500 ms did);
+// a round that finds no leader costs each node one cheap refusal, and
+// gRPC does not redial a node that refused until its own reconnect
+// backoff, so 100 ms stays light.
+const maxPause = 100 * time.Millisecond
 
 // maxHops bounds the leader hints a call follows without pausing, so that
 // nodes naming one another (a stale view) cannot make it spin.

@@ -24,7 +24,7 @@ type flags struct {
 
 func main() {
 	var f flags
-	flag.StringVar(&f.workload, "workload", "bank", "workload: bank (transfers and reads), status (Commit, Abort, Status and Resolve racing on one ID) race (every call raced against another on one ID: Abort against one-shots and Commit, late service-driven enlists against Commit, one-shot retries with other branches or past the uniqueness window, early Resolve by members, empty and 40,000-byte account names) or events (bank transfers whose third branch publishes transfer.completed through the outbox participant to NATS JetStream; checked against the stream)")
+	flag.StringVar(&f.workload, "workload", "bank", "workload: bank (transfers and reads), status (Commit, Abort, Status and Resolve racing on one ID) race (every call raced against another on one ID: Abort against one-shots and Commit, late service-driven enlists against Commit, one-shot retries with other branches or past the uniqueness window, early Resolve by members, empty and 40,000-byte account names) events (bank transfers whose third branch publishes transfer.completed through the outbox participant to NATS JetStream; checked against the stream) or transfers (the bank workload's transfers alone, each one Commit: with --commit-mode one-shot, the SDK's Run; no reads, no service-driven joins)")
 	flag.StringVar(&f.nemeses, "nemesis", "kill-leader", "comma-separated nemeses ("+strings.Join(runner.Nemeses(), ", ")+"), or none")
 	flag.StringVar(&f.matrix, "matrix", "", "run a predefined matrix instead: short (about 5 min: every nemesis, race in every commit mode) or standard (about 20 min, its last cells with the banks on PostgreSQL, then on MariaDB)")
 	flag.DurationVar(&f.duration, "duration", 30*time.Second, "workload duration of each run")

@@ -82,8 +82,8 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		BindAddr:           "127.0.0.1:7001",
-		HeartbeatTimeout:   500 * time.Millisecond,
-		ElectionTimeout:    500 * time.Millisecond,
+		HeartbeatTimeout:   300 * time.Millisecond,
+		ElectionTimeout:    300 * time.Millisecond,
 		LeaderLeaseTimeout: 250 * time.Millisecond,
 		CommitTimeout:      20 * time.Millisecond,
 		SnapshotThreshold:  8192,

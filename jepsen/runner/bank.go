@@ -28,6 +28,8 @@ func (w *bankWorker) loop(ctx context.Context) {
 	for i := 0; ctx.Err() == nil; i++ {
 		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 12*time.Second)
 		switch {
+		case w.env.cfg.Workload == WorkloadTransfers:
+			w.transfer(tctx, "coordinator-driven")
 		case w.rng.IntN(16) == 0:
 			w.read(tctx)
 		case i%2 == 0:

@@ -16,7 +16,8 @@ import (
 type Config struct {
 	// Name labels the run and its report directory.
 	Name string
-	// Workload is "bank", "status" or "race" (see Workloads).
+	// Workload is "bank", "status", "race", "events" or "transfers" (see
+	// Workloads).
 	Workload string
 	// Nemeses are injected in turn, chosen by the seeded generator; empty
 	// means no faults.
@@ -103,11 +104,20 @@ const (
 	// transfer.completed to NATS JetStream (a nats-server in the runner's
 	// process); the events checker compares the stream with the commits.
 	WorkloadEvents = "events"
+	// WorkloadTransfers is the bank workload's transfers alone, every one
+	// driven by the coordinator in one Commit (with --commit-mode one-shot:
+	// the SDK's Run, no Begin): no reads, no service-driven joins. Reads
+	// lock every account of every bank and service-driven transfers hold a
+	// bank's locks while they call the next, so the bank workload has
+	// stretches of lock-wait aborts with no commit even without faults;
+	// this one measures what a fault costs a plain Run workload (issue 14
+	// item 4's scenario).
+	WorkloadTransfers = "transfers"
 )
 
 // Workloads lists the values Config.Workload accepts.
 func Workloads() []string {
-	return []string{WorkloadBank, WorkloadStatus, WorkloadRace, WorkloadEvents}
+	return []string{WorkloadBank, WorkloadStatus, WorkloadRace, WorkloadEvents, WorkloadTransfers}
 }
 
 // RaceWindow is the race workload's default uniqueness window.

@@ -230,7 +230,7 @@ func (e *env) drive(ctx context.Context, rng *rand.Rand) error {
 				(&statusWorker{id: i, env: e, rng: wrng}).loop(wctx)
 			case WorkloadRace:
 				(&raceWorker{id: i, env: e, rng: wrng, race: race}).loop(wctx)
-			default: // bank, and events (the same transfers with a third branch)
+			default: // bank, transfers (its transfers alone), and events (with a third branch)
 				(&bankWorker{id: i, env: e, rng: wrng}).loop(wctx)
 			}
 		}()
