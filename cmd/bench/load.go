@@ -43,7 +43,10 @@ type driver struct {
 	tag      string // unique per step, part of every account key
 	phase    atomic.Int32
 	tally    tally
-	wg       sync.WaitGroup
+	// done, aborts and errs count measured transactions as they end (the
+	// tally has them only when the workers stop); a soak reads them live.
+	done, aborts, errs atomic.Int64
+	wg                 sync.WaitGroup
 }
 
 // newClient makes a client for the driver.
@@ -78,12 +81,15 @@ func (d *driver) worker(ctx context.Context, w int) {
 		switch {
 		case err != nil:
 			errs++
+			d.errs.Add(1)
 			firstErr = firstOf(firstErr, err)
 		case out == arbiterpb.Outcome_OUTCOME_COMMIT:
 			committed++
+			d.done.Add(1)
 			lat = append(lat, took)
 		default:
 			aborted++
+			d.aborts.Add(1)
 		}
 	}
 	d.tally.add(committed, aborted, errs, firstErr, lat)

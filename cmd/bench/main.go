@@ -24,6 +24,7 @@ type options struct {
 	participants  int
 	profileDir    string   // non-empty: CPU profiles of the 3-node system at its highest concurrency go here
 	logStores     []string // empty: arbiter serve's default
+	soak          int64    // > 0: run a soak of this many transactions instead (soak.go)
 }
 
 func main() {
@@ -51,6 +52,9 @@ func dispatch(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if o.soak > 0 {
+		return runSoak(ctx, o)
+	}
 	_, err = run(ctx, o)
 	return err
 }
@@ -69,8 +73,12 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.profileDir, "profile", "", "directory for CPU profiles (pprof) of the 3-node leader, a follower and the first participant, taken during the 3-node standard step at the highest concurrency (off when empty)")
 	fs.IntVar(&o.participants, "participants", 3, "participant processes per system in the concurrency sweep (at least 2); the branch sweep uses as many as its largest branch count")
 	stores := fs.String("log-store", "", "comma-separated Raft log stores of the coordinators (boltdb, wal); with two, every Arbiter system runs once on each, interleaved, named with the store as a suffix after the first (3-node = the first store, 3-node-wal), and the report prints their ratios (default: arbiter serve's default)")
+	fs.Int64Var(&o.soak, "soak", 0, "instead of the sweeps: drive this many committed transactions through one 3-node system at the highest --concurrency and print every process's RSS every 5% of the way, with a verdict on the coordinators' (flat: peak after the first fifth within 1.5x of RSS then); writes soak.json to --out")
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	if o.soak < 0 {
+		return o, fmt.Errorf("--soak %d: want a positive number of transactions", o.soak)
 	}
 	if err := o.parseStores(*stores); err != nil {
 		return o, err

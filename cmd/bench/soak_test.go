@@ -1,0 +1,48 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// A short soak: the target count is reached, every process is sampled
+// with a positive RSS, and each coordinator gets a growth figure.
+func TestSoakEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds binaries and starts a three-node system; skipped with -short")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	out := t.TempDir()
+	o := options{out: out, concurrencies: []int{4}, participants: 2, soak: 1000}
+	if err := runSoak(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "soak.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r soakResult
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	last := r.Samples[len(r.Samples)-1]
+	if last.Committed < 1000 || len(r.Samples) < 5 {
+		t.Fatalf("last sample %+v after %d samples: want >= 1000 committed and at least 5 samples", last, len(r.Samples))
+	}
+	if len(last.RSSMB) != 5 {
+		t.Fatalf("RSS of %d processes, want 3 coordinators and 2 participants: %v", len(last.RSSMB), last.RSSMB)
+	}
+	for name, mb := range last.RSSMB {
+		if mb <= 1 {
+			t.Errorf("%s: RSS %.2f MB, want a live process's", name, mb)
+		}
+	}
+	if len(r.CoordGrowth) != 3 {
+		t.Fatalf("growth figures for %v, want the 3 coordinators", r.CoordGrowth)
+	}
+}
