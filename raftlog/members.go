@@ -16,8 +16,8 @@ func (n *Node) AddVoter(ctx context.Context, id, addr string) error {
 	if err := n.checkOpen(ctx); err != nil {
 		return err
 	}
-	f := n.trackConfigChange(n.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, n.timeout(ctx)))
-	if err := n.wait(ctx, f, true); err != nil {
+	f := n.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, n.timeout(ctx))
+	if err := n.waitConfigChange(ctx, f); err != nil {
 		return fmt.Errorf("raftlog: add voter %s at %s: %w", id, addr, err)
 	}
 	return nil
@@ -33,8 +33,8 @@ func (n *Node) RemoveServer(ctx context.Context, id string) error {
 	if !n.isMember(id) {
 		return fmt.Errorf("%w: %q", ErrUnknownMember, id)
 	}
-	f := n.trackConfigChange(n.raft.RemoveServer(raft.ServerID(id), 0, n.timeout(ctx)))
-	if err := n.wait(ctx, f, true); err != nil {
+	f := n.raft.RemoveServer(raft.ServerID(id), 0, n.timeout(ctx))
+	if err := n.waitConfigChange(ctx, f); err != nil {
 		return fmt.Errorf("raftlog: remove server %s: %w", id, err)
 	}
 	return nil
@@ -104,13 +104,3 @@ func (n *Node) TransferLeadership(ctx context.Context, id string) error {
 // index for the latest configuration: GetConfiguration's future reports
 // index 0, which made an earlier version of this check always false.)
 func (n *Node) MembershipChanging() bool { return n.configChanges.Load() > 0 }
-
-// trackConfigChange counts f as in flight until it resolves.
-func (n *Node) trackConfigChange(f raft.IndexFuture) raft.IndexFuture {
-	n.configChanges.Add(1)
-	go func() {
-		defer n.configChanges.Add(-1)
-		_ = f.Error() // resolves on commit, lost leadership or shutdown
-	}()
-	return f
-}

@@ -106,6 +106,26 @@ func (n *Node) timeout(ctx context.Context) time.Duration {
 func (n *Node) wait(ctx context.Context, f raft.Future, submitted bool) error {
 	done := make(chan error, 1)
 	go func() { done <- f.Error() }()
+	return n.waitDone(ctx, done, submitted)
+}
+
+// waitConfigChange is wait for a configuration change, counted in
+// configChanges until f resolves (even if ctx ends first). f.Error is
+// called from one goroutine only: hashicorp/raft's futures cache their
+// error without a lock, so two callers race.
+func (n *Node) waitConfigChange(ctx context.Context, f raft.Future) error {
+	n.configChanges.Add(1)
+	done := make(chan error, 1)
+	go func() {
+		err := f.Error() // resolves on commit, lost leadership or shutdown
+		n.configChanges.Add(-1)
+		done <- err
+	}()
+	return n.waitDone(ctx, done, true)
+}
+
+// waitDone is wait's second half: done carries the future's error.
+func (n *Node) waitDone(ctx context.Context, done <-chan error, submitted bool) error {
 	select {
 	case err := <-done:
 		return mapErr(err)
