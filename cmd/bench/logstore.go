@@ -38,6 +38,9 @@ func (o *options) parseStores(s string) error {
 // writes the batch and its commit frame and fsyncs once. Counted with
 // strace (raftlog/DESIGN.md, "Log stores").
 func fsyncsPerAppend(store string) float64 {
+	if store == "" {
+		store = raftlog.DefaultConfig().LogStore
+	}
 	if store == raftlog.LogStoreWAL {
 		return 1
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/arbiter-tx/arbiter/raftlog"
 	"strings"
 	"testing"
 )
@@ -53,5 +54,15 @@ func TestCompareStores(t *testing.T) {
 	printStores(&b, r)
 	if !strings.Contains(b.String(), "3-node-wal") || !strings.Contains(b.String(), "0.80x") {
 		t.Fatalf("printed:\n%s", b.String())
+	}
+}
+
+// An empty store is arbiter serve's default, whatever that is now.
+func TestFsyncsPerAppendFollowsTheDefault(t *testing.T) {
+	if got, want := fsyncsPerAppend(""), fsyncsPerAppend(raftlog.DefaultConfig().LogStore); got != want {
+		t.Fatalf("default store: %v fsyncs per append, want %v (as %s)", got, want, raftlog.DefaultConfig().LogStore)
+	}
+	if fsyncsPerAppend(raftlog.LogStoreWAL) != 1 || fsyncsPerAppend(raftlog.LogStoreBoltDB) != 2 {
+		t.Fatal("wal: 1, boltdb: 2")
 	}
 }
