@@ -25,6 +25,7 @@ type options struct {
 	profileDir    string   // non-empty: CPU profiles of the 3-node system at its highest concurrency go here
 	logStores     []string // empty: arbiter serve's default
 	soak          int64    // > 0: run a soak of this many transactions instead (soak.go)
+	soakWindow    time.Duration
 }
 
 func main() {
@@ -77,8 +78,12 @@ func parseFlags(args []string) (options, error) {
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
+	fs.DurationVar(&o.soakWindow, "soak-window", time.Minute, "with --soak: the coordinators' --uniqueness-window (at least 8s; --max-timeout half of it, at least 5s); they remember every transaction finished within it, so their memory grows for one window (rate x window x about 350 bytes of heap) and must be flat after; the verdict looks at the run from 1.5 windows on")
 	if o.soak < 0 {
 		return o, fmt.Errorf("--soak %d: want a positive number of transactions", o.soak)
+	}
+	if o.soak > 0 && o.soakWindow < 8*time.Second {
+		return o, fmt.Errorf("--soak-window %v: want at least 8s (the coordinators' --max-timeout, at least their 5s default transaction timeout, must be shorter)", o.soakWindow)
 	}
 	if err := o.parseStores(*stores); err != nil {
 		return o, err

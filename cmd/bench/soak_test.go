@@ -18,7 +18,7 @@ func TestSoakEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	out := t.TempDir()
-	o := options{out: out, concurrencies: []int{4}, participants: 2, soak: 1000}
+	o := options{out: out, concurrencies: []int{4}, participants: 2, soak: 8000, soakWindow: 8 * time.Second}
 	if err := runSoak(ctx, o); err != nil {
 		t.Fatal(err)
 	}
@@ -31,8 +31,8 @@ func TestSoakEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	last := r.Samples[len(r.Samples)-1]
-	if last.Committed < 1000 || len(r.Samples) < 5 {
-		t.Fatalf("last sample %+v after %d samples: want >= 1000 committed and at least 5 samples", last, len(r.Samples))
+	if last.Committed < 8000 || len(r.Samples) < 5 {
+		t.Fatalf("last sample %+v after %d samples: want >= 8000 committed and at least 5 samples", last, len(r.Samples))
 	}
 	if len(last.RSSMB) != 5 {
 		t.Fatalf("RSS of %d processes, want 3 coordinators and 2 participants: %v", len(last.RSSMB), last.RSSMB)
@@ -41,6 +41,11 @@ func TestSoakEndToEnd(t *testing.T) {
 		if mb <= 1 {
 			t.Errorf("%s: RSS %.2f MB, want a live process's", name, mb)
 		}
+	}
+	if r.JudgedFrom == nil || r.JudgedFrom.Seconds < 12 {
+		// 8000 at concurrency 4 takes about 20 s here; on a machine fast
+		// enough to finish within 12 s this test would need more.
+		t.Fatalf("judged from %+v, want a sample at least 1.5 windows (12s) in", r.JudgedFrom)
 	}
 	if len(r.CoordGrowth) != 3 {
 		t.Fatalf("growth figures for %v, want the 3 coordinators", r.CoordGrowth)

@@ -26,9 +26,9 @@ type system struct {
 }
 
 // startArbiter starts nCoords real coordinators on logStore ("": the
-// default) and nParts bank participants, and waits until a leader knows
-// every participant.
-func startArbiter(ctx context.Context, name, binDir, dir string, nCoords, nParts int, logStore string) (*system, error) {
+// default), each with the flags coordExtra as well, and nParts bank
+// participants, and waits until a leader knows every participant.
+func startArbiter(ctx context.Context, name, binDir, dir string, nCoords, nParts int, logStore string, coordExtra ...string) (*system, error) {
 	ports, err := localcluster.FreePorts(2 * (nCoords + nParts))
 	if err != nil {
 		return nil, err
@@ -44,7 +44,7 @@ func startArbiter(ctx context.Context, name, binDir, dir string, nCoords, nParts
 		// Plaintext like the floor, so the ratio compares protocol work,
 		// not TLS; the production default (mTLS) costs more CPU per call.
 		Insecure:     true,
-		CoordArgsFor: httpAddr, BankArgs: httpAddr})
+		CoordArgsFor: func(proc string) []string { return append(httpAddr(proc), coordExtra...) }, BankArgs: httpAddr})
 	if err != nil {
 		return nil, err
 	}
