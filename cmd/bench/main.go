@@ -74,11 +74,11 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.profileDir, "profile", "", "directory for CPU profiles (pprof) of the 3-node leader, a follower and the first participant, taken during the 3-node standard step at the highest concurrency (off when empty)")
 	fs.IntVar(&o.participants, "participants", 3, "participant processes per system in the concurrency sweep (at least 2); the branch sweep uses as many as its largest branch count")
 	stores := fs.String("log-store", "", "comma-separated Raft log stores of the coordinators (boltdb, wal); with two, every Arbiter system runs once on each, interleaved, named with the store as a suffix after the first (3-node = the first store, 3-node-wal), and the report prints their ratios (default: arbiter serve's default)")
-	fs.Int64Var(&o.soak, "soak", 0, "instead of the sweeps: drive this many committed transactions through one 3-node system at the highest --concurrency and print every process's RSS every 5% of the way, with a verdict on the coordinators' (flat: peak after the first fifth within 1.5x of RSS then); writes soak.json to --out")
+	fs.Int64Var(&o.soak, "soak", 0, "instead of the sweeps: drive this many committed transactions through one 3-node system at the highest --concurrency and print every process's RSS every 5% of the way, with a verdict on the coordinators' (flat: from 1.5 --soak-window on, peak RSS within 1.5x of RSS then); writes soak.json to --out")
+	fs.DurationVar(&o.soakWindow, "soak-window", time.Minute, "with --soak: the coordinators' --uniqueness-window (at least 8s; --max-timeout half of it, at least 5s); they remember every transaction finished within it, so their memory grows for one window (rate x window x about 350 bytes of heap) and must be flat after; the verdict looks at the run from 1.5 windows on")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
-	fs.DurationVar(&o.soakWindow, "soak-window", time.Minute, "with --soak: the coordinators' --uniqueness-window (at least 8s; --max-timeout half of it, at least 5s); they remember every transaction finished within it, so their memory grows for one window (rate x window x about 350 bytes of heap) and must be flat after; the verdict looks at the run from 1.5 windows on")
 	if o.soak < 0 {
 		return o, fmt.Errorf("--soak %d: want a positive number of transactions", o.soak)
 	}

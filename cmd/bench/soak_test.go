@@ -51,3 +51,22 @@ func TestSoakEndToEnd(t *testing.T) {
 		t.Fatalf("growth figures for %v, want the 3 coordinators", r.CoordGrowth)
 	}
 }
+
+// The soak flags parse (a flag defined after Parse once made
+// --soak-window unknown on the command line), and a window too short for
+// the coordinators' timeouts is refused.
+func TestSoakFlags(t *testing.T) {
+	o, err := parseFlags([]string{"--soak", "10", "--soak-window", "30s"})
+	if err != nil || o.soak != 10 || o.soakWindow != 30*time.Second {
+		t.Fatalf("got soak %d window %v, err %v; want 10, 30s", o.soak, o.soakWindow, err)
+	}
+	if o, err := parseFlags([]string{"--soak", "10"}); err != nil || o.soakWindow != time.Minute {
+		t.Fatalf("default window %v, err %v; want 1m", o.soakWindow, err)
+	}
+	if _, err := parseFlags([]string{"--soak", "10", "--soak-window", "2s"}); err == nil {
+		t.Fatal("--soak-window 2s accepted; want an error (the coordinators' --max-timeout is at least 5s)")
+	}
+	if _, err := parseFlags([]string{"--soak", "-1"}); err == nil {
+		t.Fatal("--soak -1 accepted")
+	}
+}
