@@ -59,7 +59,8 @@ func New[T any](cfg Config, res Resource[T], h Handler[T], logger *zap.Logger) (
 	if logger == nil {
 		logger = zap.NewNop()
 	}
-	coord, err := dialCoordinators(cfg)
+	log := logger.With(zap.String("participant-id", cfg.ID))
+	coord, err := dialCoordinators(cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +68,7 @@ func New[T any](cfg Config, res Resource[T], h Handler[T], logger *zap.Logger) (
 	life, cancel := context.WithCancel(context.Background())
 	return &Agent[T]{
 		cfg: cfg, res: res, handler: h, coord: coord, txs: newTxMutex(), doomed: newDoomedSet(), steps: newStepTimings(cfg.ID),
-		log:  logger.With(zap.String("participant-id", cfg.ID)),
+		log:  log,
 		life: life, cancel: cancel,
 	}, nil
 }

@@ -34,6 +34,19 @@ type Config struct {
 	// service-driven transactions for the whole transaction deadline even
 	// after leadership had moved (issue 14).
 	RPCTimeout time.Duration
+	// ProbeInterval is how often the agent health-checks each coordinator
+	// (the standard gRPC health check on the connection its calls use),
+	// ProbeTimeout bounds one check, and after ProbeFailures consecutive
+	// timeouts (of checks or of calls) a coordinator counts as down: calls
+	// go to the other coordinators first, and a call waiting on it is
+	// moved to the next one at once instead of at RPCTimeout. A refused
+	// connection or NOT_SERVING (the node knows no leader) is down at once;
+	// any answer brings it back. With one coordinator there is nobody to
+	// move to and nothing is probed. Defaults 250ms, 200ms, 3: a
+	// coordinator cut from this participant alone (the others still reach
+	// it and each other) is left within about a second (issue 14).
+	ProbeInterval, ProbeTimeout time.Duration
+	ProbeFailures               int
 	// FallbackDeadline is the prepared deadline used when a Prepare carries
 	// none. It only schedules recovery; it never decides. Default 30s.
 	FallbackDeadline time.Duration
@@ -85,6 +98,9 @@ func DefaultConfig() Config {
 	return Config{
 		ResolveInterval:  time.Second,
 		RPCTimeout:       1500 * time.Millisecond,
+		ProbeInterval:    250 * time.Millisecond,
+		ProbeTimeout:     200 * time.Millisecond,
+		ProbeFailures:    3,
 		FallbackDeadline: 30 * time.Second,
 		MaxMessageBytes:  8 << 20,
 
@@ -133,6 +149,12 @@ func (c Config) validateTimes(errs *fieldErrors) {
 	}
 	if c.RPCTimeout <= 0 {
 		errs.add("RPCTimeout %v must be positive (default 1.5s)", c.RPCTimeout)
+	}
+	if c.ProbeInterval <= 0 || c.ProbeTimeout <= 0 {
+		errs.add("ProbeInterval %v and ProbeTimeout %v must be positive (defaults 250ms and 200ms)", c.ProbeInterval, c.ProbeTimeout)
+	}
+	if c.ProbeFailures < 1 {
+		errs.add("ProbeFailures %d must be at least 1 (default 3)", c.ProbeFailures)
 	}
 	if c.FallbackDeadline <= 0 {
 		errs.add("FallbackDeadline %v must be positive (default 30s)", c.FallbackDeadline)

@@ -34,6 +34,9 @@ func TestConfigValidate(t *testing.T) {
 		{"an empty coordinator", func(c *participant.Config) { c.Coordinators = append(c.Coordinators, "") }, "Coordinators[1] is empty"},
 		{"ResolveInterval 0", func(c *participant.Config) { c.ResolveInterval = 0 }, "ResolveInterval 0s must be positive"},
 		{"RPCTimeout negative", func(c *participant.Config) { c.RPCTimeout = -time.Second }, "RPCTimeout -1s must be positive"},
+		{"ProbeInterval 0", func(c *participant.Config) { c.ProbeInterval = 0 }, "ProbeInterval 0s and ProbeTimeout 200ms must be positive"},
+		{"ProbeTimeout negative", func(c *participant.Config) { c.ProbeTimeout = -1 }, "ProbeTimeout -1ns must be positive"},
+		{"ProbeFailures 0", func(c *participant.Config) { c.ProbeFailures = 0 }, "ProbeFailures 0 must be at least 1"},
 		{"FallbackDeadline 0", func(c *participant.Config) { c.FallbackDeadline = 0 }, "FallbackDeadline 0s must be positive"},
 		{"MaxMessageBytes 0", func(c *participant.Config) { c.MaxMessageBytes = 0 }, "MaxMessageBytes 0 must be positive"},
 		{"OutcomeRetention negative", func(c *participant.Config) { c.OutcomeRetention = -time.Minute }, "OutcomeRetention -1m0s must not be negative"},
@@ -45,6 +48,7 @@ func TestConfigValidate(t *testing.T) {
 		{"Insecure without TLS", func(c *participant.Config) { c.TLS, c.Insecure = nil, true }, ""},
 		{"smallest positive values", func(c *participant.Config) {
 			c.ResolveInterval, c.RPCTimeout, c.FallbackDeadline, c.MaxMessageBytes = 1, 1, 1, 1
+			c.ProbeInterval, c.ProbeTimeout, c.ProbeFailures = 1, 1, 1
 		}, ""},
 		{"retention and pruning 0", func(c *participant.Config) { c.OutcomeRetention, c.OutcomePruneInterval = 0, 0 }, ""},
 		{"several coordinators", func(c *participant.Config) { c.Coordinators = []string{"a:1", "b:2", "c:3"} }, ""},
@@ -70,8 +74,8 @@ func TestConfigValidateReportsEveryField(t *testing.T) {
 	if !errors.As(err, &joined) {
 		t.Fatalf("Validate() = %v, want joined per-field errors", err)
 	}
-	if n := len(joined.Unwrap()); n != 9 {
-		t.Fatalf("Validate() reported %d errors, want 9 (ID, Address, Coordinators, ResolveInterval, RPCTimeout, FallbackDeadline, OutcomeRetention, TLS, MaxMessageBytes): %v", n, err)
+	if n := len(joined.Unwrap()); n != 11 {
+		t.Fatalf("Validate() reported %d errors, want 11 (ID, Address, Coordinators, ResolveInterval, RPCTimeout, ProbeInterval/ProbeTimeout, ProbeFailures, FallbackDeadline, OutcomeRetention, TLS, MaxMessageBytes): %v", n, err)
 	}
 	if !strings.HasPrefix(err.Error(), "participant: invalid config: ") {
 		t.Fatalf("Validate() = %q, want the package prefix", err)

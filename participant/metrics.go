@@ -39,7 +39,7 @@ func (a *Agent[T]) timed(step string, since time.Time) {
 // outcomes (arbiter_participant_heuristic_outcomes_total, kind "rollback"
 // or "commit": alert on any increase), the time per step
 // (arbiter_participant_step_seconds), and how many transactions are
-// prepared (in doubt) right now.
+// prepared (in doubt) right now, and how many coordinators it reaches.
 func (a *Agent[T]) RegisterMetrics(reg prometheus.Registerer) error {
 	labels := prometheus.Labels{"participant": a.cfg.ID}
 	counter := func(name, help string, v func() uint64, extra ...string) prometheus.Collector {
@@ -62,6 +62,8 @@ func (a *Agent[T]) RegisterMetrics(reg prometheus.Registerer) error {
 		a.steps,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "arbiter_participant_in_doubt", Help: "Transactions prepared and waiting for a decision.", ConstLabels: labels},
 			a.preparedCount),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "arbiter_participant_coordinators_reachable", Help: "Coordinators this participant's health view says it reaches (it calls the others last).", ConstLabels: labels},
+			func() float64 { return float64(a.coord.reachable()) }),
 	}
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {
