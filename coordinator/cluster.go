@@ -2,13 +2,14 @@ package coordinator
 
 import (
 	"context"
+	"slices"
 
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 	"github.com/arbiter-tx/arbiter/raftlog"
 )
 
 // Cluster reports this node's view of the cluster; it never forwards.
-func (c *Coordinator) Cluster(ctx context.Context, _ *arbiterpb.ClusterRequest) (*arbiterpb.ClusterResponse, error) {
+func (c *Coordinator) Cluster(ctx context.Context, req *arbiterpb.ClusterRequest) (*arbiterpb.ClusterResponse, error) {
 	st := c.node.Stats()
 	active, unfinished := c.node.FSM().Counts()
 	resp := &arbiterpb.ClusterResponse{
@@ -19,6 +20,18 @@ func (c *Coordinator) Cluster(ctx context.Context, _ *arbiterpb.ClusterRequest) 
 		LogWrites:    st.LogWrites, LogEntries: st.LogEntries,
 	}
 	resp.Members = c.memberList(st)
+	if req.GetProbeParticipants() {
+		// What answers now, not the standing view (reach.go).
+		fresh := c.probeNow(ctx, resp.Participants, nil, false)
+		_, resp.Unreachable = c.reachView(resp.Participants)
+		for p := range resp.Participants {
+			if _, down := resp.Unreachable[p]; !down && !slices.Contains(fresh, p) {
+				resp.Unreachable[p] = "no answer to the probe just made"
+			}
+		}
+		resp.Reachable = fresh
+		return resp, nil
+	}
 	resp.Reachable, resp.Unreachable = c.reachView(resp.Participants)
 	return resp, nil
 }

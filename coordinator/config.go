@@ -61,13 +61,15 @@ type Config struct {
 	// answered at once (prepare.go).
 	ProbeInterval, ProbeTimeout time.Duration
 	ProbeFailures               int
-	// TransferRounds is in how many consecutive probe periods a leader
-	// must have reached fewer registered participants than some follower
-	// before it hands leadership to the best one (reach.go); 0 never
-	// transfers. A participant counts as unreached only after ProbeFailures
-	// consecutive timeouts (or a refusal), so a cut must be sustained over
-	// about six probes. TransferCooldown is the least time between two
-	// transfers this node starts.
+	// TransferRounds is in how many consecutive rounds a leader must have
+	// reached fewer registered participants than some follower, both probed
+	// afresh, before it hands leadership to the best one (reach.go); 0
+	// never transfers. A round starts when a participant goes down in the
+	// leader's view and then every probe period while one is; a participant
+	// is down only after ProbeFailures consecutive timeouts (or a refusal,
+	// or NOT_SERVING), which is what makes a cut sustained. Default 1.
+	// TransferCooldown is the least time between two transfers this node
+	// starts.
 	TransferRounds   int
 	TransferCooldown time.Duration
 	// FinishBatch and FinishDelay bound how many finished transactions are
@@ -129,7 +131,7 @@ func DefaultConfig() Config {
 		ProbeInterval:    250 * time.Millisecond,
 		ProbeTimeout:     200 * time.Millisecond,
 		ProbeFailures:    3,
-		TransferRounds:   3,
+		TransferRounds:   1,
 		TransferCooldown: 10 * time.Second,
 		FinishBatch:      256,
 		FinishDelay:      50 * time.Millisecond,

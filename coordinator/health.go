@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/connectivity"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -35,6 +36,9 @@ type partHealth struct {
 	m        map[string]*partState
 	// wake: participant -> closed when it next goes down (see wentDown).
 	wake map[string]chan struct{}
+	// downs gets a token whenever some participant goes down (buffered 1:
+	// the leader's reach loop looks at once instead of at its next tick).
+	downs chan struct{}
 }
 
 // partState is what is known of one participant.
@@ -58,7 +62,8 @@ const (
 )
 
 func newPartHealth(failures int, now func() time.Time) *partHealth {
-	return &partHealth{failures: failures, now: now, m: make(map[string]*partState), wake: make(map[string]chan struct{})}
+	return &partHealth{failures: failures, now: now, m: make(map[string]*partState), wake: make(map[string]chan struct{}),
+		downs: make(chan struct{}, 1)}
 }
 
 func (h *partHealth) get(pid string) *partState {
@@ -111,6 +116,10 @@ func (h *partHealth) failed(pid string, kind failKind, detail string) bool {
 	if ch, ok := h.wake[pid]; ok {
 		close(ch)
 		delete(h.wake, pid)
+	}
+	select {
+	case h.downs <- struct{}{}:
+	default:
 	}
 	return true
 }
@@ -231,7 +240,7 @@ func (c *Coordinator) probeLoop(ctx context.Context) {
 				continue
 			}
 			wg.Go(func() {
-				c.probe(ctx, pid, addr)
+				c.probe(ctx, pid, addr, false)
 				mu.Lock()
 				delete(busy, pid)
 				mu.Unlock()
@@ -250,26 +259,59 @@ func (c *Coordinator) probeLoop(ctx context.Context) {
 // connection in TRANSIENT_FAILURE is told to reconnect now (gRPC's
 // reconnect backoff grows to minutes), so a participant that is back is
 // seen at the next probe.
-func (c *Coordinator) probe(ctx context.Context, pid, addr string) {
+// It reports whether pid answered (and is serving). With patient, a
+// connection that is not ready is given the whole ProbeTimeout to become
+// ready (gRPC's wait-for-ready) instead of failing at once: the leader's
+// own second look before a transfer (reach.go) must not miss a participant
+// that is back only because its connection is still reconnecting. The
+// background probe is not patient, so a refused connection is seen at
+// once.
+func (c *Coordinator) probe(ctx context.Context, pid, addr string, patient bool) bool {
 	cc, err := c.conns.get(addr, participantIdentity(pid))
 	if err != nil {
-		return
+		return false
 	}
 	if cc.GetState() == connectivity.TransientFailure {
 		cc.ResetConnectBackoff()
 	}
 	pctx, cancel := context.WithTimeout(ctx, c.cfg.ProbeTimeout)
 	defer cancel()
-	resp, err := healthpb.NewHealthClient(cc).Check(pctx, &healthpb.HealthCheckRequest{})
+	resp, err := healthpb.NewHealthClient(cc).Check(pctx, &healthpb.HealthCheckRequest{}, grpc.WaitForReady(patient))
 	switch {
 	case ctx.Err() != nil:
 	case err == nil && resp.GetStatus() == healthpb.HealthCheckResponse_NOT_SERVING:
 		c.noteFailure(pid, failNotServing, "")
 	case err == nil, classify(err) == failNone:
 		c.noteSuccess(pid)
+		return true
 	default:
 		c.noteFailure(pid, classify(err), "")
 	}
+	return false
+}
+
+// probeNow probes the participants of parts (ID to address) that are not
+// in skip, all at once (patient: see probe), and returns those that
+// answered, sorted. It takes at most ProbeTimeout (and the time to dial).
+func (c *Coordinator) probeNow(ctx context.Context, parts map[string]string, skip []string, patient bool) []string {
+	var mu sync.Mutex
+	var out []string
+	var wg sync.WaitGroup
+	for pid, addr := range parts {
+		if slices.Contains(skip, pid) {
+			continue
+		}
+		wg.Go(func() {
+			if c.probe(ctx, pid, addr, patient) {
+				mu.Lock()
+				out = append(out, pid)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	slices.Sort(out)
+	return out
 }
 
 // noteSuccess and noteFailure update the view and log each change.

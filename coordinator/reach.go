@@ -17,14 +17,23 @@ import (
 // Participant reachability as a leadership input (issue 14). A leader cut
 // from participants that its followers still reach stalls every
 // transaction that touches them, although a follower one leadership
-// transfer away could serve them. So the leader compares, every probe
-// period, how many registered participants it reaches (health.go) with
-// what each follower reports (its Cluster answer), and when in
-// TransferRounds consecutive rounds it reached fewer than all of them and
-// some follower reached strictly more, it hands leadership to the best
-// follower of the last round. Both views must hold over the rounds: a
-// participant that went down for everyone is seen by the followers' probes
-// a probe period later than by the leader's, and must not move anything.
+// transfer away could serve them. So the leader, when its own view
+// (health.go) says it reaches fewer than all registered participants,
+// compares what it and each follower reach *now*: it asks every follower
+// to probe the participants afresh (Cluster with probe_participants), and
+// then probes again those it misses itself. If in TransferRounds
+// consecutive rounds (default 1) some follower reached strictly more, it
+// hands leadership to the best follower of the last round.
+//
+// "Sustained" comes from the leader's own view: a participant is down in
+// it only after ProbeFailures consecutive timeouts (or a refusal, or
+// NOT_SERVING). The comparison is fresh on both sides, so a standing view
+// a probe period old cannot move leadership: a participant that went down
+// for everyone fails the followers' fresh probes too, and one that came
+// back (a restart, a healed cut) answers the leader's own second probe,
+// made after the followers answered. (Before the fresh probes, followers'
+// standing views lag the leader's by up to a probe period, so three
+// rounds were needed to rule that out: 0.5 s more per cut.)
 //
 // Ping-pong is ruled out by "strictly more" (the new leader reaches more
 // than the old one, so the old one is never strictly better while the cut
@@ -33,7 +42,8 @@ import (
 // flight, and none when no follower is better: a participant that is down
 // for everyone moves nothing.
 
-// reachLoop runs on the leader until it steps down.
+// reachLoop runs on the leader until it steps down. It looks every probe
+// period, and at once when a participant goes down in its view.
 func (c *Coordinator) reachLoop(ls *leaderState) {
 	if c.cfg.TransferRounds <= 0 {
 		return
@@ -46,14 +56,24 @@ func (c *Coordinator) reachLoop(ls *leaderState) {
 		case <-ls.ctx.Done():
 			return
 		case <-t.C:
+		case <-c.health.downs:
 		}
-		parts := keys(c.node.FSM().Participants())
+		all := c.node.FSM().Participants()
+		parts := keys(all)
 		mine := c.health.reachable(parts)
 		if len(mine) == len(parts) || !c.mayTransfer() {
 			short = 0
 			continue
 		}
 		to, theirs := c.bestFollower(ls.ctx, parts, len(mine))
+		if to != "" {
+			// The leader's own second look, after the followers answered,
+			// patient where theirs was not: any doubt keeps leadership here.
+			mine = append(mine, c.probeNow(ls.ctx, all, mine, true)...)
+			if len(intersect(theirs, parts)) <= len(mine) {
+				to = ""
+			}
+		}
 		if to == "" {
 			short = 0
 			continue
@@ -83,9 +103,9 @@ type followerView struct {
 	reach []string
 }
 
-// bestFollower asks every follower for its view and returns the one that
-// reaches the most of parts, if that is strictly more than have (ties go to
-// the lowest ID), with the participants it reaches.
+// bestFollower asks every follower what it reaches now and returns the one
+// that reaches the most of parts, if that is strictly more than have (ties
+// go to the lowest ID), with the participants it reaches.
 func (c *Coordinator) bestFollower(ctx context.Context, parts []string, have int) (string, []string) {
 	views := c.followerViews(ctx)
 	sort.Slice(views, func(i, j int) bool { return views[i].id < views[j].id })
@@ -98,8 +118,10 @@ func (c *Coordinator) bestFollower(ctx context.Context, parts []string, have int
 	return best, bestReach
 }
 
-// followerViews calls Cluster on every other voter, in parallel, each
-// bounded by ProbeTimeout; a follower that does not answer is left out.
+// followerViews asks every other voter, in parallel, to probe the
+// participants now (Cluster with probe_participants), each call bounded by
+// twice ProbeTimeout (the follower's probes take up to one); a follower
+// that does not answer is left out.
 func (c *Coordinator) followerViews(ctx context.Context) []followerView {
 	var mu sync.Mutex
 	var out []followerView
@@ -114,9 +136,9 @@ func (c *Coordinator) followerViews(ctx context.Context) []followerView {
 			if err != nil {
 				return
 			}
-			cctx, cancel := context.WithTimeout(ctx, c.cfg.ProbeTimeout)
+			cctx, cancel := context.WithTimeout(ctx, 2*c.cfg.ProbeTimeout)
 			defer cancel()
-			resp, err := arbiterpb.NewCoordinatorClient(cc).Cluster(cctx, &arbiterpb.ClusterRequest{})
+			resp, err := arbiterpb.NewCoordinatorClient(cc).Cluster(cctx, &arbiterpb.ClusterRequest{ProbeParticipants: true})
 			if err != nil {
 				return
 			}
@@ -135,8 +157,8 @@ func (c *Coordinator) transferTo(ls *leaderState, to string, mine, theirs, parts
 	c.lastTransfer = c.cfg.clock()()
 	c.mu.Unlock()
 	_, down := c.reachView(c.node.FSM().Participants())
-	reason := fmt.Sprintf("this leader reached %d of %d participants for %d consecutive probes (down: %s); %s reaches %d",
-		len(mine), len(parts), rounds, describeDown(down), to, len(intersect(theirs, parts)))
+	reason := fmt.Sprintf("this leader reaches %d of %d participants (down: %s; %d round(s)); %s reaches %d now",
+		len(mine), len(parts), describeDown(down), rounds, to, len(intersect(theirs, parts)))
 	c.log.Warn("leadership transfer", zap.String("to", to), zap.String("reason", reason),
 		zap.Uint64("term", ls.term), zap.Strings("leader-reaches", mine), zap.Strings("follower-reaches", theirs))
 	// Not under ls.ctx: a transfer that succeeds ends this leadership,

@@ -2,6 +2,7 @@ package coordinator_test
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -88,6 +89,7 @@ func TestLeaderCutFromParticipantsHandsOverLeadership(t *testing.T) {
 	defer func() { stop(); wg.Wait() }()
 	waitFor(t, 10*time.Second, "commits before the cut", func() bool { return !loop.firstAfter(time.Time{}).IsZero() })
 
+	cut = c.waitLeader() // the leader now, whatever happened at start-up
 	at := time.Now()
 	c.links.set(cut.id, true, a.addr, b.addr)
 	var heir *testNode
@@ -102,8 +104,11 @@ func TestLeaderCutFromParticipantsHandsOverLeadership(t *testing.T) {
 	if resumed > 5*time.Second {
 		t.Errorf("commits resumed %v after the cut, want within a few seconds", resumed)
 	}
-	if got := gather(t, cut)["arbiter_leadership_transfers_total/ok"]; got != 1 {
-		t.Errorf("the cut leader made %v successful transfers, want 1", got)
+	// One transfer begun. (hashicorp/raft reports a transfer that took
+	// longer than its election timeout as failed, although leadership
+	// did move; under -race that happens, so the result is not checked.)
+	if got := gather(t, cut)["arbiter_leadership_transfer_attempts_total"]; got != 1 {
+		t.Errorf("the cut leader began %v transfers, want 1", got)
 	}
 
 	// Heal: nobody is strictly better than the new leader, so it stays.
@@ -114,7 +119,7 @@ func TestLeaderCutFromParticipantsHandsOverLeadership(t *testing.T) {
 		t.Errorf("leadership moved from %s to %s after the cut healed (ping-pong)", heir.id, now.id)
 	}
 	for _, n := range c.nodes {
-		if n != cut && gather(t, n)["arbiter_leadership_transfers_total/ok"] != 0 {
+		if n != cut && gather(t, n)["arbiter_leadership_transfer_attempts_total"] != 0 {
 			t.Errorf("%s transferred leadership too", n.id)
 		}
 	}
@@ -148,6 +153,96 @@ func TestNoTransferWhenNoFollowerIsBetter(t *testing.T) {
 	// The reachable participant is still served.
 	if resp, _ := commitRaw(t, c, arbiterpb.CommitMode_COMMIT_MODE_STANDARD, a.branch(-1)); resp.GetOutcome() != arbiterpb.Outcome_OUTCOME_COMMIT {
 		t.Fatalf("commit on a: %v (%s)", resp.GetOutcome(), resp.GetReason())
+	}
+}
+
+// A participant that goes silent for everyone (its links from all three
+// nodes cut at once, so calls time out rather than being refused): each
+// node's view marks it down after its own three probe timeouts, the
+// followers' up to a probe period after the leader's, while their standing
+// views still have it. The leader looks at once when it goes down, but the
+// followers' fresh probes do not reach it either. Nothing may move.
+func TestNoTransferWhenAParticipantGoesSilentForEveryone(t *testing.T) {
+	c := newTestCluster(t)
+	a, b := c.addParticipant("a"), c.addParticipant("b")
+	leader := c.waitLeader()
+	waitAllReach(t, c, "a", "b")
+	for _, n := range c.nodes {
+		c.links.set(n.id, true, b.addr)
+	}
+	for _, n := range c.nodes {
+		waitDown(t, n, "b", "consecutive timeouts")
+	}
+	time.Sleep(2 * time.Second) // eight probe periods
+	if now := c.waitLeader(); now != leader {
+		t.Fatalf("leadership moved from %s to %s although b went silent for everyone", leader.id, now.id)
+	}
+	if got := gather(t, leader)["arbiter_leadership_transfer_attempts_total"]; got != 0 {
+		t.Fatalf("%v transfers begun, want none", got)
+	}
+	if resp, _ := commitRaw(t, c, arbiterpb.CommitMode_COMMIT_MODE_STANDARD, a.branch(-1)); resp.GetOutcome() != arbiterpb.Outcome_OUTCOME_COMMIT {
+		t.Fatalf("commit on a: %v (%s)", resp.GetOutcome(), resp.GetReason())
+	}
+
+	// It comes back for everyone at once: the followers' fresh probes reach
+	// it while the leader's standing view still has it down, but the
+	// leader's own second probe, made after they answered, reaches it too.
+	// (Between a heal and the next cut the test waits two probe periods:
+	// a round that straddles both, with the cut landing between the
+	// followers' probes and the leader's, sees a real partial partition.)
+	for range 5 {
+		for _, n := range c.nodes {
+			c.links.set(n.id, false, b.addr)
+		}
+		waitAllReach(t, c, "a", "b")
+		time.Sleep(500 * time.Millisecond)
+		for _, n := range c.nodes {
+			c.links.set(n.id, true, b.addr)
+		}
+		for _, n := range c.nodes {
+			waitDown(t, n, "b", "consecutive timeouts")
+		}
+	}
+	for _, n := range c.nodes {
+		c.links.set(n.id, false, b.addr)
+	}
+	waitAllReach(t, c, "a", "b")
+	time.Sleep(500 * time.Millisecond)
+	if now := c.waitLeader(); now != leader {
+		t.Fatalf("leadership moved from %s to %s when b came back for everyone", leader.id, now.id)
+	}
+	if got := gather(t, leader)["arbiter_leadership_transfer_attempts_total"]; got != 0 {
+		t.Fatalf("%v transfers begun when b came back, want none", got)
+	}
+}
+
+// Cluster with probe_participants reports what answers now: a participant
+// cut from this node a moment ago is left out although the node's standing
+// view (one timeout is not down) still has it; the rest are in.
+func TestClusterProbeParticipantsIsFresh(t *testing.T) {
+	c := newTestCluster(t)
+	c.addParticipant("a")
+	b := c.addParticipant("b")
+	waitAllReach(t, c, "a", "b")
+	n := c.nodes[0]
+	c.links.set(n.id, true, b.addr)
+	resp, err := n.coord.Cluster(context.Background(), &arbiterpb.ClusterRequest{ProbeParticipants: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := resp.GetReachable(); !slices.Equal(got, []string{"a"}) {
+		t.Fatalf("fresh reachable = %v, want [a]", got)
+	}
+	if why := resp.GetUnreachable()["b"]; why == "" {
+		t.Fatalf("fresh unreachable = %v, want b with a reason", resp.GetUnreachable())
+	}
+	c.links.set(n.id, false, b.addr)
+	resp, err = n.coord.Cluster(context.Background(), &arbiterpb.ClusterRequest{ProbeParticipants: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := resp.GetReachable(); !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("fresh reachable after the heal = %v, want [a b]", got)
 	}
 }
 

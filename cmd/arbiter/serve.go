@@ -77,7 +77,7 @@ the state in --data-dir. Every flag can also be set as ARBITER_<FLAG>
 	fs.DurationVar(&f.coord.ProbeInterval, "probe-interval", f.coord.ProbeInterval, "how often every node health-checks each registered participant")
 	fs.DurationVar(&f.coord.ProbeTimeout, "probe-timeout", f.coord.ProbeTimeout, "bound on one participant health check; keep it well under the Raft election timeout")
 	fs.IntVar(&f.coord.ProbeFailures, "probe-failures", f.coord.ProbeFailures, "consecutive timed-out checks that mark a participant down (a refused connection or NOT_SERVING does at once); while down, a Prepare to it is answered as a no vote at once")
-	fs.IntVar(&f.coord.TransferRounds, "transfer-rounds", f.coord.TransferRounds, "probe periods a leader must have reached fewer participants than a follower before it hands leadership to that follower (0: never)")
+	fs.IntVar(&f.coord.TransferRounds, "transfer-rounds", f.coord.TransferRounds, "consecutive rounds (one per probe period) in which a follower, probed afresh, reached more participants than this leader before it hands leadership to that follower (0: never)")
 	fs.DurationVar(&f.coord.TransferCooldown, "transfer-cooldown", f.coord.TransferCooldown, "least time between two leadership transfers a node starts")
 	fs.IntVar(&f.coord.WatchBuffer, "watch-buffer", f.coord.WatchBuffer, "responses (of up to 128 decisions) one Watch stream may have waiting for its client")
 	fs.DurationVar(&f.coord.WatchStall, "watch-stall", f.coord.WatchStall, "how long a Watch stream's buffer may stay full before the watcher is cut off (RESOURCE_EXHAUSTED naming where to resume)")

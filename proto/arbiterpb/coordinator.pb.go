@@ -1009,9 +1009,16 @@ func (x *ResolveResponse) GetTerm() uint64 {
 }
 
 type ClusterRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// probe_participants asks the node to health-check every registered
+	// participant now (each bounded by its probe timeout) and to report in
+	// reachable only those that answered this time, instead of its standing
+	// view. A leader asks its followers this before handing leadership over
+	// (issue 14), so that a follower's view a probe period older than its
+	// own cannot move leadership.
+	ProbeParticipants bool `protobuf:"varint,1,opt,name=probe_participants,json=probeParticipants,proto3" json:"probe_participants,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *ClusterRequest) Reset() {
@@ -1042,6 +1049,13 @@ func (x *ClusterRequest) ProtoReflect() protoreflect.Message {
 // Deprecated: Use ClusterRequest.ProtoReflect.Descriptor instead.
 func (*ClusterRequest) Descriptor() ([]byte, []int) {
 	return file_arbiter_v1_coordinator_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ClusterRequest) GetProbeParticipants() bool {
+	if x != nil {
+		return x.ProbeParticipants
+	}
+	return false
 }
 
 type Member struct {
@@ -1443,8 +1457,9 @@ const file_arbiter_v1_coordinator_proto_rawDesc = "" +
 	"\x0eparticipant_id\x18\x02 \x01(\tR\rparticipantId\"T\n" +
 	"\x0fResolveResponse\x12-\n" +
 	"\aoutcome\x18\x01 \x01(\x0e2\x13.arbiter.v1.OutcomeR\aoutcome\x12\x12\n" +
-	"\x04term\x18\x02 \x01(\x04R\x04term\"\x10\n" +
-	"\x0eClusterRequest\"v\n" +
+	"\x04term\x18\x02 \x01(\x04R\x04term\"?\n" +
+	"\x0eClusterRequest\x12-\n" +
+	"\x12probe_participants\x18\x01 \x01(\bR\x11probeParticipants\"v\n" +
 	"\x06Member\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\fraft_address\x18\x02 \x01(\tR\vraftAddress\x12!\n" +
