@@ -41,6 +41,8 @@ type Coordinator struct {
 	stop    context.CancelFunc
 	bgDone  sync.WaitGroup
 	finishQ chan string
+	// link is this node's view of its link to the leader (leaderlink.go).
+	link *leaderLink
 	// lastTransfer is when this node last handed leadership away (reach.go).
 	lastTransfer time.Time
 	// watchEnd is closed (once, by EndWatches) to end every Watch stream.
@@ -67,6 +69,7 @@ func New(cfg Config, node *raftlog.Node, logger *zap.Logger) (*Coordinator, erro
 		phase2:   make(map[string]*phase2),
 		finishQ:  make(chan string, 4096),
 		health:   newPartHealth(cfg.ProbeFailures, cfg.clock()),
+		link:     newLeaderLink(),
 		watchEnd: make(chan struct{}),
 	}
 	c.prepares, c.decisions = c.newPrepareBatcher(), c.newDecisionBatcher()
@@ -83,6 +86,7 @@ func (c *Coordinator) Start() {
 	c.goBackground(func() { c.watchLeadership(ctx) })
 	c.goBackground(func() { c.runFinisher(ctx) })
 	c.goBackground(func() { c.probeLoop(ctx) })
+	c.goBackground(func() { c.leaderLinkLoop(ctx) })
 }
 
 // Close stops every background task and closes peer connections. It does

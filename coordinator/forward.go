@@ -30,6 +30,10 @@ func forward[Req, Resp any](ctx context.Context, c *Coordinator, method string, 
 	if id == "" || !ok || id == c.node.ID() {
 		return nil, c.noLeader()
 	}
+	_, _, linkDown, linkWake := c.link.state(id)
+	if linkDown {
+		return nil, c.unreachableLeader(id, addr) // leaderlink.go
+	}
 	cc, err := c.conns.get(addr, security.Identity{Role: security.RoleCoordinator, ID: id})
 	if err != nil {
 		return nil, err
@@ -37,13 +41,15 @@ func forward[Req, Resp any](ctx context.Context, c *Coordinator, method string, 
 	ctx = metadata.AppendToOutgoingContext(security.ForwardCaller(ctx), forwardedKey, c.node.ID())
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	go func(changed <-chan struct{}) {
+	go func(changed, linkWake <-chan struct{}) {
 		select {
 		case <-changed:
 			cancel(fmt.Errorf("%w: the leader changed while node %s was forwarding to %s; retry", ErrNoLeader, c.node.ID(), id))
+		case <-linkWake:
+			cancel(c.unreachableLeader(id, addr))
 		case <-ctx.Done():
 		}
-	}(changed)
+	}(changed, linkWake)
 	resp := new(Resp)
 	if err := cc.Invoke(ctx, method, req, resp); err != nil {
 		if cause := context.Cause(ctx); errors.Is(cause, ErrNoLeader) {

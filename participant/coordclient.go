@@ -293,7 +293,7 @@ func (c *coordClient) probe(ctx context.Context, idx int) {
 	switch {
 	case ctx.Err() != nil:
 	case err == nil && resp.GetStatus() == healthpb.HealthCheckResponse_NOT_SERVING:
-		c.failed(idx, true, "health NOT_SERVING: the node knows no leader")
+		c.failed(idx, true, "health NOT_SERVING: the node knows no leader, is catching up, or cannot reach the leader")
 	case err == nil:
 		c.answered(idx)
 	case status.Code(err) == codes.DeadlineExceeded || errors.Is(err, context.DeadlineExceeded):

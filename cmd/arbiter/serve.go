@@ -174,7 +174,7 @@ func serveGRPC(f serveFlags, co *coordinator.Coordinator, node *raftlog.Node, sr
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	watch(ctx, src, log)
-	go trackHealth(ctx, hs, node)
+	go trackHealth(ctx, hs, node, co)
 	serveHTTP(ctx, f.httpAddr, reg, co, log)
 	go func() {
 		<-ctx.Done()
@@ -186,13 +186,15 @@ func serveGRPC(f serveFlags, co *coordinator.Coordinator, node *raftlog.Node, sr
 	return srv.Serve(lis)
 }
 
-// trackHealth reports SERVING while the node knows a leader.
-func trackHealth(ctx context.Context, hs *health.Server, node *raftlog.Node) {
+// trackHealth reports SERVING while the node knows a leader, is caught up
+// and, if it is a follower, reaches the leader to forward calls
+// (coordinator.LeaderUnreachable).
+func trackHealth(ctx context.Context, hs *health.Server, node *raftlog.Node, co *coordinator.Coordinator) {
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
 	for ctx.Err() == nil {
 		st := healthpb.HealthCheckResponse_NOT_SERVING
-		if healthy(node.Stats()) {
+		if _, cut := co.LeaderUnreachable(); healthy(node.Stats()) && !cut {
 			st = healthpb.HealthCheckResponse_SERVING
 		}
 		hs.SetServingStatus("", st)
