@@ -116,3 +116,35 @@ func TestOutcomeUnknownWhenRetriesExhausted(t *testing.T) {
 		}
 	}
 }
+
+// The pause between rounds is capped at 100 ms: after an election the
+// first commit waits for the client's next round, so a long cap added its
+// length to every failover (500 ms did). A node that knows no leader for
+// 12 attempts is asked again at least every 300 ms however long it takes
+// (a 500 ms cap makes later pauses 250-500 ms).
+func TestRetryPauseIsCapped(t *testing.T) {
+	const refusals = 12
+	node := fakecoord.New("n1", func(_ context.Context, n int) error {
+		if n <= refusals {
+			return status.Error(codes.Unavailable, "no leader available: node n1 does not lead and knows no leader; retry shortly")
+		}
+		return nil
+	})
+	var at []time.Time
+	cli := newClient(t, client.Config{Addresses: []string{serve(t, node)},
+		OnRetry: func(error) { at = append(at, time.Now()) }})
+	if _, err := cli.Begin(testCtx(t, 20*time.Second), 0); err != nil {
+		t.Fatalf("Begin after %d refusals: %v", refusals, err)
+	}
+	if len(at) != refusals {
+		t.Fatalf("%d retries, want %d", len(at), refusals)
+	}
+	var longest time.Duration
+	for i := 1; i < len(at); i++ {
+		longest = max(longest, at[i].Sub(at[i-1]))
+	}
+	if longest > 300*time.Millisecond {
+		t.Fatalf("longest pause between attempts %v, want at most the 100 ms cap (300 ms with slack)", longest)
+	}
+	t.Logf("longest pause between attempts: %v", longest)
+}

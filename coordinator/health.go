@@ -2,19 +2,14 @@ package coordinator
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"go.uber.org/zap"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/connectivity"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/grpc/status"
+
+	"github.com/arbiter-tx/arbiter/internal/healthprobe"
 )
 
 // Participant health: every node (leader or not) keeps a bounded view of
@@ -193,28 +188,16 @@ func (h *partHealth) forget(keep map[string]string) {
 	}
 }
 
-// classify says what a call's error tells about reachability. Any answer
-// from the participant's server (even an error status such as
-// Unimplemented or PermissionDenied) means it is reachable.
+// classify says what a call's error tells about reachability
+// (healthprobe.Classify): any answer from the participant's server (even
+// an error status such as Unimplemented or PermissionDenied) means it is
+// reachable.
 func classify(err error) failKind {
-	if err == nil || errors.Is(err, context.Canceled) {
-		return failNone
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
+	switch healthprobe.Classify(err) {
+	case healthprobe.Timeout:
 		return failTimeout
-	}
-	st, ok := status.FromError(err)
-	if !ok {
-		return failNone
-	}
-	switch st.Code() {
-	case codes.DeadlineExceeded:
-		return failTimeout
-	case codes.Unavailable:
-		if strings.Contains(st.Message(), "connection refused") {
-			return failRefused
-		}
-		return failTimeout // reset, handshake cut short, no route: no answer
+	case healthprobe.Refused:
+		return failRefused
 	}
 	return failNone
 }
@@ -255,14 +238,11 @@ func (c *Coordinator) probeLoop(ctx context.Context) {
 	}
 }
 
-// probe sends one health check to pid over the connection Prepare uses. A
-// connection in TRANSIENT_FAILURE is told to reconnect now (gRPC's
-// reconnect backoff grows to minutes), so a participant that is back is
-// seen at the next probe.
-// It reports whether pid answered (and is serving). With patient, a
-// connection that is not ready is given the whole ProbeTimeout to become
-// ready (gRPC's wait-for-ready) instead of failing at once: the leader's
-// own second look before a transfer (reach.go) must not miss a participant
+// probe sends one health check to pid over the connection Prepare uses
+// (healthprobe.Check) and reports whether pid answered and is serving.
+// With patient, a connection that is not ready is given the whole
+// ProbeTimeout to become ready instead of failing at once: the leader's own
+// second look before a transfer (reach.go) must not miss a participant
 // that is back only because its connection is still reconnecting. The
 // background probe is not patient, so a refused connection is seen at
 // once.
@@ -271,21 +251,17 @@ func (c *Coordinator) probe(ctx context.Context, pid, addr string, patient bool)
 	if err != nil {
 		return false
 	}
-	if cc.GetState() == connectivity.TransientFailure {
-		cc.ResetConnectBackoff()
-	}
-	pctx, cancel := context.WithTimeout(ctx, c.cfg.ProbeTimeout)
-	defer cancel()
-	resp, err := healthpb.NewHealthClient(cc).Check(pctx, &healthpb.HealthCheckRequest{}, grpc.WaitForReady(patient))
-	switch {
-	case ctx.Err() != nil:
-	case err == nil && resp.GetStatus() == healthpb.HealthCheckResponse_NOT_SERVING:
-		c.noteFailure(pid, failNotServing, "")
-	case err == nil, classify(err) == failNone:
+	r, _ := healthprobe.Check(ctx, cc, c.cfg.ProbeTimeout, patient)
+	switch r {
+	case healthprobe.Answered:
 		c.noteSuccess(pid)
 		return true
-	default:
-		c.noteFailure(pid, classify(err), "")
+	case healthprobe.NotServing:
+		c.noteFailure(pid, failNotServing, "")
+	case healthprobe.Timeout:
+		c.noteFailure(pid, failTimeout, "")
+	case healthprobe.Refused:
+		c.noteFailure(pid, failRefused, "")
 	}
 	return false
 }

@@ -2,18 +2,15 @@ package coordinator
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
 	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/connectivity"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
+	"github.com/arbiter-tx/arbiter/internal/healthprobe"
 	"github.com/arbiter-tx/arbiter/internal/security"
 )
 
@@ -137,39 +134,31 @@ func (c *Coordinator) leaderLinkLoop(ctx context.Context) {
 }
 
 // checkLeader sends one health check to leader id over the connection
-// forwarding uses.
+// forwarding uses (healthprobe.Check).
 func (c *Coordinator) checkLeader(ctx context.Context, id, addr string) {
 	cc, err := c.conns.get(addr, security.Identity{Role: security.RoleCoordinator, ID: id})
 	if err != nil {
 		return
 	}
-	if cc.GetState() == connectivity.TransientFailure {
-		cc.ResetConnectBackoff()
-	}
-	pctx, cancel := context.WithTimeout(ctx, c.cfg.ProbeTimeout)
-	defer cancel()
-	_, err = healthpb.NewHealthClient(cc).Check(pctx, &healthpb.HealthCheckRequest{})
-	now, at := false, c.cfg.clock()()
-	switch {
-	case ctx.Err() != nil:
+	r, err := healthprobe.Check(ctx, cc, c.cfg.ProbeTimeout, false)
+	var why string
+	switch r {
+	case healthprobe.Silent:
 		return
-	case err == nil:
-	case status.Code(err) == codes.DeadlineExceeded || errors.Is(err, context.DeadlineExceeded):
-		err = fmt.Errorf("no answer to a health check within %v", c.cfg.ProbeTimeout)
-	case status.Code(err) == codes.Unavailable && strings.Contains(err.Error(), "connection refused"):
-		now, err = true, errors.New("connection refused")
-	case status.Code(err) == codes.Unavailable:
-		err = errors.New(status.Convert(err).Message())
-	default:
-		err = nil // the leader's server answered: reachable
-	}
-	if err == nil {
+	case healthprobe.Answered, healthprobe.NotServing: // its server answered
 		if c.link.answered(id) {
 			c.log.Info("leader reachable again for forwarding", zap.String("leader", id))
 		}
 		return
+	case healthprobe.Refused:
+		why = "connection refused"
+	default:
+		why = fmt.Sprintf("no answer to a health check within %v", c.cfg.ProbeTimeout)
+		if st, ok := status.FromError(err); ok && st.Code() == codes.Unavailable {
+			why = st.Message()
+		}
 	}
-	if c.link.failed(id, now, err.Error(), c.cfg.ProbeFailures, at) {
+	if c.link.failed(id, r == healthprobe.Refused, why, c.cfg.ProbeFailures, c.cfg.clock()()) {
 		why, _ := c.LeaderUnreachable()
 		c.log.Warn("leader unreachable from this node: leader-only calls are refused here, naming the leader", zap.String("leader", id), zap.String("reason", why))
 	}

@@ -4,18 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/connectivity"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
 	"github.com/arbiter-tx/arbiter/internal/backoff"
+	"github.com/arbiter-tx/arbiter/internal/healthprobe"
 	"github.com/arbiter-tx/arbiter/proto/arbiterpb"
 )
 
@@ -279,31 +277,22 @@ func (c *coordClient) probeLoop(ctx context.Context, idx int) {
 	}
 }
 
-// probe sends one health check to idx. A connection in TRANSIENT_FAILURE
-// is told to reconnect now (gRPC's reconnect backoff grows to minutes), so
-// a coordinator that is back is seen at the next probe.
+// probe sends one health check to idx (healthprobe.Check).
 func (c *coordClient) probe(ctx context.Context, idx int) {
-	cc := c.conns[idx]
-	if cc.GetState() == connectivity.TransientFailure {
-		cc.ResetConnectBackoff()
-	}
-	pctx, cancel := context.WithTimeout(ctx, c.probeTimeout)
-	defer cancel()
-	resp, err := healthpb.NewHealthClient(cc).Check(pctx, &healthpb.HealthCheckRequest{})
-	switch {
-	case ctx.Err() != nil:
-	case err == nil && resp.GetStatus() == healthpb.HealthCheckResponse_NOT_SERVING:
-		c.failed(idx, true, "health NOT_SERVING: the node knows no leader, is catching up, or cannot reach the leader")
-	case err == nil:
+	r, err := healthprobe.Check(ctx, c.conns[idx], c.probeTimeout, false)
+	switch r {
+	case healthprobe.Answered:
 		c.answered(idx)
-	case status.Code(err) == codes.DeadlineExceeded || errors.Is(err, context.DeadlineExceeded):
-		c.failed(idx, false, fmt.Sprintf("a health check got no answer within %v", c.probeTimeout))
-	case status.Code(err) == codes.Unavailable && strings.Contains(err.Error(), "connection refused"):
+	case healthprobe.NotServing:
+		c.failed(idx, true, "health NOT_SERVING: the node knows no leader, is catching up, or cannot reach the leader")
+	case healthprobe.Refused:
 		c.failed(idx, true, "connection refused")
-	case status.Code(err) == codes.Unavailable:
-		c.failed(idx, false, "health check: "+status.Convert(err).Message())
-	default:
-		c.answered(idx) // any other status came from the server: it is reachable
+	case healthprobe.Timeout:
+		why := fmt.Sprintf("a health check got no answer within %v", c.probeTimeout)
+		if st, ok := status.FromError(err); ok && st.Code() == codes.Unavailable {
+			why = "health check: " + st.Message()
+		}
+		c.failed(idx, false, why)
 	}
 }
 
