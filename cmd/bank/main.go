@@ -76,7 +76,9 @@ func run(f flags) error {
 	if err != nil {
 		return err
 	}
-	log = log.With(zap.String("participant-id", f.id))
+	// "bank", not "participant-id": the participant SDK and the SQL adapters
+	// add that key to their own lines, and zap does not dedupe keys.
+	log = log.With(zap.String("bank", f.id))
 	debugserver.ServePprof(f.pprofAddr, log)
 	shutdownTracing, err := tracing.Setup(context.Background(), "arbiter-bank-"+f.id, log)
 	if err != nil {
