@@ -177,6 +177,21 @@ func (h *partHealth) reachable(pids []string) []string {
 	return out
 }
 
+// downOf returns the participants of pids that are down, sorted. One never
+// probed yet is not down.
+func (h *partHealth) downOf(pids []string) []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []string
+	for _, p := range pids {
+		if s, ok := h.m[p]; ok && s.down {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // forget drops participants that are no longer registered.
 func (h *partHealth) forget(keep map[string]string) {
 	h.mu.Lock()

@@ -3,6 +3,7 @@ package coordinator
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -18,8 +19,8 @@ import (
 // from participants that its followers still reach stalls every
 // transaction that touches them, although a follower one leadership
 // transfer away could serve them. So the leader, when its own view
-// (health.go) says it reaches fewer than all registered participants,
-// compares what it and each follower reach *now*: it asks every follower
+// (health.go) says some registered participants are down (one it has not
+// probed yet is not), compares what it and each follower reach *now*: it asks every follower
 // to probe the participants afresh (Cluster with probe_participants), and
 // then probes again those it misses itself. If in TransferRounds
 // consecutive rounds (default 1) some follower reached strictly more, it
@@ -60,16 +61,25 @@ func (c *Coordinator) reachLoop(ls *leaderState) {
 		}
 		all := c.node.FSM().Participants()
 		parts := keys(all)
-		mine := c.health.reachable(parts)
-		if len(mine) == len(parts) || !c.mayTransfer() {
+		// Only participants down in this node's view count against it: one
+		// it has not probed yet (just registered, or this node just
+		// started) is given the benefit of the doubt.
+		down := c.health.downOf(parts)
+		if len(down) == 0 || !c.mayTransfer() {
 			short = 0
 			continue
 		}
-		to, theirs := c.bestFollower(ls.ctx, parts, len(mine))
+		to, theirs := c.bestFollower(ls.ctx, parts, len(parts)-len(down))
+		var mine []string
 		if to != "" {
 			// The leader's own second look, after the followers answered,
 			// patient where theirs was not: any doubt keeps leadership here.
-			mine = append(mine, c.probeNow(ls.ctx, all, mine, true)...)
+			back := c.probeNow(ls.ctx, subset(all, down), nil, true)
+			for _, p := range parts {
+				if !slices.Contains(down, p) || slices.Contains(back, p) {
+					mine = append(mine, p)
+				}
+			}
 			if len(intersect(theirs, parts)) <= len(mine) {
 				to = ""
 			}
@@ -180,6 +190,17 @@ func describeDown(down map[string]string) string {
 	}
 	sort.Strings(out)
 	return strings.Join(out, "; ")
+}
+
+// subset returns the entries of m whose keys are in ks.
+func subset(m map[string]string, ks []string) map[string]string {
+	out := make(map[string]string, len(ks))
+	for _, k := range ks {
+		if v, ok := m[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // intersect returns the elements of a that are in b.
