@@ -2,6 +2,7 @@ package coordinator_test
 
 import (
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -79,5 +80,61 @@ func checkNotLeader(t *testing.T, what string, err error, leader *testNode) {
 	}
 	if msg := status.Convert(err).Message(); !strings.Contains(msg, leader.id) {
 		t.Fatalf("%s: %q does not name the leader %s", what, msg, leader.id)
+	}
+}
+
+// A participant's Enlist can now be sent twice at once: the SDK abandons an
+// attempt on a coordinator its view marks down and sends the same Enlist to
+// the next one, while the first may still be applied. Eight identical
+// Enlists raced through the leader and a follower all succeed, with one
+// deadline, and the transaction names the participant once.
+func TestDuplicateEnlistsRacedThroughLeaderAndFollower(t *testing.T) {
+	c := newTestCluster(t)
+	c.addParticipant("a")
+	leader := c.waitLeader()
+	f := c.follower()
+	ctx := ctxT(t, 30*time.Second)
+	tx, err := c.client().Begin(ctx, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	via := []arbiterpb.CoordinatorClient{
+		arbiterpb.NewCoordinatorClient(c.dial(c.members[leader.id], security.RoleParticipant, "a")),
+		arbiterpb.NewCoordinatorClient(c.dial(c.members[f.id], security.RoleParticipant, "a")),
+	}
+	deadlines := make(chan int64, 8)
+	errs := make(chan error, 8)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			resp, err := via[i%2].Enlist(ctx, &arbiterpb.EnlistRequest{TxId: tx, ParticipantId: "a"})
+			if err != nil {
+				errs <- err
+				return
+			}
+			deadlines <- resp.GetDeadlineUnixNanos()
+		})
+	}
+	wg.Wait()
+	close(errs)
+	close(deadlines)
+	for err := range errs {
+		t.Errorf("a raced Enlist failed: %v", err)
+	}
+	var first int64
+	for d := range deadlines {
+		if first == 0 {
+			first = d
+		}
+		if d != first {
+			t.Errorf("Enlists answered different deadlines: %d and %d", first, d)
+		}
+	}
+	rec, ok := leader.node.FSM().Get(tx)
+	if !ok {
+		t.Fatalf("transaction %s not found", tx)
+	}
+	if n := strings.Count(strings.Join(rec.GetParticipants(), ","), "a"); n != 1 || len(rec.GetParticipants()) != 1 {
+		t.Fatalf("participants %v after eight raced Enlists, want [a]", rec.GetParticipants())
 	}
 }
